@@ -1,0 +1,17 @@
+//! profilec: compile llama.cpp launch profiles into launches that fit the machine.
+//!
+//! The pipeline, one module per stage (see docs/architecture.md):
+//! `syntax` (lossless models.conf tree) → `config` (typed profiles) → `check` (file-wide rules),
+//! `flags` (llama-server flag table, EXTRA_ARGS, `-ot`), `gguf` (model header and facts),
+//! `hardware` (profilec.toml, detection), `startup_log` (what llama.cpp reported).
+//! `diag` carries diagnostics for all of them.
+
+pub mod diag;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod flags;
+pub mod gguf;
+pub mod hardware;
+pub mod startup_log;
+pub mod syntax;
