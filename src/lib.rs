@@ -6,10 +6,10 @@
 //! `hardware` (profilec.toml, detection), `startup_log` (what llama.cpp reported).
 //! `diag` carries diagnostics for all of them.
 
-pub mod diag;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod flags;
 pub mod gguf;
 pub mod hardware;

@@ -1,1 +1,86 @@
-//! (stage under construction)
+//! `check`: every rule over a models.conf, all problems collected at once.
+//!
+//! Line-level problems come from `config::load`; this module adds the rules that need the whole
+//! file (duplicate ids, bench twins), the llama-server flag table (EXTRA_ARGS) or the disk
+//! (model files).
+
+mod args;
+mod bench;
+mod ids;
+mod models;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, Conf};
+use crate::diag::{Diagnostic, Severity};
+use crate::syntax::Document;
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Where MODEL paths resolve. `None`: `models/` beside the file.
+    pub models_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub conf: Conf,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckReport {
+    pub fn count(&self, severity: Severity) -> usize {
+        crate::diag::count(&self.diagnostics, severity)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.count(Severity::Error) > 0
+    }
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CheckError {
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(
+        code(io::read),
+        help("check the path; `profilec check` reads ./models.conf when no file is given")
+    )]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not UTF-8 text (first bad byte at offset {offset})")]
+    #[diagnostic(
+        code(io::not_utf8),
+        help("models.conf must be UTF-8; convert it with `iconv -t UTF-8`")
+    )]
+    NotUtf8 { path: PathBuf, offset: usize },
+}
+
+/// Reads and checks a models.conf.
+pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, CheckError> {
+    let bytes = std::fs::read(path).map_err(|source| CheckError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| CheckError::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let models_dir = opts
+        .models_dir
+        .clone()
+        .unwrap_or_else(|| base.join("models"));
+    Ok(check_source(text, Some(&models_dir)))
+}
+
+/// Checks models.conf text. `models_dir`: where to look for model files (`None`: skip them).
+pub fn check_source(text: impl Into<String>, models_dir: Option<&Path>) -> CheckReport {
+    let (conf, mut diagnostics) = config::load(Document::parse(text));
+    ids::check(&conf, &mut diagnostics);
+    bench::check(&conf, &mut diagnostics);
+    args::check(&conf, &mut diagnostics);
+    models::check(&conf, models_dir, &mut diagnostics);
+    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+    CheckReport { conf, diagnostics }
+}

@@ -1,7 +1,60 @@
-#[derive(clap::Args)]
-pub struct Args {}
+use std::path::PathBuf;
 
-pub fn run(_args: Args) -> i32 {
-    eprintln!("profilec: this verb is not built yet");
-    2
+use crate::check::{CheckOptions, check_file};
+use crate::diag::Severity;
+use clap::ValueEnum;
+
+use super::report::{print_human, print_json};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The models.conf to check.
+    #[arg(default_value = "models.conf")]
+    file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Directory MODEL paths are relative to (default: `models/` beside the file).
+    #[arg(long)]
+    models_dir: Option<PathBuf>,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+pub fn run(args: Args) -> i32 {
+    let opts = CheckOptions {
+        models_dir: args.models_dir,
+    };
+    let report = match check_file(&args.file, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            return 2;
+        }
+    };
+    let name = args.file.display().to_string();
+    match args.format {
+        Format::Human => print_human(
+            &name,
+            report.conf.doc.source(),
+            &report.diagnostics,
+            report.conf.profiles.len(),
+        ),
+        Format::Json => print_json(
+            &name,
+            report.conf.doc.source(),
+            &report.diagnostics,
+            report.conf.profiles.len(),
+        ),
+    }
+    let failing =
+        report.has_errors() || (args.deny_warnings && report.count(Severity::Warning) > 0);
+    i32::from(failing)
 }

@@ -7,9 +7,14 @@ mod check;
 mod hw;
 mod inspect;
 mod log;
+mod report;
 
 #[derive(Parser)]
-#[command(name = "profilec", version, about = "Compile llama.cpp launch profiles into launches that fit the machine")]
+#[command(
+    name = "profilec",
+    version,
+    about = "Compile llama.cpp launch profiles into launches that fit the machine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

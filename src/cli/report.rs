@@ -1,0 +1,117 @@
+//! Printing diagnostics: miette for people, one JSON object for scripts.
+
+use std::fmt;
+
+use crate::diag::{Diagnostic, Severity, count, line_col};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde_json::json;
+
+/// Adapter so our plain diagnostic renders through miette's graphical handler.
+struct Shown<'a> {
+    d: &'a Diagnostic,
+    src: NamedSource<String>,
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.d.message)
+    }
+}
+
+impl std::error::Error for Shown<'_> {}
+
+impl miette::Diagnostic for Shown<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.d.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.d.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
+        })
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.d
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.d
+            .span
+            .as_ref()
+            .map(|_| &self.src as &dyn miette::SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.d.span.as_ref()?;
+        let primary = LabeledSpan::new_primary_with_span(
+            self.d.label.clone(),
+            SourceSpan::from(span.start..span.end),
+        );
+        let related = self.d.related.iter().map(|r| {
+            LabeledSpan::new_with_span(
+                Some(r.label.clone()),
+                SourceSpan::from(r.span.start..r.span.end),
+            )
+        });
+        Some(Box::new(std::iter::once(primary).chain(related)))
+    }
+}
+
+pub fn print_human(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
+    let handler = GraphicalReportHandler::new_themed(
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        },
+    );
+    for d in diags {
+        let shown = Shown {
+            d,
+            src: NamedSource::new(name, source.to_string()),
+        };
+        let mut out = String::new();
+        if handler.render_report(&mut out, &shown).is_ok() {
+            eprintln!("{out}");
+        }
+    }
+    let errors = count(diags, Severity::Error);
+    let warnings = count(diags, Severity::Warning);
+    eprintln!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings");
+}
+
+pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
+    let items: Vec<_> = diags
+        .iter()
+        .map(|d| {
+            let (line, column, end_line, end_column) = match &d.span {
+                Some(s) => {
+                    let (l, c) = line_col(source, s.start);
+                    let (el, ec) = line_col(source, s.end);
+                    (json!(l), json!(c), json!(el), json!(ec))
+                }
+                None => (json!(null), json!(null), json!(null), json!(null)),
+            };
+            json!({
+                "code": d.code,
+                "severity": d.severity.as_str(),
+                "message": d.message,
+                "line": line,
+                "column": column,
+                "end_line": end_line,
+                "end_column": end_column,
+                "help": d.help,
+            })
+        })
+        .collect();
+    let out = json!({"file": name, "diagnostics": items, "profiles": profiles});
+    println!("{out}");
+}

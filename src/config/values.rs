@@ -1,0 +1,94 @@
+//! Value types of the typed keys, parsed the way llama-server parses the flag each key becomes.
+
+use std::fmt;
+
+/// `N_GPU_LAYERS`: a layer count, `auto` (let fit decide) or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuLayers {
+    Count(u32),
+    Auto,
+    All,
+}
+
+impl GpuLayers {
+    pub fn parse(s: &str) -> Result<GpuLayers, String> {
+        match s {
+            "auto" => Ok(GpuLayers::Auto),
+            "all" => Ok(GpuLayers::All),
+            // llama.cpp reads -1 as "auto" in older builds; profilec asks for the word.
+            _ => s
+                .parse::<u32>()
+                .map(GpuLayers::Count)
+                .map_err(|_| format!("`{s}` is not a layer count, `auto` or `all`")),
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, GpuLayers::Count(_))
+    }
+}
+
+impl fmt::Display for GpuLayers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GpuLayers::Count(n) => write!(f, "{n}"),
+            GpuLayers::Auto => f.write_str("auto"),
+            GpuLayers::All => f.write_str("all"),
+        }
+    }
+}
+
+/// `STRATEGY`: how placement is decided (DESIGN.md §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Auto,
+    /// One GPU.
+    A,
+    /// Dense model split over GPUs with `--tensor-split`.
+    B,
+    /// MoE split by layer ranges across GPUs, all experts on GPU.
+    C,
+    /// MoE with the experts of later layers on the CPU.
+    D,
+}
+
+impl Strategy {
+    pub fn parse(s: &str) -> Result<Strategy, String> {
+        match s {
+            "auto" => Ok(Strategy::Auto),
+            "A" | "a" => Ok(Strategy::A),
+            "B" | "b" => Ok(Strategy::B),
+            "C" | "c" => Ok(Strategy::C),
+            "D" | "d" => Ok(Strategy::D),
+            _ => Err(format!("`{s}` is not a strategy")),
+        }
+    }
+}
+
+pub fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("`{s}` is not `on` or `off`")),
+    }
+}
+
+pub fn parse_ctx(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a whole number of tokens"))
+}
+
+/// `--fit-target`: llama.cpp splits the list on runs of `,` and `/`.
+pub fn parse_mib_list(s: &str) -> Result<Vec<u64>, String> {
+    let items: Vec<&str> = s.split([',', '/']).filter(|p| !p.is_empty()).collect();
+    if items.is_empty() {
+        return Err("the list is empty".into());
+    }
+    items
+        .iter()
+        .map(|p| {
+            p.parse::<u64>()
+                .map_err(|_| format!("`{p}` is not a whole number of MiB"))
+        })
+        .collect()
+}

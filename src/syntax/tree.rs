@@ -1,0 +1,208 @@
+use std::ops::Range;
+
+use pest::Parser;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "../grammar/models_conf.pest"]
+struct ConfParser;
+
+/// What a line is, with byte spans (absolute, into `Document::source`) of its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineKind {
+    /// Empty or only blanks.
+    Blank,
+    /// `# …`; `text` is everything after the `#`.
+    Comment { text: Range<usize> },
+    /// `[id]`; `id` is the text between the brackets, `trailing` what follows `]`.
+    Header {
+        id: Range<usize>,
+        trailing: Range<usize>,
+    },
+    /// A `[`-line without a closing `]`.
+    BadHeader,
+    /// `KEY=VALUE`; `key` is everything before the first `=` (after leading blanks).
+    Entry {
+        key: Range<usize>,
+        eq: usize,
+        value: Range<usize>,
+    },
+    /// Text that is neither blank, comment, header nor `KEY=VALUE`.
+    Stray,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// 1-based line number.
+    pub number: usize,
+    /// The line's text without its line ending.
+    pub text: Range<usize>,
+    /// The line ending (`\n`, `\r\n`), empty on the last line.
+    pub eol: Range<usize>,
+    pub kind: LineKind,
+}
+
+/// A parsed models.conf that owns its source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    source: String,
+    bom: Range<usize>,
+    lines: Vec<Line>,
+}
+
+impl Document {
+    /// Parses any text. The grammar accepts every input (problems are found by `check`), so this
+    /// cannot fail; a grammar bug would surface as a single `Stray` line rather than a panic.
+    pub fn parse(source: impl Into<String>) -> Document {
+        let source = source.into();
+        let lines = match ConfParser::parse(Rule::file, &source) {
+            Ok(mut pairs) => pairs.next().map(collect_lines).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let bom = if source.starts_with('\u{FEFF}') {
+            0..'\u{FEFF}'.len_utf8()
+        } else {
+            0..0
+        };
+        let mut doc = Document { source, bom, lines };
+        if !doc.covers_source() {
+            doc.lines = fallback_lines(&doc.source, doc.bom.end);
+        }
+        doc
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    pub fn has_bom(&self) -> bool {
+        !self.bom.is_empty()
+    }
+
+    /// The text of a span of this document.
+    pub fn slice(&self, span: &Range<usize>) -> &str {
+        self.source.get(span.clone()).unwrap_or("")
+    }
+
+    /// Rebuilds the text from the tree: the BOM, then each line's text and line ending.
+    pub fn print(&self) -> String {
+        let mut out = String::with_capacity(self.source.len());
+        out.push_str(self.slice(&self.bom));
+        for line in &self.lines {
+            out.push_str(self.slice(&line.text));
+            out.push_str(self.slice(&line.eol));
+        }
+        out
+    }
+
+    /// The line ending most lines use, so inserted text matches the file's style.
+    pub fn dominant_eol(&self) -> &'static str {
+        let crlf = self
+            .lines
+            .iter()
+            .filter(|l| self.slice(&l.eol) == "\r\n")
+            .count();
+        let lf = self
+            .lines
+            .iter()
+            .filter(|l| self.slice(&l.eol) == "\n")
+            .count();
+        if crlf > lf { "\r\n" } else { "\n" }
+    }
+
+    fn covers_source(&self) -> bool {
+        let mut at = self.bom.end;
+        for line in &self.lines {
+            if line.text.start != at || line.eol.start != line.text.end {
+                return false;
+            }
+            at = line.eol.end;
+        }
+        at == self.source.len()
+    }
+}
+
+fn collect_lines(file: pest::iterators::Pair<'_, Rule>) -> Vec<Line> {
+    let mut lines: Vec<Line> = Vec::new();
+    for pair in file.into_inner() {
+        let span = pair.as_span().start()..pair.as_span().end();
+        match pair.as_rule() {
+            Rule::eol => {
+                if let Some(last) = lines.last_mut() {
+                    last.eol = span;
+                }
+            }
+            Rule::bom | Rule::EOI => {}
+            rule => {
+                let kind = line_kind(rule, pair);
+                lines.push(Line {
+                    number: lines.len() + 1,
+                    eol: span.end..span.end,
+                    text: span,
+                    kind,
+                });
+            }
+        }
+    }
+    lines
+}
+
+fn line_kind(rule: Rule, pair: pest::iterators::Pair<'_, Rule>) -> LineKind {
+    let part = |wanted: Rule| {
+        pair.clone()
+            .into_inner()
+            .find(|p| p.as_rule() == wanted)
+            .map(|p| p.as_span().start()..p.as_span().end())
+    };
+    let end = pair.as_span().end();
+    match rule {
+        Rule::blank => LineKind::Blank,
+        Rule::comment => LineKind::Comment {
+            text: part(Rule::comment_text).unwrap_or(end..end),
+        },
+        Rule::header => LineKind::Header {
+            id: part(Rule::section_id).unwrap_or(end..end),
+            trailing: part(Rule::trailing).unwrap_or(end..end),
+        },
+        Rule::bad_header => LineKind::BadHeader,
+        Rule::entry => {
+            let key = part(Rule::key).unwrap_or(end..end);
+            let value = part(Rule::value).unwrap_or(end..end);
+            LineKind::Entry {
+                eq: key.end,
+                key,
+                value,
+            }
+        }
+        _ => LineKind::Stray,
+    }
+}
+
+/// Line splitting without classification, used only if the grammar ever failed to cover the
+/// input; it keeps `print` exact whatever happens.
+fn fallback_lines(source: &str, start: usize) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut at = start;
+    loop {
+        let rest = &source[at..];
+        let (text_len, eol_len) = match rest.find('\n') {
+            Some(i) if i > 0 && rest.as_bytes()[i - 1] == b'\r' => (i - 1, 2),
+            Some(i) => (i, 1),
+            None => (rest.len(), 0),
+        };
+        lines.push(Line {
+            number: lines.len() + 1,
+            text: at..at + text_len,
+            eol: at + text_len..at + text_len + eol_len,
+            kind: LineKind::Stray,
+        });
+        at += text_len + eol_len;
+        if eol_len == 0 {
+            return lines;
+        }
+    }
+}
