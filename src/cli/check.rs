@@ -14,9 +14,9 @@ pub enum Format {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The models.conf to check.
+    /// The models.conf file(s) to check (JSON output: one object per file, one per line).
     #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
@@ -30,16 +30,24 @@ pub struct Args {
 
 pub fn run(args: Args) -> i32 {
     let opts = CheckOptions {
-        models_dir: args.models_dir,
+        models_dir: args.models_dir.clone(),
     };
-    let report = match check_file(&args.file, &opts) {
+    args.files
+        .iter()
+        .map(|file| check_one(file, &opts, &args))
+        .max()
+        .unwrap_or(0)
+}
+
+fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
+    let report = match check_file(file, opts) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{:?}", miette::Report::new(e));
             return 2;
         }
     };
-    let name = args.file.display().to_string();
+    let name = file.display().to_string();
     match args.format {
         Format::Human => print_human(
             &name,
