@@ -1,7 +1,255 @@
-#[derive(clap::Args)]
-pub struct Args {}
+//! `profilec hw`: show the detected machine, or a declared profilec.toml with its diagnostics;
+//! `--write` records the detected machine in profilec.toml.
 
-pub fn run(_args: Args) -> i32 {
-    eprintln!("profilec: this verb is not built yet");
-    2
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::diag::{self, Diagnostic, Severity};
+use crate::hardware::{self, Hardware, Observed, WriteSummary};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Show this profilec.toml (and its problems) instead of detecting the machine.
+    #[arg(long, value_name = "FILE", conflicts_with = "write")]
+    hardware: Option<PathBuf>,
+    /// Record the detected GPUs and CPU in FILE (default ./profilec.toml), keeping its comments.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = hardware::FILE_NAME)]
+    write: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+/// What one run shows, whichever way the machine was obtained.
+struct Report<'a> {
+    source: String,
+    hardware: &'a Hardware,
+    observed: Option<&'a Observed>,
+    diagnostics: &'a [Diagnostic],
+    text: Option<&'a str>,
+    written: Option<WriteSummary>,
+}
+
+pub fn run(args: Args) -> i32 {
+    if let Some(path) = &args.hardware {
+        return match hardware::load(path) {
+            Ok(loaded) => show(
+                &Report {
+                    source: path.display().to_string(),
+                    hardware: &loaded.hardware,
+                    observed: None,
+                    diagnostics: &loaded.diagnostics,
+                    text: Some(&loaded.source),
+                    written: None,
+                },
+                args.format,
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        };
+    }
+    let base = match &args.write {
+        Some(p) => parent_dir(p),
+        None => PathBuf::from("."),
+    };
+    let detected = hardware::detect(&base);
+    let written = match &args.write {
+        Some(path) => match hardware::write_detected(path, &detected.hardware) {
+            Ok(summary) => Some(summary),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    show(
+        &Report {
+            source: "detected".to_owned(),
+            hardware: &detected.hardware,
+            observed: Some(&detected.observed),
+            diagnostics: &detected.notes,
+            text: None,
+            written,
+        },
+        args.format,
+    )
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn show(r: &Report, format: Format) -> i32 {
+    match format {
+        Format::Json => println!("{}", to_json(r)),
+        Format::Human => {
+            print!("{}", human(r));
+            for d in r.diagnostics {
+                eprint!("{}", render_diag(d, &r.source, r.text));
+            }
+        }
+    }
+    i32::from(diag::count(r.diagnostics, Severity::Error) > 0)
+}
+
+fn to_json(r: &Report) -> Value {
+    let diags: Vec<Value> = r
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let pos = d
+                .span
+                .as_ref()
+                .zip(r.text)
+                .map(|(s, t)| diag::line_col(t, s.start));
+            json!({
+                "code": d.code,
+                "severity": d.severity,
+                "message": d.message,
+                "span": d.span.as_ref().map(|s| [s.start, s.end]),
+                "line": pos.map(|p| p.0),
+                "column": pos.map(|p| p.1),
+                "label": d.label,
+                "help": d.help,
+            })
+        })
+        .collect();
+    json!({
+        "source": r.source,
+        "hardware": r.hardware,
+        "machine": r.hardware.machine(),
+        "observed": r.observed,
+        "written": r.written,
+        "diagnostics": diags,
+    })
+}
+
+fn human(r: &Report) -> String {
+    let hw = r.hardware;
+    let m = hw.machine();
+    let mut out = format!("hardware: {}\n", r.source);
+    for (i, g) in m.gpus.iter().enumerate() {
+        let display = if g.drives_display {
+            ", drives the display"
+        } else {
+            ""
+        };
+        let free = r
+            .observed
+            .and_then(|o| o.gpu_free_mib.get(i))
+            .map(|f| format!(", {f} free now"))
+            .unwrap_or_default();
+        out += &format!(
+            "  {:<6} {}: {} MiB total, {} reserved, {} usable{display}{free}; speed {:.2}\n",
+            g.id, g.name, g.total_mib, g.reserved_mib, g.capacity_mib, g.speed
+        );
+    }
+    if m.gpus.is_empty() {
+        out += "  (no GPUs: CPU-only plans)\n";
+    }
+    let c = &hw.cpu;
+    let avail = r
+        .observed
+        .map(|o| format!(", {} available now", o.ram_available_mib))
+        .unwrap_or_default();
+    out += &format!(
+        "  {:<6} {} cores / {} threads, {}, {} NUMA node(s): {} MiB RAM, {} OS reserve, {} usable{avail}; speed {:.2}\n",
+        "CPU",
+        c.cores_physical,
+        c.cores_logical,
+        c.arch,
+        c.numa_nodes,
+        c.ram_mib,
+        c.os_reserve_mib,
+        m.cpu.capacity_mib,
+        c.speed
+    );
+    let defaults: Vec<String> = hw
+        .defaults
+        .entries
+        .iter()
+        .map(|e| format!("{}={}", e.key, e.value))
+        .collect();
+    out += &format!(
+        "defaults: {}\n",
+        if defaults.is_empty() {
+            "(llama-server built-ins)".to_owned()
+        } else {
+            defaults.join(" ")
+        }
+    );
+    let rt = &hw.runtime;
+    out += &format!(
+        "runtime: {} on {}:{}, models in {}, CUDA overhead {} MiB per GPU\n",
+        rt.llama_server.display(),
+        rt.host,
+        rt.port,
+        rt.models_dir.display(),
+        rt.cuda_overhead_mib
+    );
+    out += &format!(
+        "llm: {} at {} (key in ${})\n",
+        hw.llm.model, hw.llm.base_url, hw.llm.api_key_env
+    );
+    if let Some(w) = &r.written {
+        let verb = if w.created {
+            "created"
+        } else if w.changed {
+            "updated"
+        } else {
+            "unchanged:"
+        };
+        out += &format!(
+            "{verb} {} ([cpu] and {} [[gpu]] entries",
+            w.path.display(),
+            w.gpus_written
+        );
+        if w.gpus_removed > 0 {
+            out += &format!(", {} undetected [[gpu]] entries removed", w.gpus_removed);
+        }
+        out += ")\n";
+    }
+    out
+}
+
+/// `severity[code]: message`, the `file:line:col` and the source line with the span underlined.
+fn render_diag(d: &Diagnostic, file: &str, text: Option<&str>) -> String {
+    let mut out = format!("{}[{}]: {}\n", d.severity.as_str(), d.code, d.message);
+    if let (Some(span), Some(text)) = (&d.span, text) {
+        let (line, col) = diag::line_col(text, span.start);
+        let src_line = text.lines().nth(line - 1).unwrap_or("");
+        let width = text
+            .get(span.clone())
+            .map_or(1, |s| s.lines().next().unwrap_or("").chars().count().max(1));
+        let pad = " ".repeat(line.to_string().len());
+        out += &format!("{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {src_line}\n");
+        out += &format!(
+            "{pad} | {}{} {}\n",
+            " ".repeat(col - 1),
+            "^".repeat(width),
+            d.label.as_deref().unwrap_or("")
+        );
+    }
+    for r in &d.related {
+        if let Some(text) = text {
+            let (line, col) = diag::line_col(text, r.span.start);
+            out += &format!("  = {}: {file}:{line}:{col}\n", r.label);
+        }
+    }
+    if let Some(h) = &d.help {
+        out += &format!("  = help: {h}\n");
+    }
+    out
 }

@@ -1,0 +1,96 @@
+//! The view of the machine the memory model and placement use: one [`Device`] per GPU (in CUDA
+//! order, the fill order of every strategy) and the CPU last, each with what llama.cpp may use.
+
+use serde::Serialize;
+
+use super::Hardware;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    Gpu,
+    Cpu,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Device {
+    /// `CUDA0`, `CUDA1`, … or `CPU`: the buffer-type names llama.cpp logs and `-ot` takes.
+    pub id: String,
+    pub kind: DeviceKind,
+    pub name: String,
+    /// GPU memory or RAM, MiB.
+    pub total_mib: u64,
+    /// Held by others: display/desktop on a GPU, the OS reserve on the CPU.
+    pub reserved_mib: u64,
+    /// `total_mib − reserved_mib`: the most llama.cpp can place here (before CUDA overhead and
+    /// the fit margin, which the memory model subtracts itself).
+    pub capacity_mib: u64,
+    /// Relative speed; the fastest GPU is 1.0.
+    pub speed: f64,
+    pub drives_display: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Machine {
+    pub gpus: Vec<Device>,
+    pub cpu: Device,
+    /// Per active GPU, from `[runtime] cuda_overhead_mib`.
+    pub cuda_overhead_mib: u64,
+}
+
+impl Machine {
+    /// GPUs in CUDA order, then the CPU.
+    pub fn devices(&self) -> impl Iterator<Item = &Device> {
+        self.gpus.iter().chain(std::iter::once(&self.cpu))
+    }
+
+    /// Looks a device up by its llama.cpp name (`CUDA1`, `CPU`).
+    pub fn device(&self, id: &str) -> Option<&Device> {
+        self.devices().find(|d| d.id == id)
+    }
+
+    pub fn gpu_capacity_mib(&self) -> u64 {
+        self.gpus.iter().map(|g| g.capacity_mib).sum()
+    }
+
+    pub fn is_cpu_only(&self) -> bool {
+        self.gpus.is_empty()
+    }
+}
+
+impl Hardware {
+    pub fn machine(&self) -> Machine {
+        let gpus = self
+            .gpus
+            .iter()
+            .map(|g| Device {
+                id: g.id.clone(),
+                kind: DeviceKind::Gpu,
+                name: g.name.clone(),
+                total_mib: g.total_mib,
+                reserved_mib: g.reserved_mib,
+                capacity_mib: g.total_mib.saturating_sub(g.reserved_mib),
+                speed: g.speed,
+                drives_display: g.drives_display,
+            })
+            .collect();
+        let c = &self.cpu;
+        Machine {
+            gpus,
+            cpu: Device {
+                id: "CPU".to_owned(),
+                kind: DeviceKind::Cpu,
+                name: format!(
+                    "CPU ({} cores / {} threads, {})",
+                    c.cores_physical, c.cores_logical, c.arch
+                ),
+                total_mib: c.ram_mib,
+                reserved_mib: c.os_reserve_mib,
+                capacity_mib: c.ram_mib.saturating_sub(c.os_reserve_mib),
+                speed: c.speed,
+                drives_display: false,
+            },
+            cuda_overhead_mib: self.runtime.cuda_overhead_mib,
+        }
+    }
+}

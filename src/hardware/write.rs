@@ -1,0 +1,237 @@
+//! `hw --write`: record the detected machine in profilec.toml. Only measured facts in `[[gpu]]`
+//! and `[cpu]` change; comments, formatting, other sections and the user's policy values
+//! (`os_reserve_mib`, a hand-tuned `speed`) stay byte for byte.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
+
+use super::{Gpu, Hardware};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{path} is not valid TOML, so it was left untouched: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("`{key}` in {path} is not a table, so it was left untouched")]
+    NotATable { path: PathBuf, key: String },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WriteSummary {
+    pub path: PathBuf,
+    /// The file did not exist before.
+    pub created: bool,
+    /// False when the file already held exactly these values (it is then not rewritten).
+    pub changed: bool,
+    pub gpus_written: usize,
+    /// `[[gpu]]` entries beyond the detected GPUs that were dropped.
+    pub gpus_removed: usize,
+}
+
+const NEW_FILE_HEADER: &str = "\
+# profilec hardware description (docs/hardware.md).
+# [[gpu]] and [cpu] were recorded by `profilec hw --write`; edit reserved_mib, speed and
+# os_reserve_mib to taste. Add [defaults], [runtime] and [llm] as needed.
+
+";
+
+/// The new file text from [`update_toml`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Updated {
+    pub text: String,
+    pub gpus_written: usize,
+    pub gpus_removed: usize,
+}
+
+/// Returns `src` with `[[gpu]]` and `[cpu]` holding `hw`'s values. `path` only names the file in
+/// errors.
+pub fn update_toml(src: &str, hw: &Hardware, path: &Path) -> Result<Updated, WriteError> {
+    let mut doc: DocumentMut =
+        src.parse()
+            .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
+                path: path.to_owned(),
+                message: e.message().trim().to_owned(),
+            })?;
+    let not_table = |key: &str| WriteError::NotATable {
+        path: path.to_owned(),
+        key: key.to_owned(),
+    };
+    let root = doc.as_table_mut();
+    let cpu_item = root
+        .entry("cpu")
+        .or_insert_with(|| Item::Table(Table::new()));
+    let cpu = cpu_item
+        .as_table_like_mut()
+        .ok_or_else(|| not_table("cpu"))?;
+    let c = &hw.cpu;
+    set(cpu, "ram_mib", int(c.ram_mib));
+    set_if_absent(cpu, "os_reserve_mib", int(c.os_reserve_mib));
+    set(cpu, "cores_physical", int(u64::from(c.cores_physical)));
+    set(cpu, "cores_logical", int(u64::from(c.cores_logical)));
+    set(cpu, "numa_nodes", int(u64::from(c.numa_nodes)));
+    set(cpu, "arch", Value::from(c.arch.as_str()));
+
+    let removed = match root.get_mut("gpu") {
+        None => {
+            if !hw.gpus.is_empty() {
+                let mut aot = ArrayOfTables::new();
+                for g in &hw.gpus {
+                    let mut t = Table::new();
+                    set_gpu(&mut t, g);
+                    aot.push(t);
+                }
+                root.insert("gpu", Item::ArrayOfTables(aot));
+            }
+            0
+        }
+        Some(Item::ArrayOfTables(aot)) => {
+            let removed = aot.len().saturating_sub(hw.gpus.len());
+            while aot.len() > hw.gpus.len() {
+                aot.remove(aot.len() - 1);
+            }
+            for (i, g) in hw.gpus.iter().enumerate() {
+                match aot.get_mut(i) {
+                    Some(t) => set_gpu(t, g),
+                    None => {
+                        let mut t = Table::new();
+                        set_gpu(&mut t, g);
+                        aot.push(t);
+                    }
+                }
+            }
+            if aot.is_empty() {
+                root.remove("gpu");
+            }
+            removed
+        }
+        Some(_) => return Err(not_table("gpu")),
+    };
+    Ok(Updated {
+        text: doc.to_string(),
+        gpus_written: hw.gpus.len(),
+        gpus_removed: removed,
+    })
+}
+
+/// Detects nothing itself: writes `hw` into `path` (created if missing), atomically.
+pub fn write_detected(path: &Path, hw: &Hardware) -> Result<WriteSummary, WriteError> {
+    let io = |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    // Write through a symlink to the real file, so the link survives the rename.
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let (old, created) = match fs::read_to_string(&target) {
+        Ok(s) => (s, false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (NEW_FILE_HEADER.to_owned(), true),
+        Err(e) => return Err(io(e)),
+    };
+    let up = update_toml(&old, hw, path)?;
+    let changed = created || up.text != old;
+    if changed {
+        write_atomic(&target, &up.text).map_err(io)?;
+    }
+    Ok(WriteSummary {
+        path: path.to_owned(),
+        created,
+        changed,
+        gpus_written: up.gpus_written,
+        gpus_removed: up.gpus_removed,
+    })
+}
+
+fn set_gpu(t: &mut Table, g: &Gpu) {
+    let same_card = t.get("name").and_then(Item::as_str) == Some(g.name.as_str());
+    set(t, "id", Value::from(g.id.as_str()));
+    set(t, "name", Value::from(g.name.as_str()));
+    set(t, "total_mib", int(g.total_mib));
+    set(t, "reserved_mib", int(g.reserved_mib));
+    // A speed the user tuned for this same card is kept; a new card gets the detected estimate.
+    if !(same_card && t.contains_key("speed")) {
+        set(t, "speed", Value::from(g.speed));
+    }
+    set(t, "drives_display", Value::from(g.drives_display));
+    if let Some(bus) = &g.pci_bus_id {
+        set(t, "pci_bus_id", Value::from(bus.as_str()));
+    }
+}
+
+fn int(n: u64) -> Value {
+    Value::from(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Replaces a value keeping the whitespace and comment around it; an equal value is left as
+/// written (`65_536` stays `65_536`).
+fn set(t: &mut dyn TableLike, key: &str, new: Value) {
+    match t.get_mut(key) {
+        Some(Item::Value(old)) => {
+            if same(old, &new) {
+                return;
+            }
+            let decor = old.decor().clone();
+            *old = new;
+            *old.decor_mut() = decor;
+        }
+        Some(other) => *other = Item::Value(new),
+        None => {
+            t.insert(key, Item::Value(new));
+        }
+    }
+}
+
+fn set_if_absent(t: &mut dyn TableLike, key: &str, new: Value) {
+    if !t.contains_key(key) {
+        t.insert(key, Item::Value(new));
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.value() == y.value(),
+        (Value::Integer(x), Value::Integer(y)) => x.value() == y.value(),
+        (Value::Float(x), Value::Float(y)) => x.value() == y.value(),
+        (Value::Boolean(x), Value::Boolean(y)) => x.value() == y.value(),
+        _ => false,
+    }
+}
+
+/// Temp file in the same directory (same filesystem, so rename is atomic), original
+/// permissions, fsync, rename over the target.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().map_or_else(
+        || "profilec.toml".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let tmp = dir.join(format!(".{name}.profilec-tmp-{}", std::process::id()));
+    let perms = fs::metadata(path).ok().map(|m| m.permissions());
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        drop(f);
+        if let Some(p) = perms {
+            fs::set_permissions(&tmp, p)?;
+        }
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
