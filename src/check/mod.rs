@@ -17,7 +17,7 @@ use crate::syntax::Document;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
-    /// Where MODEL paths resolve. `None`: `models/` beside the file.
+    /// Where MODEL paths resolve. `None`: see [`default_models_dir`].
     pub models_dir: Option<PathBuf>,
 }
 
@@ -66,12 +66,25 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
         path: path.to_path_buf(),
         offset: e.utf8_error().valid_up_to(),
     })?;
-    let base = path.parent().unwrap_or(Path::new("."));
     let models_dir = opts
         .models_dir
         .clone()
-        .unwrap_or_else(|| base.join("models"));
+        .unwrap_or_else(|| default_models_dir(path));
     Ok(check_source(text, Some(&models_dir)))
+}
+
+/// `[runtime] models_dir` of the profilec.toml beside the file, else `models/` beside it (the
+/// corpus layout: start.sh mounts `./models`).
+pub fn default_models_dir(conf_path: &Path) -> PathBuf {
+    let base = match conf_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let toml = base.join(crate::hardware::FILE_NAME);
+    match crate::hardware::load(&toml) {
+        Ok(loaded) => loaded.hardware.runtime.models_dir,
+        Err(_) => base.join("models"),
+    }
 }
 
 /// Checks models.conf text. `models_dir`: where to look for model files (`None`: skip them).
