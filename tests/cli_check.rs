@@ -18,7 +18,12 @@ fn clean_file_exits_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL=a.gguf\n");
     let out = profilec().arg("check").arg(&path).output().expect("run");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -41,8 +46,14 @@ fn errors_exit_one_and_json_has_positions() {
         .find(|d| d["code"] == "conf::unknown-key")
         .expect("unknown key reported");
     assert_eq!(d["severity"], "error");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(4), Some(1)));
-    assert_eq!((d["end_line"].as_u64(), d["end_column"].as_u64()), (Some(4), Some(8)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(
+        (d["end_line"].as_u64(), d["end_column"].as_u64()),
+        (Some(4), Some(8))
+    );
     assert!(d["help"].as_str().unwrap_or("").contains("CTX_SIZE"));
 }
 
@@ -62,10 +73,16 @@ fn warnings_pass_unless_denied() {
 
 #[test]
 fn missing_file_and_bad_usage_exit_two() {
-    let out = profilec().args(["check", "/nonexistent/models.conf"]).output().expect("run");
+    let out = profilec()
+        .args(["check", "/nonexistent/models.conf"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
-    let out = profilec().args(["check", "--format", "xml"]).output().expect("run");
+    let out = profilec()
+        .args(["check", "--format", "xml"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
 

@@ -13,7 +13,10 @@ fn corpus() -> Vec<(PathBuf, String)> {
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("corpus fixtures")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("models.conf.")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
+        })
         .map(|p| {
             let text = fs::read_to_string(&p).expect("utf-8 fixture");
             (p, text)
@@ -46,7 +49,12 @@ fn every_corpus_file_checks_without_errors() {
 #[test]
 fn every_corpus_file_round_trips() {
     for (path, text) in corpus() {
-        assert_eq!(Document::parse(text.clone()).print(), text, "{}", path.display());
+        assert_eq!(
+            Document::parse(text.clone()).print(),
+            text,
+            "{}",
+            path.display()
+        );
     }
 }
 
@@ -58,7 +66,12 @@ fn commented_out_profiles_are_comments() {
         .find(|(p, _)| p.ends_with("models.conf.e22d85d"))
         .expect("HEAD version");
     let report = check_source(text, None);
-    let ids: Vec<_> = report.conf.profiles.iter().map(|p| p.id.value.as_str()).collect();
+    let ids: Vec<_> = report
+        .conf
+        .profiles
+        .iter()
+        .map(|p| p.id.value.as_str())
+        .collect();
     assert!(!ids.contains(&"gpt-oss-120b"), "{ids:?}");
     assert!(ids.contains(&"glm-flash-q4"));
     let q4 = report.conf.profile("glm-flash-q4").expect("glm-flash-q4");

@@ -40,7 +40,13 @@ fn invalid_header_character() {
     // The keys under the invalid header must not land in profile `a`.
     let report = check_source(text, None);
     assert_eq!(report.conf.profiles.len(), 1);
-    assert_eq!(report.conf.profiles[0].model.as_ref().map(|m| m.value.as_str()), Some("a.gguf"));
+    assert_eq!(
+        report.conf.profiles[0]
+            .model
+            .as_ref()
+            .map(|m| m.value.as_str()),
+        Some("a.gguf")
+    );
 }
 
 #[test]
@@ -50,7 +56,10 @@ fn header_without_closing_bracket() {
 
 #[test]
 fn text_after_header() {
-    assert_eq!(only("[a] x\nNAME=A\nMODEL=m\n", "conf::invalid-header"), (1, 5, 1, 6));
+    assert_eq!(
+        only("[a] x\nNAME=A\nMODEL=m\n", "conf::invalid-header"),
+        (1, 5, 1, 6)
+    );
 }
 
 #[test]
@@ -61,7 +70,10 @@ fn duplicate_id() {
 
 #[test]
 fn duplicate_key() {
-    assert_eq!(only("[a]\nNAME=A\nMODEL=a.gguf\nNAME=B\n", "conf::duplicate-key"), (4, 1, 4, 5));
+    assert_eq!(
+        only("[a]\nNAME=A\nMODEL=a.gguf\nNAME=B\n", "conf::duplicate-key"),
+        (4, 1, 4, 5)
+    );
 }
 
 #[test]
@@ -83,12 +95,21 @@ fn spaces_around_equals() {
 
 #[test]
 fn key_before_first_section() {
-    assert_eq!(only("CTX_SIZE=1\n[a]\nNAME=A\nMODEL=m\n", "conf::key-outside-section"), (1, 1, 1, 11));
+    assert_eq!(
+        only(
+            "CTX_SIZE=1\n[a]\nNAME=A\nMODEL=m\n",
+            "conf::key-outside-section"
+        ),
+        (1, 1, 1, 11)
+    );
 }
 
 #[test]
 fn stray_line() {
-    assert_eq!(only("[a]\nNAME=A\nMODEL=m\njust words\n", "conf::stray-line"), (4, 1, 4, 11));
+    assert_eq!(
+        only("[a]\nNAME=A\nMODEL=m\njust words\n", "conf::stray-line"),
+        (4, 1, 4, 11)
+    );
 }
 
 #[test]
@@ -99,7 +120,16 @@ fn bad_values() {
         .filter(|d| d.0 == "conf::bad-value")
         .map(|d| (d.2, d.3, d.5))
         .collect();
-    assert_eq!(found, vec![(4, 10, 14), (5, 14, 18), (6, 5, 8), (7, 12, 17), (8, 10, 11)]);
+    assert_eq!(
+        found,
+        vec![
+            (4, 10, 14),
+            (5, 14, 18),
+            (6, 5, 8),
+            (7, 12, 17),
+            (8, 10, 11)
+        ]
+    );
 }
 
 #[test]
@@ -112,14 +142,23 @@ fn missing_model_and_name() {
 fn fit_on_with_numeric_layers_is_a_warning() {
     let text = "[a]\nNAME=A\nMODEL=m\nN_GPU_LAYERS=99\nFIT=on\n";
     let d = diags(text);
-    assert_eq!(d, vec![("fit::numeric-gpu-layers", Severity::Warning, 4, 14, 4, 16)]);
+    assert_eq!(
+        d,
+        vec![("fit::numeric-gpu-layers", Severity::Warning, 4, 14, 4, 16)]
+    );
     // FIT=off is the pinned mode: a layer count is what it needs.
-    assert_eq!(diags("[a]\nNAME=A\nMODEL=m\nN_GPU_LAYERS=99\nFIT=off\n"), vec![]);
+    assert_eq!(
+        diags("[a]\nNAME=A\nMODEL=m\nN_GPU_LAYERS=99\nFIT=off\n"),
+        vec![]
+    );
 }
 
 #[test]
 fn bench_without_twin() {
-    assert_eq!(only("[bench-x]\nNAME=B\nMODEL=m\n", "bench::no-twin"), (1, 2, 1, 9));
+    assert_eq!(
+        only("[bench-x]\nNAME=B\nMODEL=m\n", "bench::no-twin"),
+        (1, 2, 1, 9)
+    );
 }
 
 #[test]
@@ -130,10 +169,25 @@ fn bench_twin_with_other_model() {
 
 #[test]
 fn model_paths() {
-    assert_eq!(only("[a]\nNAME=A\nMODEL=/models/a.gguf\n", "model::absolute-path"), (3, 7, 3, 21));
-    assert_eq!(only("[a]\nNAME=A\nMODEL=../a.gguf\n", "model::escapes-models-dir"), (3, 7, 3, 16));
     assert_eq!(
-        only("[a]\nNAME=A\nMODEL=x/m-00002-of-00003.gguf\n", "model::not-first-shard"),
+        only(
+            "[a]\nNAME=A\nMODEL=/models/a.gguf\n",
+            "model::absolute-path"
+        ),
+        (3, 7, 3, 21)
+    );
+    assert_eq!(
+        only(
+            "[a]\nNAME=A\nMODEL=../a.gguf\n",
+            "model::escapes-models-dir"
+        ),
+        (3, 7, 3, 16)
+    );
+    assert_eq!(
+        only(
+            "[a]\nNAME=A\nMODEL=x/m-00002-of-00003.gguf\n",
+            "model::not-first-shard"
+        ),
         (3, 7, 3, 30)
     );
 }
@@ -151,11 +205,20 @@ fn missing_model_file_and_shards() {
         .diagnostics
         .iter()
         .filter(|d| d.code == "model::missing-file")
-        .map(|d| (line_col(text, d.span.clone().unwrap_or(0..0).start), d.message.clone()))
+        .map(|d| {
+            (
+                line_col(text, d.span.clone().unwrap_or(0..0).start),
+                d.message.clone(),
+            )
+        })
         .collect();
     assert_eq!(missing.len(), 2, "{missing:?}");
     assert_eq!(missing[0].0, (3, 7));
-    assert!(missing[0].1.contains("Q/m-00002-of-00003.gguf"), "{}", missing[0].1);
+    assert!(
+        missing[0].1.contains("Q/m-00002-of-00003.gguf"),
+        "{}",
+        missing[0].1
+    );
     assert!(!missing[0].1.contains("00001"), "{}", missing[0].1);
     assert_eq!(missing[1].0, (6, 7));
 }
@@ -165,6 +228,10 @@ fn absent_models_dir_is_one_note() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = "[a]\nNAME=A\nMODEL=a.gguf\n[b]\nNAME=B\nMODEL=b.gguf\n";
     let report = check_source(text, Some(&dir.path().join("nope")));
-    let codes: Vec<_> = report.diagnostics.iter().map(|d| (d.code, d.severity)).collect();
+    let codes: Vec<_> = report
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.severity))
+        .collect();
     assert_eq!(codes, vec![("model::no-models-dir", Severity::Note)]);
 }

@@ -73,5 +73,8 @@ fn value_is_verbatim_after_the_first_equals() {
         panic!("entry expected");
     };
     assert_eq!(doc.slice(key), "EXTRA_ARGS");
-    assert_eq!(doc.slice(value), "-ot blk\\.(1[2-5])\\.=CUDA1 # not a comment");
+    assert_eq!(
+        doc.slice(value),
+        "-ot blk\\.(1[2-5])\\.=CUDA1 # not a comment"
+    );
 }
