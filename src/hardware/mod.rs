@@ -8,6 +8,7 @@
 mod detect;
 mod fields;
 mod file;
+mod gpus;
 mod model;
 mod nvml;
 mod write;
