@@ -2,7 +2,6 @@
 //! toml_edit reports, and the result is always a usable [`Hardware`] (bad values fall back to
 //! their documented defaults), so the caller can show everything at once.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, Item, Table, Value};
@@ -111,8 +110,13 @@ fn read_document(root: &Table, base: &Path, diags: &mut Vec<Diagnostic>) -> Hard
             Vec::new()
         }
     };
-    let cpu = section(root, "cpu", diags).map(|s| read_cpu(&s, diags));
-    let cpu = cpu.unwrap_or_else(|| read_cpu(&empty_section("[cpu]"), diags));
+    let empty = Table::new();
+    let cpu_section = section(root, "cpu", diags).unwrap_or_else(|| Section {
+        table: &empty,
+        name: "[cpu]".to_owned(),
+        span: None,
+    });
+    let cpu = read_cpu(&cpu_section, diags);
     let defaults = section(root, "defaults", diags)
         .map(|s| read_defaults(&s, diags))
         .unwrap_or_default();
@@ -131,23 +135,14 @@ fn read_document(root: &Table, base: &Path, diags: &mut Vec<Diagnostic>) -> Hard
     }
 }
 
-static EMPTY: std::sync::LazyLock<Table> = std::sync::LazyLock::new(Table::new);
-
-fn empty_section(name: &str) -> Section<'static> {
-    Section {
-        table: &*EMPTY,
-        name: name.to_owned(),
-        span: None,
-    }
-}
-
 fn section<'a>(root: &'a Table, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Section<'a>> {
     let item = root.get(key)?;
     match item.as_table_like() {
         Some(table) => Some(Section {
             table,
             name: format!("[{key}]"),
-            span: header_span(item),
+            // toml_edit's table span is the `[name]` header.
+            span: item.span(),
         }),
         None => {
             diags.push(section_type(root, key, item, &format!("[{key}]")));
@@ -175,11 +170,6 @@ fn section_type(root: &Table, key: &str, item: &Item, want: &str) -> Diagnostic 
         d = d.at(s);
     }
     d
-}
-
-/// Table spans from toml_edit cover the whole `[name]` header line's brackets.
-fn header_span(item: &Item) -> Option<Range<usize>> {
-    item.span()
 }
 
 fn read_cpu(s: &Section, diags: &mut Vec<Diagnostic>) -> Cpu {
