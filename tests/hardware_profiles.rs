@@ -177,3 +177,26 @@ fn relative_llama_server_path_resolves_against_the_file() {
     );
     assert_eq!(hw.runtime.models_dir, PathBuf::from("/abs/models"));
 }
+
+#[test]
+fn resolve_prefers_explicit_then_beside_then_detection() {
+    use hardware::Origin;
+    let profiles = profile("");
+    let explicit = profile("cpu-only.toml");
+    let r = hardware::resolve(Some(&explicit), &profiles).unwrap();
+    assert_eq!(r.origin, Origin::File(explicit));
+    assert_eq!(r.hardware.cpu.ram_mib, 31958);
+
+    // profiles/ holds a profilec.toml, as a models.conf directory would.
+    let r = hardware::resolve(None, &profiles).unwrap();
+    assert_eq!(r.origin, Origin::File(profiles.join("profilec.toml")));
+    assert_eq!(r.hardware.gpus.len(), 2);
+    assert!(r.diagnostics.is_empty());
+
+    let empty = tempfile::tempdir().unwrap();
+    let r = hardware::resolve(None, empty.path()).unwrap();
+    assert_eq!(r.origin, Origin::Detected);
+    assert_eq!(r.hardware.runtime.models_dir, empty.path().join("models"));
+
+    assert!(hardware::resolve(Some(Path::new("/no/such/profilec.toml")), &profiles).is_err());
+}
