@@ -62,7 +62,7 @@ pub fn run(args: Args) -> i32 {
     };
     let detected = hardware::detect(&base);
     let written = match &args.write {
-        Some(path) => match hardware::write_detected(path, &detected.hardware) {
+        Some(path) => match hardware::write_detected(path, &detected) {
             Ok(summary) => Some(summary),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -211,11 +211,14 @@ fn human(r: &Report) -> String {
         } else {
             "unchanged:"
         };
-        out += &format!(
-            "{verb} {} ([cpu] and {} [[gpu]] entries",
-            w.path.display(),
-            w.gpus_written
-        );
+        out += &format!("{verb} {} ([cpu]", w.path.display());
+        if w.gpus_kept && w.created {
+            out += "; no GPU could be detected, add [[gpu]] entries by hand";
+        } else if w.gpus_kept {
+            out += "; [[gpu]] left as declared, since no GPU could be detected";
+        } else {
+            out += &format!(" and {} [[gpu]] entries", w.gpus_written);
+        }
         if w.gpus_removed > 0 {
             out += &format!(", {} undetected [[gpu]] entries removed", w.gpus_removed);
         }

@@ -14,6 +14,9 @@ use crate::diag::Diagnostic;
 pub struct Detected {
     pub hardware: Hardware,
     pub observed: Observed,
+    /// NVML ran, so `hardware.gpus` is the real list (possibly empty); false when there is no
+    /// driver and the GPU side is simply unknown.
+    pub gpus_detected: bool,
     /// Why something could not be detected (e.g. no NVIDIA driver); never errors.
     pub notes: Vec<Diagnostic>,
 }
@@ -45,6 +48,7 @@ pub fn detect(base_dir: &Path) -> Detected {
             ram_available_mib,
             gpu_free_mib: probe.free_mib,
         },
+        gpus_detected: probe.ran,
         notes,
     }
 }

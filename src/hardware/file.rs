@@ -2,28 +2,18 @@
 //! toml_edit reports, and the result is always a usable [`Hardware`] (bad values fall back to
 //! their documented defaults), so the caller can show everything at once.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, Item, Table, Value};
 
 use super::fields::Section;
-use super::{Cpu, DefaultEntry, Defaults, Gpu, Hardware, Llm, Runtime};
+use super::{Cpu, DefaultEntry, Defaults, Hardware, Llm, Runtime};
 use crate::diag::Diagnostic;
 
 /// The file name looked for beside models.conf.
 pub const FILE_NAME: &str = "profilec.toml";
 
 const TOP: &[&str] = &["gpu", "cpu", "defaults", "runtime", "llm"];
-const GPU_KEYS: &[&str] = &[
-    "id",
-    "name",
-    "total_mib",
-    "reserved_mib",
-    "speed",
-    "drives_display",
-    "pci_bus_id",
-];
 const CPU_KEYS: &[&str] = &[
     "ram_mib",
     "os_reserve_mib",
@@ -114,14 +104,19 @@ fn read_document(root: &Table, base: &Path, diags: &mut Vec<Diagnostic>) -> Hard
     top.check_keys(TOP, diags);
     let gpus = match root.get("gpu") {
         None => Vec::new(),
-        Some(Item::ArrayOfTables(a)) => read_gpus(a.iter(), diags),
+        Some(Item::ArrayOfTables(a)) => super::gpus::read_gpus(a.iter(), diags),
         Some(other) => {
             diags.push(section_type(root, "gpu", other, "[[gpu]]"));
             Vec::new()
         }
     };
-    let cpu = section(root, "cpu", diags).map(|s| read_cpu(&s, diags));
-    let cpu = cpu.unwrap_or_else(|| read_cpu(&empty_section("[cpu]"), diags));
+    let empty = Table::new();
+    let cpu_section = section(root, "cpu", diags).unwrap_or_else(|| Section {
+        table: &empty,
+        name: "[cpu]".to_owned(),
+        span: None,
+    });
+    let cpu = read_cpu(&cpu_section, diags);
     let defaults = section(root, "defaults", diags)
         .map(|s| read_defaults(&s, diags))
         .unwrap_or_default();
@@ -140,23 +135,14 @@ fn read_document(root: &Table, base: &Path, diags: &mut Vec<Diagnostic>) -> Hard
     }
 }
 
-static EMPTY: std::sync::LazyLock<Table> = std::sync::LazyLock::new(Table::new);
-
-fn empty_section(name: &str) -> Section<'static> {
-    Section {
-        table: &*EMPTY,
-        name: name.to_owned(),
-        span: None,
-    }
-}
-
 fn section<'a>(root: &'a Table, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Section<'a>> {
     let item = root.get(key)?;
     match item.as_table_like() {
         Some(table) => Some(Section {
             table,
             name: format!("[{key}]"),
-            span: header_span(item),
+            // toml_edit's table span is the `[name]` header.
+            span: item.span(),
         }),
         None => {
             diags.push(section_type(root, key, item, &format!("[{key}]")));
@@ -184,116 +170,6 @@ fn section_type(root: &Table, key: &str, item: &Item, want: &str) -> Diagnostic 
         d = d.at(s);
     }
     d
-}
-
-/// Table spans from toml_edit cover the whole `[name]` header line's brackets.
-fn header_span(item: &Item) -> Option<Range<usize>> {
-    item.span()
-}
-
-fn read_gpus<'a>(tables: impl Iterator<Item = &'a Table>, diags: &mut Vec<Diagnostic>) -> Vec<Gpu> {
-    let mut gpus: Vec<Gpu> = Vec::new();
-    let mut id_spans: Vec<Option<Range<usize>>> = Vec::new();
-    for (i, table) in tables.enumerate() {
-        let s = Section {
-            table,
-            name: format!("[[gpu]] #{}", i + 1),
-            span: table.span(),
-        };
-        s.check_keys(GPU_KEYS, diags);
-        let id = s.string("id", diags);
-        if id.is_none() && table.get("id").is_none() {
-            diags.push(s.missing("id", &format!("\"CUDA{i}\"")));
-        }
-        let id = id.unwrap_or_else(|| format!("CUDA{i}"));
-        let id_span = s.value_span("id");
-        check_id(&s, i, &id, id_span.clone(), &gpus, &id_spans, diags);
-        let total = s.u64("total_mib", diags);
-        if total.is_none() && table.get("total_mib").is_none() {
-            diags.push(s.missing("total_mib", "24564"));
-        }
-        let total = match total {
-            Some(0) => {
-                diags.push(s.out_of_range("total_mib", "above 0"));
-                0
-            }
-            t => t.unwrap_or(0),
-        };
-        let mut reserved = s.u64("reserved_mib", diags).unwrap_or(0);
-        if reserved > total && total > 0 {
-            let mut d = Diagnostic::error(
-                "hw::reserved-exceeds-total",
-                format!("{} reserves {reserved} MiB of a {total} MiB GPU", s.name),
-            )
-            .label(format!("more than total_mib = {total}"))
-            .help("reserved_mib is the part of total_mib other programs hold; it cannot exceed it");
-            if let Some(sp) = s.value_span("reserved_mib") {
-                d = d.at(sp);
-            }
-            if let Some(sp) = s.value_span("total_mib") {
-                d = d.related(sp, "total declared here");
-            }
-            diags.push(d);
-            reserved = total;
-        }
-        gpus.push(Gpu {
-            name: s.string("name", diags).unwrap_or_else(|| id.clone()),
-            id,
-            total_mib: total,
-            reserved_mib: reserved,
-            speed: s.speed("speed", diags).unwrap_or(1.0),
-            drives_display: s.bool("drives_display", diags).unwrap_or(false),
-            pci_bus_id: s.string("pci_bus_id", diags),
-            span: s.span.clone(),
-        });
-        id_spans.push(id_span);
-    }
-    gpus
-}
-
-/// ids must be CUDA0..N-1 in order: llama.cpp names devices by CUDA index, and `-ot …=CUDA1`,
-/// `--main-gpu` and `--tensor-split` all refer to that numbering.
-fn check_id(
-    s: &Section,
-    i: usize,
-    id: &str,
-    span: Option<Range<usize>>,
-    before: &[Gpu],
-    before_spans: &[Option<Range<usize>>],
-    diags: &mut Vec<Diagnostic>,
-) {
-    let Some(span) = span else { return };
-    if let Some(j) = before.iter().position(|g| g.id == id) {
-        let mut d = Diagnostic::error(
-            "hw::duplicate-gpu-id",
-            format!("GPU id `{id}` appears twice"),
-        )
-        .at(span)
-        .label("second definition")
-        .help(format!(
-            "each [[gpu]] needs its own id; this one is #{} so it is `CUDA{i}`",
-            i + 1
-        ));
-        if let Some(Some(first)) = before_spans.get(j) {
-            d = d.related(first.clone(), "first defined here");
-        }
-        diags.push(d);
-        return;
-    }
-    let want = format!("CUDA{i}");
-    if id != want {
-        diags.push(
-            Diagnostic::error(
-                "hw::gpu-id-order",
-                format!("{} has id `{id}`, but GPUs must be listed as CUDA0, CUDA1, … in order", s.name),
-            )
-            .at(span)
-            .label(format!("expected `{want}`"))
-            .help(format!(
-                "list the [[gpu]] entries in CUDA order (the order llama.cpp numbers them) and set id = \"{want}\"",
-            )),
-        );
-    }
 }
 
 fn read_cpu(s: &Section, diags: &mut Vec<Diagnostic>) -> Cpu {

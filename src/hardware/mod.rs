@@ -8,8 +8,10 @@
 mod detect;
 mod fields;
 mod file;
+mod gpus;
 mod model;
 mod nvml;
+mod resolve;
 mod write;
 
 use std::ops::Range;
@@ -20,6 +22,7 @@ use serde::Serialize;
 pub use detect::{Detected, Observed, detect, detect_cpu};
 pub use file::{FILE_NAME, LoadError, Loaded, load, parse};
 pub use model::{Device, DeviceKind, Machine};
+pub use resolve::{Origin, Resolved, resolve};
 pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 
 /// Default CUDA context + cuBLAS workspace per active GPU (seed-repo-notes §3: "~500 MiB per

@@ -17,6 +17,8 @@ use crate::diag::Diagnostic;
 pub(super) struct Probe {
     pub gpus: Vec<Gpu>,
     pub free_mib: Vec<u64>,
+    /// NVML initialised and counted the devices.
+    pub ran: bool,
 }
 
 struct Found {
@@ -35,6 +37,7 @@ pub(super) fn probe(notes: &mut Vec<Diagnostic>) -> Probe {
     let empty = Probe {
         gpus: Vec::new(),
         free_mib: Vec::new(),
+        ran: false,
     };
     let nvml = match Nvml::init() {
         Ok(n) => n,
@@ -64,6 +67,7 @@ pub(super) fn probe(notes: &mut Vec<Diagnostic>) -> Probe {
     let found = visible(found, std::env::var("CUDA_VISIBLE_DEVICES").ok().as_deref());
     let fastest = found.iter().map(|f| f.throughput).fold(0.0_f64, f64::max);
     let mut probe = empty;
+    probe.ran = true;
     for (i, f) in found.into_iter().enumerate() {
         let speed = if fastest > 0.0 && f.throughput > 0.0 {
             // Two decimals: the heuristic is not more precise than that.
@@ -156,4 +160,60 @@ fn visible(found: Vec<Found>, spec: Option<&str>) -> Vec<Found> {
         .into_iter()
         .filter_map(|i| slots.get_mut(i).and_then(Option::take))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference rig as NVML enumerates it when the 5070 Ti sits in the first slot:
+    /// cores × max SM clock from the cards' specifications.
+    fn rig() -> Vec<Found> {
+        let card = |name: &str, bus: &str, uuid: &str, cores: u32, clock: u32| Found {
+            name: name.to_owned(),
+            total_mib: 0,
+            free_mib: 0,
+            pci_bus_id: Some(bus.to_owned()),
+            uuid: Some(uuid.to_owned()),
+            display: false,
+            throughput: f64::from(cores) * f64::from(clock),
+        };
+        vec![
+            card("RTX 5070 Ti", "00000000:01:00.0", "GPU-5070", 8960, 3090),
+            card("RTX 4090", "00000000:02:00.0", "GPU-4090", 16384, 3120),
+        ]
+    }
+
+    fn names(f: &[Found]) -> Vec<&str> {
+        f.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn fastest_first_unless_pci_order_is_asked_for() {
+        let mut f = rig();
+        order(&mut f, None);
+        assert_eq!(names(&f), ["RTX 4090", "RTX 5070 Ti"]);
+        let mut f = rig();
+        order(&mut f, Some("PCI_BUS_ID"));
+        assert_eq!(names(&f), ["RTX 5070 Ti", "RTX 4090"]);
+    }
+
+    #[test]
+    fn visible_devices_select_and_reorder() {
+        let ordered = || {
+            let mut f = rig();
+            order(&mut f, None);
+            f
+        };
+        assert_eq!(names(&visible(ordered(), Some("1"))), ["RTX 5070 Ti"]);
+        assert_eq!(
+            names(&visible(ordered(), Some("1,0"))),
+            ["RTX 5070 Ti", "RTX 4090"]
+        );
+        assert_eq!(names(&visible(ordered(), Some("GPU-40"))), ["RTX 4090"]);
+        // CUDA stops at the first entry that names no device.
+        assert_eq!(names(&visible(ordered(), Some("0,7,1"))), ["RTX 4090"]);
+        assert!(visible(ordered(), Some("")).is_empty());
+        assert_eq!(visible(ordered(), None).len(), 2);
+    }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
-use super::{Gpu, Hardware};
+use super::{Cpu, Detected, Gpu};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -35,6 +35,8 @@ pub struct WriteSummary {
     pub gpus_written: usize,
     /// `[[gpu]]` entries beyond the detected GPUs that were dropped.
     pub gpus_removed: usize,
+    /// NVML did not run, so the declared `[[gpu]]` entries were left as they were.
+    pub gpus_kept: bool,
 }
 
 const NEW_FILE_HEADER: &str = "\
@@ -52,9 +54,15 @@ pub struct Updated {
     pub gpus_removed: usize,
 }
 
-/// Returns `src` with `[[gpu]]` and `[cpu]` holding `hw`'s values. `path` only names the file in
-/// errors.
-pub fn update_toml(src: &str, hw: &Hardware, path: &Path) -> Result<Updated, WriteError> {
+/// Returns `src` with `[cpu]` holding `cpu` and, when `gpus` is `Some`, `[[gpu]]` holding exactly
+/// those GPUs (`None` leaves `[[gpu]]` alone: no driver is not the same as no GPU). Comment lines
+/// above a removed `[[gpu]]` move to the next table. `path` only names the file in errors.
+pub fn update_toml(
+    src: &str,
+    cpu: &Cpu,
+    gpus: Option<&[Gpu]>,
+    path: &Path,
+) -> Result<Updated, WriteError> {
     let mut doc: DocumentMut =
         src.parse()
             .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
@@ -69,36 +77,46 @@ pub fn update_toml(src: &str, hw: &Hardware, path: &Path) -> Result<Updated, Wri
     let cpu_item = root
         .entry("cpu")
         .or_insert_with(|| Item::Table(Table::new()));
-    let cpu = cpu_item
+    let t = cpu_item
         .as_table_like_mut()
         .ok_or_else(|| not_table("cpu"))?;
-    let c = &hw.cpu;
-    set(cpu, "ram_mib", int(c.ram_mib));
-    set_if_absent(cpu, "os_reserve_mib", int(c.os_reserve_mib));
-    set(cpu, "cores_physical", int(u64::from(c.cores_physical)));
-    set(cpu, "cores_logical", int(u64::from(c.cores_logical)));
-    set(cpu, "numa_nodes", int(u64::from(c.numa_nodes)));
-    set(cpu, "arch", Value::from(c.arch.as_str()));
+    set(t, "ram_mib", int(cpu.ram_mib));
+    set_if_absent(t, "os_reserve_mib", int(cpu.os_reserve_mib));
+    set(t, "cores_physical", int(u64::from(cpu.cores_physical)));
+    set(t, "cores_logical", int(u64::from(cpu.cores_logical)));
+    set(t, "numa_nodes", int(u64::from(cpu.numa_nodes)));
+    set(t, "arch", Value::from(cpu.arch.as_str()));
 
-    let removed = match root.get_mut("gpu") {
+    let Some(gpus) = gpus else {
+        let written = root
+            .get("gpu")
+            .and_then(Item::as_array_of_tables)
+            .map_or(0, ArrayOfTables::len);
+        return Ok(Updated {
+            text: doc.to_string(),
+            gpus_written: written,
+            gpus_removed: 0,
+        });
+    };
+    let mut orphaned: Vec<(Option<isize>, String)> = Vec::new();
+    match root.get_mut("gpu") {
+        None if gpus.is_empty() => {}
         None => {
-            if !hw.gpus.is_empty() {
-                let mut aot = ArrayOfTables::new();
-                for g in &hw.gpus {
-                    let mut t = Table::new();
-                    set_gpu(&mut t, g);
-                    aot.push(t);
-                }
-                root.insert("gpu", Item::ArrayOfTables(aot));
+            let mut aot = ArrayOfTables::new();
+            for g in gpus {
+                let mut t = Table::new();
+                set_gpu(&mut t, g);
+                aot.push(t);
             }
-            0
+            root.insert("gpu", Item::ArrayOfTables(aot));
         }
         Some(Item::ArrayOfTables(aot)) => {
-            let removed = aot.len().saturating_sub(hw.gpus.len());
-            while aot.len() > hw.gpus.len() {
-                aot.remove(aot.len() - 1);
+            while aot.len() > gpus.len() {
+                let t = aot.remove(aot.len() - 1);
+                let prefix = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+                orphaned.push((t.position(), prefix.to_owned()));
             }
-            for (i, g) in hw.gpus.iter().enumerate() {
+            for (i, g) in gpus.iter().enumerate() {
                 match aot.get_mut(i) {
                     Some(t) => set_gpu(t, g),
                     None => {
@@ -111,19 +129,69 @@ pub fn update_toml(src: &str, hw: &Hardware, path: &Path) -> Result<Updated, Wri
             if aot.is_empty() {
                 root.remove("gpu");
             }
-            removed
         }
         Some(_) => return Err(not_table("gpu")),
-    };
+    }
+    let removed = orphaned.len();
+    // Removed back to front, and each prefix is prepended: the comments keep their file order.
+    for (pos, prefix) in orphaned {
+        if prefix.contains('#') {
+            rehome_comments(&mut doc, pos, &prefix);
+        }
+    }
     Ok(Updated {
         text: doc.to_string(),
-        gpus_written: hw.gpus.len(),
+        gpus_written: gpus.len(),
         gpus_removed: removed,
     })
 }
 
-/// Detects nothing itself: writes `hw` into `path` (created if missing), atomically.
-pub fn write_detected(path: &Path, hw: &Hardware) -> Result<WriteSummary, WriteError> {
+/// Puts `prefix` (the comment lines above a removed table) in front of the next table in the
+/// file, or at the end when there is none.
+fn rehome_comments(doc: &mut DocumentMut, pos: Option<isize>, prefix: &str) {
+    let after = pos.unwrap_or(isize::MIN);
+    let mut best: Option<(isize, String, Option<usize>)> = None;
+    for (key, item) in doc.as_table().iter() {
+        let tables: Vec<(Option<usize>, &Table)> = match item {
+            Item::Table(t) => vec![(None, t)],
+            Item::ArrayOfTables(a) => a.iter().enumerate().map(|(i, t)| (Some(i), t)).collect(),
+            _ => Vec::new(),
+        };
+        for (idx, t) in tables {
+            if let Some(p) = t.position()
+                && p > after
+                && best.as_ref().is_none_or(|b| p < b.0)
+            {
+                best = Some((p, key.to_owned(), idx));
+            }
+        }
+    }
+    let target = best.and_then(|(_, key, idx)| match (doc.get_mut(&key)?, idx) {
+        (Item::Table(t), None) => Some(t),
+        (Item::ArrayOfTables(a), Some(i)) => a.get_mut(i),
+        _ => None,
+    });
+    match target {
+        Some(t) => {
+            let old = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("");
+            // One blank line between the moved comments and what was there, not two.
+            let old = match old.strip_prefix('\n') {
+                Some(rest) if prefix.ends_with("\n\n") => rest,
+                _ => old,
+            };
+            let joined = format!("{prefix}{old}");
+            t.decor_mut().set_prefix(joined);
+        }
+        None => {
+            let old = doc.trailing().as_str().unwrap_or("").to_owned();
+            doc.set_trailing(format!("{old}\n{}", prefix.trim_end()) + "\n");
+        }
+    }
+}
+
+/// Writes the detected machine into `path` (created if missing), atomically. `[[gpu]]` is only
+/// rewritten when NVML actually ran.
+pub fn write_detected(path: &Path, detected: &Detected) -> Result<WriteSummary, WriteError> {
     let io = |source| WriteError::Io {
         path: path.to_owned(),
         source,
@@ -132,10 +200,15 @@ pub fn write_detected(path: &Path, hw: &Hardware) -> Result<WriteSummary, WriteE
     let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let (old, created) = match fs::read_to_string(&target) {
         Ok(s) => (s, false),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (NEW_FILE_HEADER.to_owned(), true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), true),
         Err(e) => return Err(io(e)),
     };
-    let up = update_toml(&old, hw, path)?;
+    let hw = &detected.hardware;
+    let gpus = detected.gpus_detected.then_some(hw.gpus.as_slice());
+    let mut up = update_toml(&old, &hw.cpu, gpus, path)?;
+    if created {
+        up.text = format!("{NEW_FILE_HEADER}{}", up.text);
+    }
     let changed = created || up.text != old;
     if changed {
         write_atomic(&target, &up.text).map_err(io)?;
@@ -146,6 +219,7 @@ pub fn write_detected(path: &Path, hw: &Hardware) -> Result<WriteSummary, WriteE
         changed,
         gpus_written: up.gpus_written,
         gpus_removed: up.gpus_removed,
+        gpus_kept: gpus.is_none(),
     })
 }
 
