@@ -1,0 +1,110 @@
+//! Rules that take tensors away from a later device rule. llama.cpp uses the first rule whose
+//! pattern is found in a tensor name, so `exps=CPU,blk\.(0|1)\.=CUDA0` sends the experts of
+//! layers 0-1 to the CPU, not to CUDA0: the CPU rule shadows the device rule for them.
+//! Regex overlap is undecidable in general, so the check runs both rules over the tensor
+//! names llama.cpp models use (every common per-layer tensor for layers 0-255).
+
+use super::ot::{BufferType, OtRule};
+use crate::diag::Diagnostic;
+
+const LAYER_TENSORS: &[&str] = &[
+    "attn_norm",
+    "attn_q",
+    "attn_k",
+    "attn_v",
+    "attn_qkv",
+    "attn_output",
+    "attn_q_norm",
+    "attn_k_norm",
+    "attn_q_a",
+    "attn_q_b",
+    "attn_kv_a_mqa",
+    "attn_kv_b",
+    "attn_sinks",
+    "post_attention_norm",
+    "ffn_norm",
+    "ffn_gate",
+    "ffn_up",
+    "ffn_down",
+    "ffn_gate_inp",
+    "ffn_gate_exps",
+    "ffn_up_exps",
+    "ffn_down_exps",
+    "ffn_gate_up_exps",
+    "ffn_gate_shexp",
+    "ffn_up_shexp",
+    "ffn_down_shexp",
+    "ffn_gate_inp_shexp",
+    "exp_probs_b",
+    "ssm_in",
+    "ssm_out",
+    "ssm_conv1d",
+    "shortconv.conv",
+    "shortconv.in_proj",
+    "shortconv.out_proj",
+];
+const GLOBAL_TENSORS: &[&str] = &["token_embd.weight", "output.weight", "output_norm.weight"];
+const MAX_LAYER: usize = 256;
+
+/// The tensor names the lint probes with, in a stable order.
+pub fn probe_names() -> Vec<String> {
+    let mut names: Vec<String> = GLOBAL_TENSORS.iter().map(|s| s.to_string()).collect();
+    for layer in 0..MAX_LAYER {
+        for t in LAYER_TENSORS {
+            names.push(format!("blk.{layer}.{t}.weight"));
+            names.push(format!("blk.{layer}.{t}.bias"));
+        }
+    }
+    names
+}
+
+/// One warning per (CPU rule, device rule) pair where the CPU rule comes first and takes
+/// tensors the device rule matches; at the CPU rule's span, the device rule as related span.
+pub fn lint_shadowing(rules: &[OtRule]) -> Vec<Diagnostic> {
+    let devices: Vec<usize> = (0..rules.len())
+        .filter(|&j| rules.get(j).is_some_and(|r| !r.buffer.is_cpu()))
+        .collect();
+    let has_cpu_before = devices
+        .iter()
+        .any(|&j| rules.iter().take(j).any(|r| r.buffer == BufferType::Cpu));
+    if !has_cpu_before {
+        return Vec::new();
+    }
+    // (cpu rule, device rule) -> (count, first example)
+    let mut hits: Vec<((usize, usize), usize, String)> = Vec::new();
+    for name in probe_names() {
+        let Some(first) = rules.iter().position(|r| r.matches(&name)) else {
+            continue;
+        };
+        if rules.get(first).is_none_or(|r| !r.buffer.is_cpu()) {
+            continue;
+        }
+        for &j in devices.iter().filter(|&&j| j > first) {
+            if rules.get(j).is_some_and(|r| r.matches(&name)) {
+                match hits.iter_mut().find(|(k, _, _)| *k == (first, j)) {
+                    Some(h) => h.1 += 1,
+                    None => hits.push(((first, j), 1, name.clone())),
+                }
+            }
+        }
+    }
+    hits.sort_by_key(|(k, _, _)| *k);
+    hits.into_iter()
+        .filter_map(|((i, j), count, example)| {
+            let (cpu, dev) = (rules.get(i)?, rules.get(j)?);
+            Some(
+                Diagnostic::warning(
+                    "ot::cpu-rule-shadows",
+                    format!(
+                        "`{}={}` comes first and keeps {count} tensor name(s) that `{}={}` was meant to place, e.g. `{example}`",
+                        cpu.pattern, cpu.buffer, dev.pattern, dev.buffer
+                    ),
+                )
+                .at(cpu.span.clone())
+                .label("first match wins: these tensors stay on the CPU")
+                .related(dev.span.clone(), format!("never reached for those tensors, so they do not go to {}", dev.buffer))
+                .help("move the CPU rule after the device rules (e.g. `blk\\.(0|1)\\.=CUDA0,exps=CPU`)"),
+            )
+        })
+        .collect()
+}
