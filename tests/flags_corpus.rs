@@ -14,13 +14,19 @@ fn extra_args_lines() -> Vec<(String, usize, String, usize)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .expect("corpus fixtures")
         .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("models.conf.")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
+        })
         .collect();
     files.sort();
     let mut out = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).expect("read corpus file");
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut offset = 0;
         for (n, line) in text.split_inclusive('\n').enumerate() {
             let body = line.trim_end_matches('\n');
@@ -48,7 +54,11 @@ fn corpus_extra_args_parse_without_errors_or_warnings() {
     assert_eq!(lines.iter().filter(|l| l.2.contains("-ot ")).count(), 144);
     for (file, line, value, _) in &lines {
         let parsed = parse_args(value);
-        let bad: Vec<_> = parsed.diagnostics.iter().filter(|d| d.severity >= Severity::Warning).collect();
+        let bad: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity >= Severity::Warning)
+            .collect();
         assert!(bad.is_empty(), "{file}:{line}: {value}\n{bad:#?}");
         assert!(!parsed.args.is_empty());
     }
@@ -63,9 +73,20 @@ fn corpus_uses_exactly_the_known_flags() {
         }
     }
     let expected = [
-        "--batch-size", "--context-shift", "--jinja", "--main-gpu", "--min-p", "--override-tensor",
-        "--parallel", "--reasoning-format", "--split-mode", "--temp", "--tensor-split", "--top-k",
-        "--top-p", "--ubatch-size",
+        "--batch-size",
+        "--context-shift",
+        "--jinja",
+        "--main-gpu",
+        "--min-p",
+        "--override-tensor",
+        "--parallel",
+        "--reasoning-format",
+        "--split-mode",
+        "--temp",
+        "--tensor-split",
+        "--top-k",
+        "--top-p",
+        "--ubatch-size",
     ];
     assert_eq!(flags.into_iter().collect::<Vec<_>>(), expected);
 }
@@ -78,7 +99,10 @@ fn corpus_ot_rules_place_layers_on_the_intended_device() {
     assert_eq!(parsed.switch("--context-shift"), Some(false));
     let rules: Vec<_> = parsed.ot_rules().cloned().collect();
     assert_eq!(rules.len(), 3);
-    let cuda = |index| BufferType::Device { backend: profilec::flags::Backend::Cuda, index };
+    let cuda = |index| BufferType::Device {
+        backend: profilec::flags::Backend::Cuda,
+        index,
+    };
     let at = |t: &str| place(&rules, t).map(|r| r.buffer);
     assert_eq!(at("blk.0.ffn_up_exps.weight"), Some(cuda(0)));
     assert_eq!(at("blk.18.attn_q.weight"), Some(cuda(0)));
@@ -89,13 +113,18 @@ fn corpus_ot_rules_place_layers_on_the_intended_device() {
     assert_eq!(at("blk.1x.attn_q.weight"), None);
     // Rule spans point back into the value.
     assert_eq!(&value[rules[2].span.clone()], "exps=CPU");
-    assert_eq!(&value[rules[0].pattern_span.clone()], r"blk\.([0-9]|1[0-8])\.");
+    assert_eq!(
+        &value[rules[0].pattern_span.clone()],
+        r"blk\.([0-9]|1[0-8])\."
+    );
     assert_eq!(&value[rules[1].buffer_span.clone()], "CUDA1");
 }
 
 #[test]
 fn corpus_tensor_split_and_values_are_typed() {
-    let parsed = parse_args("--jinja -np 1 -b 2048 -ub 512 --no-context-shift --tensor-split 21,10 -ot exps=CPU");
+    let parsed = parse_args(
+        "--jinja -np 1 -b 2048 -ub 512 --no-context-shift --tensor-split 21,10 -ot exps=CPU",
+    );
     assert!(parsed.diagnostics.is_empty());
     match &parsed.last("-ts").and_then(|a| a.typed.clone()) {
         Some(TypedValue::Floats(v)) => assert_eq!(v, &[21.0, 10.0]),

@@ -135,6 +135,10 @@ pub fn parse_args(src: &str) -> ParsedArgs {
         };
         let Some(spec) = table::lookup(name) else {
             out.diagnostics.push(unknown(tok));
+            // Its value, if any, would only repeat the problem as a stray value.
+            if tokens.get(i).is_some_and(|t| !looks_like_flag(t.text)) {
+                i += 1;
+            }
             continue;
         };
         let name_span = tok.span.start..tok.span.start + name.len();

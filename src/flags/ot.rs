@@ -9,7 +9,6 @@ use std::ops::Range;
 use regex::Regex;
 
 use super::ecma;
-use super::suggest;
 use crate::diag::Diagnostic;
 
 /// A backend family whose devices llama.cpp names `<prefix><index>`.
@@ -243,9 +242,6 @@ fn unbalanced(s: &str) -> bool {
 }
 
 fn unknown_buffer(name: &str, span: Range<usize>) -> Diagnostic {
-    let known = [
-        "CPU", "CUDA0", "CUDA1", "ROCm0", "Vulkan0", "SYCL0", "MTL0", "MUSA0", "CANN0",
-    ];
     let upper = name.to_ascii_uppercase();
     let fix = Backend::ALL
         .iter()
@@ -253,8 +249,7 @@ fn unknown_buffer(name: &str, span: Range<usize>) -> Diagnostic {
         .chain(["CPU"])
         .find(|p| upper.starts_with(&p.to_ascii_uppercase()))
         .map(|p| format!("{p}{}", name.get(p.len()..).unwrap_or("")))
-        .filter(|f| BufferType::parse(f).is_some())
-        .or_else(|| suggest::closest(name, known).map(str::to_string));
+        .filter(|f| BufferType::parse(f).is_some());
     let help = match fix {
         Some(f) => format!("did you mean `{f}`? buffer type names are case-sensitive"),
         None => "use `CPU` or a device name such as `CUDA0`, `ROCm0`, `Vulkan0`, `SYCL0`, `MTL0` \

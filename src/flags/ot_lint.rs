@@ -70,8 +70,8 @@ pub fn lint_shadowing(rules: &[OtRule]) -> Vec<Diagnostic> {
     if !has_cpu_before {
         return Vec::new();
     }
-    // (cpu rule, device rule) -> (count, first example)
-    let mut hits: Vec<((usize, usize), usize, String)> = Vec::new();
+    // (cpu rule, device rule) -> (layers taken, first example)
+    let mut hits: Vec<((usize, usize), Vec<usize>, String)> = Vec::new();
     for name in probe_names() {
         let Some(first) = rules.iter().position(|r| r.matches(&name)) else {
             continue;
@@ -81,30 +81,70 @@ pub fn lint_shadowing(rules: &[OtRule]) -> Vec<Diagnostic> {
         }
         for &j in devices.iter().filter(|&&j| j > first) {
             if rules.get(j).is_some_and(|r| r.matches(&name)) {
+                let layer = layer_of(&name);
                 match hits.iter_mut().find(|(k, _, _)| *k == (first, j)) {
-                    Some(h) => h.1 += 1,
-                    None => hits.push(((first, j), 1, name.clone())),
+                    Some(h) => h.1.extend(layer.filter(|l| !h.1.contains(l))),
+                    None => hits.push(((first, j), layer.into_iter().collect(), name.clone())),
                 }
             }
         }
     }
     hits.sort_by_key(|(k, _, _)| *k);
     hits.into_iter()
-        .filter_map(|((i, j), count, example)| {
+        .filter_map(|((i, j), layers, example)| {
             let (cpu, dev) = (rules.get(i)?, rules.get(j)?);
             Some(
                 Diagnostic::warning(
                     "ot::cpu-rule-shadows",
                     format!(
-                        "`{}={}` comes first and keeps {count} tensor name(s) that `{}={}` was meant to place, e.g. `{example}`",
-                        cpu.pattern, cpu.buffer, dev.pattern, dev.buffer
+                        "`{}={}` comes first and keeps tensors that `{}={}` was meant to place, e.g. `{example}`{}",
+                        cpu.pattern,
+                        cpu.buffer,
+                        dev.pattern,
+                        dev.buffer,
+                        layer_note(&layers)
                     ),
                 )
                 .at(cpu.span.clone())
                 .label("first match wins: these tensors stay on the CPU")
-                .related(dev.span.clone(), format!("never reached for those tensors, so they do not go to {}", dev.buffer))
+                .related(
+                    dev.span.clone(),
+                    format!("never reached for those tensors, so they do not go to {}", dev.buffer),
+                )
                 .help("move the CPU rule after the device rules (e.g. `blk\\.(0|1)\\.=CUDA0,exps=CPU`)"),
             )
         })
         .collect()
+}
+
+fn layer_of(name: &str) -> Option<usize> {
+    name.strip_prefix("blk.")?.split('.').next()?.parse().ok()
+}
+
+/// ` (layers 0-3, 7)`.
+fn layer_note(layers: &[usize]) -> String {
+    let mut sorted = layers.to_vec();
+    sorted.sort_unstable();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for l in sorted {
+        match runs.last_mut() {
+            Some((_, b)) if l == *b + 1 => *b = l,
+            _ => runs.push((l, l)),
+        }
+    }
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (layers {})", parts.join(", "))
+    }
 }
