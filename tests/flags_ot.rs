@@ -265,3 +265,38 @@ fn shadowing_is_checked_across_repeated_ot_flags() {
     assert_eq!(&src[d.span.clone().expect("span")], "exps=CPU");
     assert_eq!(&src[d.related[0].span.clone()], r"blk\.0\.=CUDA0");
 }
+
+#[test]
+fn cpu_moe_flags_join_the_override_list_in_argv_order() {
+    let src = r"-ncmoe 2 -ot blk\.1\.=CUDA0 -cmoe";
+    let parsed = parse_args(src);
+    let rules = parsed.tensor_overrides();
+    let patterns: Vec<_> = rules.iter().map(|r| r.pattern.as_str()).collect();
+    assert_eq!(
+        patterns,
+        [
+            r"blk\.0\.ffn_(up|down|gate|gate_up)_(ch|)exps",
+            r"blk\.1\.ffn_(up|down|gate|gate_up)_(ch|)exps",
+            r"blk\.1\.",
+            r"\.ffn_(up|down|gate|gate_up)_(ch|)exps",
+        ]
+    );
+    assert_eq!(&src[rules[0].span.clone()], "-ncmoe 2");
+    let at = |t: &str| place(&rules, t).map(|r| r.buffer.to_string());
+    assert_eq!(at("blk.1.ffn_up_exps.weight").as_deref(), Some("CPU"));
+    assert_eq!(at("blk.1.attn_q.weight").as_deref(), Some("CUDA0"));
+    assert_eq!(at("blk.12.ffn_down_chexps.weight").as_deref(), Some("CPU"));
+    assert_eq!(at("blk.12.ffn_down_shexp.weight"), None);
+    // `-ncmoe 2` comes first and keeps layer 1's experts from the CUDA0 rule.
+    let d: Vec<_> = parsed
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, &src[d.span.clone().expect("span")]))
+        .collect();
+    assert_eq!(d, [("ot::cpu-rule-shadows", "-ncmoe 2")]);
+    assert!(
+        parsed.diagnostics[0].message.ends_with("(layers 1)"),
+        "{}",
+        parsed.diagnostics[0].message
+    );
+}

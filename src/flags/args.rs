@@ -203,7 +203,7 @@ pub fn parse_args(src: &str) -> ParsedArgs {
         check_repeat(&out.args, &arg, &mut out.diagnostics);
         out.args.push(arg);
     }
-    let rules: Vec<_> = out.ot_rules().cloned().collect();
+    let rules = out.tensor_overrides();
     out.diagnostics.extend(ot_lint::lint_shadowing(&rules));
     out
 }

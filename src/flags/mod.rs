@@ -13,7 +13,7 @@ pub mod args;
 mod ecma;
 pub mod ot;
 pub mod ot_lint;
-mod query;
+pub mod query;
 pub mod suggest;
 pub mod table;
 pub mod tokens;

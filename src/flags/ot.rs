@@ -112,6 +112,19 @@ impl OtRule {
         self.regex.is_match(tensor)
     }
 
+    /// A CPU rule that a flag adds without `-ot` (`-cmoe`, `-ncmoe`), spanning that flag.
+    pub fn implied_cpu(pattern: String, span: Range<usize>) -> Option<OtRule> {
+        let regex = Regex::new(&pattern).ok()?;
+        Some(OtRule {
+            pattern,
+            regex,
+            buffer: BufferType::Cpu,
+            pattern_span: span.clone(),
+            buffer_span: span.clone(),
+            span,
+        })
+    }
+
     /// Moves the spans by `offset` bytes.
     pub fn shifted(mut self, offset: usize) -> OtRule {
         for s in [

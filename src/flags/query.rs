@@ -6,6 +6,9 @@ use super::ot::OtRule;
 use super::table;
 use super::values::TypedValue;
 
+/// llama.cpp `LLM_FFN_EXPS_REGEX`: the routed-expert tensors of a MoE block.
+pub const FFN_EXPS_REGEX: &str = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps";
+
 impl ParsedArgs {
     fn of<'a>(&'a self, flag: &str) -> impl DoubleEndedIterator<Item = &'a ParsedArg> + 'a {
         let spec = table::lookup(flag);
@@ -45,6 +48,34 @@ impl ParsedArgs {
     /// negation (`--no-context-shift`), `None` if absent.
     pub fn switch(&self, flag: &str) -> Option<bool> {
         self.last(flag).map(|a| !a.negated)
+    }
+
+    /// The whole override list llama.cpp builds, in argv order: `-ot` rules, plus the CPU
+    /// rules `-cmoe` (all expert tensors) and `-ncmoe N` (experts of layers 0..N) push onto the
+    /// same list. Their patterns are llama.cpp's `LLM_FFN_EXPS_REGEX` (common/common.h);
+    /// their spans cover the flag and its value.
+    pub fn tensor_overrides(&self) -> Vec<OtRule> {
+        let mut out = Vec::new();
+        for a in &self.args {
+            match (a.spec.canonical, &a.typed) {
+                (_, Some(TypedValue::TensorOverrides(r)))
+                    if a.spec.canonical == "--override-tensor" =>
+                {
+                    out.extend(r.iter().cloned());
+                }
+                ("--cpu-moe", _) => {
+                    out.extend(OtRule::implied_cpu(FFN_EXPS_REGEX.to_string(), a.span()))
+                }
+                ("--n-cpu-moe", Some(TypedValue::Int(n))) => {
+                    for layer in 0..(*n).clamp(0, 4096) {
+                        let pattern = format!("blk\\.{layer}{FFN_EXPS_REGEX}");
+                        out.extend(OtRule::implied_cpu(pattern, a.span()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// All `-ot` rules in the order llama.cpp tries them (repeated flags append).
