@@ -4,6 +4,8 @@
 //! Regex overlap is undecidable in general, so the check runs both rules over the tensor
 //! names llama.cpp models use (every common per-layer tensor for layers 0-255).
 
+use std::sync::LazyLock;
+
 use super::ot::{BufferType, OtRule};
 use crate::diag::Diagnostic;
 
@@ -46,6 +48,8 @@ const LAYER_TENSORS: &[&str] = &[
 const GLOBAL_TENSORS: &[&str] = &["token_embd.weight", "output.weight", "output_norm.weight"];
 const MAX_LAYER: usize = 256;
 
+static PROBES: LazyLock<Vec<String>> = LazyLock::new(probe_names);
+
 /// The tensor names the lint probes with, in a stable order.
 pub fn probe_names() -> Vec<String> {
     let mut names: Vec<String> = GLOBAL_TENSORS.iter().map(|s| s.to_string()).collect();
@@ -70,22 +74,20 @@ pub fn lint_shadowing(rules: &[OtRule]) -> Vec<Diagnostic> {
     if !has_cpu_before {
         return Vec::new();
     }
-    // (cpu rule, device rule) -> (layers taken, first example)
+    // (cpu rule, device rule) -> (layers taken, first example). Starting from the names each
+    // device rule matches keeps this cheap even with hundreds of `-ncmoe` rules before it.
     let mut hits: Vec<((usize, usize), Vec<usize>, String)> = Vec::new();
-    for name in probe_names() {
-        let Some(first) = rules.iter().position(|r| r.matches(&name)) else {
-            continue;
-        };
-        if rules.get(first).is_none_or(|r| !r.buffer.is_cpu()) {
-            continue;
-        }
-        for &j in devices.iter().filter(|&&j| j > first) {
-            if rules.get(j).is_some_and(|r| r.matches(&name)) {
-                let layer = layer_of(&name);
-                match hits.iter_mut().find(|(k, _, _)| *k == (first, j)) {
-                    Some(h) => h.1.extend(layer.filter(|l| !h.1.contains(l))),
-                    None => hits.push(((first, j), layer.into_iter().collect(), name.clone())),
-                }
+    for &j in &devices {
+        let Some(dev) = rules.get(j) else { continue };
+        for name in PROBES.iter().filter(|n| dev.matches(n)) {
+            let first = rules.iter().take(j).position(|r| r.matches(name));
+            let Some(i) = first.filter(|&i| rules.get(i).is_some_and(|r| r.buffer.is_cpu())) else {
+                continue;
+            };
+            let layer = layer_of(name);
+            match hits.iter_mut().find(|(k, _, _)| *k == (i, j)) {
+                Some(h) => h.1.extend(layer.filter(|l| !h.1.contains(l))),
+                None => hits.push(((i, j), layer.into_iter().collect(), name.clone())),
             }
         }
     }

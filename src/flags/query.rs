@@ -67,6 +67,7 @@ impl ParsedArgs {
                     out.extend(OtRule::implied_cpu(FFN_EXPS_REGEX.to_string(), a.span()))
                 }
                 ("--n-cpu-moe", Some(TypedValue::Int(n))) => {
+                    // Bounded so a huge N cannot exhaust memory; no model has 4096 layers.
                     for layer in 0..(*n).clamp(0, 4096) {
                         let pattern = format!("blk\\.{layer}{FFN_EXPS_REGEX}");
                         out.extend(OtRule::implied_cpu(pattern, a.span()));
