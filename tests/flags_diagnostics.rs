@@ -198,11 +198,33 @@ fn invalid_int_float_and_list_items() {
         Severity::Error,
         "big",
     );
-    only(
+    let d = only(
         "--override-kv foo=int:x",
         "args::invalid-value",
         Severity::Error,
-        "foo=int:x",
+        "x",
+    );
+    assert_eq!(
+        d.message,
+        "`x` is not an integer (llama-server would silently use 0)"
+    );
+    only(
+        "--override-kv foo=bool:yes",
+        "args::invalid-value",
+        Severity::Error,
+        "yes",
+    );
+    only(
+        "--override-kv foo=u8:1",
+        "args::invalid-value",
+        Severity::Error,
+        "foo=u8:1",
+    );
+    only(
+        "--override-kv foo",
+        "args::invalid-value",
+        Severity::Error,
+        "foo",
     );
     only(
         "--control-vector-layer-range 1 x",
@@ -368,4 +390,13 @@ fn spans_are_relative_and_shift_into_the_file() {
         .remove(0)
         .shifted(offset);
     assert_eq!(&line[d.span.expect("span")], "maybe");
+}
+
+#[test]
+fn dash_words_that_are_values() {
+    let parsed = parse_args("--reverse-prompt --> -np 1");
+    assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
+    assert_eq!(parsed.last_value("-r"), Some("-->"));
+    let d = only("-np 1 -", "args::stray-value", Severity::Error, "-");
+    assert_eq!(d.span, Some(6..7));
 }

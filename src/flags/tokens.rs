@@ -39,17 +39,10 @@ fn push<'a>(out: &mut Vec<Token<'a>>, src: &'a str, start: usize, end: usize) {
     }
 }
 
-/// `-1`, `-0.5`, `-.5`: values, not flags (no llama-server flag starts with a digit).
-pub fn is_negative_number(s: &str) -> bool {
-    let mut rest = s.strip_prefix('-').unwrap_or("").bytes();
-    match rest.next() {
-        Some(b'0'..=b'9') => true,
-        Some(b'.') => matches!(rest.next(), Some(b'0'..=b'9')),
-        _ => false,
-    }
-}
-
-/// A word llama-server would treat as an option name rather than a value.
+/// A word meant as an option name rather than a value: one or two dashes, then a letter
+/// (every llama-server spelling has that shape). `-1`, `-.5`, `-->` and `-` are values.
 pub fn looks_like_flag(s: &str) -> bool {
-    s.len() > 1 && s.starts_with('-') && !is_negative_number(s)
+    let rest = s.strip_prefix("--").or_else(|| s.strip_prefix('-'));
+    rest.and_then(|r| r.bytes().next())
+        .is_some_and(|b| b.is_ascii_alphabetic())
 }

@@ -230,31 +230,46 @@ fn list(
     (out.len() == before).then_some(value)
 }
 
-// llama.cpp `string_parse_kv_override`: KEY=TYPE:VALUE with TYPE int, float, bool or str.
+// llama.cpp `string_parse_kv_override`: KEY=TYPE:VALUE, a key under 128 bytes, TYPE int, float,
+// bool or str. Numbers go through `atol`/`atof`, so a malformed one silently becomes 0.
 fn kv_override(
     spec: &FlagSpec,
     t: &str,
     s: Range<usize>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(String, String, String)> {
-    let parsed = t.split_once('=').and_then(|(k, rest)| {
-        let (ty, v) = rest.split_once(':')?;
-        let ok = match ty {
-            "int" => v.parse::<i64>().is_ok(),
-            "float" => v.parse::<f64>().is_ok(),
-            "bool" => v == "true" || v == "false",
-            "str" => true,
-            _ => false,
+    let shape = "`KEY=TYPE:VALUE` with TYPE int, float, bool or str";
+    let Some((key, rest)) = t
+        .split_once('=')
+        .filter(|(k, _)| !k.is_empty() && k.len() < 128)
+    else {
+        out.push(invalid(spec, t, s, shape));
+        return None;
+    };
+    let Some((ty, v)) = rest.split_once(':') else {
+        out.push(invalid(spec, t, s, shape));
+        return None;
+    };
+    let problem = match ty {
+        "int" if v.parse::<i64>().is_err() => {
+            Some("an integer (llama-server would silently use 0)")
+        }
+        "float" if v.parse::<f64>().is_err() => {
+            Some("a number (llama-server would silently use 0)")
+        }
+        "bool" if v != "true" && v != "false" => Some("`true` or `false`"),
+        "int" | "float" | "bool" | "str" => None,
+        _ => Some(shape),
+    };
+    if let Some(expected) = problem {
+        let vs = if expected == shape {
+            s
+        } else {
+            s.end - v.len()..s.end
         };
-        (ok && !k.is_empty()).then(|| (k.to_string(), ty.to_string(), v.to_string()))
-    });
-    if parsed.is_none() {
-        out.push(invalid(
-            spec,
-            t,
-            s,
-            "`KEY=TYPE:VALUE` with TYPE int, float, bool or str",
-        ));
+        let text = if expected == shape { t } else { v };
+        out.push(invalid(spec, text, vs, expected));
+        return None;
     }
-    parsed
+    Some((key.to_string(), ty.to_string(), v.to_string()))
 }
