@@ -1,0 +1,292 @@
+//! `-ot`/`--override-tensor` specs, read like llama.cpp `parse_tensor_buffer_overrides`:
+//! split on every `,`, then each part on its first `=` into a regex and a buffer type name.
+//! At load llama.cpp tries the rules in order against each tensor name with
+//! `std::regex_search` (unanchored); the first match wins.
+
+use std::fmt;
+use std::ops::Range;
+
+use regex::Regex;
+
+use super::ecma;
+use crate::diag::Diagnostic;
+
+/// A backend family whose devices llama.cpp names `<prefix><index>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Cuda,
+    /// HIP builds reuse the CUDA backend under the name `ROCm`.
+    Rocm,
+    Vulkan,
+    Sycl,
+    /// `MTL0` in current builds, `Metal` in older ones.
+    Metal,
+    Musa,
+    Cann,
+}
+
+impl Backend {
+    pub const ALL: [Backend; 7] = [
+        Backend::Cuda,
+        Backend::Rocm,
+        Backend::Vulkan,
+        Backend::Sycl,
+        Backend::Metal,
+        Backend::Musa,
+        Backend::Cann,
+    ];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Backend::Cuda => "CUDA",
+            Backend::Rocm => "ROCm",
+            Backend::Vulkan => "Vulkan",
+            Backend::Sycl => "SYCL",
+            Backend::Metal => "MTL",
+            Backend::Musa => "MUSA",
+            Backend::Cann => "CANN",
+        }
+    }
+}
+
+/// Where a rule puts the tensors it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BufferType {
+    Cpu,
+    Device { backend: Backend, index: u32 },
+}
+
+impl BufferType {
+    /// Parses a buffer type name as llama.cpp spells it (case-sensitive: `CUDA0`, `CPU`).
+    pub fn parse(name: &str) -> Option<BufferType> {
+        if name == "CPU" {
+            return Some(BufferType::Cpu);
+        }
+        if name == "Metal" {
+            return Some(BufferType::Device {
+                backend: Backend::Metal,
+                index: 0,
+            });
+        }
+        Backend::ALL.iter().find_map(|&backend| {
+            let digits = name.strip_prefix(backend.prefix())?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let index = digits.parse().ok()?;
+            Some(BufferType::Device { backend, index })
+        })
+    }
+
+    pub fn is_cpu(self) -> bool {
+        self == BufferType::Cpu
+    }
+}
+
+impl fmt::Display for BufferType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BufferType::Cpu => f.write_str("CPU"),
+            BufferType::Device { backend, index } => write!(f, "{}{index}", backend.prefix()),
+        }
+    }
+}
+
+/// One `pattern=buffer` rule.
+#[derive(Debug, Clone)]
+pub struct OtRule {
+    /// The pattern as written (ECMAScript syntax, what llama.cpp compiles).
+    pub pattern: String,
+    /// The pattern translated to Rust syntax with the same meaning on tensor names.
+    pub regex: Regex,
+    pub buffer: BufferType,
+    /// The whole `pattern=buffer` part.
+    pub span: Range<usize>,
+    pub pattern_span: Range<usize>,
+    pub buffer_span: Range<usize>,
+}
+
+impl OtRule {
+    /// Whether llama.cpp's `regex_search` would find the pattern in `tensor`.
+    pub fn matches(&self, tensor: &str) -> bool {
+        self.regex.is_match(tensor)
+    }
+
+    /// A CPU rule that a flag adds without `-ot` (`-cmoe`, `-ncmoe`), spanning that flag.
+    pub fn implied_cpu(pattern: String, span: Range<usize>) -> Option<OtRule> {
+        let regex = Regex::new(&pattern).ok()?;
+        Some(OtRule {
+            pattern,
+            regex,
+            buffer: BufferType::Cpu,
+            pattern_span: span.clone(),
+            buffer_span: span.clone(),
+            span,
+        })
+    }
+
+    /// Moves the spans by `offset` bytes.
+    pub fn shifted(mut self, offset: usize) -> OtRule {
+        for s in [
+            &mut self.span,
+            &mut self.pattern_span,
+            &mut self.buffer_span,
+        ] {
+            *s = s.start + offset..s.end + offset;
+        }
+        self
+    }
+}
+
+/// The rules of one `-ot` value and what was wrong with it. Rules with errors are left out.
+#[derive(Debug, Clone, Default)]
+pub struct OtList {
+    pub rules: Vec<OtRule>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The rule llama.cpp applies to `tensor`: the first whose pattern is found in the name.
+/// `None` means no override: the tensor goes where the layer split puts it.
+pub fn place<'a>(rules: &'a [OtRule], tensor: &str) -> Option<&'a OtRule> {
+    rules.iter().find(|r| r.matches(tensor))
+}
+
+/// Parses one `-ot` value; spans are relative to `spec`. Shadowing between rules is checked
+/// separately by [`super::ot_lint::lint_shadowing`] because several `-ot` flags append to one list.
+pub fn parse_ot(spec: &str) -> OtList {
+    let mut out = OtList::default();
+    let mut start = 0;
+    let mut prev: Option<&str> = None;
+    for part in spec.split(',') {
+        let span = start..start + part.len();
+        start = span.end + 1;
+        parse_part(part, span, prev, &mut out);
+        prev = Some(part);
+    }
+    out
+}
+
+fn parse_part(part: &str, span: Range<usize>, prev: Option<&str>, out: &mut OtList) {
+    if part.is_empty() {
+        out.diagnostics.push(
+            Diagnostic::error("ot::empty-rule", "empty rule in the `-ot` list")
+                .at(span)
+                .label("nothing between these commas")
+                .help(
+                    "remove the extra `,`: llama-server rejects the whole list (\"invalid value\")",
+                ),
+        );
+        return;
+    }
+    let Some(eq) = part.find('=') else {
+        out.diagnostics.push(missing_equals(part, span, prev));
+        return;
+    };
+    let (pattern, buffer) = (&part[..eq], &part[eq + 1..]);
+    let pattern_span = span.start..span.start + eq;
+    let buffer_span = span.start + eq + 1..span.end;
+    let Some(buffer_type) = BufferType::parse(buffer) else {
+        out.diagnostics.push(unknown_buffer(buffer, buffer_span));
+        return;
+    };
+    if pattern.is_empty() {
+        out.diagnostics.push(
+            Diagnostic::warning("ot::empty-pattern", "empty pattern matches every tensor")
+                .at(span.clone())
+                .label(format!("every tensor goes to {buffer_type}"))
+                .help("write the tensor names to move, e.g. `exps=CPU` for the MoE expert weights"),
+        );
+    }
+    let regex = match ecma::translate(pattern) {
+        Ok(t) => {
+            out.diagnostics.extend(
+                t.warnings
+                    .into_iter()
+                    .map(|d| d.shifted(pattern_span.start)),
+            );
+            match Regex::new(&t.rust) {
+                Ok(r) => r,
+                Err(e) => {
+                    out.diagnostics
+                        .push(invalid_regex(pattern_span, &e.to_string()));
+                    return;
+                }
+            }
+        }
+        Err(d) => {
+            out.diagnostics.push((*d).shifted(pattern_span.start));
+            return;
+        }
+    };
+    if let Some(d) = ecma::unescaped_layer_dot(pattern) {
+        out.diagnostics.push(d.shifted(pattern_span.start));
+    }
+    out.rules.push(OtRule {
+        pattern: pattern.to_string(),
+        regex,
+        buffer: buffer_type,
+        span,
+        pattern_span,
+        buffer_span,
+    });
+}
+
+fn missing_equals(part: &str, span: Range<usize>, prev: Option<&str>) -> Diagnostic {
+    let d = Diagnostic::error(
+        "ot::missing-equals",
+        format!("`{part}` has no `=<buffer type>`"),
+    )
+    .at(span)
+    .label("expected `<pattern>=<buffer type>`");
+    if unbalanced(part) || prev.is_some_and(unbalanced) {
+        d.help(
+            "llama.cpp splits `-ot` on every `,`, even inside `{m,n}`, `(...)` or `[...]`, so \
+             this pattern was cut in two; write it without a comma, e.g. `(1|2)` or `[12]` \
+             instead of `{1,2}`",
+        )
+    } else {
+        d.help("write each rule as `<pattern>=<buffer type>`, e.g. `exps=CPU`")
+    }
+}
+
+fn unbalanced(s: &str) -> bool {
+    let count = |c| s.matches(c).count();
+    count('{') != count('}') || count('(') != count(')') || count('[') != count(']')
+}
+
+fn unknown_buffer(name: &str, span: Range<usize>) -> Diagnostic {
+    let upper = name.to_ascii_uppercase();
+    let fix = Backend::ALL
+        .iter()
+        .map(|b| b.prefix())
+        .chain(["CPU"])
+        .find(|p| upper.starts_with(&p.to_ascii_uppercase()))
+        .map(|p| format!("{p}{}", name.get(p.len()..).unwrap_or("")))
+        .filter(|f| BufferType::parse(f).is_some());
+    let help = match fix {
+        Some(f) => format!("did you mean `{f}`? buffer type names are case-sensitive"),
+        None => "use `CPU` or a device name such as `CUDA0`, `ROCm0`, `Vulkan0`, `SYCL0`, `MTL0` \
+                 (llama-server --list-devices shows them)"
+            .to_string(),
+    };
+    let what = if name.is_empty() {
+        "empty buffer type".to_string()
+    } else {
+        format!("unknown buffer type `{name}`")
+    };
+    Diagnostic::error("ot::unknown-buffer", what)
+        .at(span)
+        .label("not a buffer type llama.cpp knows")
+        .help(help)
+}
+
+fn invalid_regex(span: Range<usize>, err: &str) -> Diagnostic {
+    let detail = err.lines().last().unwrap_or(err).trim();
+    Diagnostic::error(
+        "ot::invalid-regex",
+        "tensor pattern is not a valid regular expression",
+    )
+    .at(span)
+    .label(detail.to_string())
+    .help("fix the pattern; llama-server would abort while loading the model (std::regex_error)")
+}
