@@ -10,7 +10,7 @@ use std::ops::Range;
 
 pub use keys::Key;
 pub use load::load;
-pub use values::{GpuLayers, Strategy};
+pub use values::{GpuLayers, Strategy, parse_mib_list as values_mib_list};
 
 use crate::syntax::Document;
 
