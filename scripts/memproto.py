@@ -182,11 +182,9 @@ def predict_weights(m, s):
         out["CPU_REPACK"] = rep_bytes / MIB
     if mmap:
         # llama_model_loader::get_mapping_range: [min offs, max offs+nbytes) of the tensors in the CPU buffer
-        base = None
         lo = min(m.tmap[n][3] for n in cpu_names)
         hi = max(m.tmap[n][3] + m.tmap[n][4] for n in cpu_names)
         out["CPU_Mapped"] = (hi - lo) / MIB
-        del base
     else:
         out["CPU"] = cpu_bytes / MIB
     return out
@@ -240,7 +238,7 @@ def kv_layout(h, s, c):
 
 
 def predict_kv(m, h, s, c):
-    fa = fa_enabled(s) or s["ctv"] != "f16" and s["fa"] == "auto"
+    fa = fa_enabled(s)
     res = []
     total = 0
     for kind, cells, layers in kv_layout(h, s, c):
@@ -431,7 +429,6 @@ def build_graph(m, h, s, c, n_tokens, n_seqs, n_outputs):
     g = Graph()
     E, V, T_ = h["n_embd"], h["n_vocab"], n_tokens
     fa = fa_enabled(s)
-    n_stream = c["n_stream"] if n_seqs > 1 or c["n_stream"] == 1 else 1
     n_stream = min(c["n_stream"], n_seqs)
     W = g.ext()
     # inputs (llm_graph_input_embd with the mixed-batch path, llm_graph_context::build_inp_*)
