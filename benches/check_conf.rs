@@ -35,6 +35,18 @@ fn bench(c: &mut Criterion) {
         report.conf.profiles.len(),
         report.diagnostics.len()
     );
+    c.bench_function("syntax: parse 1000 profiles", |b| {
+        b.iter(|| profilec::syntax::Document::parse(black_box(text.clone())))
+    });
+    c.bench_function("config: parse + load 1000 profiles", |b| {
+        b.iter(|| {
+            profilec::config::load(profilec::syntax::Document::parse(black_box(text.clone())))
+        })
+    });
+    let extra = "--jinja -np 1 --no-context-shift --temp 1.0 --top-p 0.95 --top-k 40 --min-p 0.01 -b 2048 -ub 512 -ot blk\\.([0-9]|1[0-6])\\.=CUDA0,blk\\.(1[7-9]|2[0-4])\\.=CUDA1,exps=CPU";
+    c.bench_function("flags: parse one EXTRA_ARGS", |b| {
+        b.iter(|| profilec::flags::parse_args(black_box(extra)))
+    });
     c.bench_function("check 1000 profiles", |b| {
         b.iter(|| check_source(black_box(text.clone()), None))
     });

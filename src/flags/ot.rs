@@ -204,7 +204,7 @@ fn parse_part(part: &str, span: Range<usize>, prev: Option<&str>, out: &mut OtLi
                     .into_iter()
                     .map(|d| d.shifted(pattern_span.start)),
             );
-            match Regex::new(&t.rust) {
+            match compile(&t.rust) {
                 Ok(r) => r,
                 Err(e) => {
                     out.diagnostics
@@ -289,4 +289,27 @@ fn invalid_regex(span: Range<usize>, err: &str) -> Diagnostic {
     .at(span)
     .label(detail.to_string())
     .help("fix the pattern; llama-server would abort while loading the model (std::regex_error)")
+}
+
+/// Compiles a translated pattern once per process: a models.conf repeats the same few `-ot`
+/// patterns across many profiles, and compiling dominated `check` on large files
+/// (docs/performance.md). `Regex` clones share the compiled program.
+fn compile(rust: &str) -> Result<Regex, regex::Error> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static CACHE: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(Default::default);
+    const MAX_CACHED: usize = 4096;
+
+    if let Ok(cache) = CACHE.lock()
+        && let Some(r) = cache.get(rust)
+    {
+        return Ok(r.clone());
+    }
+    let regex = Regex::new(rust)?;
+    if let Ok(mut cache) = CACHE.lock()
+        && cache.len() < MAX_CACHED
+    {
+        cache.insert(rust.to_string(), regex.clone());
+    }
+    Ok(regex)
 }
