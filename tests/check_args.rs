@@ -4,7 +4,9 @@
 use profilec::check::check_source;
 use profilec::diag::{Severity, line_col};
 
-fn found(text: &str, code: &str) -> Vec<(Severity, (usize, usize), (usize, usize))> {
+type Hit = (Severity, (usize, usize), (usize, usize));
+
+fn found(text: &str, code: &str) -> Vec<Hit> {
     check_source(text, None)
         .diagnostics
         .into_iter()
