@@ -13,5 +13,6 @@ pub mod diag;
 pub mod flags;
 pub mod gguf;
 pub mod hardware;
+pub mod launch;
 pub mod startup_log;
 pub mod syntax;
