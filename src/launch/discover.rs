@@ -202,9 +202,16 @@ mod tests {
             find_program_in("llama-server", cfg, "LLAMA_SERVER", env, path, &pkg_fn)
         };
         // A bare configured name is a PATH lookup.
-        assert_eq!(find(Some(Path::new("custom")), None, Some(&path)).unwrap(), env_bin);
+        assert_eq!(
+            find(Some(Path::new("custom")), None, Some(&path)).unwrap(),
+            env_bin
+        );
         // The config's default name does not shadow the environment variable.
-        let via_env = find(Some(Path::new("llama-server")), Some(env_bin.as_os_str()), None);
+        let via_env = find(
+            Some(Path::new("llama-server")),
+            Some(env_bin.as_os_str()),
+            None,
+        );
         assert_eq!(via_env.unwrap(), env_bin);
         assert_eq!(find(None, None, Some(&path)).unwrap(), on_a);
         assert_eq!(find(None, None, None).unwrap(), pkg_bin);

@@ -81,7 +81,10 @@ fn request(
 fn remaining(deadline: Instant) -> io::Result<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        Err(io::Error::new(ErrorKind::TimedOut, "HTTP request timed out"))
+        Err(io::Error::new(
+            ErrorKind::TimedOut,
+            "HTTP request timed out",
+        ))
     } else {
         Ok(left)
     }
@@ -159,7 +162,8 @@ mod tests {
 
     #[test]
     fn parses_length_and_chunked_bodies() {
-        let r = parse(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n{}xx").unwrap();
+        let r =
+            parse(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n{}xx").unwrap();
         assert_eq!((r.status, r.body.as_str()), (503, "{}"));
         let r = parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
             .unwrap();

@@ -125,7 +125,10 @@ mod tests {
         assert_eq!(s.model, Some(PathBuf::from("b.gguf")));
         assert_eq!(s.base_url(), "http://127.0.0.1:9001");
         let d = LaunchSpec::from_argv("x", vec![]).unwrap();
-        assert_eq!((d.host.as_str(), d.port, d.model), ("127.0.0.1", 8080, None));
+        assert_eq!(
+            (d.host.as_str(), d.port, d.model),
+            ("127.0.0.1", 8080, None)
+        );
     }
 
     #[test]

@@ -94,8 +94,14 @@ pub(crate) fn wait_healthy(
         if let Some(f) = forwarder.as_deref_mut() {
             f.pump(child).map_err(io_err("cannot forward a signal"))?;
         }
-        if let Some(status) = child.try_wait().map_err(io_err("cannot wait for the server"))? {
-            if forwarder.as_deref().is_some_and(|f| f.forwarded().is_some()) {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(io_err("cannot wait for the server"))?
+        {
+            if forwarder
+                .as_deref()
+                .is_some_and(|f| f.forwarded().is_some())
+            {
                 return Ok(WaitEnd::Interrupted(status));
             }
             return Err(LaunchError::ExitedDuringStartup {
