@@ -127,6 +127,10 @@ fn a_server_that_never_answers_times_out_and_is_stopped() {
     };
     assert_eq!(url, &format!("http://127.0.0.1:{port}/health"));
     assert!(last.contains("refused"), "{last}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{url} did not answer 200 within 0.4s (last: "))
+    );
     let phases = phases.lock().unwrap();
     assert!(!phases.is_empty());
     assert!(phases.iter().all(|p| *p == launch::Phase::Connecting));
@@ -167,4 +171,31 @@ fn stop_escalates_to_sigkill_when_sigint_is_ignored() {
     assert_eq!(launch::describe_status(status), "signal 9 (SIGKILL)");
     assert_eq!(launch::exit_code(status), 137);
     assert!(!process_alive(pid));
+}
+
+#[test]
+fn an_unwritable_log_is_an_io_error_before_spawning() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let marker = dir.path().join("ran");
+    let args = ["-c", &format!("touch {}", marker.display()), "--port"]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([free_port().to_string()])
+        .collect();
+    let spec = LaunchSpec::from_argv("/bin/sh", args).unwrap();
+    // A log "directory" that is a regular file.
+    let err = launch::launch(&spec, &LaunchOptions::new(blocker.join("x.log"))).unwrap_err();
+    assert_eq!(err.code(), "launch::log-file");
+    assert_eq!(err.exit_code(), 2);
+    let d = err.to_diagnostic();
+    assert_eq!(
+        (d.code, d.help.as_deref()),
+        (
+            "launch::log-file",
+            Some("choose a log path in a writable directory")
+        )
+    );
+    assert!(!marker.exists(), "nothing was spawned");
 }

@@ -146,6 +146,7 @@ fn port_in_use_is_reported_before_spawning() {
         format!("port {port} on 127.0.0.1 is already in use")
     );
     assert!(err.help().contains("--port"), "{}", err.help());
+    assert_eq!(err.exit_code(), 1);
     assert!(!log.exists(), "nothing was spawned");
 }
 

@@ -86,8 +86,8 @@ pub enum LaunchError {
         log_path: PathBuf,
         log_tail: Vec<String>,
     },
-    #[error("{url} did not answer 200 within {}s (last: {last}); server stopped; last lines of {}:\n{}",
-        waited.as_secs(), log_path.display(), tail_text(log_tail))]
+    #[error("{url} did not answer 200 within {:.1}s (last: {last}); server stopped; last lines of {}:\n{}",
+        waited.as_secs_f64(), log_path.display(), tail_text(log_tail))]
     HealthTimeout {
         url: String,
         waited: Duration,
@@ -180,6 +180,15 @@ impl LaunchError {
                  health timeout, or read the log for where loading stalled"
                 .to_owned(),
             LaunchError::Io { .. } => "check permissions and free disk space".to_owned(),
+        }
+    }
+
+    /// The CLI's exit code: 2 when profilec itself could not do its IO (log file, exec,
+    /// waiting), 1 when the launch failed because of what was asked or found.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LaunchError::LogFile { .. } | LaunchError::Spawn { .. } | LaunchError::Io { .. } => 2,
+            _ => 1,
         }
     }
 
