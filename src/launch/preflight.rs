@@ -22,7 +22,10 @@ pub fn preflight(spec: &LaunchSpec) -> Result<(), LaunchError> {
             path: model.clone(),
         });
     }
-    check_port(&spec.host, spec.port)
+    for host in spec.tcp_hosts() {
+        check_port(host, spec.port)?;
+    }
+    Ok(())
 }
 
 fn check_program(spec: &LaunchSpec) -> Result<(), LaunchError> {

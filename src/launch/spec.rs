@@ -20,13 +20,22 @@ pub struct LaunchSpec {
 }
 
 impl LaunchSpec {
-    /// Reads host, port and model from a llama-server argv (later flags win, as in
-    /// llama-server). A `--port` that is not a number in 1..=65535 is an error: the health
-    /// wait could not know where to look.
+    /// Reads host, port and model from a llama-server argv the way llama-server does: a later
+    /// flag wins, and `LLAMA_ARG_HOST`/`LLAMA_ARG_PORT`/`LLAMA_ARG_MODEL` from the environment
+    /// apply when the argv lacks the flag. A `--port` that is not in 1..=65535, or a `--host`
+    /// list without a TCP address, is an error: the health wait could not know where to look.
     pub fn from_argv(program: impl Into<PathBuf>, args: Vec<String>) -> Result<Self, LaunchError> {
-        let mut host = DEFAULT_HOST.to_owned();
-        let mut port = DEFAULT_PORT;
-        let mut model = None;
+        Self::from_argv_env(program, args, &|k| std::env::var(k).ok())
+    }
+
+    fn from_argv_env(
+        program: impl Into<PathBuf>,
+        args: Vec<String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, LaunchError> {
+        let mut host = env("LLAMA_ARG_HOST");
+        let mut port = env("LLAMA_ARG_PORT").map(|p| (p, "LLAMA_ARG_PORT"));
+        let mut model = env("LLAMA_ARG_MODEL").map(PathBuf::from);
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             let wanted = matches!(flag.as_str(), "--host" | "--port" | "-m" | "--model");
@@ -37,27 +46,47 @@ impl LaunchSpec {
                 return Err(LaunchError::BadArgv(format!("{flag} needs a value")));
             };
             match flag.as_str() {
-                "--host" => host = value.clone(),
-                "--port" => {
-                    port = match value.parse::<u16>() {
-                        Ok(p) if p > 0 => p,
-                        _ => {
-                            return Err(LaunchError::BadArgv(format!(
-                                "--port {value} is not a port number (1–65535)"
-                            )));
-                        }
-                    }
-                }
+                "--host" => host = Some(value.clone()),
+                "--port" => port = Some((value.clone(), "--port")),
                 _ => model = Some(PathBuf::from(value)),
             }
         }
-        Ok(LaunchSpec {
+        let port = match port {
+            None => DEFAULT_PORT,
+            Some((p, from)) => match p.parse::<u16>() {
+                Ok(p) if p > 0 => p,
+                _ => {
+                    return Err(LaunchError::BadArgv(format!(
+                        "{from} {p} is not a port number (1–65535)"
+                    )));
+                }
+            },
+        };
+        let spec = LaunchSpec {
             program: program.into(),
             args,
-            host,
+            host: host.unwrap_or_else(|| DEFAULT_HOST.to_owned()),
             port,
             model,
-        })
+        };
+        if spec.tcp_hosts().is_empty() {
+            return Err(LaunchError::BadArgv(format!(
+                "--host {} has no TCP address; profilec waits for /health over TCP, so give \
+                 an address such as 127.0.0.1",
+                spec.host
+            )));
+        }
+        Ok(spec)
+    }
+
+    /// The TCP addresses of `--host` (llama-server takes a comma-separated list, where entries
+    /// ending in `.sock` are UNIX sockets).
+    pub fn tcp_hosts(&self) -> Vec<&str> {
+        self.host
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && !h.ends_with(".sock"))
+            .collect()
     }
 
     /// One human-readable line, each word quoted for a POSIX shell only where needed, so it
@@ -71,7 +100,8 @@ impl LaunchSpec {
 
     /// Where to connect to reach the server: a wildcard listen address is reached on loopback.
     pub fn connect_host(&self) -> &str {
-        match self.host.as_str() {
+        let first = self.tcp_hosts().first().copied().unwrap_or(DEFAULT_HOST);
+        match first {
             "0.0.0.0" | "" => "127.0.0.1",
             "::" | "[::]" => "::1",
             h => h,
@@ -124,7 +154,7 @@ mod tests {
         assert_eq!((s.host.as_str(), s.port), ("0.0.0.0", 9001));
         assert_eq!(s.model, Some(PathBuf::from("b.gguf")));
         assert_eq!(s.base_url(), "http://127.0.0.1:9001");
-        let d = LaunchSpec::from_argv("x", vec![]).unwrap();
+        let d = LaunchSpec::from_argv_env("x", vec![], &|_| None).unwrap();
         assert_eq!(
             (d.host.as_str(), d.port, d.model),
             ("127.0.0.1", 8080, None)
@@ -150,5 +180,33 @@ mod tests {
         );
         let v6 = LaunchSpec::from_argv("x", argv("--host :: --port 1")).unwrap();
         assert_eq!(v6.base_url(), "http://[::1]:1");
+    }
+
+    #[test]
+    fn environment_applies_only_where_the_argv_is_silent() {
+        let env = |k: &str| match k {
+            "LLAMA_ARG_HOST" => Some("0.0.0.0".to_owned()),
+            "LLAMA_ARG_PORT" => Some("9100".to_owned()),
+            "LLAMA_ARG_MODEL" => Some("env.gguf".to_owned()),
+            _ => None,
+        };
+        let s = LaunchSpec::from_argv_env("x", argv("--port 9200"), &env).unwrap();
+        assert_eq!((s.host.as_str(), s.port), ("0.0.0.0", 9200));
+        assert_eq!(s.model, Some(PathBuf::from("env.gguf")));
+        let bad = |k: &str| (k == "LLAMA_ARG_PORT").then(|| "http".to_owned());
+        let e = LaunchSpec::from_argv_env("x", vec![], &bad).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the argv cannot be launched: LLAMA_ARG_PORT http is not a port number (1–65535)"
+        );
+    }
+
+    #[test]
+    fn host_lists_and_unix_sockets() {
+        let s = LaunchSpec::from_argv("x", argv("--host /run/l.sock,0.0.0.0,::1")).unwrap();
+        assert_eq!(s.tcp_hosts(), ["0.0.0.0", "::1"]);
+        assert_eq!(s.connect_host(), "127.0.0.1");
+        let e = LaunchSpec::from_argv("x", argv("--host /run/l.sock")).unwrap_err();
+        assert_eq!(e.code(), "launch::bad-argv");
     }
 }
