@@ -39,12 +39,27 @@ fn tensor_tables_equal_gguf_py() {
         assert_eq!(file.tensors.len(), tensors.len(), "{}", path.display());
         for (t, e) in file.tensors.iter().zip(tensors) {
             assert_eq!(t.name, e["name"].as_str().unwrap_or_default());
-            assert_eq!(t.ggml_type.name, e["type"].as_str().unwrap_or_default(), "{}", t.name);
-            let ne: Vec<u64> =
-                e["ne"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+            assert_eq!(
+                t.ggml_type.name,
+                e["type"].as_str().unwrap_or_default(),
+                "{}",
+                t.name
+            );
+            let ne: Vec<u64> = e["ne"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_u64)
+                .collect();
             assert_eq!(t.dims, ne, "{}", t.name);
             assert_eq!(Some(t.n_elements), e["n_elements"].as_u64(), "{}", t.name);
-            assert_eq!(Some(t.n_bytes), e["n_bytes"].as_u64(), "{} in {}", t.name, path.display());
+            assert_eq!(
+                Some(t.n_bytes),
+                e["n_bytes"].as_u64(),
+                "{} in {}",
+                t.name,
+                path.display()
+            );
             assert_eq!(Some(t.data_offset), e["data_offset"].as_u64(), "{}", t.name);
         }
         assert_eq!(Some(file.file_size), exp["file_size"].as_u64());
@@ -54,9 +69,9 @@ fn tensor_tables_equal_gguf_py() {
 fn same(ours: &MetaValue, theirs: &Value) -> bool {
     match (ours, theirs) {
         (MetaValue::Int(i), Value::Number(n)) => n.as_i64().map(i128::from) == Some(*i),
-        (MetaValue::Float(f), Value::Number(n)) => {
-            n.as_f64().is_some_and(|g| (f - g).abs() <= 1e-6 * g.abs().max(1.0))
-        }
+        (MetaValue::Float(f), Value::Number(n)) => n
+            .as_f64()
+            .is_some_and(|g| (f - g).abs() <= 1e-6 * g.abs().max(1.0)),
         (MetaValue::Bool(b), Value::Bool(c)) => b == c,
         (MetaValue::String(s), Value::String(t)) => s == t,
         _ => false,
@@ -69,11 +84,21 @@ fn metadata_equals_gguf_py() {
         let exp = expectation(&path);
         let file = gguf::read_file(&path).expect("fixture reads");
         let meta = exp["metadata"].as_object().expect("metadata");
-        assert_eq!(file.metadata.entries.len(), meta.len(), "{}", path.display());
+        assert_eq!(
+            file.metadata.entries.len(),
+            meta.len(),
+            "{}",
+            path.display()
+        );
         for (key, e) in meta {
-            let ours = file.metadata.get(key).unwrap_or_else(|| panic!("{key} missing"));
+            let ours = file
+                .metadata
+                .get(key)
+                .unwrap_or_else(|| panic!("{key} missing"));
             if e["type"] == "ARRAY" {
-                let MetaValue::Array(a) = ours else { panic!("{key} is not an array") };
+                let MetaValue::Array(a) = ours else {
+                    panic!("{key} is not an array")
+                };
                 assert_eq!(Some(a.len), e["len"].as_u64(), "{key}");
                 if let Some(vals) = e.get("values").and_then(Value::as_array) {
                     let kept = a.values.as_ref().expect("short arrays are kept");
@@ -107,7 +132,10 @@ fn vocabulary_is_counted_not_kept() {
     };
     assert_eq!(a.len, 320);
     assert!(a.values.is_none(), "a 320-string array is only counted");
-    assert_eq!(file.metadata.array("tokenizer.ggml.scores").map(<[_]>::len), Some(320));
+    assert_eq!(
+        file.metadata.array("tokenizer.ggml.scores").map(<[_]>::len),
+        Some(320)
+    );
 }
 
 #[test]

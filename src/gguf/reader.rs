@@ -125,7 +125,7 @@ fn place_tensors(
 ) -> Result<Vec<TensorInfo>, FormatError> {
     let mut out = Vec::with_capacity(raw.len());
     for (name, ggml_type, dims, n_elements, n_bytes, rel) in raw {
-        if rel % alignment != 0 {
+        if !rel.is_multiple_of(alignment) {
             return Err(FormatError::Misaligned {
                 tensor: name,
                 offset: rel,

@@ -38,7 +38,7 @@ impl GgmlType {
     /// Bytes of `n_elements` elements whose row length is `ne0`; `None` if the row length is not
     /// a whole number of blocks or the size overflows.
     pub fn bytes_for(&self, ne0: u64, n_elements: u64) -> Option<u64> {
-        if self.block_size == 0 || ne0 % self.block_size != 0 {
+        if self.block_size == 0 || !ne0.is_multiple_of(self.block_size) {
             return None;
         }
         (n_elements / self.block_size).checked_mul(self.type_size)
