@@ -1,10 +1,10 @@
 //! Reads the header and tensor table of one GGUF file (v2/v3, little-endian) through any
-//! `Read + Seek`, touching no tensor data. Every count is checked against the bytes left in the
+//! `BufRead + Seek`, touching no tensor data. Every count is checked against the bytes left in the
 //! file before anything is allocated, so a hostile header cannot make us allocate more than the
 //! file's size.
 
 use std::collections::HashSet;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufRead, Seek, SeekFrom};
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use super::value::{
 
 /// GGML_MAX_DIMS.
 const MAX_DIMS: u32 = 4;
-/// Skips shorter than this read through the buffer; a seek would throw the buffer away.
+/// Skips shorter than this are consumed from the buffer; a seek would throw the buffer away.
 const SEEK_THRESHOLD: u64 = 64 * 1024;
 const DEFAULT_ALIGNMENT: u64 = 32;
 
@@ -46,8 +46,9 @@ pub struct GgufFile {
 }
 
 /// Reads the header of a GGUF whose total length is `file_size`. Only the header bytes are read;
-/// large metadata arrays are skipped with relative seeks.
-pub fn read_header<R: Read + Seek>(reader: R, file_size: u64) -> Result<GgufFile, FormatError> {
+/// skipped values (a vocabulary's strings) are consumed from the reader's buffer without copying,
+/// and large skipped arrays are seeked over. Pass a `BufReader<File>` or a `Cursor`.
+pub fn read_header<R: BufRead + Seek>(reader: R, file_size: u64) -> Result<GgufFile, FormatError> {
     let mut r = Src {
         r: reader,
         pos: 0,
@@ -182,7 +183,7 @@ struct Src<R> {
     len: u64,
 }
 
-impl<R: Read + Seek> Src<R> {
+impl<R: BufRead + Seek> Src<R> {
     fn remaining(&self) -> u64 {
         self.len.saturating_sub(self.pos)
     }
@@ -227,10 +228,18 @@ impl<R: Read + Seek> Src<R> {
     fn skip(&mut self, n: u64, what: &str) -> Result<(), FormatError> {
         self.need(n, what)?;
         if n < SEEK_THRESHOLD {
-            let copied = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
-                .map_err(|_| self.truncated(what))?;
-            if copied != n {
-                return Err(self.truncated(what));
+            let mut left = n;
+            while left > 0 {
+                let avail = match self.r.fill_buf() {
+                    Ok(buf) => buf.len() as u64,
+                    Err(_) => return Err(self.truncated(what)),
+                };
+                if avail == 0 {
+                    return Err(self.truncated(what));
+                }
+                let k = avail.min(left);
+                self.r.consume(k as usize);
+                left -= k;
             }
         } else {
             let delta = i64::try_from(n).map_err(|_| self.truncated(what))?;
