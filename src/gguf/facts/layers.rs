@@ -307,8 +307,13 @@ fn recurrent_layers(c: &Ctx, n_head_kv: &[u64], n_ff: &[u64]) -> Result<Vec<bool
         if let Some(arr) = c.bool_array("attention.recurrent_layers")? {
             return Ok(arr);
         }
+        // Trailing nextn/MTP blocks are full attention, never recurrent (qwen35.cpp).
         let interval = c.u64("full_attention_interval").unwrap_or(4).max(1);
-        return Ok((0..n as u64).map(|il| (il + 1) % interval != 0).collect());
+        let n_main =
+            u64::from(c.n_layer).saturating_sub(c.u64("nextn_predict_layers").unwrap_or(0));
+        return Ok((0..n as u64)
+            .map(|il| il < n_main && (il + 1) % interval != 0)
+            .collect());
     }
     if HYBRID_BY_KV_HEADS.contains(&c.arch) {
         return Ok(n_head_kv.iter().map(|&kv| kv == 0).collect());
