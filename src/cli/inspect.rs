@@ -90,16 +90,17 @@ fn human(model: &Model, f: &ModelFacts, layers: bool, tensors: bool) -> String {
     }
     let kind = match &f.experts {
         None => "dense".to_string(),
-        Some(e) => format!(
-            "MoE: {} experts, {} used per token, {} shared (ff {}), expert ff {}, {} MoE layers, {} leading dense",
-            e.count,
-            e.used,
-            e.shared_count,
-            e.n_ff_shexp,
-            e.n_ff_exp,
-            e.moe_layers,
-            e.leading_dense
-        ),
+        Some(e) => {
+            let shared = if e.shared_count > 0 {
+                format!(", {} shared (ff {})", e.shared_count, e.n_ff_shexp)
+            } else {
+                String::new()
+            };
+            format!(
+                "MoE: {} experts, {} used per token{shared}, expert ff {}, {} MoE layers, {} leading dense",
+                e.count, e.used, e.n_ff_exp, e.moe_layers, e.leading_dense
+            )
+        }
     };
     let _ = writeln!(o, "kind        {kind}");
     let _ = writeln!(

@@ -145,9 +145,9 @@ pub fn totals(
     let mut mix: Vec<TypeShare> = Vec::new();
     for t in &model.tensors {
         let role = tensor_role(&t.name);
-        p.total += t.n_elements;
+        p.total = p.total.saturating_add(t.n_elements);
         if role == TensorRole::RoutedExperts {
-            p.routed_experts += t.n_elements;
+            p.routed_experts = p.routed_experts.saturating_add(t.n_elements);
         }
         match role {
             TensorRole::Input => nl.input += t.n_bytes,
