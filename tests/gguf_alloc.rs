@@ -1,0 +1,82 @@
+//! A hostile header cannot make the reader allocate more than the file's size: a counting
+//! global allocator records the largest single allocation while each crafted file is parsed.
+//! One test function only, so no other test thread allocates meanwhile.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use profilec::gguf::read_header;
+
+mod common;
+use common::Gguf;
+
+struct Counting;
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn crafted_counts_never_allocate_beyond_the_file() {
+    let huge = 1u64 << 60;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("2^60 tensors", Gguf::new().counts(huge, 0).bytes()),
+        ("2^60 kvs", Gguf::new().counts(0, huge).bytes()),
+        (
+            "2^60 u8 array",
+            Gguf::new()
+                .kv_raw(
+                    "a",
+                    9,
+                    &[&0u32.to_le_bytes()[..], &huge.to_le_bytes()].concat(),
+                )
+                .bytes(),
+        ),
+        (
+            "4096-entry u8 array claimed, 64 present",
+            Gguf::new()
+                .kv_raw(
+                    "a",
+                    9,
+                    &[&0u32.to_le_bytes()[..], &4096u64.to_le_bytes(), &[0; 64]].concat(),
+                )
+                .bytes(),
+        ),
+        (
+            "2^62-byte string",
+            Gguf::new()
+                .kv_raw("a", 8, &(1u64 << 62).to_le_bytes())
+                .bytes(),
+        ),
+        (
+            "huge dims",
+            Gguf::new().tensor("t", &[u64::MAX, 2], 0, 0).bytes(),
+        ),
+    ];
+    for (what, bytes) in cases {
+        LARGEST.store(0, Ordering::Relaxed);
+        let r = read_header(Cursor::new(&bytes), bytes.len() as u64);
+        let largest = LARGEST.load(Ordering::Relaxed);
+        assert!(r.is_err(), "{what}");
+        // Messages and the test harness allocate a few KiB; nothing may scale with the claimed count.
+        assert!(
+            largest <= bytes.len().max(8192),
+            "{what}: allocated {largest} bytes"
+        );
+    }
+}
