@@ -7,6 +7,7 @@
 //! llama-server process), `startup_log` (what llama.cpp reported).
 //! `diag` carries diagnostics for all of them.
 
+pub mod budget;
 pub mod check;
 pub mod cli;
 pub mod config;
