@@ -6,6 +6,7 @@
 //! `hardware` (profilec.toml, detection), `startup_log` (what llama.cpp reported).
 //! `diag` carries diagnostics for all of them.
 
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod config;
