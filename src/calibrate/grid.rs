@@ -250,14 +250,34 @@ pub struct GridSummary {
     pub failed: usize,
 }
 
-/// Measures every model under every setting of `grid`, writing one JSON line per run to `out`
-/// (flushed after each, so an interrupted grid keeps its rows) and handing each row to
-/// `on_row` for progress output. Stops at the first error that prevents runs altogether (missing
-/// binary or model, unwritable output); failed runs are rows, not errors.
+/// Measures every model under every setting of `grid` (with [`settings_for_model`]); see
+/// [`run_jobs`].
 pub fn run_grid(
     bin_dir: &Path,
     models: &[PathBuf],
     grid: Grid,
+    options: &RunOptions,
+    out: &mut dyn Write,
+    on_row: &mut dyn FnMut(&Measurement),
+) -> Result<GridSummary, CalibrateError> {
+    let jobs: Vec<(PathBuf, Settings)> = models
+        .iter()
+        .flat_map(|m| {
+            settings_for_model(grid, m)
+                .into_iter()
+                .map(move |s| (m.clone(), s))
+        })
+        .collect();
+    run_jobs(bin_dir, &jobs, options, out, on_row)
+}
+
+/// Runs each (model, settings) pair in order, writing one JSON line per run to `out` (flushed
+/// after each, so an interrupted grid keeps its rows) and handing each row to `on_row` for
+/// progress output. Stops at the first error that prevents runs altogether (missing binary or
+/// model, unwritable output); failed runs are rows, not errors.
+pub fn run_jobs(
+    bin_dir: &Path,
+    jobs: &[(PathBuf, Settings)],
     options: &RunOptions,
     out: &mut dyn Write,
     on_row: &mut dyn FnMut(&Measurement),
@@ -270,20 +290,18 @@ pub fn run_grid(
         })?;
     }
     let mut summary = GridSummary::default();
-    for model in models {
-        for settings in settings_for_model(grid, model) {
-            let m = measure_with(bin_dir, model, &settings, options)?;
-            writeln!(out, "{}", m.to_json_line())
-                .and_then(|()| out.flush())
-                .map_err(|source| CalibrateError::Write { source })?;
-            summary.runs += 1;
-            if m.ok {
-                summary.ok += 1;
-            } else {
-                summary.failed += 1;
-            }
-            on_row(&m);
+    for (model, settings) in jobs {
+        let m = measure_with(bin_dir, model, settings, options)?;
+        writeln!(out, "{}", m.to_json_line())
+            .and_then(|()| out.flush())
+            .map_err(|source| CalibrateError::Write { source })?;
+        summary.runs += 1;
+        if m.ok {
+            summary.ok += 1;
+        } else {
+            summary.failed += 1;
         }
+        on_row(&m);
     }
     Ok(summary)
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::bins::{LlamaVersion, llama_version};
 use super::{CalibrateError, Program, Settings, process};
 use crate::startup_log::{self, Outcome, StartupReport};
 
@@ -39,6 +40,8 @@ pub struct Measurement {
     /// Its file name, the key a comparison joins on.
     pub model_file: String,
     pub model_bytes: u64,
+    /// `--version` of the binary that ran.
+    pub llama_cpp: Option<LlamaVersion>,
     pub settings: Settings,
     /// The full command, binary first.
     pub argv: Vec<String>,
@@ -140,6 +143,7 @@ pub fn measure_with(
         model: model.display().to_string(),
         model_file,
         model_bytes,
+        llama_cpp: llama_version(&binary),
         settings: settings.clone(),
         argv,
         rc,
@@ -163,8 +167,8 @@ fn failure_reason(
 ) -> Option<String> {
     if timed_out {
         return Some(format!(
-            "timed out after {} s and was killed",
-            timeout.as_secs()
+            "timed out after {:.1} s and was killed",
+            timeout.as_secs_f64()
         ));
     }
     let Some(report) = report else {

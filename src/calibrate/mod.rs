@@ -14,8 +14,8 @@ mod settings;
 
 use std::path::PathBuf;
 
-pub use bins::{BIN_DIR_ENV, find_bin_dir};
-pub use grid::{Grid, GridSummary, grid, moe_extras, run_grid, settings_for_model};
+pub use bins::{BIN_DIR_ENV, LlamaVersion, find_bin_dir};
+pub use grid::{Grid, GridSummary, grid, moe_extras, run_grid, run_jobs, settings_for_model};
 pub use measurement::{MEASUREMENT_SCHEMA_VERSION, Measurement, RunOptions, measure, measure_with};
 pub use settings::{FlashAttn, LoadMode, Program, Settings, THREADS};
 
