@@ -2,6 +2,7 @@
 //!
 //! cargo run --example calibrate -- --models target/models/*.gguf --grid quick \
 //!     --out target/calibration.jsonl [--logs target/calibration-logs] [--bin-dir DIR]
+//! cargo run --example calibrate -- --table target/calibration.jsonl   (markdown for the docs)
 
 use std::fs::OpenOptions;
 use std::path::PathBuf;
@@ -14,8 +15,11 @@ use profilec::calibrate::{self, CalibrateError, Grid, Measurement, RunOptions};
 #[command(about = "Run llama.cpp over models × settings and record its buffers as JSONL")]
 struct Args {
     /// GGUF files to measure.
-    #[arg(long, num_args = 1.., required = true)]
+    #[arg(long, num_args = 1.., required_unless_present = "table")]
     models: Vec<PathBuf>,
+    /// Print a markdown table of an existing JSONL file instead of measuring.
+    #[arg(long, value_name = "JSONL")]
+    table: Option<PathBuf>,
     /// quick | full | server
     #[arg(long, default_value = "quick")]
     grid: String,
@@ -46,6 +50,9 @@ fn main() {
 }
 
 fn run(args: Args) -> Result<usize, CalibrateError> {
+    if let Some(path) = &args.table {
+        return print_table(path);
+    }
     let grid: Grid = args.grid.parse()?;
     let bin_dir = match args.bin_dir {
         Some(d) => d,
@@ -113,4 +120,65 @@ fn print_row(m: &Measurement) {
         fmt(compute),
         m.settings
     );
+}
+
+fn print_table(path: &std::path::Path) -> Result<usize, CalibrateError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CalibrateError::Io {
+        what: "cannot read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    println!(
+        "| model | settings | ok | CPU_Mapped | CPU_REPACK | CPU | KV MiB (cells) | RS MiB | output | compute | n_outputs_max |"
+    );
+    println!("|---|---|---|---:|---:|---:|---|---:|---:|---:|---:|");
+    let mut bad = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(m) = Measurement::from_json_line(line) else {
+            bad += 1;
+            continue;
+        };
+        let cell = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{:.2}", x + 0.0));
+        let r = m.report.as_ref();
+        let kv = r.map_or("–".to_string(), |r| {
+            r.kv_caches
+                .iter()
+                .map(|k| {
+                    let cells = k.cells.map_or("?".into(), |c| c.to_string());
+                    let streams = k
+                        .streams
+                        .filter(|s| *s > 1)
+                        .map_or(String::new(), |s| format!("×{s}"));
+                    format!("{:.2} ({cells}{streams})", k.size_mib)
+                })
+                .collect::<Vec<_>>()
+                .join(" + ")
+        });
+        let sum = |f: fn(
+            &profilec::startup_log::StartupReport,
+        ) -> &Vec<profilec::startup_log::Buffer>| {
+            r.map(|r| f(r).iter().map(|b| b.mib).sum::<f64>())
+        };
+        let ok = match &m.error {
+            None => "ok".to_string(),
+            Some(e) => format!("**failed**: {}", e.replace('|', "\\|")),
+        };
+        println!(
+            "| {} | {} | {ok} | {} | {} | {} | {kv} | {} | {} | {} | {} |",
+            m.model_file.trim_end_matches(".gguf"),
+            m.settings.to_string().replace('|', "\\|"),
+            cell(r.and_then(|r| r.model_buffer("CPU_Mapped"))),
+            cell(r.and_then(|r| r.model_buffer("CPU_REPACK"))),
+            cell(r.and_then(|r| r.model_buffer("CPU"))),
+            cell(sum(|r| &r.recurrent_buffers).filter(|v| *v > 0.0)),
+            cell(sum(|r| &r.output_buffers)),
+            cell(sum(|r| &r.compute_buffers)),
+            r.and_then(|r| r.context.n_outputs_max)
+                .map_or("–".into(), |n| n.to_string()),
+        );
+    }
+    if bad > 0 {
+        eprintln!("{bad} lines were not measurement rows");
+    }
+    Ok(0)
 }
