@@ -7,7 +7,9 @@ mod check;
 mod hw;
 mod inspect;
 mod log;
+mod render;
 mod report;
+mod start;
 
 #[derive(Parser)]
 #[command(
@@ -30,11 +32,21 @@ enum Command {
     Hw(hw::Args),
     /// Analyse a llama-server / llama.cpp startup log.
     Log(log::Args),
+    /// The exact llama-server command of a profile (args, sh, env, json, router preset).
+    Render(render::Args),
+    /// Check, then launch a profile's llama-server exactly as rendered (no shell).
+    Start(start::Args),
 }
 
 /// Exit codes: 0 success, 1 the input has errors, 2 usage or I/O problem.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    main_from(std::env::args_os())
+}
+
+/// `main` with explicit arguments (the first is the program name); the `start` binary calls it
+/// with `start` inserted.
+pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -47,5 +59,13 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(a),
         Command::Hw(a) => hw::run(a),
         Command::Log(a) => log::run(a),
+        Command::Render(a) => render::run(a),
+        Command::Start(a) => start::run(a),
     }
+}
+
+/// Prints a one-off error with its fix and returns the exit code.
+pub(crate) fn fail(message: &str, help: &str, code: i32) -> i32 {
+    eprintln!("error: {message}\n  help: {help}");
+    code
 }

@@ -40,18 +40,24 @@ pub struct Setting {
 }
 
 impl Setting {
-    /// The spelling to render: the canonical long name, or its negation.
+    /// The spelling to render: the last long alias, which llama.cpp itself treats as the main
+    /// spelling (common/preset.cpp `to_args`), e.g. `--n-gpu-layers`; or the long negation.
     pub fn flag(&self) -> &'static str {
+        let long_last =
+            |names: &[&'static str]| names.iter().rev().find(|n| n.starts_with("--")).copied();
         if self.negated {
-            self.spec
-                .negations
-                .iter()
-                .find(|n| n.starts_with("--"))
-                .or(self.spec.negations.first())
-                .copied()
+            long_last(&self.spec.negations)
+                .or(self.spec.negations.first().copied())
                 .unwrap_or(self.spec.canonical)
         } else {
-            self.spec.canonical
+            let positive: Vec<&'static str> = self
+                .spec
+                .aliases
+                .iter()
+                .copied()
+                .filter(|a| !self.spec.is_negation(a))
+                .collect();
+            long_last(&positive).unwrap_or(self.spec.canonical)
         }
     }
 }

@@ -1,0 +1,116 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::launch::{
+    LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
+};
+use crate::project::open;
+use crate::render::render;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Profile id.
+    id: String,
+    /// The models.conf.
+    #[arg(default_value = "models.conf")]
+    file: PathBuf,
+    /// Print the exact command and exit.
+    #[arg(long)]
+    dry_run: bool,
+    /// Hardware file (default: profilec.toml beside the models.conf, else detection).
+    #[arg(long)]
+    hardware: Option<PathBuf>,
+    /// Where to write the server log (default: .profilec/logs/<id>.log beside the models.conf).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Seconds to wait for /health before giving up.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Do not echo the server's output to the terminal (it still goes to the log file).
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> i32 {
+    let project = match open(&args.file, args.hardware.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    let profile = match project.profile(&args.id) {
+        Ok(p) => p,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    let errors: Vec<_> = project.errors_for(profile).into_iter().cloned().collect();
+    if !errors.is_empty() {
+        super::report::print_human(
+            &project.conf_path.display().to_string(),
+            project.report.conf.doc.source(),
+            &errors,
+            project.report.conf.profiles.len(),
+        );
+        eprintln!("not started: `[{}]` has errors", args.id);
+        return 1;
+    }
+    let rendered = render(profile, &project.hardware);
+    let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
+        Ok(p) => p,
+        Err(e) if args.dry_run => {
+            eprintln!("note: {e} (showing the command with the configured name)");
+            project.hardware.runtime.llama_server.clone()
+        }
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    let spec = match LaunchSpec::from_argv(program, rendered.argv.clone()) {
+        Ok(s) => s,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    if args.dry_run {
+        println!("{}", spec.display());
+        return 0;
+    }
+    let log_path = args.log.clone().unwrap_or_else(|| {
+        crate::observed::path_for(&project.conf_path)
+            .with_file_name("logs")
+            .join(format!("{}.log", args.id))
+    });
+    if let Some(dir) = log_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut opts = LaunchOptions::new(&log_path);
+    opts.mode = Mode::Foreground;
+    opts.tee = !args.quiet;
+    opts.health_timeout = Duration::from_secs(args.timeout);
+    opts.progress = Some(stderr_indicator());
+    let outcome = crate::launch::launch(&spec, &opts);
+    record(&project.conf_path, &args.id, &rendered.argv, &log_path);
+    match outcome {
+        Ok(LaunchOutcome::Exited(exit)) => exit.code,
+        Ok(LaunchOutcome::Running(handle)) => match handle.stop() {
+            Ok(status) => crate::launch::exit_code(status),
+            Err(e) => super::fail(
+                &format!("stopping the server: {e}"),
+                "check `ps` for a leftover llama-server",
+                1,
+            ),
+        },
+        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    }
+}
+
+/// What llama.cpp reported, beside the models.conf, whatever the outcome; a log that cannot be
+/// read or parsed is reported, not fatal.
+fn record(conf: &std::path::Path, id: &str, argv: &[String], log: &std::path::Path) {
+    match crate::startup_log::read_log(log) {
+        Ok(report) => match crate::observed::record(conf, id, argv, &report, None) {
+            Ok(path) => eprintln!(
+                "profilec: recorded what llama.cpp allocated in {}",
+                path.display()
+            ),
+            Err(e) => eprintln!("profilec: could not record the observation: {e}"),
+        },
+        Err(e) => eprintln!(
+            "profilec: could not read the server log {}: {e}",
+            log.display()
+        ),
+    }
+}

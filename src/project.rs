@@ -1,0 +1,125 @@
+//! A models.conf together with the machine it runs on: what every verb that takes a profile id
+//! (`plan`, `render`, `start`, `new`) starts from, so they all read, check and resolve the same
+//! way.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::{CheckError, CheckOptions, CheckReport, check_file};
+use crate::config::Profile;
+use crate::diag::{Diagnostic, Severity};
+use crate::hardware::{self, Hardware, LoadError, Origin};
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub conf_path: PathBuf,
+    pub report: CheckReport,
+    pub hardware: Hardware,
+    pub hardware_origin: Origin,
+    /// Problems of profilec.toml (spans into `hardware_source`) or detection notes.
+    pub hardware_diagnostics: Vec<Diagnostic>,
+    pub hardware_source: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error(transparent)]
+    Hardware(#[from] LoadError),
+    #[error("no profile `{id}` in {file}")]
+    UnknownProfile {
+        id: String,
+        file: PathBuf,
+        suggestion: Option<String>,
+    },
+}
+
+impl ProjectError {
+    pub fn help(&self) -> String {
+        match self {
+            ProjectError::UnknownProfile {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`? (`profilec check` lists the file's problems)"),
+            ProjectError::UnknownProfile { file, .. } => {
+                format!("the ids are the `[id]` headers of {}", file.display())
+            }
+            ProjectError::Check(_) => "check the path; the default is ./models.conf".into(),
+            ProjectError::Hardware(_) => {
+                "check the --hardware path, or remove it to use profilec.toml beside models.conf"
+                    .into()
+            }
+        }
+    }
+
+    /// 2 for files that cannot be read, 1 for a wrong id.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ProjectError::UnknownProfile { .. } => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Reads and checks `conf_path` and decides the machine: `--hardware`, else profilec.toml beside
+/// the file, else detection. MODEL paths resolve against that machine's `[runtime] models_dir`.
+pub fn open(conf_path: &Path, hardware_file: Option<&Path>) -> Result<Project, ProjectError> {
+    let conf_dir = match conf_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let hw = hardware::resolve(hardware_file, &conf_dir)?;
+    let opts = CheckOptions {
+        models_dir: Some(hw.hardware.runtime.models_dir.clone()),
+    };
+    let report = check_file(conf_path, &opts)?;
+    Ok(Project {
+        conf_path: conf_path.to_path_buf(),
+        report,
+        hardware: hw.hardware,
+        hardware_origin: hw.origin,
+        hardware_diagnostics: hw.diagnostics,
+        hardware_source: hw.source,
+    })
+}
+
+impl Project {
+    pub fn profile(&self, id: &str) -> Result<&Profile, ProjectError> {
+        self.report.conf.profile(id).ok_or_else(|| {
+            let suggestion = self
+                .report
+                .conf
+                .profiles
+                .iter()
+                .map(|p| (strsim::levenshtein(id, &p.id.value), &p.id.value))
+                .filter(|(d, _)| *d <= 3)
+                .min()
+                .map(|(_, s)| s.clone());
+            ProjectError::UnknownProfile {
+                id: id.to_string(),
+                file: self.conf_path.clone(),
+                suggestion,
+            }
+        })
+    }
+
+    /// Errors located inside one profile's section (its header to its last key), plus the
+    /// file-wide ones: what must stop `render` and `start` of that profile.
+    pub fn errors_for(&self, profile: &Profile) -> Vec<&Diagnostic> {
+        let lines = self.report.conf.doc.lines();
+        let start = lines.get(profile.header_line).map_or(0, |l| l.text.start);
+        let end = lines
+            .get(profile.last_entry_line)
+            .map_or(usize::MAX, |l| l.eol.end);
+        self.report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| {
+                d.span
+                    .as_ref()
+                    .is_none_or(|s| s.start >= start && s.start < end)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,139 @@
+//! `profilec start` end to end with the real llama-server b11434 on the real Gemma 3 270M:
+//! check, render, launch without a shell, /health, one completion, SIGINT, the log parsed and
+//! the observation recorded.
+
+mod launch_support;
+
+use std::fs;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use launch_support::{free_port, real_parts};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use profilec::launch::http;
+
+fn setup(port: u16, model: &std::path::Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = model.parent().expect("model dir");
+    let name = model.file_name().expect("file name").to_string_lossy();
+    fs::write(
+        dir.path().join("models.conf"),
+        format!(
+            "# test profiles\n[gemma]\nNAME=Gemma 3 270M\nMODEL={name}\nCTX_SIZE=2048\nEXTRA_ARGS=--jinja -np 1 -t 2 --temp 0\n"
+        ),
+    )
+    .expect("models.conf");
+    fs::write(
+        dir.path().join("profilec.toml"),
+        format!(
+            "[cpu]\nram_mib = 8192\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n",
+            models.display()
+        ),
+    )
+    .expect("profilec.toml");
+    dir
+}
+
+#[test]
+fn dry_run_prints_the_command_and_starts_nothing() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let port = free_port();
+    let dir = setup(port, &model);
+    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+        .args(["start", "gemma"])
+        .arg(dir.path().join("models.conf"))
+        .arg("--dry-run")
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.contains("--ctx-size 2048"), "{line}");
+    assert!(line.contains(&format!("--port {port}")), "{line}");
+    let words = profilec::render::sh_split(line.trim()).expect("quoted line");
+    assert!(words[0].ends_with("llama-server"), "{words:?}");
+    assert!(http::get("127.0.0.1", port, "/health", Duration::from_millis(300)).is_err());
+    // The short `start` binary does the same.
+    let short = Command::new(env!("CARGO_BIN_EXE_start"))
+        .arg("gemma")
+        .arg(dir.path().join("models.conf"))
+        .arg("--dry-run")
+        .output()
+        .expect("run start");
+    assert_eq!(short.stdout, out.stdout);
+}
+
+#[test]
+fn start_serves_a_completion_and_stops_on_sigint() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let port = free_port();
+    let dir = setup(port, &model);
+    let conf = dir.path().join("models.conf");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_profilec"))
+        .args(["start", "gemma"])
+        .arg(&conf)
+        .args(["--quiet", "--timeout", "120"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn profilec start");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(r) = http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
+            && r.status == 200
+        {
+            break;
+        }
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "profilec start exited early"
+        );
+        assert!(Instant::now() < deadline, "no /health within 120 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = http::post_json(
+        "127.0.0.1",
+        port,
+        "/completion",
+        r#"{"prompt":"Hello","n_predict":8}"#,
+        Duration::from_secs(60),
+    )
+    .expect("completion");
+    assert_eq!(r.status, 200);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        http::get("127.0.0.1", port, "/health", Duration::from_millis(500)).is_err(),
+        "server still up"
+    );
+
+    let log = fs::read_to_string(dir.path().join(".profilec/logs/gemma.log")).expect("log file");
+    assert!(log.contains("listening"), "{log}");
+    let observed =
+        fs::read_to_string(dir.path().join(".profilec/observed.jsonl")).expect("observed");
+    let row: serde_json::Value =
+        serde_json::from_str(observed.lines().next().expect("row")).expect("json row");
+    assert_eq!(row["profile"], "gemma");
+    assert_eq!(row["outcome"], "loaded");
+    assert_eq!(row["n_ctx"], 2048);
+    let cpu = row["measured"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .find(|d| d["device"] == "CPU")
+        .expect("CPU row");
+    assert!(cpu["weights_mib"].as_f64().unwrap_or(0.0) > 200.0, "{cpu}");
+}
