@@ -7,6 +7,8 @@ mod check;
 mod hw;
 mod inspect;
 mod log;
+mod mark_tested;
+mod new;
 mod render;
 mod report;
 mod start;
@@ -32,6 +34,10 @@ enum Command {
     Hw(hw::Args),
     /// Analyse a llama-server / llama.cpp startup log.
     Log(log::Args),
+    /// Add a profile for a GGUF model to models.conf (marked NOT YET TESTED); nothing else changes.
+    New(new::Args),
+    /// Set SPEED of a profile and drop its NOT YET TESTED line.
+    MarkTested(mark_tested::Args),
     /// The exact llama-server command of a profile (args, sh, env, json, router preset).
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
@@ -60,6 +66,8 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Hw(a) => hw::run(a),
         Command::Log(a) => log::run(a),
         Command::Render(a) => render::run(a),
+        Command::New(a) => new::run(a),
+        Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
     }
 }

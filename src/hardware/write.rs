@@ -3,7 +3,6 @@
 //! (`os_reserve_mib`, a hand-tuned `speed`) stay byte for byte.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -211,7 +210,7 @@ pub fn write_detected(path: &Path, detected: &Detected) -> Result<WriteSummary, 
     }
     let changed = created || up.text != old;
     if changed {
-        write_atomic(&target, &up.text).map_err(io)?;
+        crate::fsutil::write_atomic(&target, &up.text).map_err(io)?;
     }
     Ok(WriteSummary {
         path: path.to_owned(),
@@ -276,36 +275,4 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Boolean(x), Value::Boolean(y)) => x.value() == y.value(),
         _ => false,
     }
-}
-
-/// Temp file in the same directory (same filesystem, so rename is atomic), original
-/// permissions, fsync, rename over the target.
-fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().map_or_else(
-        || "profilec.toml".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let tmp = dir.join(format!(".{name}.profilec-tmp-{}", std::process::id()));
-    let perms = fs::metadata(path).ok().map(|m| m.permissions());
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        if let Some(p) = perms {
-            fs::set_permissions(&tmp, p)?;
-        }
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }

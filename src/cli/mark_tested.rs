@@ -1,0 +1,48 @@
+use std::path::PathBuf;
+
+use crate::check::check_file;
+use crate::edit::{mark_tested, unified_diff};
+use crate::fsutil::write_atomic;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Profile id.
+    id: String,
+    /// The measured speed, e.g. "~42 t/s".
+    #[arg(long)]
+    speed: String,
+    /// The models.conf.
+    #[arg(default_value = "models.conf")]
+    file: PathBuf,
+    /// Print the diff instead of writing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(args: Args) -> i32 {
+    if args.speed.contains(['\n', '\r']) {
+        return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
+    }
+    let report = match check_file(&args.file, &Default::default()) {
+        Ok(r) => r,
+        Err(e) => return super::fail(&e.to_string(), "check the path", 2),
+    };
+    let after = match mark_tested(&report.conf, &args.id, args.speed.trim()) {
+        Ok(t) => t,
+        Err(e) => return super::fail(&e.to_string(), e.help(), 1),
+    };
+    let before = report.conf.doc.source();
+    if args.dry_run {
+        print!("{}", unified_diff(&args.file, before, &after));
+        return 0;
+    }
+    if let Err(e) = write_atomic(&args.file, &after) {
+        return super::fail(
+            &format!("cannot write {}: {e}", args.file.display()),
+            "the file was left unchanged",
+            2,
+        );
+    }
+    eprintln!("[{}] marked tested: SPEED={}", args.id, args.speed.trim());
+    0
+}

@@ -1,0 +1,69 @@
+use std::path::PathBuf;
+
+use crate::edit::unified_diff;
+use crate::fsutil::write_atomic;
+use crate::hardware;
+use crate::scaffold::{NewOptions, add_profile};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The GGUF model (any shard of a split model).
+    model: PathBuf,
+    /// Profile id (default: <family>-<size>-<quant> from the GGUF metadata).
+    #[arg(long)]
+    id: Option<String>,
+    /// Context size (default: the largest that fits, capped at the trained context).
+    #[arg(long)]
+    ctx: Option<u64>,
+    /// Also add the `bench-<id>` twin.
+    #[arg(long)]
+    bench: bool,
+    /// The models.conf to add to (created if missing).
+    #[arg(long, default_value = "models.conf")]
+    file: PathBuf,
+    /// Hardware file (default: profilec.toml beside the models.conf, else detection).
+    #[arg(long)]
+    hardware: Option<PathBuf>,
+    /// Print the diff instead of writing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(args: Args) -> i32 {
+    let conf_dir = match args.file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let hw = match hardware::resolve(args.hardware.as_deref(), &conf_dir) {
+        Ok(r) => r.hardware,
+        Err(e) => return super::fail(&e.to_string(), "check the --hardware path", 2),
+    };
+    let opts = NewOptions {
+        id: args.id.clone(),
+        ctx: args.ctx,
+        bench: args.bench,
+    };
+    let added = match add_profile(&args.file, &args.model, &hw, &opts, &|_, _| None) {
+        Ok(a) => a,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    if args.dry_run {
+        print!("{}", unified_diff(&args.file, &added.before, &added.after));
+        return 0;
+    }
+    if let Err(e) = write_atomic(&args.file, &added.after) {
+        return super::fail(
+            &format!("cannot write {}: {e}", args.file.display()),
+            "check permissions; the file was left unchanged",
+            2,
+        );
+    }
+    eprintln!(
+        "added [{}] to {} (marked NOT YET TESTED); next: profilec start {} {}",
+        added.id,
+        args.file.display(),
+        added.id,
+        args.file.display()
+    );
+    0
+}

@@ -1,0 +1,124 @@
+//! The whole `new` edit as a library function: read the model and the file, draft the profile,
+//! append it losslessly, prove the result still checks.
+
+use std::path::{Path, PathBuf};
+
+use super::{Budget, NewOptions, is_thinking, scaffold};
+use crate::check::check_source;
+use crate::diag::Severity;
+use crate::edit::{EditError, append_block};
+use crate::gguf::{self, GgufError, shard_path, split_name};
+use crate::hardware::Hardware;
+use crate::syntax::Document;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NewError {
+    #[error(transparent)]
+    Model(#[from] GgufError),
+    #[error("{model} is not inside the models directory {dir}")]
+    OutsideModelsDir { model: PathBuf, dir: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Edit(#[from] EditError),
+}
+
+impl NewError {
+    pub fn help(&self) -> String {
+        match self {
+            NewError::Model(e) => e.help().to_string(),
+            NewError::OutsideModelsDir { dir, .. } => format!(
+                "MODEL is written relative to the models directory: move the file under {}, or set [runtime] models_dir in profilec.toml",
+                dir.display()
+            ),
+            NewError::Read { .. } => "check the --file path".into(),
+            NewError::Edit(e) => e.help().into(),
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            NewError::Model(e) => e.exit_code(),
+            NewError::Read { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The edit `new` makes: the file's text before and after.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub id: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// Drafts a profile for `model` and appends it to `conf_path` (which may not exist yet).
+/// `plan_budget` is called with the chosen id's facts to plan the context; `None` when there is
+/// no memory model for the machine.
+pub fn add_profile(
+    conf_path: &Path,
+    model: &Path,
+    hw: &Hardware,
+    opts: &NewOptions,
+    plan_budget: &dyn Fn(&gguf::Model, &gguf::ModelFacts) -> Option<Budget>,
+) -> Result<Added, NewError> {
+    let (m, facts) = gguf::inspect(model)?;
+    let models_dir = &hw.runtime.models_dir;
+    let first = match split_name(model) {
+        Some((prefix, _, count)) => shard_path(&prefix, 1, count),
+        None => model.to_path_buf(),
+    };
+    let rel = relative_to(&first, models_dir).ok_or_else(|| NewError::OutsideModelsDir {
+        model: model.to_path_buf(),
+        dir: models_dir.clone(),
+    })?;
+    let before = match std::fs::read_to_string(conf_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(NewError::Read {
+                path: conf_path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let old = check_source(before.clone(), None);
+    let budget = plan_budget(&m, &facts);
+    let (id, block) = scaffold(
+        &facts,
+        is_thinking(&m, &facts),
+        &rel,
+        model,
+        opts,
+        budget.as_ref(),
+    );
+    for taken in [id.clone(), format!("bench-{id}")] {
+        if (taken == id || opts.bench) && old.conf.profile(&taken).is_some() {
+            return Err(EditError::DuplicateId(taken).into());
+        }
+    }
+    let after = append_block(&Document::parse(before.clone()), &block);
+    let new = check_source(after.clone(), Some(models_dir));
+    let introduced: Vec<String> = new
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| d.span.as_ref().is_some_and(|s| s.start >= before.len()))
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect();
+    if !introduced.is_empty() {
+        return Err(EditError::WouldBreak(introduced.join("; ")).into());
+    }
+    Ok(Added { id, before, after })
+}
+
+/// `path` relative to `dir`, when it lies inside it (both made absolute first).
+fn relative_to(path: &Path, dir: &Path) -> Option<String> {
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| crate::render::absolute(p));
+    let rel = abs(path).strip_prefix(abs(dir)).ok()?.to_path_buf();
+    Some(rel.to_string_lossy().into_owned())
+}
