@@ -96,9 +96,7 @@ fn show(r: &Report, format: Format) -> i32 {
         Format::Json => println!("{}", to_json(r)),
         Format::Human => {
             print!("{}", human(r));
-            for d in r.diagnostics {
-                eprint!("{}", render_diag(d, &r.source, r.text));
-            }
+            super::report::print_diagnostics(&r.source, r.text.unwrap_or(""), r.diagnostics);
         }
     }
     i32::from(diag::count(r.diagnostics, Severity::Error) > 0)
@@ -223,36 +221,6 @@ fn human(r: &Report) -> String {
             out += &format!(", {} undetected [[gpu]] entries removed", w.gpus_removed);
         }
         out += ")\n";
-    }
-    out
-}
-
-/// `severity[code]: message`, the `file:line:col` and the source line with the span underlined.
-fn render_diag(d: &Diagnostic, file: &str, text: Option<&str>) -> String {
-    let mut out = format!("{}[{}]: {}\n", d.severity.as_str(), d.code, d.message);
-    if let (Some(span), Some(text)) = (&d.span, text) {
-        let (line, col) = diag::line_col(text, span.start);
-        let src_line = text.lines().nth(line - 1).unwrap_or("");
-        let width = text
-            .get(span.clone())
-            .map_or(1, |s| s.lines().next().unwrap_or("").chars().count().max(1));
-        let pad = " ".repeat(line.to_string().len());
-        out += &format!("{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {src_line}\n");
-        out += &format!(
-            "{pad} | {}{} {}\n",
-            " ".repeat(col - 1),
-            "^".repeat(width),
-            d.label.as_deref().unwrap_or("")
-        );
-    }
-    for r in &d.related {
-        if let Some(text) = text {
-            let (line, col) = diag::line_col(text, r.span.start);
-            out += &format!("  = {}: {file}:{line}:{col}\n", r.label);
-        }
-    }
-    if let Some(h) = &d.help {
-        out += &format!("  = help: {h}\n");
     }
     out
 }

@@ -66,6 +66,14 @@ impl miette::Diagnostic for Shown<'_> {
 }
 
 pub fn print_human(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
+    print_diagnostics(name, source, diags);
+    let errors = count(diags, Severity::Error);
+    let warnings = count(diags, Severity::Warning);
+    eprintln!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings");
+}
+
+/// Every diagnostic with its source excerpt, through miette, on stderr.
+pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
     let handler = GraphicalReportHandler::new_themed(
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             GraphicalTheme::unicode()
@@ -83,9 +91,6 @@ pub fn print_human(name: &str, source: &str, diags: &[Diagnostic], profiles: usi
             eprintln!("{out}");
         }
     }
-    let errors = count(diags, Severity::Error);
-    let warnings = count(diags, Severity::Warning);
-    eprintln!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings");
 }
 
 pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
