@@ -4,6 +4,7 @@
 //! `ContextParams` is the one place where the effective options become llama.cpp's context
 //! numbers (n_ctx padding, streams, batch clamps); every component reads it.
 
+pub mod compute;
 mod context;
 
 pub use context::{ContextParams, Program};

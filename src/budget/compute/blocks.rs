@@ -1,0 +1,234 @@
+//! Attention and feed-forward blocks (`build_attn_mha`, `build_ffn`, `build_moe_ffn` in
+//! src/llama-graph.cpp, and the per-arch builders in src/models/).
+
+use super::alloc::{EXTERNAL, Id};
+use super::family::Family;
+use super::graph::{Builder, Cache, F32};
+use crate::gguf::LayerFacts;
+
+impl Builder<'_> {
+    fn cache_of(&self, l: &LayerFacts) -> Option<Cache> {
+        if l.is_swa { self.swa } else { self.full }
+    }
+
+    /// Q/K/V projections, norms, rope, the cache writes and `build_attn_mha`, then `wo`.
+    pub(super) fn attention(&mut self, l: &LayerFacts, x: Id) -> Id {
+        let t = self.t;
+        let (dk, dv) = (u64::from(l.n_embd_head_k), u64::from(l.n_embd_head_v));
+        let (h, hkv) = (u64::from(l.n_head), u64::from(l.n_head_kv));
+        let bias = self.has_tensor(".attn_q.bias");
+        let qk_norm = self.has_tensor(".attn_q_norm.weight");
+        // Qwen3-Next projects Q together with its output gate.
+        let gated = self.fam == Family::Qwen3Next;
+        let qs = dk * h * t * F32;
+        let mut q = self.op(if gated { 2 * qs } else { qs }, &[EXTERNAL, x]);
+        let mut gate = None;
+        if gated {
+            let gv = self.view(q);
+            let g = self.op(qs, &[gv]);
+            gate = Some(self.ip(qs, &[g]));
+        }
+        if bias {
+            q = self.ip(qs, &[q, EXTERNAL]);
+        }
+        let ks = dk * hkv * t * F32;
+        let vs = dv * hkv * t * F32;
+        let mut k = self.op(ks, &[EXTERNAL, x]);
+        if bias {
+            k = self.ip(ks, &[k, EXTERNAL]);
+        }
+        let mut v = self.op(vs, &[EXTERNAL, x]);
+        if bias {
+            v = self.ip(vs, &[v, EXTERNAL]);
+        }
+        // build_qkv projects Q, K and V first; norms and rope follow.
+        q = self.view(q);
+        if qk_norm {
+            q = self.ip(qs, &[q]);
+            q = self.ip(qs, &[q, EXTERNAL]);
+        }
+        q = self.ip(qs, &[q, EXTERNAL]);
+        k = self.view(k);
+        if qk_norm {
+            k = self.ip(ks, &[k]);
+            k = self.ip(ks, &[k, EXTERNAL]);
+        }
+        k = self.ip(ks, &[k, EXTERNAL]);
+        if self.fam == Family::Gemma3 {
+            q = self.ip(qs, &[q]);
+        }
+        let Some(c) = self.cache_of(l) else {
+            return self.op(self.facts.n_embd * t * F32, &[EXTERNAL, q, k, v]);
+        };
+        // set_rows into the cache: views of the (external) cache that read the new rows.
+        let sk = self.g.view_with(EXTERNAL, &[k, c.k_idxs]);
+        let vv = self.view(v);
+        let sv = self.g.view_with(EXTERNAL, &[vv, c.v_idxs]);
+        let qp = self.view(q);
+        let mut o = self.attn_core(qp, sk, sv, c, dv, h);
+        if let Some(g) = gate {
+            o = self.ip(dv * h * t * F32, &[o, g]);
+        }
+        let mut out = self.op(self.facts.n_embd * t * F32, &[EXTERNAL, o]);
+        if self.fam == Family::GptOss {
+            out = self.ip(self.facts.n_embd * t * F32, &[out, EXTERNAL]);
+        }
+        out
+    }
+
+    /// `build_attn_mha`: flash attention writes `[dv, H, T]`; otherwise `kq = [n_kv, T, H]`
+    /// (the dominant term at long context), soft_max in place, `kqv`, and a `cont`.
+    fn attn_core(&mut self, q: Id, k: Id, v: Id, c: Cache, dv: u64, h: u64) -> Id {
+        let t = self.t;
+        if self.ctx.flash_attn {
+            let o = self.op(dv * h * t * F32, &[q, k, v, c.mask]);
+            return self.view(o);
+        }
+        let kq = self.op(c.n_kv * t * h * F32, &[k, q]);
+        let kq = self.ip(c.n_kv * t * h * F32, &[kq, c.mask]);
+        let kqv = self.op(dv * t * h * F32, &[v, kq]);
+        let kv = self.view(kqv);
+        self.op(dv * h * t * F32, &[kv])
+    }
+
+    /// DeepSeek2 multi-head latent attention with the absorbed K (`src/models/deepseek2.cpp`):
+    /// the cache holds `kv_lora_rank + rope` per token, one KV head.
+    pub(super) fn mla(&mut self, l: &LayerFacts, x: Id) -> Id {
+        let t = self.t;
+        let (rank, rope) = match self.facts.attention {
+            crate::gguf::AttentionKind::Mla {
+                kv_lora_rank,
+                rope_dim,
+            } => (kv_lora_rank, rope_dim),
+            _ => (0, 0),
+        };
+        let h = u64::from(l.n_head);
+        let dk = u64::from(l.n_embd_head_k);
+        let dv = self
+            .model
+            .metadata
+            .u64(&format!("{}.attention.value_length_mla", self.facts.arch))
+            .unwrap_or(u64::from(l.n_embd_head_v));
+        let mut q = if self.has_tensor(".attn_q_a.weight") {
+            let r = self
+                .model
+                .metadata
+                .u64(&format!("{}.attention.q_lora_rank", self.facts.arch))
+                .unwrap_or(rank);
+            let qa = self.op(r * t * F32, &[EXTERNAL, x]);
+            let qa = self.ip(r * t * F32, &[qa]);
+            let qa = self.ip(r * t * F32, &[qa, EXTERNAL]);
+            self.op(dk * h * t * F32, &[EXTERNAL, qa])
+        } else {
+            self.op(dk * h * t * F32, &[EXTERNAL, x])
+        };
+        let kv_pe = self.op((rank + rope) * t * F32, &[EXTERNAL, x]);
+        let k_pe = self.view(kv_pe);
+        let k_pe = self.op(rope * t * F32, &[k_pe, EXTERNAL]);
+        let kv_c = self.view(kv_pe);
+        let kv_c = self.op(rank * t * F32, &[kv_c]);
+        let kv_c = self.ip(rank * t * F32, &[kv_c, EXTERNAL]);
+        let q_pe = self.view(q);
+        let q_pe = self.op(rope * h * t * F32, &[q_pe, EXTERNAL]);
+        let q_nope = self.view(q);
+        let absorbed = self.op(rank * h * t * F32, &[EXTERNAL, q_nope]);
+        let absorbed = self.view(absorbed);
+        q = self.op((rank + rope) * h * t * F32, &[absorbed, q_pe]);
+        let k = self.op((rank + rope) * t * F32, &[kv_c, k_pe]);
+        let v = self.view(kv_c);
+        let Some(c) = self.full else {
+            return self.op(self.facts.n_embd * t * F32, &[EXTERNAL, q, k, v]);
+        };
+        let sk = self.g.view_with(EXTERNAL, &[k, c.k_idxs]);
+        let sv = self.view(sk);
+        let qp = self.view(q);
+        let o = self.attn_core(qp, sk, sv, c, rank, h);
+        // wv_b decompresses the latent per head.
+        let o = self.op(dv * h * t * F32, &[EXTERNAL, o]);
+        let o = self.view(o);
+        let o = self.op(dv * h * t * F32, &[o]);
+        self.op(self.facts.n_embd * t * F32, &[EXTERNAL, o])
+    }
+
+    pub(super) fn dense_ffn(&mut self, n_ff: u64, x: Id) -> Id {
+        let t = self.t;
+        let gate = self.op(n_ff * t * F32, &[EXTERNAL, x]);
+        let up = self.op(n_ff * t * F32, &[EXTERNAL, x]);
+        let act = self.op(n_ff * t * F32, &[gate, up]);
+        self.op(self.facts.n_embd * t * F32, &[EXTERNAL, act])
+    }
+
+    /// `build_moe_ffn`: router, top-k, per-expert up/gate/down over `n_used` copies of each
+    /// token, weighting, and the sum over experts; then the shared expert(s).
+    pub(super) fn moe(&mut self, x: Id) -> Id {
+        let t = self.t;
+        let e = self.facts.n_embd;
+        let Some(ex) = self.facts.experts.clone() else {
+            return self.dense_ffn(0, x);
+        };
+        let (ne, nu, nf) = (u64::from(ex.count), u64::from(ex.used.max(1)), ex.n_ff_exp);
+        let biased = self.has_tensor(".ffn_gate_exps.bias");
+        let mut logits = self.op(ne * t * F32, &[EXTERNAL, x]);
+        if self.has_tensor(".ffn_gate_inp.bias") {
+            logits = self.ip(ne * t * F32, &[logits, EXTERNAL]);
+        }
+        // gpt-oss takes the soft_max after the top-k (SOFTMAX_WEIGHT): probs are the logits.
+        let probs = if self.fam == Family::GptOss {
+            logits
+        } else {
+            self.ip(ne * t * F32, &[logits])
+        };
+        let mut sel_src = probs;
+        if self.has_tensor(".exp_probs_b.bias") {
+            sel_src = self.op(ne * t * F32, &[probs, EXTERNAL]);
+        }
+        let sorted = self.op(ne * t * 4, &[sel_src]);
+        let topk = self.view(sorted);
+        let pv = self.view(probs);
+        let mut w = self.op(nu * t * F32, &[pv, topk]);
+        if self.fam == Family::GptOss {
+            w = self.ip(nu * t * F32, &[w]);
+        }
+        if self.fam.normalises_expert_weights() {
+            let sum = self.op(t * F32, &[w]);
+            let sum = self.ip(t * F32, &[sum]);
+            w = self.ip(nu * t * F32, &[w, sum]);
+        }
+        let xr = self.view(x);
+        let big = nf * nu * t * F32;
+        let mut up = self.op(big, &[EXTERNAL, xr, topk]);
+        if biased {
+            up = self.ip(big, &[up, EXTERNAL, topk]);
+        }
+        let mut gate = self.op(big, &[EXTERNAL, xr, topk]);
+        if biased {
+            gate = self.ip(big, &[gate, EXTERNAL, topk]);
+        }
+        let act = self.op(big, &[gate, up]);
+        let mut down = self.op(e * nu * t * F32, &[EXTERNAL, act, topk]);
+        if biased {
+            down = self.ip(e * nu * t * F32, &[down, EXTERNAL, topk]);
+        }
+        let down = self.ip(e * nu * t * F32, &[down, w]);
+        let views: Vec<Id> = (0..nu).map(|_| self.view(down)).collect();
+        let mut acc = views.first().copied().unwrap_or(down);
+        for &v in views.iter().skip(1) {
+            acc = self.ip(e * t * F32, &[acc, v]);
+        }
+        let n_sh = if ex.n_ff_shexp > 0 {
+            ex.n_ff_shexp
+        } else {
+            ex.n_ff_exp * u64::from(ex.shared_count)
+        };
+        if ex.shared_count == 0 && ex.n_ff_shexp == 0 {
+            return acc;
+        }
+        let mut sh = self.dense_ffn(n_sh, x);
+        if self.has_tensor(".ffn_gate_inp_shexp.weight") {
+            let gi = self.op(t * F32, &[EXTERNAL, x]);
+            let gi = self.ip(t * F32, &[gi]);
+            sh = self.ip(e * t * F32, &[sh, gi]);
+        }
+        self.ip(e * t * F32, &[acc, sh])
+    }
+}

@@ -1,0 +1,210 @@
+//! The intermediate tensors of one llama.cpp graph (`llm_build_*` for the family), in execution
+//! order, ready for the allocator replay. Sizes are bytes; F32 unless a comment says otherwise.
+
+use super::alloc::{EXTERNAL, Graph, Id};
+use super::family::Family;
+use crate::budget::ContextParams;
+use crate::gguf::{LayerFacts, Model, ModelFacts};
+
+pub const F32: u64 = 4;
+
+/// One graph reserve: `n_tokens` in the ubatch, `n_seqs` sequences, `n_outputs` logit rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub n_tokens: u64,
+    pub n_seqs: u64,
+    pub n_outputs: u64,
+}
+
+/// Where each part of the graph runs (the backend split); all `None` for the CPU-only estimate.
+#[derive(Debug, Clone, Copy)]
+pub struct Placement<'a> {
+    pub layers: &'a [Option<usize>],
+    pub output: Option<usize>,
+}
+
+/// A KV cache as the graph sees it: cells per stream and its per-graph inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct Cache {
+    pub n_kv: u64,
+    pub mask: Id,
+    pub k_idxs: Id,
+    pub v_idxs: Id,
+}
+
+pub struct Builder<'a> {
+    pub g: Graph,
+    pub model: &'a Model,
+    pub facts: &'a ModelFacts,
+    pub ctx: &'a ContextParams,
+    pub fam: Family,
+    pub shape: Shape,
+    /// Tokens flowing through the current layer (n_outputs after the last layer's gather).
+    pub t: u64,
+    pub dev: Option<usize>,
+    pub full: Option<Cache>,
+    pub swa: Option<Cache>,
+    pub s_copy: Option<Id>,
+    pub pos: Id,
+}
+
+/// Cells per stream of the SWA cache (`llama_kv_cache_iswa`).
+pub fn swa_cells(facts: &ModelFacts, ctx: &ContextParams) -> u64 {
+    if ctx.swa_full {
+        return ctx.n_ctx_seq;
+    }
+    let window = facts.swa.as_ref().map_or(0, |s| s.window);
+    let per = if ctx.unified { ctx.n_seq } else { 1 };
+    let want = (window * per + ctx.n_ubatch).div_ceil(256) * 256;
+    ctx.n_ctx_seq.min(want)
+}
+
+impl<'a> Builder<'a> {
+    pub fn op(&mut self, size: u64, srcs: &[Id]) -> Id {
+        self.g.op(size, srcs, false, self.dev)
+    }
+
+    /// An op llama.cpp may run in place (`ggml_op_can_inplace`).
+    pub fn ip(&mut self, size: u64, srcs: &[Id]) -> Id {
+        self.g.op(size, srcs, true, self.dev)
+    }
+
+    pub fn view(&mut self, src: Id) -> Id {
+        self.g.view(src)
+    }
+
+    /// Whether the model has a tensor for layer 0 (or the first layer that has it).
+    pub fn has_tensor(&self, suffix: &str) -> bool {
+        self.model
+            .tensors
+            .iter()
+            .any(|t| t.name.starts_with("blk.") && t.name.ends_with(suffix))
+    }
+
+    pub fn build(mut self, place: Placement) -> Graph {
+        let (e, v) = (self.facts.n_embd, self.facts.n_vocab);
+        let t = self.shape.n_tokens;
+        let n_out = self.shape.n_outputs;
+        let fa = self.ctx.flash_attn;
+        // Inputs live on the CPU backend (ggml-backend's scheduler pins graph inputs there).
+        self.dev = None;
+        let tokens = self.g.input(4 * t, None);
+        let _embd_in = self.g.input(e * t * F32, None);
+        let mixed_tok = self.g.input(4 * t, None);
+        let mixed_slots = self.g.input(8 * t, None);
+        let mixed_embd = self.g.input(e * t * F32, None);
+        self.pos = self.g.input(4 * t, None);
+        let mask_elt = if fa { 2 } else { 4 };
+        let v_max = self
+            .facts
+            .layers
+            .iter()
+            .filter(|l| l.has_kv)
+            .map(|l| l.n_embd_v_gqa)
+            .max()
+            .unwrap_or(0);
+        let v_idx_rows = if fa || self.is_mla() { 1 } else { v_max };
+        let any_swa = self.facts.layers.iter().any(|l| l.has_kv && l.is_swa);
+        let any_full = self.facts.layers.iter().any(|l| l.has_kv && !l.is_swa);
+        let cache = |b: &mut Builder, n_kv: u64| Cache {
+            n_kv,
+            mask: b.g.input(n_kv * t * mask_elt, None),
+            k_idxs: b.g.input(8 * t, None),
+            v_idxs: b.g.input(8 * t * v_idx_rows, None),
+        };
+        if any_full {
+            let cells = self.ctx.n_ctx_seq;
+            self.full = Some(cache(&mut self, cells));
+        }
+        if any_swa {
+            let cells = swa_cells(self.facts, self.ctx);
+            self.swa = Some(cache(&mut self, cells));
+        }
+        let out_ids = self.g.input(4 * n_out, None);
+        let embd = self.op(e * t * F32, &[EXTERNAL, tokens]);
+        let n1 = self.op(e * t * F32, &[EXTERNAL, mixed_tok]);
+        let n2 = self.op(e * t * F32, &[mixed_embd]);
+        // set_rows into the dup: a view nobody consumes keeps both alive for the whole graph.
+        self.g.view_with(n2, &[n1, mixed_slots, n2]);
+        let mut cur = embd;
+        if self.fam == Family::Gemma3 {
+            cur = self.ip(e * t * F32, &[cur]);
+        }
+        if self.facts.layers.iter().any(|l| l.is_recurrent) {
+            self.s_copy = Some(self.g.input(4 * self.shape.n_seqs, None));
+        }
+        let layers: Vec<LayerFacts> = self
+            .facts
+            .layers
+            .iter()
+            .filter(|l| !l.is_nextn)
+            .cloned()
+            .collect();
+        let n_layer = layers.len();
+        let gather_after = self.fam.gathers_after_layers();
+        self.t = t;
+        for (il, layer) in layers.iter().enumerate() {
+            self.dev = place.layers.get(il).copied().flatten();
+            let last = il + 1 == n_layer;
+            cur = self.layer(layer, cur, (last && !gather_after).then_some(out_ids));
+        }
+        self.dev = place.output;
+        if gather_after || n_layer == 0 {
+            cur = self.op(e * n_out * F32, &[cur, out_ids]);
+            self.t = n_out;
+        }
+        let et = e * self.t * F32;
+        let x = self.ip(et, &[cur]);
+        let x = self.ip(et, &[x, EXTERNAL]);
+        let logits = self.op(v * self.t * F32, &[EXTERNAL, x]);
+        self.g.mark_output(logits);
+        self.g
+    }
+
+    pub fn is_mla(&self) -> bool {
+        matches!(self.facts.attention, crate::gguf::AttentionKind::Mla { .. })
+    }
+
+    /// One transformer block; `gather` = the last layer's `out_ids` (keep only output rows).
+    fn layer(&mut self, l: &LayerFacts, inp: Id, gather: Option<Id>) -> Id {
+        let e = self.facts.n_embd;
+        let et = e * self.t * F32;
+        let mut inp_sa = inp;
+        let x = self.ip(et, &[inp]);
+        let x = self.ip(et, &[x, EXTERNAL]);
+        let mut x = if l.is_recurrent {
+            match self.fam {
+                Family::Qwen3Next => self.deltanet(x),
+                _ => self.shortconv(x),
+            }
+        } else if self.is_mla() {
+            self.mla(l, x)
+        } else {
+            self.attention(l, x)
+        };
+        if self.fam == Family::Gemma3 {
+            x = self.ip(et, &[x]);
+            x = self.ip(et, &[x, EXTERNAL]);
+        }
+        if let Some(ids) = gather {
+            let n = self.shape.n_outputs;
+            x = self.op(e * n * F32, &[x, ids]);
+            inp_sa = self.op(e * n * F32, &[inp_sa, ids]);
+            self.t = n;
+        }
+        let et = e * self.t * F32;
+        let ffn_inp = self.ip(et, &[x, inp_sa]);
+        let x = self.ip(et, &[ffn_inp]);
+        let x = self.ip(et, &[x, EXTERNAL]);
+        let mut x = if l.is_moe {
+            self.moe(x)
+        } else {
+            self.dense_ffn(l.n_ff, x)
+        };
+        if self.fam == Family::Gemma3 {
+            x = self.ip(et, &[x]);
+            x = self.ip(et, &[x, EXTERNAL]);
+        }
+        self.ip(et, &[x, ffn_inp])
+    }
+}

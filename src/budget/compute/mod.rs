@@ -1,0 +1,187 @@
+//! llama.cpp's compute buffer per backend, predicted from the model graph
+//! (docs/memory-model.md §6 and "Compute buffers").
+//!
+//! `llama_context::sched_reserve` reserves three graphs with the full KV view — prompt
+//! processing (`n_tokens = n_ubatch`), token generation (`n_tokens = n_seq`) and prompt
+//! processing again — and ggml-alloc sizes each backend's buffer to its high-water mark. This
+//! module builds the list of intermediate tensors of those graphs for the model's family
+//! ([`graph`], [`blocks`], [`recurrent`]) and replays the allocator ([`alloc`]).
+
+pub mod alloc;
+mod blocks;
+pub mod family;
+pub mod graph;
+mod recurrent;
+
+use serde::Serialize;
+
+use self::alloc::{DynAlloc, replay};
+use self::graph::{Builder, Placement, Shape};
+use crate::budget::ContextParams;
+use crate::gguf::{Model, ModelFacts};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComputeEstimate {
+    /// The CPU backend's compute buffer with every layer on the CPU.
+    pub cpu_mib: f64,
+    /// Graph builder used (`llama`, `qwen3moe`, `qwen2moe`, `gemma3`, `lfm2`, `deepseek2`,
+    /// `qwen3next`, `gpt-oss`).
+    pub family: &'static str,
+    /// False when the architecture has no builder here and the closest family stood in.
+    pub exact_family: bool,
+    /// Which reserve set the high-water mark: `pp` (prompt) or `tg` (generation).
+    pub peak_graph: &'static str,
+    pub notes: Vec<String>,
+}
+
+/// The three reserves of `sched_reserve`: pp, tg, pp.
+fn shapes(ctx: &ContextParams) -> [(Shape, &'static str); 3] {
+    let n_tok = ctx.n_ubatch.min(ctx.n_ctx).max(1);
+    let n_seq = ctx.n_seq.max(1);
+    let pp = Shape {
+        n_tokens: n_tok,
+        n_seqs: n_seq,
+        n_outputs: n_tok.min(ctx.n_outputs_max.max(1)),
+    };
+    let tg = Shape {
+        n_tokens: n_seq,
+        n_seqs: n_seq,
+        n_outputs: n_seq,
+    };
+    [(pp, "pp"), (tg, "tg"), (pp, "pp")]
+}
+
+/// Replays the three reserves; returns the per-backend high-water marks (bytes) and which graph
+/// first reached the largest one on `focus`.
+fn run(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    place: Placement,
+    n_backends: usize,
+    focus: usize,
+) -> (Vec<u64>, &'static str) {
+    let (fam, _) = family::resolve(facts);
+    let mut allocs = vec![DynAlloc::new(); n_backends];
+    let cpu = n_backends.saturating_sub(1);
+    let dev_index = |d: Option<usize>| d.filter(|&i| i < cpu).unwrap_or(cpu);
+    let mut peak = "pp";
+    for (shape, name) in shapes(ctx) {
+        let before = allocs.get(focus).map_or(0, |a| a.max);
+        let b = Builder {
+            g: alloc::Graph::new(),
+            model,
+            facts,
+            ctx,
+            fam,
+            shape,
+            t: shape.n_tokens,
+            dev: None,
+            full: None,
+            swa: None,
+            s_copy: None,
+            pos: alloc::EXTERNAL,
+        };
+        let g = b.build(place);
+        let g = if n_backends > 1 { split_copies(&g) } else { g };
+        replay(&g, &mut allocs, &dev_index);
+        if allocs.get(focus).map_or(0, |a| a.max) > before {
+            peak = name;
+        }
+        for a in &mut allocs {
+            a.reset();
+        }
+    }
+    (allocs.iter().map(|a| a.max).collect(), peak)
+}
+
+/// The CPU backend's compute buffer with all layers on the CPU (`-ngl 0`).
+pub fn estimate(model: &Model, facts: &ModelFacts, ctx: &ContextParams) -> ComputeEstimate {
+    let (fam, exact) = family::resolve(facts);
+    let place = Placement {
+        layers: &[],
+        output: None,
+    };
+    let (bytes, peak) = run(model, facts, ctx, place, 1, 0);
+    let mut notes = Vec::new();
+    if !exact {
+        notes.push(format!(
+            "architecture `{}` has no graph model of its own; the `{}` family stands in, so the \
+             compute buffer is an approximation",
+            facts.arch,
+            fam.name()
+        ));
+    } else if !fam.measured() {
+        notes.push(format!(
+            "the `{}` graph follows llama.cpp's source but was not checked against a real run",
+            fam.name()
+        ));
+    }
+    ComputeEstimate {
+        cpu_mib: bytes.first().copied().unwrap_or(0) as f64 / MIB,
+        family: fam.name(),
+        exact_family: exact,
+        peak_graph: peak,
+        notes,
+    }
+}
+
+/// Compute buffers with layers split over GPUs: MiB per backend, GPUs `0..n_gpus` then the CPU.
+/// `gpu_layers[il]` is the device of layer `il` (`None` = CPU); `output_device` runs the output
+/// norm and logits. Modelled, not calibrated on a GPU (docs/memory-model.md §7): one allocator
+/// per backend, graph inputs on the CPU, and one copy per foreign source in each backend that
+/// reads it (ggml-backend's split inputs, no pipeline-parallel duplicates).
+pub fn estimate_split(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    gpu_layers: &[Option<usize>],
+    output_device: Option<usize>,
+    n_gpus: usize,
+) -> Vec<f64> {
+    let layers: Vec<Option<usize>> = gpu_layers
+        .iter()
+        .map(|d| d.filter(|&i| i < n_gpus))
+        .collect();
+    let place = Placement {
+        layers: &layers,
+        output: output_device.filter(|&i| i < n_gpus),
+    };
+    let (bytes, _) = run(model, facts, ctx, place, n_gpus + 1, n_gpus);
+    bytes.iter().map(|&b| b as f64 / MIB).collect()
+}
+
+/// Inserts the scheduler's split-input copies: a tensor read by a node on another backend is
+/// copied into that backend once (an input there, alive until its last reader).
+fn split_copies(g: &alloc::Graph) -> alloc::Graph {
+    use std::collections::HashMap;
+    let mut out = g.clone();
+    let mut copies: HashMap<(usize, Option<usize>), usize> = HashMap::new();
+    for &n in &g.nodes {
+        let Some(node) = g.tensors.get(n) else {
+            continue;
+        };
+        let dev = node.dev;
+        let mut srcs = node.srcs.clone();
+        for s in &mut srcs {
+            let Some(src) = g.tensors.get(*s) else {
+                continue;
+            };
+            if *s == alloc::EXTERNAL || src.dev == dev {
+                continue;
+            }
+            // A view is copied as the bytes it shows.
+            let key = (*s, dev);
+            let id = *copies
+                .entry(key)
+                .or_insert_with(|| out.input(src.size, dev));
+            *s = id;
+        }
+        if let Some(t) = out.tensors.get_mut(n) {
+            t.srcs = srcs;
+        }
+    }
+    out
+}

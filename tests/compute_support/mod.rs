@@ -1,0 +1,224 @@
+//! Shared by tests/compute_*.rs: running real llama.cpp b11434 and reading its compute buffer.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use profilec::budget::{ContextParams, Program};
+use profilec::gguf::{Model, ModelFacts};
+use profilec::launch::{self, INSTALL_COMMAND};
+
+pub const DEFAULT_GEMMA: &str = "target/models/gemma-3-270m-q4_k_m.gguf";
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+}
+
+pub fn gemma_path() -> PathBuf {
+    std::env::var_os("PROFILEC_GEMMA_GGUF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_GEMMA))
+}
+
+fn skip_or_fail(problem: String) -> Option<PathBuf> {
+    if std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1") {
+        eprintln!("skipping a real llama.cpp test (PROFILEC_SKIP_REAL=1): {problem}");
+        return None;
+    }
+    panic!("{problem}\n(set PROFILEC_SKIP_REAL=1 to skip the tests that need it)");
+}
+
+/// llama-completion, or `None` when absent and PROFILEC_SKIP_REAL=1 (else the test fails).
+pub fn completion() -> Option<PathBuf> {
+    match launch::find_llama_completion(None) {
+        Ok(p) => Some(p),
+        Err(e) => skip_or_fail(format!("{e}\ninstall it: {INSTALL_COMMAND}")),
+    }
+}
+
+pub fn server() -> Option<PathBuf> {
+    match launch::find_llama_server(None) {
+        Ok(p) => Some(p),
+        Err(e) => skip_or_fail(format!("{e}\ninstall it: {INSTALL_COMMAND}")),
+    }
+}
+
+/// The real Gemma 3 270M, or `None` when absent and PROFILEC_SKIP_REAL=1.
+pub fn gemma() -> Option<PathBuf> {
+    let p = gemma_path();
+    if p.is_file() {
+        return Some(p);
+    }
+    skip_or_fail(format!(
+        "the real test model {} is missing; run scripts/fetch_test_models.sh",
+        p.display()
+    ))
+}
+
+/// One launch setting of the grid.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub model: PathBuf,
+    pub label: &'static str,
+    pub ctx: u64,
+    pub ub: u64,
+    pub np: u64,
+    pub kv: &'static str,
+    pub fa: bool,
+}
+
+impl Case {
+    pub fn argv(&self) -> Vec<String> {
+        let fa = if self.fa { "on" } else { "off" };
+        let mut v: Vec<String> = vec!["-m".into(), self.model.display().to_string()];
+        for (k, val) in [
+            ("-c", self.ctx.to_string()),
+            ("-ub", self.ub.to_string()),
+            ("-np", self.np.to_string()),
+            ("-ctk", self.kv.to_string()),
+            ("-ctv", self.kv.to_string()),
+            ("-fa", fa.to_string()),
+            ("-t", "2".into()),
+            ("-fit", "off".into()),
+            ("-ngl", "0".into()),
+            ("-lv", "4".into()),
+            ("-b", "2048".into()),
+        ] {
+            v.push(k.into());
+            v.push(val);
+        }
+        v
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} -c {} -ub {} -np {} -ctk/-ctv {} -fa {}",
+            self.label,
+            self.ctx,
+            self.ub,
+            self.np,
+            self.kv,
+            if self.fa { "on" } else { "off" }
+        )
+    }
+
+    /// llama.cpp's context numbers for this case (docs/memory-model.md §1): completion reserves
+    /// `n_batch` output rows, llama-server one per sequence.
+    pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
+        let pad = |x: u64| x.div_ceil(256) * 256;
+        let n_seq = self.np.max(1);
+        // An explicit -np without -kvu gives one stream per sequence in both programs.
+        let unified = n_seq == 1;
+        let mut n_ctx = pad(if self.ctx == 0 {
+            facts.n_ctx_train
+        } else {
+            self.ctx
+        });
+        let (n_ctx_seq, n_stream) = if unified {
+            (n_ctx, 1)
+        } else {
+            let per = pad(n_ctx / n_seq);
+            n_ctx = per * n_seq;
+            (per, n_seq)
+        };
+        let n_batch = 2048.min(n_ctx);
+        let n_ubatch = self.ub.min(n_batch);
+        ContextParams {
+            program,
+            n_ctx,
+            n_ctx_seq,
+            n_seq,
+            n_stream,
+            unified,
+            n_batch,
+            n_ubatch,
+            n_outputs_max: match program {
+                Program::LlamaCompletion => n_batch,
+                Program::LlamaServer => n_seq,
+            },
+            flash_attn: self.fa,
+            swa_full: false,
+            type_k: self.kv.into(),
+            type_v: self.kv.into(),
+        }
+    }
+}
+
+/// The CPU compute buffer llama.cpp printed, parsed with `startup_log::parse`.
+fn compute_mib(log: &str) -> Result<f64, String> {
+    let r = profilec::startup_log::parse(log).map_err(|e| e.to_string())?;
+    r.compute_buffers
+        .iter()
+        .find(|b| b.name == "CPU")
+        .map(|b| b.mib)
+        .ok_or_else(|| {
+            let tail: Vec<&str> = log.lines().rev().take(8).collect();
+            format!("no CPU compute buffer line; log tail:\n{}", tail.join("\n"))
+        })
+}
+
+/// Runs llama-completion once (`-n 1`, no warmup) and returns the measured compute buffer.
+pub fn measure_completion(bin: &Path, case: &Case) -> Result<f64, String> {
+    let mut argv = case.argv();
+    argv.extend(
+        [
+            "-n",
+            "1",
+            "-p",
+            "hello world",
+            "-no-cnv",
+            "--no-warmup",
+            "--temp",
+            "0",
+        ]
+        .map(String::from),
+    );
+    let out = Command::new(bin)
+        .args(&argv)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let mut log = String::from_utf8_lossy(&out.stderr).into_owned();
+    log.push_str(&String::from_utf8_lossy(&out.stdout));
+    compute_mib(&log)
+}
+
+/// Starts llama-server, reads its log until the compute buffer is printed, then stops it.
+pub fn measure_server(bin: &Path, case: &Case, port: u16) -> Result<f64, String> {
+    let mut argv = case.argv();
+    argv.extend(["--host", "127.0.0.1", "--port"].map(String::from));
+    argv.push(port.to_string());
+    argv.push("--no-warmup".into());
+    let mut child = Command::new(bin)
+        .args(&argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    let mut log = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("compute buffer size") || Instant::now() > deadline {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    compute_mib(&log)
+}
+
+pub fn open(path: &Path) -> (Model, ModelFacts) {
+    let m = Model::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let f = ModelFacts::from_model(&m).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (m, f)
+}
