@@ -1,8 +1,8 @@
 //! The preset tree is lossless: `print(parse(x)) == x` for any input, and the typed layer
 //! reads the documentation's examples the way llama.cpp does.
 
-use proptest::prelude::*;
 use profilec::preset::{Preset, PresetDoc, PresetLineKind};
+use proptest::prelude::*;
 
 const FIXTURES: &[&str] = &[
     include_str!("fixtures/presets/docs-preset-hf.ini"),
@@ -27,7 +27,11 @@ fn docs_example_sections_and_values() {
     let names: Vec<&str> = p.sections.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["*", "Qwen3.5-4B", "gpt-oss-120b-hf"]);
     let last = &p.sections[2];
-    let kwargs = last.entries.iter().find(|e| e.key == "chat-template-kwargs").expect("kwargs");
+    let kwargs = last
+        .entries
+        .iter()
+        .find(|e| e.key == "chat-template-kwargs")
+        .expect("kwargs");
     assert_eq!(kwargs.value, r#"{"reasoning_effort": "high"}"#);
     assert_eq!(p.doc.slice(&kwargs.value_span), kwargs.value);
     assert_eq!(p.models().count(), 2);

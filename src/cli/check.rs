@@ -86,10 +86,13 @@ fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
     let opts = PresetCheckOptions {
         models_dir: args.models_dir.clone(),
     };
-    let base = opts.models_dir.clone().unwrap_or_else(|| match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    });
+    let base = opts
+        .models_dir
+        .clone()
+        .unwrap_or_else(|| match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        });
     let report = check_preset_source(text, Some(&base));
     let name = file.display().to_string();
     let src = report.preset.doc.source();

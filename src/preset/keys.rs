@@ -36,8 +36,8 @@ pub fn spellings() -> impl Iterator<Item = &'static str> {
 }
 
 static PRESET_ONLY: LazyLock<Vec<FlagSpec>> = LazyLock::new(|| {
-    let spec = |name: &'static str, env: &'static str, kind: ValueKind, hint: &'static str| {
-        FlagSpec {
+    let spec =
+        |name: &'static str, env: &'static str, kind: ValueKind, hint: &'static str| FlagSpec {
             aliases: vec![name],
             canonical: name,
             negations: Vec::new(),
@@ -49,8 +49,7 @@ static PRESET_ONLY: LazyLock<Vec<FlagSpec>> = LazyLock::new(|| {
             accumulates: false,
             removed: false,
             deprecated: false,
-        }
-    };
+        };
     // Their values are read with `is_truthy` / `std::stoi` by the router (server-models.cpp).
     vec![
         spec(

@@ -15,7 +15,9 @@ struct PresetParser;
 pub enum PresetLineKind {
     Blank,
     /// `; …` or `# …`; `text` starts at the `;`/`#`.
-    Comment { text: Range<usize> },
+    Comment {
+        text: Range<usize>,
+    },
     /// `[name]`; `name` is everything between the brackets, `tail` what follows `]`.
     Header {
         name: Range<usize>,

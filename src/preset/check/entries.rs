@@ -16,7 +16,10 @@ pub const FALSY: &[&str] = &["off", "disabled", "false", "0"];
 /// Options the router strips from every model (`unset_reserved_args`) or overwrites when it
 /// starts the model (`update_args`: host, port, log colours), server-models.cpp.
 const ROUTER_OWNED: &[(&str, &str)] = &[
-    ("--host", "the router starts each model on its own loopback address"),
+    (
+        "--host",
+        "the router starts each model on its own loopback address",
+    ),
     ("--port", "the router gives each model a free port"),
     ("--log-colors", "the router sets it to match its own output"),
     ("--ssl-key-file", "only the router serves TLS"),
@@ -66,7 +69,10 @@ pub fn check(section: &Section, out: &mut Vec<Diagnostic>) {
 
 // Spellings older llama.cpp builds and their docs use that b11434 folded into `load-mode`.
 const LOAD_MODE: &[(&str, &str)] = &[
-    ("mmap", "`load-mode = mmap` (or `none` to load without mmap)"),
+    (
+        "mmap",
+        "`load-mode = mmap` (or `none` to load without mmap)",
+    ),
     ("no-mmap", "`load-mode = none`"),
     ("mlock", "`load-mode = mlock` or `load-mode = mmap+mlock`"),
     ("direct-io", "`load-mode = dio`"),
@@ -118,10 +124,13 @@ fn option(entry: &Entry, target: &KeyTarget, out: &mut Vec<Diagnostic>) {
     }
     if spec.deprecated {
         out.push(
-            Diagnostic::warning("preset::deprecated-flag", format!("`{}` is deprecated", entry.key))
-                .at(entry.key_span.clone())
-                .label("llama-server accepts it but ignores it")
-                .help("remove the line"),
+            Diagnostic::warning(
+                "preset::deprecated-flag",
+                format!("`{}` is deprecated", entry.key),
+            )
+            .at(entry.key_span.clone())
+            .label("llama-server accepts it but ignores it")
+            .help("remove the line"),
         );
     }
     if let Some((_, why)) = ROUTER_OWNED.iter().find(|(c, _)| *c == spec.canonical) {
@@ -144,7 +153,10 @@ fn option(entry: &Entry, target: &KeyTarget, out: &mut Vec<Diagnostic>) {
                 format!("`{}` is not reversed in a preset", entry.key),
             )
             .at(entry.key_span.clone())
-            .label(format!("`{} = true` turns {} ON", entry.key, spec.canonical))
+            .label(format!(
+                "`{} = true` turns {} ON",
+                entry.key, spec.canonical
+            ))
             .help(format!(
                 "write `{} = false` (or a `no-` spelling) to switch it off",
                 spec.canonical.trim_start_matches('-')
@@ -156,7 +168,10 @@ fn option(entry: &Entry, target: &KeyTarget, out: &mut Vec<Diagnostic>) {
         ValueKind::IntPair => out.push(
             Diagnostic::error(
                 "preset::two-values",
-                format!("`{}` takes two values, which presets cannot pass", entry.key),
+                format!(
+                    "`{}` takes two values, which presets cannot pass",
+                    entry.key
+                ),
             )
             .at(entry.key_span.clone())
             .label("llama-server fails when it starts this model: \"option has two values\"")
@@ -177,7 +192,10 @@ fn boolean(entry: &Entry, target: &KeyTarget, out: &mut Vec<Diagnostic>) {
         return;
     }
     let effect = if target.negated {
-        format!("llama-server reads it as `{} = true`", target.spec.canonical.trim_start_matches('-'))
+        format!(
+            "llama-server reads it as `{} = true`",
+            target.spec.canonical.trim_start_matches('-')
+        )
     } else {
         "llama-server reads anything but a false word as on".to_string()
     };
@@ -203,13 +221,13 @@ fn same_option(entries: &[&Entry], out: &mut Vec<Diagnostic>) {
     out.push(
         Diagnostic::error(
             "preset::same-option",
-            format!(
-                "`{}` and `{}` set the same option",
-                first.key, later.key
-            ),
+            format!("`{}` and `{}` set the same option", first.key, later.key),
         )
         .at(later.key_span.clone())
-        .label(format!("llama-server uses `{} = {}`", winner.key, winner.value))
+        .label(format!(
+            "llama-server uses `{} = {}`",
+            winner.key, winner.value
+        ))
         .related(first.key_span.clone(), "also set here")
         .help("keep one spelling; llama-server applies keys in alphabetical order, not file order"),
     );

@@ -87,10 +87,13 @@ fn header(
     if !rest.is_empty() && !rest.starts_with([';', '#']) {
         let start = tail.end - rest.len();
         out.push(
-            Diagnostic::error("preset::text-after-header", "text after the section header's `]`")
-                .at(start..tail.end)
-                .label(REFUSED)
-                .help("only blanks or a `;`/`#` comment may follow `]`"),
+            Diagnostic::error(
+                "preset::text-after-header",
+                "text after the section header's `]`",
+            )
+            .at(start..tail.end)
+            .label(REFUSED)
+            .help("only blanks or a `;`/`#` comment may follow `]`"),
         );
     }
 }

@@ -41,12 +41,18 @@ impl PresetReport {
 }
 
 /// Reads and checks a preset file.
-pub fn check_preset_file(path: &Path, opts: &PresetCheckOptions) -> Result<PresetReport, CheckError> {
+pub fn check_preset_file(
+    path: &Path,
+    opts: &PresetCheckOptions,
+) -> Result<PresetReport, CheckError> {
     let text = crate::preset::read_text(path)?;
-    let base = opts.models_dir.clone().unwrap_or_else(|| match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    });
+    let base = opts
+        .models_dir
+        .clone()
+        .unwrap_or_else(|| match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        });
     Ok(check_preset_source(text, Some(&base)))
 }
 

@@ -55,7 +55,10 @@ fn names(section: &Section, out: &mut Vec<Diagnostic>) {
             )
             .at(section.name_span.clone())
             .label("the `:tag` is canonicalised")
-            .help(format!("write `[{}]` to use the name clients will see", section.name)),
+            .help(format!(
+                "write `[{}]` to use the name clients will see",
+                section.name
+            )),
         );
     }
 }
@@ -96,9 +99,10 @@ fn default_section(preset: &Preset, out: &mut Vec<Diagnostic>) {
 }
 
 fn model_source(section: &Section) -> Option<&crate::preset::model::Entry> {
-    section.entries.iter().find(|e| {
-        keys::resolve(&e.key).is_some_and(|t| MODEL_SOURCES.contains(&t.spec.canonical))
-    })
+    section
+        .entries
+        .iter()
+        .find(|e| keys::resolve(&e.key).is_some_and(|t| MODEL_SOURCES.contains(&t.spec.canonical)))
 }
 
 // A `user/repo[:quant]` name is how the router lists Hugging Face cache entries: a section of
@@ -132,8 +136,7 @@ pub fn model_files(preset: &Preset, base: Option<&Path>, out: &mut Vec<Diagnosti
     let mut unchecked: Vec<PathBuf> = Vec::new();
     for section in &preset.sections {
         for e in &section.entries {
-            let is_model =
-                keys::resolve(&e.key).is_some_and(|t| t.spec.canonical == "--model");
+            let is_model = keys::resolve(&e.key).is_some_and(|t| t.spec.canonical == "--model");
             if !is_model || e.value.is_empty() {
                 continue;
             }
