@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use crate::check::{CheckOptions, check_file};
 use crate::diag::Severity;
+use crate::preset::{Dialect, PresetCheckOptions, check_preset_source, detect, read_text};
 use clap::ValueEnum;
 
 use super::report::{print_human, print_json};
@@ -12,20 +13,34 @@ pub enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    /// Decide by content (docs/models-conf.md, "preset dialect").
+    Auto,
+    /// profilec's models.conf.
+    ModelsConf,
+    /// llama-server's router preset INI (`--models-preset`).
+    Preset,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
-    /// The models.conf file(s) to check (JSON output: one object per file, one per line).
+    /// The models.conf or preset file(s) to check (JSON output: one object per file, one per line).
     #[arg(default_value = "models.conf")]
     files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Directory MODEL paths are relative to (default: `models/` beside the file).
+    /// Directory MODEL paths are relative to (default: `models/` beside the file; for a
+    /// preset, relative `model` paths resolve from the preset's directory).
     #[arg(long)]
     models_dir: Option<PathBuf>,
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    /// Which dialect the file is.
+    #[arg(long, value_enum, default_value = "auto")]
+    dialect: DialectArg,
 }
 
 pub fn run(args: Args) -> i32 {
@@ -40,29 +55,61 @@ pub fn run(args: Args) -> i32 {
 }
 
 fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
+    let preset_text = match args.dialect {
+        DialectArg::ModelsConf => None,
+        DialectArg::Preset => match read_text(file) {
+            Ok(t) => Some(t),
+            Err(e) => return io_error(e),
+        },
+        // An unreadable file falls through to the models.conf path, which reports it as before.
+        DialectArg::Auto => read_text(file)
+            .ok()
+            .filter(|t| detect(t) == Dialect::Preset),
+    };
+    if let Some(text) = preset_text {
+        return check_preset(file, text, args);
+    }
     let report = match check_file(file, opts) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
-            return 2;
-        }
+        Err(e) => return io_error(e),
     };
     let name = file.display().to_string();
-    match args.format {
-        Format::Human => print_human(
-            &name,
-            report.conf.doc.source(),
-            &report.diagnostics,
-            report.conf.profiles.len(),
-        ),
-        Format::Json => print_json(
-            &name,
-            report.conf.doc.source(),
-            &report.diagnostics,
-            report.conf.profiles.len(),
-        ),
-    }
+    let src = report.conf.doc.source();
+    let profiles = report.conf.profiles.len();
+    print(args, &name, src, &report.diagnostics, profiles);
     let failing =
         report.has_errors() || (args.deny_warnings && report.count(Severity::Warning) > 0);
     i32::from(failing)
+}
+
+fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
+    let opts = PresetCheckOptions {
+        models_dir: args.models_dir.clone(),
+    };
+    let base = opts
+        .models_dir
+        .clone()
+        .unwrap_or_else(|| match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        });
+    let report = check_preset_source(text, Some(&base));
+    let name = file.display().to_string();
+    let src = report.preset.doc.source();
+    print(args, &name, src, &report.diagnostics, report.model_count());
+    let failing =
+        report.has_errors() || (args.deny_warnings && report.count(Severity::Warning) > 0);
+    i32::from(failing)
+}
+
+fn print(args: &Args, name: &str, src: &str, diags: &[crate::diag::Diagnostic], n: usize) {
+    match args.format {
+        Format::Human => print_human(name, src, diags, n),
+        Format::Json => print_json(name, src, diags, n),
+    }
+}
+
+fn io_error(e: crate::check::CheckError) -> i32 {
+    eprintln!("{:?}", miette::Report::new(e));
+    2
 }
