@@ -7,6 +7,7 @@ mod check;
 mod hw;
 mod inspect;
 mod log;
+mod plan;
 mod report;
 
 #[derive(Parser)]
@@ -30,6 +31,8 @@ enum Command {
     Hw(hw::Args),
     /// Analyse a llama-server / llama.cpp startup log.
     Log(log::Args),
+    /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
+    Plan(plan::Args),
 }
 
 /// Exit codes: 0 success, 1 the input has errors, 2 usage or I/O problem.
@@ -47,5 +50,6 @@ pub fn main() -> i32 {
         Command::Inspect(a) => inspect::run(a),
         Command::Hw(a) => hw::run(a),
         Command::Log(a) => log::run(a),
+        Command::Plan(a) => plan::run(a),
     }
 }
