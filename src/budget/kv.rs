@@ -14,12 +14,23 @@ const CACHE_TYPES: &[&str] = &[
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KvError {
-    #[error("`{0}` is not a KV cache type; use one of f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1")]
+    #[error(
+        "`{0}` is not a KV cache type; use one of f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1"
+    )]
     CacheType(String),
     #[error(
         "a quantized V cache ({0}) needs flash attention, but --flash-attn is off; llama.cpp refuses to start"
     )]
     QuantizedVWithoutFa(String),
+    #[error(
+        "the {which} cache type {ty} has blocks of {block} elements, which do not divide the head size {head}; llama.cpp refuses to create the context (use f16, or a type whose block divides {head})"
+    )]
+    BlockSize {
+        which: &'static str,
+        ty: String,
+        block: u64,
+        head: u32,
+    },
     #[error("layer {layer}: {what} of {n} elements is not a whole number of {ty} blocks")]
     RowSize {
         layer: usize,
@@ -106,6 +117,20 @@ pub fn kv_caches(
     if tv.is_quantized && !ctx.flash_attn {
         return Err(KvError::QuantizedVWithoutFa(ctx.type_v.clone()));
     }
+    // llama_init_from_model: a quantized cache's block must divide the (non-SWA) head size.
+    for (which, ty, head) in [
+        ("K", tk, facts.n_embd_head_k),
+        ("V", tv, facts.n_embd_head_v),
+    ] {
+        if ty.is_quantized && head > 0 && !u64::from(head).is_multiple_of(ty.block_size) {
+            return Err(KvError::BlockSize {
+                which,
+                ty: ty.name.to_ascii_lowercase(),
+                block: ty.block_size,
+                head,
+            });
+        }
+    }
     let kv_layers: Vec<_> = facts.layers.iter().filter(|l| l.has_kv).collect();
     // Without FA, V is stored transposed and every layer's row is padded to the widest one.
     let v_max = kv_layers.iter().map(|l| l.n_embd_v_gqa).max().unwrap_or(0);
@@ -138,14 +163,21 @@ pub fn kv_caches(
             per_device: Vec::new(),
             rule: rule_text(kind, ctx, facts),
         };
-        for l in kv_layers.iter().filter(|l| l.is_swa == want_swa || !swa_model) {
+        for l in kv_layers
+            .iter()
+            .filter(|l| l.is_swa == want_swa || !swa_model)
+        {
             let il = l.index as usize;
             let k = row(tk, l.n_embd_k_gqa, il, "a K row")? * cells * ctx.n_stream;
             // MLA layers have no V (n_embd_v_gqa = 0): V is a view of the latent K.
             let v = if l.n_embd_v_gqa == 0 {
                 0
             } else {
-                let n = if ctx.flash_attn { l.n_embd_v_gqa } else { v_max };
+                let n = if ctx.flash_attn {
+                    l.n_embd_v_gqa
+                } else {
+                    v_max
+                };
                 row(tv, n, il, "a V row")? * cells * ctx.n_stream
             };
             est.layers += 1;
@@ -208,7 +240,11 @@ pub fn recurrent(
         let s = 4 * l.n_embd_s * cells;
         est.r_bytes += r;
         est.s_bytes += s;
-        add(&mut est.per_device, placement.kv_device(l.index as usize), r + s);
+        add(
+            &mut est.per_device,
+            placement.kv_device(l.index as usize),
+            r + s,
+        );
     }
     Some(est)
 }

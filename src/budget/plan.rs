@@ -122,7 +122,14 @@ pub fn plan(
 ) -> Result<Plan, PlanError> {
     let model = Model::open(model_path)?;
     let facts = ModelFacts::from_model(&model)?;
-    plan_model(&model, &facts, model_path.to_path_buf(), opts, machine, program)
+    plan_model(
+        &model,
+        &facts,
+        model_path.to_path_buf(),
+        opts,
+        machine,
+        program,
+    )
 }
 
 /// [`plan`] for a model already opened.
@@ -299,10 +306,16 @@ fn notes(
         "compute: placeholder (the graph-based compute estimate is not merged yet)".to_string(),
     ];
     if machine.is_cpu_only() {
-        n.push("CPU_REPACK assumes an x86_64 CPU with AVX2 and without AVX512 (Q2_K not repacked)".into());
+        n.push(
+            "CPU_REPACK assumes an x86_64 CPU with AVX2 and without AVX512 (Q2_K not repacked)"
+                .into(),
+        );
     } else {
         n.push("GPU compute buffers are not calibrated on a GPU (CPU-only measurements)".into());
-        n.push("with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked".into());
+        n.push(
+            "with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked"
+                .into(),
+        );
         if opts.gpu_layers == GpuLayers::Auto {
             let fit = if opts.fit {
                 "; --fit may offload fewer layers or shrink the context (not modelled here)"

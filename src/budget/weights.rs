@@ -83,7 +83,9 @@ pub struct WeightsEstimate {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WeightsError {
-    #[error("-ot pattern `{pattern}` sends `{tensor}` to {target}, which this machine does not have")]
+    #[error(
+        "-ot pattern `{pattern}` sends `{tensor}` to {target}, which this machine does not have"
+    )]
     UnknownDevice {
         pattern: String,
         tensor: String,
@@ -110,7 +112,10 @@ impl WeightsEstimate {
     }
 
     pub fn buffer(&self, name: &str) -> Option<u64> {
-        self.buffers.iter().find(|b| b.name == name).map(|b| b.bytes)
+        self.buffers
+            .iter()
+            .find(|b| b.name == name)
+            .map(|b| b.bytes)
     }
 }
 
