@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use profilec::budget::{DeviceRef, Plan, PlanError, PlacementError, Program, WeightsError, mib, plan};
+use profilec::budget::{
+    DeviceRef, PlacementError, Plan, PlanError, Program, WeightsError, mib, plan,
+};
 use profilec::gguf::{Model, Tensor};
 use profilec::hardware::{self, Machine};
 use profilec::resolve::{Effective, Origin, apply_args};
@@ -47,7 +49,7 @@ fn cuda_bytes(t: &Tensor) -> u64 {
     let ne0 = t.dims[0];
     let ty = t.ggml_type;
     let mut b = t.n_bytes;
-    if ty.is_quantized && ne0 % 512 != 0 {
+    if ty.is_quantized && !ne0.is_multiple_of(512) {
         b += (512 - ne0 % 512) / ty.block_size * ty.type_size;
     }
     b.div_ceil(128) * 128
@@ -66,7 +68,11 @@ fn gpu_sum(ts: &[Tensor], pick: impl Fn(&Tensor) -> bool) -> f64 {
 fn mapped_range(ts: &[Tensor], pick: impl Fn(&Tensor) -> bool) -> f64 {
     let host: Vec<&Tensor> = ts.iter().filter(|t| pick(t)).collect();
     let lo = host.iter().map(|t| t.data_offset).min().unwrap_or(0);
-    let hi = host.iter().map(|t| t.data_offset + t.n_bytes).max().unwrap_or(0);
+    let hi = host
+        .iter()
+        .map(|t| t.data_offset + t.n_bytes)
+        .max()
+        .unwrap_or(0);
     mib(hi - lo)
 }
 
@@ -84,7 +90,10 @@ fn ngl_offloads_the_last_layers_and_splits_them_by_capacity() {
     assert_eq!(p.placement.output, DeviceRef::Gpu(1));
     assert_eq!(p.placement.n_gpu_layers, 3);
     let ts = tensors("llama-gqa.gguf");
-    assert_eq!(weights(&p, "CUDA0"), gpu_sum(&ts, |t| matches!(layer(&t.name), Some(2 | 3))));
+    assert_eq!(
+        weights(&p, "CUDA0"),
+        gpu_sum(&ts, |t| matches!(layer(&t.name), Some(2 | 3)))
+    );
     assert_eq!(
         weights(&p, "CUDA1"),
         gpu_sum(&ts, |t| t.name.starts_with("output"))
@@ -92,7 +101,8 @@ fn ngl_offloads_the_last_layers_and_splits_them_by_capacity() {
     // Host: token_embd + blocks 0-1, one mapped range; nothing repacked with a CUDA device.
     assert_eq!(
         weights(&p, "CPU"),
-        mapped_range(&ts, |t| t.name.starts_with("token_embd") || matches!(layer(&t.name), Some(0 | 1)))
+        mapped_range(&ts, |t| t.name.starts_with("token_embd")
+            || matches!(layer(&t.name), Some(0 | 1)))
     );
     assert_eq!(p.device("CPU").map(|d| d.weights_repack_mib), Some(0.0));
     // Both GPUs hold something: a CUDA context each.
@@ -107,10 +117,14 @@ fn tensor_split_sets_the_proportions() {
     let names: Vec<String> = p.placement.layers.iter().map(ToString::to_string).collect();
     assert_eq!(names, ["CUDA0", "CUDA0", "CUDA0", "CUDA1"]);
     let ts = tensors("llama-gqa.gguf");
-    assert_eq!(weights(&p, "CUDA0"), gpu_sum(&ts, |t| matches!(layer(&t.name), Some(0..=2))));
+    assert_eq!(
+        weights(&p, "CUDA0"),
+        gpu_sum(&ts, |t| matches!(layer(&t.name), Some(0..=2)))
+    );
     assert_eq!(
         weights(&p, "CUDA1"),
-        gpu_sum(&ts, |t| layer(&t.name) == Some(3) || t.name.starts_with("output"))
+        gpu_sum(&ts, |t| layer(&t.name) == Some(3)
+            || t.name.starts_with("output"))
     );
     assert_eq!(
         weights(&p, "CPU"),
@@ -151,11 +165,13 @@ fn ot_layer_ranges_with_experts_on_the_cpu_first_match_wins() {
     assert_eq!(p.placement.layers[2], DeviceRef::Gpu(0));
     assert_eq!(
         weights(&p, "CUDA0"),
-        gpu_sum(&ts, |t| layer(&t.name) == Some(0) || (layer(&t.name) == Some(2) && !exps2(t)))
+        gpu_sum(&ts, |t| layer(&t.name) == Some(0)
+            || (layer(&t.name) == Some(2) && !exps2(t)))
     );
     assert_eq!(
         weights(&p, "CUDA1"),
-        gpu_sum(&ts, |t| layer(&t.name) == Some(1) || t.name.starts_with("output"))
+        gpu_sum(&ts, |t| layer(&t.name) == Some(1)
+            || t.name.starts_with("output"))
     );
     assert_eq!(
         weights(&p, "CPU"),
