@@ -14,11 +14,18 @@ use crate::gguf::{GgufError, Model, ModelFacts};
 use crate::hardware::Machine;
 use crate::resolve::{FlashAttn, RunOptions};
 
-const MIB: f64 = 1024.0 * 1024.0;
-
-/// MiB rounded to two decimals, as llama.cpp prints buffer sizes.
+/// MiB rounded to two decimals exactly as llama.cpp's `%.2f` prints them: glibc rounds the exact
+/// binary value, so a tie (2.625 MiB, common for power-of-two sizes) goes to the even digit.
 pub fn mib(bytes: u64) -> f64 {
-    round2(bytes as f64 / MIB)
+    let scaled = u128::from(bytes) * 100;
+    let unit = 1u128 << 20;
+    let (q, r) = (scaled / unit, scaled % unit);
+    let q = match (2 * r).cmp(&unit) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
+        _ => q,
+    };
+    q as f64 / 100.0
 }
 
 fn round2(x: f64) -> f64 {

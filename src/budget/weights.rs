@@ -282,11 +282,8 @@ fn buffer_sizes(model: &Model, tensors: &[TensorPlacement]) -> Vec<WeightBufferS
     for p in tensors.iter().skip(model.tensors.len()) {
         *sums.entry((p.device, p.buffer)).or_default() += p.bytes;
     }
-    let mapped: u64 = ranges.values().map(|(lo, hi)| hi - lo).sum();
-    if !ranges.is_empty() {
-        sums.insert((DeviceRef::Cpu, WeightBuffer::CpuMapped), mapped);
-    }
-    sums.into_iter()
+    let mut out: Vec<WeightBufferSize> = sums
+        .into_iter()
         .map(|((device, buffer), bytes)| WeightBufferSize {
             device,
             name: match buffer {
@@ -296,7 +293,15 @@ fn buffer_sizes(model: &Model, tensors: &[TensorPlacement]) -> Vec<WeightBufferS
             buffer,
             bytes,
         })
-        .collect()
+        .collect();
+    // One CPU_Mapped buffer per shard file, as the load log prints them.
+    out.extend(ranges.values().map(|(lo, hi)| WeightBufferSize {
+        device: DeviceRef::Cpu,
+        name: buffer_name(WeightBuffer::CpuMapped).to_string(),
+        buffer: WeightBuffer::CpuMapped,
+        bytes: hi - lo,
+    }));
+    out
 }
 
 fn buffer_name(b: WeightBuffer) -> &'static str {
