@@ -98,8 +98,21 @@ fn kv_follows_the_layers_over_both_gpus() {
         .iter()
         .map(|d| p.device(d).expect("device").kv_mib)
         .collect();
-    let on0 = p.placement.layers.iter().filter(|d| d.to_string() == "CUDA0").count();
-    assert_eq!(on0 + p.placement.layers.iter().filter(|d| d.to_string() == "CUDA1").count(), 36);
+    let on0 = p
+        .placement
+        .layers
+        .iter()
+        .filter(|d| d.to_string() == "CUDA0")
+        .count();
+    assert_eq!(
+        on0 + p
+            .placement
+            .layers
+            .iter()
+            .filter(|d| d.to_string() == "CUDA1")
+            .count(),
+        36
+    );
     assert_eq!(kv[0], on0 as f64 * 85.0);
     assert_eq!(kv[0] + kv[1], 3060.0);
     assert_eq!(kv[2], 0.0);

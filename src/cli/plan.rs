@@ -159,7 +159,11 @@ fn profile_options(
         .diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
-        .filter(|d| d.span.as_ref().is_some_and(|s| s.start >= start && s.start < end))
+        .filter(|d| {
+            d.span
+                .as_ref()
+                .is_some_and(|s| s.start >= start && s.start < end)
+        })
         .count();
     let eff = resolve::resolve(profile, &hw.defaults, &default_models_dir(file));
     Ok((eff, errors))
