@@ -235,3 +235,14 @@ fn a_plan_that_does_not_fit_says_where() {
     assert!(text.contains("does not fit: CUDA1"), "{text}");
     assert!(text.contains("largest component: overhead"), "{text}");
 }
+
+#[test]
+fn absurd_sizes_saturate_instead_of_overflowing() {
+    let p = try_plan(
+        "llama-gqa.gguf",
+        "-c 18446744073709551615 -b 18446744073709551615 -ub 18446744073709551615 -np 7 -ts inf,nan",
+        &rig(),
+    )
+    .expect("plan");
+    assert!(!p.fits);
+}

@@ -4,6 +4,7 @@
 //! graph, so it is low by roughly 10–40 %.
 
 use super::context::ContextParams;
+use super::kv::mul;
 use super::placement::{DeviceRef, LayerPlacement};
 use crate::gguf::ModelFacts;
 
@@ -32,25 +33,37 @@ pub fn estimate_placeholder(
             .experts
             .as_ref()
             .filter(|_| l.is_moe)
-            .map_or(l.n_ff, |e| e.n_ff_exp * u64::from(e.used));
-        let ffn_bytes = 4 * t * (3 * ffn + 2 * facts.n_embd);
+            .map_or(l.n_ff, |e| mul(&[e.n_ff_exp, u64::from(e.used)]));
+        let ffn_bytes = mul(&[4, t, mul(&[3, ffn]).saturating_add(mul(&[2, facts.n_embd]))]);
         let attn = if l.has_kv && !ctx.flash_attn {
             let n_kv = ctx.n_ctx_seq;
-            4 * n_kv * (t / ctx.n_stream.max(1)) * u64::from(l.n_head) * ctx.n_stream.max(1)
+            mul(&[
+                4,
+                n_kv,
+                t / ctx.n_stream.max(1),
+                u64::from(l.n_head),
+                ctx.n_stream.max(1),
+            ])
         } else {
-            4 * t * (l.n_embd_k_gqa + l.n_embd_v_gqa + 2 * facts.n_embd)
+            mul(&[
+                4,
+                t,
+                l.n_embd_k_gqa
+                    .saturating_add(l.n_embd_v_gqa)
+                    .saturating_add(mul(&[2, facts.n_embd])),
+            ])
         };
         bump(placement.layer(l.index as usize), ffn_bytes.max(attn));
     }
-    let logits = 4 * facts.n_vocab * n_out + 4 * facts.n_embd * t;
+    let logits = mul(&[4, facts.n_vocab, n_out]).saturating_add(mul(&[4, facts.n_embd, t]));
     let out_dev = placement.output;
     match per.iter_mut().find(|(d, _)| *d == out_dev) {
-        Some((_, b)) => *b += logits,
+        Some((_, b)) => *b = b.saturating_add(logits),
         None => per.push((out_dev, logits)),
     }
     // The host always runs the input embedding lookup and owns the inputs.
     if !per.iter().any(|(d, _)| *d == DeviceRef::Cpu) {
-        per.push((DeviceRef::Cpu, 4 * facts.n_embd * t));
+        per.push((DeviceRef::Cpu, mul(&[4, facts.n_embd, t])));
     }
     ComputeStub { per_device: per }
 }

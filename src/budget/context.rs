@@ -40,7 +40,7 @@ pub struct ContextParams {
 const CTX_PAD: u64 = 256;
 
 fn pad(x: u64, n: u64) -> u64 {
-    x.div_ceil(n) * n
+    x.div_ceil(n).saturating_mul(n)
 }
 
 impl ContextParams {
@@ -63,7 +63,7 @@ impl ContextParams {
             (n_ctx, 1)
         } else {
             let per = pad(n_ctx / n_seq, CTX_PAD);
-            n_ctx = per * n_seq;
+            n_ctx = per.saturating_mul(n_seq);
             (per, n_seq)
         };
         let n_batch = opts.batch.min(n_ctx).max(1);

@@ -66,7 +66,7 @@ pub struct KvCacheEstimate {
 
 impl KvCacheEstimate {
     pub fn bytes(&self) -> u64 {
-        self.k_bytes + self.v_bytes
+        self.k_bytes.saturating_add(self.v_bytes)
     }
 }
 
@@ -101,7 +101,7 @@ fn row(ty: GgmlType, n: u64, layer: usize, what: &'static str) -> Result<u64, Kv
 
 fn add(per: &mut Vec<(DeviceRef, u64)>, dev: DeviceRef, bytes: u64) {
     match per.iter_mut().find(|(d, _)| *d == dev) {
-        Some((_, b)) => *b += bytes,
+        Some((_, b)) => *b = b.saturating_add(bytes),
         None => per.push((dev, bytes)),
     }
 }
@@ -141,7 +141,10 @@ pub fn kv_caches(
     } else {
         let window = facts.swa.as_ref().map_or(0, |s| s.window);
         let per = if ctx.unified { ctx.n_seq } else { 1 };
-        full_cells.min(pad(window * per + ctx.n_ubatch, 256))
+        full_cells.min(pad(
+            window.saturating_mul(per).saturating_add(ctx.n_ubatch),
+            256,
+        ))
     };
     let groups: Vec<(CacheKind, u64, bool)> = if swa_model {
         vec![
@@ -168,7 +171,7 @@ pub fn kv_caches(
             .filter(|l| l.is_swa == want_swa || !swa_model)
         {
             let il = l.index as usize;
-            let k = row(tk, l.n_embd_k_gqa, il, "a K row")? * cells * ctx.n_stream;
+            let k = mul(&[row(tk, l.n_embd_k_gqa, il, "a K row")?, cells, ctx.n_stream]);
             // MLA layers have no V (n_embd_v_gqa = 0): V is a view of the latent K.
             let v = if l.n_embd_v_gqa == 0 {
                 0
@@ -178,12 +181,16 @@ pub fn kv_caches(
                 } else {
                     v_max
                 };
-                row(tv, n, il, "a V row")? * cells * ctx.n_stream
+                mul(&[row(tv, n, il, "a V row")?, cells, ctx.n_stream])
             };
             est.layers += 1;
-            est.k_bytes += k;
-            est.v_bytes += v;
-            add(&mut est.per_device, placement.kv_device(il), k + v);
+            est.k_bytes = est.k_bytes.saturating_add(k);
+            est.v_bytes = est.v_bytes.saturating_add(v);
+            add(
+                &mut est.per_device,
+                placement.kv_device(il),
+                k.saturating_add(v),
+            );
         }
         if est.layers > 0 {
             out.push(est);
@@ -236,14 +243,14 @@ pub fn recurrent(
         per_device: Vec::new(),
     };
     for l in layers {
-        let r = 4 * l.n_embd_r * cells;
-        let s = 4 * l.n_embd_s * cells;
-        est.r_bytes += r;
-        est.s_bytes += s;
+        let r = mul(&[4, l.n_embd_r, cells]);
+        let s = mul(&[4, l.n_embd_s, cells]);
+        est.r_bytes = est.r_bytes.saturating_add(r);
+        est.s_bytes = est.s_bytes.saturating_add(s);
         add(
             &mut est.per_device,
             placement.kv_device(l.index as usize),
-            r + s,
+            r.saturating_add(s),
         );
     }
     Some(est)
@@ -251,9 +258,14 @@ pub fn recurrent(
 
 /// Logits buffer llama.cpp creates at startup (`output_reserve(n_seq)`): host memory.
 pub fn output_bytes(facts: &ModelFacts, ctx: &ContextParams) -> u64 {
-    4 * facts.n_vocab * ctx.n_seq.max(1)
+    mul(&[4, facts.n_vocab, ctx.n_seq.max(1)])
 }
 
 fn pad(x: u64, n: u64) -> u64 {
-    x.div_ceil(n) * n
+    x.div_ceil(n).saturating_mul(n)
+}
+
+/// Saturating product: hostile metadata must not overflow (a plan that large cannot fit anyway).
+pub(crate) fn mul(xs: &[u64]) -> u64 {
+    xs.iter().fold(1u64, |a, &x| a.saturating_mul(x))
 }

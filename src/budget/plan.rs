@@ -165,15 +165,19 @@ pub fn plan_model(
             continue;
         };
         let on = |per: &[(DeviceRef, u64)]| -> u64 {
-            per.iter().filter(|(d, _)| *d == dev).map(|(_, b)| b).sum()
+            per.iter()
+                .filter(|(d, _)| *d == dev)
+                .fold(0u64, |a, (_, b)| a.saturating_add(*b))
         };
-        let kv_b: u64 = caches.iter().map(|c| on(&c.per_device)).sum();
+        let kv_b = caches
+            .iter()
+            .fold(0u64, |a, c| a.saturating_add(on(&c.per_device)));
         let rs_b = rs.as_ref().map_or(0, |r| on(&r.per_device));
         let comp_b = on(&compute.per_device);
         let out_b = if dev == DeviceRef::Cpu { output } else { 0 };
         let plain = w.plain_bytes(dev);
         let repack = w.repack_bytes(dev);
-        let active = dev.is_gpu() && plain + repack + kv_b + rs_b > 0;
+        let active = dev.is_gpu() && (plain > 0 || repack > 0 || kv_b > 0 || rs_b > 0);
         let overhead = if active { machine.cuda_overhead_mib } else { 0 };
         let components = [
             mib(plain),
@@ -224,7 +228,7 @@ pub fn plan_model(
             cells: r.cells,
             r_mib: mib(r.r_bytes),
             s_mib: mib(r.s_bytes),
-            size_mib: mib(r.r_bytes + r.s_bytes),
+            size_mib: mib(r.r_bytes.saturating_add(r.s_bytes)),
         }),
         context: ctx,
         placement,

@@ -99,16 +99,14 @@ impl WeightsEstimate {
         self.buffers
             .iter()
             .filter(|b| b.device == device && b.buffer != WeightBuffer::CpuRepack)
-            .map(|b| b.bytes)
-            .sum()
+            .fold(0u64, |a, b| a.saturating_add(b.bytes))
     }
 
     pub fn repack_bytes(&self, device: DeviceRef) -> u64 {
         self.buffers
             .iter()
             .filter(|b| b.device == device && b.buffer == WeightBuffer::CpuRepack)
-            .map(|b| b.bytes)
-            .sum()
+            .fold(0u64, |a, b| a.saturating_add(b.bytes))
     }
 
     pub fn buffer(&self, name: &str) -> Option<u64> {
@@ -258,7 +256,7 @@ fn cuda_alloc_size(t: &Tensor) -> u64 {
     let ty = t.ggml_type;
     if ty.is_quantized && ne0 % CUDA_ROW_PADDING != 0 && ty.block_size > 0 {
         let missing = CUDA_ROW_PADDING - ne0 % CUDA_ROW_PADDING;
-        size += missing / ty.block_size * ty.type_size;
+        size = size.saturating_add(missing / ty.block_size * ty.type_size);
     }
     pad(size, CUDA_ALIGN)
 }
@@ -275,12 +273,14 @@ fn buffer_sizes(model: &Model, tensors: &[TensorPlacement]) -> Vec<WeightBufferS
             r.0 = r.0.min(t.data_offset);
             r.1 = r.1.max(end);
         } else {
-            *sums.entry((p.device, p.buffer)).or_default() += p.bytes;
+            let e = sums.entry((p.device, p.buffer)).or_default();
+            *e = e.saturating_add(p.bytes);
         }
     }
     // The tied output copy has no tensor in the file: it was appended after the zip ran out.
     for p in tensors.iter().skip(model.tensors.len()) {
-        *sums.entry((p.device, p.buffer)).or_default() += p.bytes;
+        let e = sums.entry((p.device, p.buffer)).or_default();
+        *e = e.saturating_add(p.bytes);
     }
     let mut out: Vec<WeightBufferSize> = sums
         .into_iter()
@@ -299,7 +299,7 @@ fn buffer_sizes(model: &Model, tensors: &[TensorPlacement]) -> Vec<WeightBufferS
         device: DeviceRef::Cpu,
         name: buffer_name(WeightBuffer::CpuMapped).to_string(),
         buffer: WeightBuffer::CpuMapped,
-        bytes: hi - lo,
+        bytes: hi.saturating_sub(*lo),
     }));
     out
 }
@@ -315,5 +315,5 @@ fn buffer_name(b: WeightBuffer) -> &'static str {
 }
 
 pub(crate) fn pad(x: u64, n: u64) -> u64 {
-    x.div_ceil(n) * n
+    x.div_ceil(n).saturating_mul(n)
 }
