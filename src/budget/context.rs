@@ -13,6 +13,15 @@ pub enum Program {
     LlamaCompletion,
 }
 
+impl Program {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Program::LlamaServer => "llama-server",
+            Program::LlamaCompletion => "llama-completion",
+        }
+    }
+}
+
 /// llama.cpp's context numbers (`llama_context::llama_context`, src/llama-context.cpp).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContextParams {
@@ -40,7 +49,7 @@ pub struct ContextParams {
 const CTX_PAD: u64 = 256;
 
 fn pad(x: u64, n: u64) -> u64 {
-    x.div_ceil(n) * n
+    x.div_ceil(n).saturating_mul(n)
 }
 
 impl ContextParams {
@@ -63,7 +72,7 @@ impl ContextParams {
             (n_ctx, 1)
         } else {
             let per = pad(n_ctx / n_seq, CTX_PAD);
-            n_ctx = per * n_seq;
+            n_ctx = per.saturating_mul(n_seq);
             (per, n_seq)
         };
         let n_batch = opts.batch.min(n_ctx).max(1);

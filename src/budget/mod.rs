@@ -2,9 +2,28 @@
 //! loads (docs/memory-model.md has every formula with its llama.cpp source).
 //!
 //! `ContextParams` is the one place where the effective options become llama.cpp's context
-//! numbers (n_ctx padding, streams, batch clamps); every component reads it.
+//! numbers (n_ctx padding, streams, batch clamps); every component reads it. `LayerPlacement`
+//! says which device holds each layer; weights, KV and compute all read it.
 
 pub mod compute;
 mod context;
+mod kv;
+mod placement;
+mod plan;
+mod render;
+mod weights;
 
 pub use context::{ContextParams, Program};
+pub use kv::{
+    CacheKind, KvCacheEstimate, KvError, RecurrentEstimate, kv_caches, output_bytes, recurrent,
+};
+pub use placement::{DeviceRef, LayerPlacement, PlacementError};
+pub use plan::{
+    ComponentRule, DevicePlan, KvCachePlan, NamedMib, Plan, PlanError, RecurrentPlan, mib, plan,
+    plan_model,
+};
+pub use render::render_human;
+pub use weights::{
+    TensorPlacement, WeightBuffer, WeightBufferSize, WeightRule, WeightsError, WeightsEstimate,
+    estimate as estimate_weights, repacks_on_avx2,
+};

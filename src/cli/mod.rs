@@ -9,6 +9,7 @@ mod inspect;
 mod log;
 mod mark_tested;
 mod new;
+mod plan;
 mod render;
 mod report;
 mod start;
@@ -42,6 +43,8 @@ enum Command {
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
     Start(start::Args),
+    /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
+    Plan(plan::Args),
 }
 
 /// Exit codes: 0 success, 1 the input has errors, 2 usage or I/O problem.
@@ -69,6 +72,7 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::New(a) => new::run(a),
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
+        Command::Plan(a) => plan::run(a),
     }
 }
 

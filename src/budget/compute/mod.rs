@@ -53,6 +53,35 @@ fn shapes(ctx: &ContextParams) -> [(Shape, &'static str); 3] {
     [(pp, "pp"), (tg, "tg"), (pp, "pp")]
 }
 
+/// Whether every tensor size of the graph fits in u64 arithmetic: the graph multiplies up to four
+/// dimensions, so each is bounded far above any real model or context (llama.cpp itself takes
+/// n_ctx as a 32-bit int). Beyond that the estimate saturates instead of overflowing.
+pub fn within_limits(facts: &ModelFacts, ctx: &ContextParams) -> bool {
+    const DIM: u64 = 1 << 22;
+    let widest_layer = facts
+        .layers
+        .iter()
+        .map(|l| {
+            l.n_ff
+                .max(l.n_embd_r)
+                .max(l.n_embd_s)
+                .max(u64::from(l.n_head) * u64::from(l.n_embd_head_k))
+        })
+        .max()
+        .unwrap_or(0);
+    ctx.n_ctx <= 1 << 26
+        && ctx.n_ubatch <= 1 << 20
+        && ctx.n_seq <= 1 << 12
+        && facts.n_embd <= DIM
+        && facts.n_vocab <= DIM
+        && widest_layer <= DIM
+        && facts.layers.iter().all(|l| l.n_head <= 1 << 12)
+        && facts
+            .experts
+            .as_ref()
+            .is_none_or(|e| e.count <= 1 << 14 && e.n_ff_exp <= DIM)
+}
+
 /// Replays the three reserves; returns the per-backend high-water marks (bytes) and which graph
 /// first reached the largest one on `focus`.
 fn run(
@@ -64,6 +93,9 @@ fn run(
     focus: usize,
 ) -> (Vec<u64>, &'static str) {
     let (fam, _) = family::resolve(facts);
+    if !within_limits(facts, ctx) {
+        return (vec![u64::MAX; n_backends], "pp");
+    }
     let mut allocs = vec![DynAlloc::new(); n_backends];
     let cpu = n_backends.saturating_sub(1);
     let dev_index = |d: Option<usize>| d.filter(|&i| i < cpu).unwrap_or(cpu);
@@ -105,6 +137,18 @@ pub fn estimate(model: &Model, facts: &ModelFacts, ctx: &ContextParams) -> Compu
         output: None,
     };
     let (bytes, peak) = run(model, facts, ctx, place, 1, 0);
+    ComputeEstimate {
+        cpu_mib: bytes.first().copied().unwrap_or(0) as f64 / MIB,
+        family: fam.name(),
+        exact_family: exact,
+        peak_graph: peak,
+        notes: family_notes(facts),
+    }
+}
+
+/// What the plan should say about how far the compute model can be trusted for this model.
+pub fn family_notes(facts: &ModelFacts) -> Vec<String> {
+    let (fam, exact) = family::resolve(facts);
     let mut notes = Vec::new();
     if !exact {
         notes.push(format!(
@@ -119,13 +163,7 @@ pub fn estimate(model: &Model, facts: &ModelFacts, ctx: &ContextParams) -> Compu
             fam.name()
         ));
     }
-    ComputeEstimate {
-        cpu_mib: bytes.first().copied().unwrap_or(0) as f64 / MIB,
-        family: fam.name(),
-        exact_family: exact,
-        peak_graph: peak,
-        notes,
-    }
+    notes
 }
 
 /// Compute buffers with layers split over GPUs: MiB per backend, GPUs `0..n_gpus` then the CPU.
@@ -141,6 +179,21 @@ pub fn estimate_split(
     output_device: Option<usize>,
     n_gpus: usize,
 ) -> Vec<f64> {
+    split_bytes(model, facts, ctx, gpu_layers, output_device, n_gpus)
+        .iter()
+        .map(|&b| b as f64 / MIB)
+        .collect()
+}
+
+/// [`estimate_split`] in bytes (GPUs in order, then the CPU), for the plan to add up exactly.
+pub fn split_bytes(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    gpu_layers: &[Option<usize>],
+    output_device: Option<usize>,
+    n_gpus: usize,
+) -> Vec<u64> {
     let layers: Vec<Option<usize>> = gpu_layers
         .iter()
         .map(|d| d.filter(|&i| i < n_gpus))
@@ -150,7 +203,7 @@ pub fn estimate_split(
         output: output_device.filter(|&i| i < n_gpus),
     };
     let (bytes, _) = run(model, facts, ctx, place, n_gpus + 1, n_gpus);
-    bytes.iter().map(|&b| b as f64 / MIB).collect()
+    bytes
 }
 
 /// Inserts the scheduler's split-input copies: a tensor read by a node on another backend is

@@ -1,0 +1,394 @@
+//! The plan: every component per device, against each device's capacity.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::context::{ContextParams, Program};
+use super::kv::{self, KvCacheEstimate, KvError, RecurrentEstimate};
+use super::placement::{DeviceRef, LayerPlacement, PlacementError};
+use super::weights::{self, WeightsError, WeightsEstimate};
+use crate::config::GpuLayers;
+use crate::gguf::{GgufError, Model, ModelFacts};
+use crate::hardware::Machine;
+use crate::resolve::{FlashAttn, RunOptions};
+
+/// MiB rounded to two decimals exactly as llama.cpp's `%.2f` prints them: glibc rounds the exact
+/// binary value, so a tie (2.625 MiB, common for power-of-two sizes) goes to the even digit.
+pub fn mib(bytes: u64) -> f64 {
+    let scaled = u128::from(bytes) * 100;
+    let unit = 1u128 << 20;
+    let (q, r) = (scaled / unit, scaled % unit);
+    let q = match (2 * r).cmp(&unit) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal if q % 2 == 1 => q + 1,
+        _ => q,
+    };
+    q as f64 / 100.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Gguf(#[from] GgufError),
+    #[error(transparent)]
+    Placement(#[from] PlacementError),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Kv(#[from] KvError),
+}
+
+/// One row of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DevicePlan {
+    /// `CPU`, `CUDA0`, …
+    pub name: String,
+    /// Weight buffers other than `CPU_REPACK` (`CPU_Mapped`/`CPU`/`CUDA_Host` on the host).
+    pub weights_mib: f64,
+    pub weights_repack_mib: f64,
+    pub kv_mib: f64,
+    pub recurrent_mib: f64,
+    pub compute_mib: f64,
+    pub output_mib: f64,
+    /// CUDA context per active GPU; 0 on the host (the OS reserve is already out of capacity).
+    pub overhead_mib: f64,
+    pub total_mib: f64,
+    /// What llama.cpp may use here: total minus `reserved_mib` (GPU) or `os_reserve_mib` (CPU).
+    pub capacity_mib: f64,
+    /// Weight buffers as llama.cpp's load log names them.
+    pub buffers: Vec<NamedMib>,
+    /// Which rule produced each component.
+    pub rules: Vec<ComponentRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NamedMib {
+    pub name: String,
+    pub mib: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentRule {
+    pub component: &'static str,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KvCachePlan {
+    pub kind: kv::CacheKind,
+    pub cells: u64,
+    pub layers: u32,
+    pub streams: u64,
+    pub k_mib: f64,
+    pub v_mib: f64,
+    pub size_mib: f64,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecurrentPlan {
+    pub layers: u32,
+    pub cells: u64,
+    pub r_mib: f64,
+    pub s_mib: f64,
+    pub size_mib: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub model: String,
+    pub n_ctx: u64,
+    pub devices: Vec<DevicePlan>,
+    pub fits: bool,
+    pub notes: Vec<String>,
+    pub program: Program,
+    pub context: ContextParams,
+    pub placement: LayerPlacement,
+    pub kv_caches: Vec<KvCachePlan>,
+    pub recurrent: Option<RecurrentPlan>,
+}
+
+impl Plan {
+    pub fn device(&self, name: &str) -> Option<&DevicePlan> {
+        self.devices.iter().find(|d| d.name == name)
+    }
+}
+
+/// Plans `model_path` launched with `opts` by `program` on `machine`.
+pub fn plan(
+    model_path: &Path,
+    opts: &RunOptions,
+    machine: &Machine,
+    program: Program,
+) -> Result<Plan, PlanError> {
+    let model = Model::open(model_path)?;
+    let facts = ModelFacts::from_model(&model)?;
+    plan_model(
+        &model,
+        &facts,
+        model_path.to_path_buf(),
+        opts,
+        machine,
+        program,
+    )
+}
+
+/// [`plan`] for a model already opened.
+pub fn plan_model(
+    model: &Model,
+    facts: &ModelFacts,
+    model_path: PathBuf,
+    opts: &RunOptions,
+    machine: &Machine,
+    program: Program,
+) -> Result<Plan, PlanError> {
+    let ctx = ContextParams::new(opts, facts, program);
+    let placement = LayerPlacement::new(facts, opts, machine)?;
+    let w = weights::estimate(model, opts, &placement, machine)?;
+    let caches = kv::kv_caches(facts, &ctx, &placement)?;
+    let rs = kv::recurrent(facts, &ctx, &placement);
+    let output = kv::output_bytes(facts, &ctx);
+    let compute = compute_per_device(model, facts, &ctx, &placement, machine.gpus.len());
+    let mut notes = notes(opts, machine, &ctx, &placement);
+    notes.extend(super::compute::family_notes(facts));
+    if !super::compute::within_limits(facts, &ctx) {
+        notes.push("compute: the context or batch is beyond what llama.cpp accepts; the compute buffer is not modelled (shown as saturated)".into());
+    }
+
+    let mut devices = Vec::new();
+    let mut refs: Vec<DeviceRef> = (0..machine.gpus.len()).map(DeviceRef::Gpu).collect();
+    refs.push(DeviceRef::Cpu);
+    for dev in refs {
+        let Some(info) = machine.device(&dev.to_string()) else {
+            continue;
+        };
+        let on = |per: &[(DeviceRef, u64)]| -> u64 {
+            per.iter()
+                .filter(|(d, _)| *d == dev)
+                .fold(0u64, |a, (_, b)| a.saturating_add(*b))
+        };
+        let kv_b = caches
+            .iter()
+            .fold(0u64, |a, c| a.saturating_add(on(&c.per_device)));
+        let rs_b = rs.as_ref().map_or(0, |r| on(&r.per_device));
+        let comp_b = on(&compute);
+        let out_b = if dev == DeviceRef::Cpu { output } else { 0 };
+        let plain = w.plain_bytes(dev);
+        let repack = w.repack_bytes(dev);
+        let active = dev.is_gpu() && (plain > 0 || repack > 0 || kv_b > 0 || rs_b > 0);
+        let overhead = if active { machine.cuda_overhead_mib } else { 0 };
+        let components = [
+            mib(plain),
+            mib(repack),
+            mib(kv_b),
+            mib(rs_b),
+            mib(comp_b),
+            mib(out_b),
+        ];
+        let total = round2(components.iter().sum::<f64>() + overhead as f64);
+        devices.push(DevicePlan {
+            name: dev.to_string(),
+            weights_mib: components[0],
+            weights_repack_mib: components[1],
+            kv_mib: components[2],
+            recurrent_mib: components[3],
+            compute_mib: components[4],
+            output_mib: components[5],
+            overhead_mib: overhead as f64,
+            total_mib: total,
+            capacity_mib: info.capacity_mib as f64,
+            buffers: w
+                .buffers
+                .iter()
+                .filter(|b| b.device == dev)
+                .map(|b| NamedMib {
+                    name: b.name.clone(),
+                    mib: mib(b.bytes),
+                })
+                .collect(),
+            rules: rules(dev, &w, &caches, rs.as_ref(), active, machine),
+        });
+    }
+    let fits = devices.iter().all(|d| d.total_mib <= d.capacity_mib);
+    if !fits {
+        notes.push("does not fit: see the devices whose total exceeds capacity".into());
+    }
+    Ok(Plan {
+        model: model_path.display().to_string(),
+        n_ctx: ctx.n_ctx,
+        devices,
+        fits,
+        notes,
+        program,
+        kv_caches: caches.iter().map(kv_plan).collect(),
+        recurrent: rs.as_ref().map(|r| RecurrentPlan {
+            layers: r.layers,
+            cells: r.cells,
+            r_mib: mib(r.r_bytes),
+            s_mib: mib(r.s_bytes),
+            size_mib: mib(r.r_bytes.saturating_add(r.s_bytes)),
+        }),
+        context: ctx,
+        placement,
+    })
+}
+
+fn kv_plan(c: &KvCacheEstimate) -> KvCachePlan {
+    KvCachePlan {
+        kind: c.kind,
+        cells: c.cells,
+        layers: c.layers,
+        streams: c.streams,
+        k_mib: mib(c.k_bytes),
+        v_mib: mib(c.v_bytes),
+        size_mib: mib(c.bytes()),
+        rule: c.rule.clone(),
+    }
+}
+
+fn rules(
+    dev: DeviceRef,
+    w: &WeightsEstimate,
+    caches: &[KvCacheEstimate],
+    rs: Option<&RecurrentEstimate>,
+    active: bool,
+    machine: &Machine,
+) -> Vec<ComponentRule> {
+    let mut out = Vec::new();
+    let mut push = |component: &'static str, rule: String| {
+        out.push(ComponentRule { component, rule });
+    };
+    let n_tensors = w.tensors.iter().filter(|t| t.device == dev).count();
+    let n_over = w
+        .tensors
+        .iter()
+        .filter(|t| t.device == dev && matches!(t.rule, weights::WeightRule::Override(_)))
+        .count();
+    if n_tensors > 0 {
+        let how = if dev.is_gpu() {
+            "Σ tensor bytes (quantized rows padded to 512, 128-byte aligned)"
+        } else {
+            "CPU_Mapped = file range of the mapped tensors per shard; CPU_REPACK = Σ bytes of Q4_0/Q4_K/IQ4_NL/MXFP4 matrices with rows % 8 == 0 (AVX2)"
+        };
+        push(
+            "weights",
+            format!("{n_tensors} tensors ({n_over} by -ot/-cmoe/-ncmoe): {how}"),
+        );
+    }
+    for c in caches {
+        if c.per_device.iter().any(|(d, _)| *d == dev) {
+            push("kv", format!("{:?} cache: {}", c.kind, c.rule));
+        }
+    }
+    if rs.is_some_and(|r| r.per_device.iter().any(|(d, _)| *d == dev)) {
+        push(
+            "recurrent",
+            "4·(n_embd_r + n_embd_s)·max(1, n_seq) bytes per recurrent layer".into(),
+        );
+    }
+    push(
+        "compute",
+        "placeholder: widest layer activation + logits (not the allocator replay)".into(),
+    );
+    if dev == DeviceRef::Cpu {
+        push("output", "4·n_vocab·n_seq bytes of logits (host)".into());
+    }
+    if active {
+        push(
+            "overhead",
+            format!(
+                "CUDA context + cuBLAS: [runtime] cuda_overhead_mib = {}",
+                machine.cuda_overhead_mib
+            ),
+        );
+    }
+    out
+}
+
+/// Compute buffer per backend from the graph replay (`budget::compute`): GPUs in order, then CPU.
+fn compute_per_device(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    placement: &LayerPlacement,
+    n_gpus: usize,
+) -> Vec<(DeviceRef, u64)> {
+    let to_gpu = |d: &DeviceRef| match d {
+        DeviceRef::Gpu(i) => Some(*i),
+        DeviceRef::Cpu => None,
+    };
+    let layers: Vec<Option<usize>> = placement.layers.iter().map(to_gpu).collect();
+    let bytes = super::compute::split_bytes(
+        model,
+        facts,
+        ctx,
+        &layers,
+        to_gpu(&placement.output),
+        n_gpus,
+    );
+    bytes
+        .into_iter()
+        .enumerate()
+        .filter(|(_, b)| *b > 0)
+        .map(|(i, b)| {
+            (
+                if i < n_gpus {
+                    DeviceRef::Gpu(i)
+                } else {
+                    DeviceRef::Cpu
+                },
+                b,
+            )
+        })
+        .collect()
+}
+
+fn notes(
+    opts: &RunOptions,
+    machine: &Machine,
+    ctx: &ContextParams,
+    placement: &LayerPlacement,
+) -> Vec<String> {
+    let mut n = vec![
+        "compute: ggml-alloc replay of the model graph; measured 0 to -5.8 % of llama.cpp b11434 on the CPU backend (docs/accuracy.md)".to_string(),
+    ];
+    if machine.is_cpu_only() {
+        n.push(
+            "CPU_REPACK assumes an x86_64 CPU with AVX2 and without AVX512 (Q2_K not repacked)"
+                .into(),
+        );
+    } else {
+        n.push("GPU compute buffers are not calibrated on a GPU (CPU-only measurements)".into());
+        n.push(
+            "with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked"
+                .into(),
+        );
+        if opts.gpu_layers == GpuLayers::Auto {
+            let fit = if opts.fit {
+                "; --fit may offload fewer layers or shrink the context (not modelled here)"
+            } else {
+                ""
+            };
+            n.push(format!(
+                "-ngl auto: all {} layers offloaded, as llama.cpp does without fit{fit}",
+                placement.n_gpu_layers
+            ));
+        }
+    }
+    if opts.flash_attn == FlashAttn::Auto {
+        n.push("flash attention auto resolves to on (CPU and CUDA support it)".into());
+    }
+    if ctx.program == Program::LlamaCompletion && ctx.n_outputs_max > ctx.n_seq {
+        n.push(format!(
+            "the output buffer grows at run time up to {} logit rows when a batch asks for all logits",
+            ctx.n_outputs_max
+        ));
+    }
+    n.push("CPU capacity is RAM minus os_reserve_mib; the OS reserve is not counted again".into());
+    n
+}

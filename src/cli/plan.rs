@@ -1,0 +1,185 @@
+//! `profilec plan`: the memory plan of a profile (or of an ad-hoc model + llama-server args)
+//! on the declared or detected machine.
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+
+use crate::budget::{self, Program};
+use crate::check::{CheckOptions, check_file, default_models_dir};
+use crate::diag::Severity;
+use crate::hardware::{self, Machine};
+use crate::resolve::{self, Effective, Origin};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProgramArg {
+    LlamaServer,
+    LlamaCompletion,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Profile id in FILE (not with --model).
+    #[arg(required_unless_present = "model")]
+    id: Option<String>,
+    /// The models.conf holding the profile.
+    #[arg(default_value = "models.conf")]
+    file: PathBuf,
+    /// Plan a GGUF directly instead of a profile; llama-server arguments follow `--`.
+    #[arg(long, value_name = "GGUF", conflicts_with = "id")]
+    model: Option<PathBuf>,
+    /// profilec.toml describing the machine (default: beside FILE, else detected).
+    #[arg(long, value_name = "FILE")]
+    hardware: Option<PathBuf>,
+    /// The llama.cpp program the launch runs (their output and compute buffers differ).
+    #[arg(long, value_enum, default_value = "llama-server")]
+    program: ProgramArg,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// llama-server arguments for --model (after `--`).
+    #[arg(last = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+pub fn run(args: Args) -> i32 {
+    let program = match args.program {
+        ProgramArg::LlamaServer => Program::LlamaServer,
+        ProgramArg::LlamaCompletion => Program::LlamaCompletion,
+    };
+    let conf_dir = match &args.model {
+        Some(_) => PathBuf::from("."),
+        None => parent(&args.file),
+    };
+    let hw = match hardware::resolve(args.hardware.as_deref(), &conf_dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let machine = hw.hardware.machine();
+    let mut profile_errors = 0;
+    let (eff, model_path) = match &args.model {
+        Some(m) => {
+            let mut eff = Effective::default();
+            resolve::apply_args(&mut eff, &args.args.join(" "), Origin::ExtraArgs);
+            (eff, m.clone())
+        }
+        None => {
+            let Some(id) = &args.id else {
+                eprintln!("error: give a profile id, or --model M.gguf");
+                return 2;
+            };
+            match profile_options(&args.file, id, &hw.hardware) {
+                Ok((eff, errors)) => {
+                    profile_errors = errors;
+                    let Some(model) = eff.value("--model").map(PathBuf::from) else {
+                        eprintln!("error: profile `{id}` has no MODEL; set MODEL = file.gguf");
+                        return 1;
+                    };
+                    (eff, model)
+                }
+                Err(code) => return code,
+            }
+        }
+    };
+    let opts = eff.options();
+    let mut plan = match budget::plan(&model_path, &opts, &machine, program) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return match e {
+                budget::PlanError::Gguf(_) => 2,
+                _ => 1,
+            };
+        }
+    };
+    if matches!(hw.origin, hardware::Origin::Detected) {
+        plan.notes.push(detected_note(&machine));
+    }
+    if profile_errors > 0 {
+        plan.notes.push(format!(
+            "the profile has {profile_errors} error(s): run `profilec check {}`",
+            args.file.display()
+        ));
+    }
+    match args.format {
+        Format::Human => print!("{}", budget::render_human(&plan)),
+        Format::Json => match serde_json::to_string_pretty(&plan) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        },
+    }
+    i32::from(!plan.fits || profile_errors > 0)
+}
+
+/// Effective options of profile `id`, and how many errors `check` finds inside it.
+fn profile_options(
+    file: &Path,
+    id: &str,
+    hw: &hardware::Hardware,
+) -> Result<(Effective, usize), i32> {
+    let report = check_file(file, &CheckOptions::default()).map_err(|e| {
+        eprintln!("{:?}", miette::Report::new(e));
+        2
+    })?;
+    let Some(profile) = report.conf.profile(id) else {
+        let ids: Vec<&str> = report
+            .conf
+            .profiles
+            .iter()
+            .map(|p| p.id.value.as_str())
+            .collect();
+        eprintln!(
+            "error: no profile `{id}` in {}; profiles: {}",
+            file.display(),
+            ids.join(", ")
+        );
+        return Err(2);
+    };
+    let start = profile.id.span.start;
+    let end = report
+        .conf
+        .profiles
+        .iter()
+        .map(|p| p.id.span.start)
+        .filter(|&s| s > start)
+        .min()
+        .unwrap_or(usize::MAX);
+    let errors = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| {
+            d.span
+                .as_ref()
+                .is_some_and(|s| s.start >= start && s.start < end)
+        })
+        .count();
+    let eff = resolve::resolve(profile, &hw.defaults, &default_models_dir(file));
+    Ok((eff, errors))
+}
+
+fn parent(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn detected_note(m: &Machine) -> String {
+    if m.is_cpu_only() {
+        "hardware: detected (no GPU found, CPU only); pass --hardware profilec.toml to plan for another machine".into()
+    } else {
+        "hardware: detected; pass --hardware profilec.toml to plan for another machine".into()
+    }
+}
