@@ -63,7 +63,7 @@ class Fixture:
         raw = self.rng.integers(0, 256, size=n // blk * size, dtype=np.uint8)
         self.w.add_tensor(name, raw.reshape(shape[:-1] + [shape[-1] // blk * size]), raw_dtype=qtype)
 
-    def common(self, name, n_layer, n_ff, n_head_kv, extra_general=True):
+    def common(self, name, n_layer, n_ff, n_head_kv, extra_general=True, byte_vocab=False):
         w = self.w
         w.add_name(name)
         w.add_basename(name.split("-")[0])
@@ -85,10 +85,16 @@ class Fixture:
         self.kv("{a}.rope.freq_base", 10000.0)
         self.kv("{a}.attention.layer_norm_rms_epsilon", 1e-6)
         toks = ["<unk>", "<s>", "</s>"] + ["t%d" % i for i in range(VOCAB - 3)]
+        types = [1] * VOCAB
+        if byte_vocab:
+            # SPM falls back to <0xXX> tokens for text it cannot match; without them llama.cpp
+            # aborts while tokenizing the prompt (after loading), so a run cannot exit 0.
+            toks[3:259] = ["<0x%02X>" % b for b in range(256)]
+            types[3:259] = [6] * 256
         w.add_tokenizer_model("llama")
         w.add_token_list(toks)
         w.add_token_scores([0.0] * VOCAB)
-        w.add_token_types([1] * VOCAB)
+        w.add_token_types(types)
         w.add_bos_token_id(1)
         w.add_eos_token_id(2)
 
@@ -216,7 +222,7 @@ def lfm2(path, seed):
 
 def qwen3next(path, seed):
     f = Fixture(path, "qwen3next", seed)
-    f.common("tiny-qwen3next", 4, 256, 2)
+    f.common("tiny-qwen3next", 4, 256, 2, byte_vocab=True)
     f.kv("{a}.attention.key_length", 32)
     f.kv("{a}.attention.value_length", 32)
     f.kv("{a}.full_attention_interval", 4)
@@ -232,7 +238,14 @@ def qwen3next(path, seed):
     f.embd_out()
     for i in range(4):
         if (i + 1) % 4 == 0:
-            f.attn(i, 2, kd=32)
+            # Qwen3-Next's Q projection carries the output gate too: 2 * head_dim * n_head rows.
+            f.t(f"blk.{i}.attn_norm.weight", [EMBD])
+            f.t(f"blk.{i}.attn_q.weight", [EMBD, 2 * 32 * HEADS], QT.Q8_0)
+            f.t(f"blk.{i}.attn_k.weight", [EMBD, 32 * 2], QT.F16)
+            f.t(f"blk.{i}.attn_v.weight", [EMBD, 32 * 2], QT.Q8_0)
+            f.t(f"blk.{i}.attn_output.weight", [32 * HEADS, EMBD], QT.Q4_0)
+            f.t(f"blk.{i}.attn_q_norm.weight", [32])
+            f.t(f"blk.{i}.attn_k_norm.weight", [32])
         else:
             f.t(f"blk.{i}.attn_norm.weight", [EMBD])
             f.t(f"blk.{i}.attn_qkv.weight", [EMBD, 128 + 2 * 64], QT.Q8_0)
@@ -252,9 +265,12 @@ def qwen3next(path, seed):
 
 
 def deepseek2(path, seed):
-    rank, rope, nope, vhd = 32, 16, 32, 32
+    # GLM-4.7-Flash's shape (the corpus' main model): q-LoRA, MLA, sigmoid gating with
+    # normalised, scaled expert weights and an expert-selection bias.
+    q_rank, rank, rope, nope, vhd = 96, 32, 16, 32, 32
     f = Fixture(path, "deepseek2", seed)
-    f.common("tiny-deepseek2-mla", 3, 256, 1)
+    f.common("tiny-deepseek2-mla", 3, 256, 1, byte_vocab=True)
+    f.kv("{a}.attention.q_lora_rank", q_rank)
     f.kv("{a}.attention.kv_lora_rank", rank)
     f.kv("{a}.attention.key_length", rank + rope)
     f.kv("{a}.attention.value_length", rank)
@@ -266,10 +282,15 @@ def deepseek2(path, seed):
     f.kv("{a}.expert_used_count", 2)
     f.kv("{a}.expert_shared_count", 1)
     f.kv("{a}.expert_feed_forward_length", 64)
+    f.kv("{a}.expert_weights_scale", 1.8)
+    f.kv("{a}.expert_weights_norm", True)
+    f.kv("{a}.expert_gating_func", 2)
     f.embd_out()
     for i in range(3):
         f.t(f"blk.{i}.attn_norm.weight", [EMBD])
-        f.t(f"blk.{i}.attn_q.weight", [EMBD, HEADS * (nope + rope)], QT.Q8_0)
+        f.t(f"blk.{i}.attn_q_a.weight", [EMBD, q_rank], QT.Q8_0)
+        f.t(f"blk.{i}.attn_q_a_norm.weight", [q_rank])
+        f.t(f"blk.{i}.attn_q_b.weight", [q_rank, HEADS * (nope + rope)], QT.Q8_0)
         f.t(f"blk.{i}.attn_kv_a_mqa.weight", [EMBD, rank + rope], QT.Q8_0)
         f.t(f"blk.{i}.attn_kv_a_norm.weight", [rank])
         f.t(f"blk.{i}.attn_k_b.weight", [nope, rank, HEADS], QT.F16)

@@ -219,8 +219,11 @@ fn compute_buffer_matches_real_llama_cpp_within_5_percent() {
     assert!(bad.is_empty(), "out of tolerance:\n{}", bad.join("\n"));
 }
 
-/// Fixtures of families modelled from llama.cpp's source only: measured when llama.cpp loads
-/// them, and the gap printed; asserted only for gpt-oss, which llama.cpp loads.
+/// Families modelled from llama.cpp's source only, measured on their fixtures. Asserted within
+/// 5 % for gpt-oss and deepseek2 (MLA with q-LoRA, the GLM-4.7-Flash shape). Not asserted for
+/// qwen3next: a known, documented gap (docs/memory-model.md, "Compute buffers") — at -c 512
+/// -ub 128 with flash attention the model over-predicts by 8.9 % (0.71 vs 0.65 MiB); its
+/// numbers are printed so the gap stays visible.
 #[test]
 fn source_only_families_are_reported() {
     let mut jobs = Vec::new();
@@ -265,11 +268,21 @@ fn source_only_families_are_reported() {
                 o.est.cpu_mib
             ),
         }
-        if o.est.family == "gpt-oss"
-            && let Ok(m) = o.measured
-        {
+        // Every fixture here loads in llama.cpp b11434: a failed run is a broken fixture.
+        let m = o
+            .measured
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{name:?}: llama.cpp must load this fixture: {e}"));
+        assert!(o.est.exact_family, "{name:?} used a stand-in family");
+        if matches!(o.est.family, "gpt-oss" | "deepseek2") {
             let rel = (o.est.cpu_mib - m).abs() / m;
-            assert!(rel <= TOLERANCE, "gpt-oss: est {} vs {m}", o.est.cpu_mib);
+            assert!(
+                rel <= TOLERANCE,
+                "{} {}: est {} vs measured {m}",
+                o.est.family,
+                o.case.describe(),
+                o.est.cpu_mib
+            );
         }
     }
 }

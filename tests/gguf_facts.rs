@@ -177,20 +177,49 @@ fn lfm2_short_conv_hybrid() {
 
 #[test]
 fn qwen3next_deltanet_hybrid() {
-    let (_, f) = facts("qwen3next-hybrid.gguf");
+    let (m, f) = facts("qwen3next-hybrid.gguf");
     let rec: Vec<bool> = f.layers.iter().map(|l| l.is_recurrent).collect();
     assert_eq!(rec, [true, true, true, false]);
     let r = f.recurrent.clone().expect("recurrent");
     // (conv 4 - 1) * (inner 128 + 2 * groups 2 * state 32) and state 32 * inner 128.
-    assert_eq!((r.n_embd_r, r.n_embd_s), (3 * (128 + 2 * 2 * 32), 32 * 128));
+    assert_eq!(
+        (r.n_embd_r, r.n_embd_s, r.n_recurrent_layers),
+        (3 * (128 + 2 * 2 * 32), 32 * 128, 3)
+    );
+    assert_eq!(
+        (f.n_head, f.n_head_kv, f.n_embd_head_k, f.n_embd_head_v),
+        (4, 2, 32, 32)
+    );
     assert_eq!(kv_widths(&f), [(0, 0), (0, 0), (0, 0), (64, 64)]);
     let e = f.experts.expect("MoE");
-    assert_eq!((e.shared_count, e.n_ff_shexp), (1, 64));
+    assert_eq!(
+        (e.count, e.used, e.shared_count, e.n_ff_exp, e.n_ff_shexp),
+        (4, 2, 1, 64, 64)
+    );
+    // llama.cpp's loader wants the output gate inside Q: 2 * head_dim 32 * n_head 4 rows.
+    let dims = |n: &str| m.tensor(n).map(|t| t.dims.clone());
+    assert_eq!(dims("blk.3.attn_q.weight"), Some(vec![64, 256]));
+    assert_eq!(dims("blk.3.attn_output.weight"), Some(vec![128, 64]));
+    assert_eq!(dims("blk.3.attn_q_norm.weight"), Some(vec![32]));
+    // DeltaNet: conv over q+k+v (2 * 2 groups * 32 + 4 heads * 32), beta/alpha per v head.
+    assert_eq!(dims("blk.0.ssm_conv1d.weight"), Some(vec![4, 256]));
+    assert_eq!(dims("blk.0.ssm_ba.weight"), Some(vec![64, 8]));
+    assert!(
+        f.layers
+            .iter()
+            .all(|l| l.is_moe && l.bytes.experts_shared > 0)
+    );
 }
 
 #[test]
 fn deepseek2_mla_stores_k_only() {
-    let (_, f) = facts("deepseek2-mla.gguf");
+    let (m, f) = facts("deepseek2-mla.gguf");
+    // key_length / value_length are the MLA cache widths, as llama.cpp prints them
+    // (n_embd_head_k = 48, n_embd_head_v = 32 for this file).
+    assert_eq!(
+        (f.n_head, f.n_head_kv, f.n_embd_head_k, f.n_embd_head_v),
+        (4, 1, 48, 32)
+    );
     assert_eq!(
         f.attention,
         AttentionKind::Mla {
@@ -213,6 +242,20 @@ fn deepseek2_mla_stores_k_only() {
     );
     assert!(!f.layers[0].is_moe && f.layers[0].bytes.dense_ffn > 0);
     assert!(f.layers[1].is_moe && f.layers[1].bytes.experts_shared > 0);
+    // GLM-4.7-Flash's shape: Q through a rank-96 LoRA instead of a full attn_q.
+    assert_eq!(m.metadata.u64("deepseek2.attention.q_lora_rank"), Some(96));
+    assert!(m.tensor("blk.0.attn_q.weight").is_none());
+    // norm F32 [64]; q_a Q8_0 [64,96]; q_a_norm F32 [96]; q_b Q8_0 [96,4*48];
+    // kv_a_mqa Q8_0 [64,48]; kv_a_norm F32 [32]; k_b, v_b F16 [32,32,4]; output Q8_0 [128,64].
+    let attn = 64 * 4
+        + 96 * 2 * 34
+        + 96 * 4
+        + 192 * 3 * 34
+        + 48 * 2 * 34
+        + 32 * 4
+        + 2 * 32 * 32 * 4 * 2
+        + 64 * 4 * 34;
+    assert!(f.layers.iter().all(|l| l.bytes.attention == attn));
     assert_eq!(
         gguf::tensor_role("blk.1.attn_kv_a_mqa.weight"),
         TensorRole::Attention
