@@ -20,6 +20,7 @@ pub mod gguf;
 pub mod hardware;
 pub mod launch;
 pub mod observed;
+pub mod place;
 pub mod project;
 pub mod render;
 pub mod resolve;
