@@ -316,7 +316,7 @@ fn unknown_devices(rules: &[OtRule], gs: &[Group], gpus: &[String], out: &mut Ve
             continue;
         };
         let name = r.buffer.to_string();
-        if r.buffer.is_cpu() || gpus.iter().any(|g| *g == name) {
+        if r.buffer.is_cpu() || gpus.contains(&name) {
             continue;
         }
         let have = if gpus.is_empty() {
