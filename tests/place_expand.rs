@@ -139,6 +139,14 @@ fn gap_between_devices() {
     );
     assert_eq!(d[0].span, Some(span(extra, r"blk\.3\.=CUDA1")));
     assert_eq!(d[0].related[0].span, span(extra, r"blk\.0\.=CUDA0"));
+
+    // Strategy D leaves the experts of gap layers to `exps=CPU`: still a gap.
+    let (_, d) = run("gpt-oss-mxfp4.gguf", &format!("{extra},exps=CPU"), None);
+    assert_eq!(codes(&d), ["place::layer-gap"]);
+    // Layers pinned whole to the CPU are not a gap.
+    let extra = r"-ot blk\.0\.=CUDA0,blk\.(1|2)\.=CPU,blk\.3\.=CUDA1";
+    let (_, d) = run("gpt-oss-mxfp4.gguf", extra, None);
+    assert!(d.is_empty(), "{d:#?}");
 }
 
 #[test]

@@ -218,7 +218,14 @@ fn layout(rules: &[OtRule], exp: &Expansion, out: &mut Vec<Diagnostic>) {
         .flat_map(|(_, l)| l.iter().copied())
         .collect();
     if let (Some(&lo), Some(&hi)) = (all.first(), all.last()) {
-        let gap: BTreeSet<u32> = (lo..=hi).filter(|l| !all.contains(l)).collect();
+        // Layers pinned whole to the CPU are placed on purpose, not forgotten.
+        let cpu_whole = exp
+            .buffer(Some(BufferType::Cpu))
+            .map(|b| b.full_layers.clone())
+            .unwrap_or_default();
+        let gap: BTreeSet<u32> = (lo..=hi)
+            .filter(|l| !all.contains(l) && !cpu_whole.contains(l))
+            .collect();
         for run in runs(&gap) {
             let before = run
                 .start()
