@@ -7,6 +7,7 @@
 mod args;
 mod bench;
 mod ids;
+mod model_rules;
 mod models;
 
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ pub fn check_source(text: impl Into<String>, models_dir: Option<&Path>) -> Check
     bench::check(&conf, &mut diagnostics);
     args::check(&conf, &mut diagnostics);
     models::check(&conf, models_dir, &mut diagnostics);
+    model_rules::check(&conf, models_dir, &mut diagnostics);
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     CheckReport { conf, diagnostics }
 }

@@ -1,0 +1,176 @@
+//! Rules that need the model itself: when a profile's MODEL file is on disk, its header is read
+//! (once per path per check run; header and tensor table only) and the profile is checked
+//! against it: `-ot` rules expanded on the real tensor names (docs/placement.md), the context
+//! against the trained context, recurrent models without `--no-context-shift`, `-ts` on MoE.
+//! Profiles whose model is missing cost one `stat`: `model::missing-file` reports those.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+use crate::config::{Conf, Profile};
+use crate::diag::Diagnostic;
+use crate::flags::{ParsedArgs, parse_args};
+use crate::gguf::{GgufError, Model, ModelFacts};
+use crate::place;
+
+/// Flags that stretch the trained context on purpose.
+const ROPE_SCALING: &[&str] = &[
+    "--rope-scaling",
+    "--rope-scale",
+    "--rope-freq-scale",
+    "--yarn-orig-ctx",
+];
+
+type Loaded = Result<(Model, ModelFacts), GgufError>;
+
+pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>) {
+    let Some(dir) = models_dir else { return };
+    let mut cache: HashMap<PathBuf, Option<Rc<Loaded>>> = HashMap::new();
+    let mut found = Vec::new();
+    for p in &conf.profiles {
+        let Some(model) = &p.model else { continue };
+        let Some(path) = model_path(dir, &model.value) else {
+            continue;
+        };
+        let loaded = cache.entry(path.clone()).or_insert_with(|| load(&path));
+        let Some(loaded) = loaded.clone() else {
+            continue;
+        };
+        match loaded.as_ref() {
+            Ok((m, facts)) => profile(p, m, facts, &mut found),
+            Err(e) => found.push(
+                e.to_diagnostic()
+                    .at(model.span.clone())
+                    .label("cannot read this model"),
+            ),
+        }
+    }
+    // `ot::cpu-rule-shadows` already reports these from the flag table's probe names.
+    found.retain(|d| {
+        d.code != "place::cpu-rule-shadows"
+            || !diags
+                .iter()
+                .any(|o| o.code == "ot::cpu-rule-shadows" && o.span == d.span)
+    });
+    diags.extend(found);
+}
+
+/// The file to open, or `None` when MODEL is not a usable relative path to an existing file
+/// (other rules report those).
+fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
+    let rel = Path::new(model);
+    let plain = rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let path = dir.join(rel);
+    (plain && path.is_file()).then_some(path)
+}
+
+fn load(path: &Path) -> Option<Rc<Loaded>> {
+    let loaded = Model::open(path).and_then(|m| {
+        let facts = ModelFacts::from_model(&m)?;
+        Ok((m, facts))
+    });
+    match loaded {
+        // A split set with a shard missing: `model::missing-file` names the shards.
+        Err(GgufError::MissingShard { .. }) => None,
+        other => Some(Rc::new(other)),
+    }
+}
+
+fn profile(p: &Profile, model: &Model, facts: &ModelFacts, out: &mut Vec<Diagnostic>) {
+    let parsed = p
+        .extra_args
+        .as_ref()
+        .map(|e| (parse_args(&e.value), e.span.clone()));
+    let offset = parsed.as_ref().map_or(0, |(_, s)| s.start);
+    let span_of = |args: &ParsedArgs, flag: &str| -> Option<Range<usize>> {
+        let s = args.last(flag)?.span();
+        Some(s.start + offset..s.end + offset)
+    };
+    if let Some((args, _)) = &parsed {
+        let rules = args.tensor_overrides();
+        if !rules.is_empty() {
+            let exp = place::expand(&rules, &model.tensors, facts.n_layer);
+            out.extend(
+                place::lint(&rules, &exp, None)
+                    .into_iter()
+                    .map(|d| d.shifted(offset)),
+            );
+        } else if facts.experts.is_some()
+            && let Some(ts) = span_of(args, "--tensor-split")
+        {
+            out.push(
+                Diagnostic::note(
+                    "place::moe-tensor-split",
+                    "`--tensor-split` alone on a MoE model keeps every expert on the GPUs",
+                )
+                .at(ts)
+                .label("splits whole layers, experts included")
+                .help("fine while the experts fit in VRAM; beyond it, pin device ranges with `-ot …=CUDAn,exps=CPU` (strategy D) or let --fit place them"),
+            );
+        }
+    }
+    context(p, parsed.as_ref().map(|(a, _)| a), &span_of, facts, out);
+    if facts.recurrent.is_some() {
+        let shift = parsed
+            .as_ref()
+            .and_then(|(a, _)| a.switch("--context-shift"));
+        if shift != Some(false) {
+            let at = parsed
+                .as_ref()
+                .and_then(|(a, s)| span_of(a, "--context-shift").or(Some(s.clone())))
+                .or_else(|| p.model.as_ref().map(|m| m.span.clone()));
+            let d = Diagnostic::warning(
+                "model::context-shift-recurrent",
+                format!(
+                    "{} is a recurrent/hybrid model ({}) and the profile does not pass `--no-context-shift`",
+                    p.model.as_ref().map_or("MODEL", |m| m.value.as_str()),
+                    facts.arch
+                ),
+            )
+            .label("add `--no-context-shift`")
+            .help("a recurrent state cannot be shifted like a KV cache; the corpus passes `--no-context-shift` for every DeltaNet hybrid so a full context ends the request instead");
+            out.push(match at {
+                Some(s) => d.at(s),
+                None => d,
+            });
+        }
+    }
+}
+
+fn context(
+    p: &Profile,
+    args: Option<&ParsedArgs>,
+    span_of: &dyn Fn(&ParsedArgs, &str) -> Option<Range<usize>>,
+    facts: &ModelFacts,
+    out: &mut Vec<Diagnostic>,
+) {
+    let from_flag = args.and_then(|a| {
+        let v = a.last_value("--ctx-size")?.parse::<u64>().ok()?;
+        Some((v, span_of(a, "--ctx-size")?))
+    });
+    let Some((ctx, span)) =
+        from_flag.or_else(|| p.ctx_size.as_ref().map(|c| (c.value, c.span.clone())))
+    else {
+        return;
+    };
+    let train = facts.n_ctx_train;
+    let scaled = args.is_some_and(|a| ROPE_SCALING.iter().any(|f| a.has(f)));
+    if train == 0 || ctx <= train || scaled {
+        return;
+    }
+    out.push(
+        Diagnostic::warning(
+            "model::ctx-above-trained",
+            format!("context {ctx} is above the model's trained context of {train} tokens"),
+        )
+        .at(span)
+        .label(format!("trained on {train}"))
+        .help(format!(
+            "use at most {train} (or 0 for the trained length); beyond it quality drops unless you configure RoPE scaling (`--rope-scaling yarn`)"
+        )),
+    );
+}
