@@ -20,6 +20,7 @@ pub mod gguf;
 pub mod hardware;
 pub mod launch;
 pub mod observed;
+pub mod optimize;
 pub mod place;
 pub mod preset;
 pub mod project;

@@ -9,6 +9,7 @@ mod inspect;
 mod log;
 mod mark_tested;
 mod new;
+mod optimize;
 mod plan;
 mod render;
 mod report;
@@ -39,6 +40,11 @@ enum Command {
     New(new::Args),
     /// Set SPEED of a profile and drop its NOT YET TESTED line.
     MarkTested(mark_tested::Args),
+    /// Recommended llama.cpp parameters for a model on this machine, as one JSON object.
+    Optimize(optimize::Args),
+    /// `run --model X --optimize`: the same as `optimize`.
+    #[command(hide = true)]
+    Run(optimize::Args),
     /// The exact llama-server command of a profile (args, sh, env, json, router preset).
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
@@ -70,6 +76,8 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Log(a) => log::run(a),
         Command::Render(a) => render::run(a),
         Command::New(a) => new::run(a),
+        Command::Optimize(a) => optimize::run(a),
+        Command::Run(a) => optimize::run_alias(a),
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),

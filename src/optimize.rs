@@ -1,0 +1,247 @@
+//! `optimize`: the seed's "run optimization" recommendation (DESIGN.md §8) — hardware, model,
+//! recommended llama.cpp parameters and one sentence of rationale per decision — computed with
+//! the real memory model instead of rules of thumb. It never launches anything.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::budget::{Plan, Program, plan_model};
+use crate::gguf::{self, GgufError, Model, ModelFacts};
+use crate::hardware::Hardware;
+use crate::resolve::{Effective, Origin};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OptimizeError {
+    #[error("model file {0} not found")]
+    MissingModel(PathBuf),
+    #[error(transparent)]
+    Model(#[from] GgufError),
+    #[error("the memory model could not plan {model}: {why}")]
+    Plan { model: PathBuf, why: String },
+}
+
+impl OptimizeError {
+    pub fn help(&self) -> String {
+        match self {
+            OptimizeError::MissingModel(_) => "pass the path of a .gguf file with --model".into(),
+            OptimizeError::Model(e) => e.help().into(),
+            OptimizeError::Plan { .. } => {
+                "try `profilec plan --model FILE` to see the details".into()
+            }
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            OptimizeError::Model(e) => e.exit_code(),
+            OptimizeError::Plan { .. } => 1,
+            OptimizeError::MissingModel(_) => 2,
+        }
+    }
+}
+
+/// The recommendation, serialised in the seed's field order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recommendation {
+    pub hardware: Value,
+    pub model: Value,
+    pub recommended_params: Map<String, Value>,
+    pub rationale: Vec<String>,
+}
+
+const GIB: f64 = 1024.0;
+/// Free memory kept on each GPU, like llama.cpp's `--fit-target` default.
+const GPU_MARGIN_MIB: f64 = 1024.0;
+/// Contexts tried, largest first, capped at the trained context.
+const CTX_LADDER: [u64; 8] = [32768, 16384, 8192, 4096, 2048, 1024, 512, 256];
+
+fn gb(mib: f64) -> f64 {
+    (mib / GIB * 100.0).round() / 100.0
+}
+
+/// Recommends parameters for `model_path` on `hw`.
+pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, OptimizeError> {
+    if !model_path.is_file() {
+        return Err(OptimizeError::MissingModel(model_path.to_path_buf()));
+    }
+    let (model, facts) = gguf::inspect(model_path)?;
+    let machine = hw.machine();
+    let cpu = &hw.cpu;
+    let size_mib = model.file_bytes() as f64 / (1024.0 * 1024.0);
+    let mut rationale = Vec::new();
+    let mut params = Map::new();
+
+    let threads = cpu
+        .cores_physical
+        .saturating_sub(1)
+        .clamp(1, cpu.cores_logical.max(1));
+    params.insert("--threads".into(), json!(threads));
+    rationale.push(format!(
+        "--threads {threads}: {} physical cores minus one for the OS and the server's HTTP thread (within 1..={} logical)",
+        cpu.cores_physical, cpu.cores_logical
+    ));
+
+    let n_layers = u64::from(facts.n_layer) + 1;
+    let gpu = !machine.is_cpu_only();
+    let (ctx, ngl, plan) = choose(&model, &facts, model_path, hw, gpu, n_layers)?;
+    params.insert("--n-gpu-layers".into(), json!(ngl));
+    params.insert("--n-ctx".into(), json!(ctx));
+    let batch = if gpu && ngl == n_layers { 512 } else { 256 };
+    params.insert("--batch-size".into(), json!(batch));
+    let ram_mib = cpu.ram_mib as f64;
+    let mlock = ram_mib > 1.5 * size_mib;
+    params.insert("--mlock".into(), json!(mlock));
+
+    if gpu {
+        let used: Vec<String> = plan
+            .devices
+            .iter()
+            .filter(|d| d.name != "CPU")
+            .map(|d| format!("{} {:.0}/{:.0} MiB", d.name, d.total_mib, d.capacity_mib))
+            .collect();
+        rationale.push(if ngl == n_layers {
+            format!(
+                "--n-gpu-layers {ngl}: all {n_layers} layer units (with the output layer) fit the GPUs with {GPU_MARGIN_MIB:.0} MiB left on each ({})",
+                used.join(", ")
+            )
+        } else {
+            format!(
+                "--n-gpu-layers {ngl}: the most of {n_layers} layer units that fit the GPUs with {GPU_MARGIN_MIB:.0} MiB left on each ({}); the rest run on the CPU",
+                used.join(", ")
+            )
+        });
+    } else {
+        rationale.push("--n-gpu-layers 0: no GPU (no NVIDIA driver, or none declared), everything runs on the CPU".into());
+    }
+    let cpu_plan = plan.device("CPU");
+    rationale.push(format!(
+        "--n-ctx {ctx}: the largest of {} tokens and below (trained: {}) whose KV cache and buffers fit{}",
+        CTX_LADDER[0],
+        facts.n_ctx_train,
+        cpu_plan.map_or(String::new(), |c| format!(
+            " (CPU side {:.0} of {:.0} MiB)",
+            c.total_mib, c.capacity_mib
+        ))
+    ));
+    rationale.push(if batch == 512 {
+        "--batch-size 512: the whole model is on the GPUs, which have headroom for a 512-token batch".into()
+    } else {
+        "--batch-size 256: layers run on the CPU, where a smaller batch keeps the compute buffer and prompt latency down".into()
+    });
+    rationale.push(format!(
+        "--mlock {mlock}: RAM {:.1} GiB is {} 1.5 × the model's {:.1} GiB",
+        ram_mib / GIB,
+        if mlock { "above" } else { "not above" },
+        size_mib / GIB
+    ));
+    rationale.push("--no-mmap not recommended: memory-mapping loads lazily and lets the OS share pages; nothing here needs a copy".into());
+
+    let gpus: Vec<Value> = hw
+        .gpus
+        .iter()
+        .map(|g| json!({"id": g.id, "name": g.name, "vram_gb": gb(g.total_mib as f64), "usable_gb": gb(g.total_mib.saturating_sub(g.reserved_mib) as f64)}))
+        .collect();
+    let hardware = json!({
+        "cpu_cores_physical": cpu.cores_physical,
+        "cpu_cores_logical": cpu.cores_logical,
+        "cpu_arch": cpu.arch,
+        "numa_nodes": cpu.numa_nodes,
+        "ram_total_gb": gb(ram_mib),
+        "gpu_type": if hw.gpus.is_empty() { "none" } else { "CUDA" },
+        "gpu_vram_gb": gb(hw.gpus.iter().fold(0.0, |a, g| a + g.total_mib as f64)),
+        "gpus": gpus,
+    });
+    let model_json = json!({
+        "path": model_path.display().to_string(),
+        "size_gb": gb(size_mib),
+        "architecture": facts.arch,
+        "layers": facts.n_layer,
+        "params": facts.params.total,
+        "params_active": facts.params.active,
+        "context_train": facts.n_ctx_train,
+    });
+    Ok(Recommendation {
+        hardware,
+        model: model_json,
+        recommended_params: params,
+        rationale,
+    })
+}
+
+/// The largest context (then the most GPU layers) whose plan fits every device.
+fn choose(
+    model: &Model,
+    facts: &ModelFacts,
+    path: &Path,
+    hw: &Hardware,
+    gpu: bool,
+    n_layers: u64,
+) -> Result<(u64, u64, Plan), OptimizeError> {
+    let machine = hw.machine();
+    let try_plan = |ctx: u64, ngl: u64| -> Result<Plan, OptimizeError> {
+        let mut eff = Effective::default();
+        eff.set_flag("--ctx-size", &[&ctx.to_string()], Origin::Placement);
+        eff.set_flag("--n-gpu-layers", &[&ngl.to_string()], Origin::Placement);
+        eff.set_flag("--parallel", &["1"], Origin::Placement);
+        let opts = eff.options();
+        plan_model(
+            model,
+            facts,
+            path.to_path_buf(),
+            &opts,
+            &machine,
+            Program::LlamaServer,
+        )
+        .map_err(|e| OptimizeError::Plan {
+            model: path.to_path_buf(),
+            why: e.to_string(),
+        })
+    };
+    let fits = |p: &Plan| {
+        p.devices.iter().all(|d| {
+            let margin = if d.name == "CPU" { 0.0 } else { GPU_MARGIN_MIB };
+            d.total_mib + margin <= d.capacity_mib
+        })
+    };
+    let ladder: Vec<u64> = CTX_LADDER
+        .iter()
+        .copied()
+        .filter(|&c| c <= facts.n_ctx_train.max(256))
+        .collect();
+    let mut last = None;
+    for &ctx in &ladder {
+        if !gpu {
+            let p = try_plan(ctx, 0)?;
+            if fits(&p) {
+                return Ok((ctx, 0, p));
+            }
+            last = Some((ctx, 0, p));
+            continue;
+        }
+        // Most GPU layers that fit at this context: binary search, fewer layers never use more VRAM.
+        let (mut lo, mut hi) = (0u64, n_layers);
+        let mut best: Option<(u64, Plan)> = None;
+        while lo <= hi {
+            let mid = lo + (hi - lo) / 2;
+            let p = try_plan(ctx, mid)?;
+            if fits(&p) {
+                best = Some((mid, p));
+                lo = mid + 1;
+            } else if mid == 0 {
+                break;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        if let Some((ngl, p)) = best {
+            return Ok((ctx, ngl, p));
+        }
+        last = Some((ctx, 0, try_plan(ctx, 0)?));
+    }
+    last.ok_or_else(|| OptimizeError::Plan {
+        model: path.to_path_buf(),
+        why: "no context size was tried".into(),
+    })
+}
