@@ -11,6 +11,7 @@ pub mod budget;
 pub mod calibrate;
 pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod diag;
 pub mod edit;

@@ -14,6 +14,15 @@ pub struct Args {
     pub log: PathBuf,
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// Compare with the plan of this profile (as `start` would launch it).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The models.conf holding --profile.
+    #[arg(long, default_value = "models.conf")]
+    pub file: PathBuf,
+    /// Hardware file (default: profilec.toml beside the models.conf, else detection).
+    #[arg(long)]
+    pub hardware: Option<PathBuf>,
 }
 
 /// Exit codes: 0 the log shows a successful load, 1 a failure (or a log that stops before the
@@ -29,8 +38,39 @@ pub fn run(args: Args) -> i32 {
             };
         }
     };
+    let diffs = match &args.profile {
+        None => None,
+        Some(id) => {
+            let project = match crate::project::open(&args.file, args.hardware.as_deref()) {
+                Ok(p) => p,
+                Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+            };
+            if let Err(e) = project.profile(id) {
+                return super::fail(&e.to_string(), &e.help(), e.exit_code());
+            }
+            match crate::compare::plan_profile(&project, id) {
+                Some(plan) => Some(crate::compare::compare(&plan, &report)),
+                None => {
+                    return super::fail(
+                        &format!("cannot plan [{id}]: its model file cannot be read"),
+                        "check MODEL and the models directory (`profilec check`)",
+                        2,
+                    );
+                }
+            }
+        }
+    };
     match args.format {
-        Format::Human => print!("{}", startup_log::render_human(&report)),
+        Format::Human => {
+            print!("{}", startup_log::render_human(&report));
+            if let Some(d) = &diffs {
+                println!("\nplan vs measured:\n{}", crate::compare::render_diffs(d));
+            }
+        }
+        Format::Json if diffs.is_some() => {
+            let v = serde_json::json!({"report": report, "comparison": diffs});
+            println!("{v:#}");
+        }
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
             Err(e) => {

@@ -76,13 +76,20 @@ pub fn run(args: Args) -> i32 {
     if let Some(dir) = log_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
+    let plan = crate::compare::plan_profile(&project, &args.id);
     let mut opts = LaunchOptions::new(&log_path);
     opts.mode = Mode::Foreground;
     opts.tee = !args.quiet;
     opts.health_timeout = Duration::from_secs(args.timeout);
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
-    record(&project.conf_path, &args.id, &rendered.argv, &log_path);
+    record(
+        &project.conf_path,
+        &args.id,
+        &rendered.argv,
+        &log_path,
+        plan.as_ref(),
+    );
     match outcome {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,
         Ok(LaunchOutcome::Running(handle)) => match handle.stop() {
@@ -97,20 +104,38 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-/// What llama.cpp reported, beside the models.conf, whatever the outcome; a log that cannot be
-/// read or parsed is reported, not fatal.
-fn record(conf: &std::path::Path, id: &str, argv: &[String], log: &std::path::Path) {
-    match crate::startup_log::read_log(log) {
-        Ok(report) => match crate::observed::record(conf, id, argv, &report, None) {
-            Ok(path) => eprintln!(
-                "profilec: recorded what llama.cpp allocated in {}",
-                path.display()
-            ),
-            Err(e) => eprintln!("profilec: could not record the observation: {e}"),
-        },
-        Err(e) => eprintln!(
-            "profilec: could not read the server log {}: {e}",
-            log.display()
+/// What llama.cpp reported, beside the models.conf, whatever the outcome, with the plan it is
+/// compared to; a log that cannot be read or parsed is reported, not fatal.
+fn record(
+    conf: &std::path::Path,
+    id: &str,
+    argv: &[String],
+    log: &std::path::Path,
+    plan: Option<&crate::budget::Plan>,
+) {
+    let report = match crate::startup_log::read_log(log) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "profilec: could not read the server log {}: {e}",
+                log.display()
+            );
+            return;
+        }
+    };
+    if let Some(p) = plan {
+        let diffs = crate::compare::compare(p, &report);
+        eprintln!(
+            "profilec: plan vs measured\n{}",
+            crate::compare::render_diffs(&diffs)
+        );
+    }
+    let plan_json = plan.and_then(|p| serde_json::to_value(p).ok());
+    match crate::observed::record(conf, id, argv, &report, plan_json) {
+        Ok(path) => eprintln!(
+            "profilec: recorded what llama.cpp allocated in {}",
+            path.display()
         ),
+        Err(e) => eprintln!("profilec: could not record the observation: {e}"),
     }
 }

@@ -1,0 +1,114 @@
+//! Plan against measurement: what profilec predicted per device and component, beside what
+//! llama.cpp reported in its startup log. The calibration loop's unit of truth.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::budget::{Plan, Program, plan};
+use crate::project::Project;
+use crate::render::effective;
+use crate::startup_log::StartupReport;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentDiff {
+    pub device: String,
+    pub component: &'static str,
+    pub plan_mib: f64,
+    pub measured_mib: f64,
+    /// measured − plan.
+    pub diff_mib: f64,
+    /// (measured − plan) / measured, in percent; `None` when nothing was measured.
+    pub diff_pct: Option<f64>,
+}
+
+/// Every component of every device that either side has.
+pub fn compare(plan: &Plan, report: &StartupReport) -> Vec<ComponentDiff> {
+    let mut names: Vec<String> = plan.devices.iter().map(|d| d.name.clone()).collect();
+    for m in &report.per_device {
+        if !names.contains(&m.device) {
+            names.push(m.device.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let p = plan.device(&name);
+        let m = report.per_device.iter().find(|d| d.device == name);
+        let pairs: [(&'static str, f64, f64); 5] = [
+            (
+                "weights",
+                p.map_or(0.0, |d| d.weights_mib + d.weights_repack_mib),
+                m.map_or(0.0, |d| d.weights_mib),
+            ),
+            (
+                "kv",
+                p.map_or(0.0, |d| d.kv_mib),
+                m.map_or(0.0, |d| d.kv_mib),
+            ),
+            (
+                "recurrent",
+                p.map_or(0.0, |d| d.recurrent_mib),
+                m.map_or(0.0, |d| d.recurrent_mib),
+            ),
+            (
+                "compute",
+                p.map_or(0.0, |d| d.compute_mib),
+                m.map_or(0.0, |d| d.compute_mib),
+            ),
+            (
+                "output",
+                p.map_or(0.0, |d| d.output_mib),
+                m.map_or(0.0, |d| d.output_mib),
+            ),
+        ];
+        for (component, plan_mib, measured_mib) in pairs {
+            if plan_mib == 0.0 && measured_mib == 0.0 {
+                continue;
+            }
+            let diff = measured_mib - plan_mib;
+            out.push(ComponentDiff {
+                device: name.clone(),
+                component,
+                plan_mib,
+                measured_mib,
+                diff_mib: (diff * 100.0).round() / 100.0,
+                diff_pct: (measured_mib > 0.0)
+                    .then(|| (diff / measured_mib * 1000.0).round() / 10.0),
+            });
+        }
+    }
+    out
+}
+
+/// The plan of a profile as `start` launches it (llama-server, effective options with the
+/// machine's `[defaults]`), when its model can be read.
+pub fn plan_profile(project: &Project, id: &str) -> Option<Plan> {
+    let profile = project.profile(id).ok()?;
+    let opts = effective(profile, &project.hardware).options();
+    let model = opts.model.clone()?;
+    plan(
+        Path::new(&model),
+        &opts,
+        &project.hardware.machine(),
+        Program::LlamaServer,
+    )
+    .ok()
+}
+
+/// A small table for people.
+pub fn render_diffs(diffs: &[ComponentDiff]) -> String {
+    let mut s = String::from("device   component      plan MiB  measured MiB    diff MiB\n");
+    for d in diffs {
+        s.push_str(&format!(
+            "{:<8} {:<12} {:>10.2} {:>13.2} {:>+11.2}{}\n",
+            d.device,
+            d.component,
+            d.plan_mib,
+            d.measured_mib,
+            d.diff_mib,
+            d.diff_pct
+                .map_or(String::new(), |p| format!(" ({p:+.1} %)"))
+        ));
+    }
+    s
+}
