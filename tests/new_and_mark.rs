@@ -194,3 +194,32 @@ fn a_model_outside_the_models_dir_is_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not inside the models directory"));
     assert!(!conf.exists());
 }
+
+#[test]
+fn new_plans_the_profile_on_the_reference_rig() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("models.conf");
+    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+        .args(["new", "--dry-run", "--hardware"])
+        .arg(root().join("profiles/profilec.toml"))
+        .arg("--file")
+        .arg(&conf)
+        .arg(root().join("models/qwen3moe.gguf"))
+        .output()
+        .expect("new");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = String::from_utf8_lossy(&out.stdout);
+    // Trained context 4096 fits; the whole model fits CUDA0, so strategy A pins it there.
+    assert!(diff.contains("+CTX_SIZE=4096\n"), "{diff}");
+    assert!(diff.contains("strategy A (one GPU"), "{diff}");
+    assert!(diff.contains("--split-mode none --main-gpu 0"), "{diff}");
+    assert!(diff.contains("+#   CUDA0 "), "budget per device: {diff}");
+    // The rig's q8_0 default cannot serve 16-wide heads: the scaffold says so and uses f16.
+    assert!(diff.contains("-ctk f16 -ctv f16"), "{diff}");
+    assert!(diff.contains("using f16 caches"), "{diff}");
+}

@@ -43,7 +43,10 @@ pub fn run(args: Args) -> i32 {
         ctx: args.ctx,
         bench: args.bench,
     };
-    let added = match add_profile(&args.file, &args.model, &hw, &opts, &|_, _| None) {
+    let plan = |m: &crate::gguf::Model, f: &crate::gguf::ModelFacts| {
+        crate::scaffold::plan_budget(m, f, &args.model, &hw, args.ctx)
+    };
+    let added = match add_profile(&args.file, &args.model, &hw, &opts, &plan) {
         Ok(a) => a,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };

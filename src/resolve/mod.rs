@@ -178,6 +178,13 @@ pub fn resolve(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> Eff
     eff
 }
 
+/// The effective options of `[defaults]` alone: the start of an ad-hoc or scaffolded launch.
+pub fn from_defaults(defaults: &Defaults) -> Effective {
+    let mut eff = Effective::default();
+    apply_defaults(&mut eff, defaults);
+    eff
+}
+
 /// Applies a whitespace-separated llama-server argument string (EXTRA_ARGS, or the arguments
 /// after `--` of an ad-hoc plan). Arguments with errors are skipped.
 pub fn apply_args(eff: &mut Effective, args: &str, origin: Origin) {

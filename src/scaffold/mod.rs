@@ -3,11 +3,13 @@
 //! model ships, and `# NOT YET TESTED` until someone has run it.
 
 mod add;
+mod budget;
 mod ids;
 
 use std::path::Path;
 
 pub use add::{Added, NewError, add_profile};
+pub use budget::plan_budget;
 pub use ids::profile_id;
 
 use crate::gguf::{AttentionKind, Model, ModelFacts};
@@ -73,7 +75,10 @@ pub fn scaffold(
             .map_or_else(|| model_rel.into(), |n| n.to_string_lossy())
     ));
     if let Some(b) = budget {
-        out.push(format!("# Budget at CTX_SIZE={} ({}):", b.ctx, b.strategy));
+        out.push(format!(
+            "# Budget at CTX_SIZE={}, strategy {}:",
+            b.ctx, b.strategy
+        ));
         out.extend(b.devices.iter().map(|d| format!("#   {d}")));
         out.extend(b.rationale.iter().map(|r| format!("# - {r}")));
     } else {

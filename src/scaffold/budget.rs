@@ -1,0 +1,110 @@
+//! The memory model's answer for a new profile: the largest context that fits, whether one GPU
+//! is enough (strategy A), and the per-device budget for the comment block.
+
+use std::path::Path;
+
+use super::Budget;
+use crate::budget::{Plan, PlanError, Program, plan_model};
+use crate::gguf::{Model, ModelFacts};
+use crate::hardware::Hardware;
+use crate::resolve::{Origin, from_defaults};
+
+const MIN_CTX: u64 = 4096;
+
+/// Plans `model` with the machine's `[defaults]`, from the trained context down (halving) to
+/// 4096 tokens, or at `ctx` when given. `None` when even the smallest context does not fit.
+pub fn plan_budget(
+    model: &Model,
+    facts: &ModelFacts,
+    path: &Path,
+    hw: &Hardware,
+    ctx: Option<u64>,
+) -> Option<Budget> {
+    let machine = hw.machine();
+    let mut extra_flags: Vec<String> = Vec::new();
+    let mut rationale = Vec::new();
+    let run = |ctx: u64, extra: &[&str]| -> Result<Plan, PlanError> {
+        let mut eff = from_defaults(&hw.defaults);
+        eff.set_flag("--ctx-size", &[&ctx.to_string()], Origin::Placement);
+        eff.set_flag("--parallel", &["1"], Origin::Placement);
+        crate::resolve::apply_args(&mut eff, &extra.join(" "), Origin::Placement);
+        plan_model(
+            model,
+            facts,
+            path.to_path_buf(),
+            &eff.options(),
+            &machine,
+            Program::LlamaServer,
+        )
+    };
+    let ladder: Vec<u64> = match ctx {
+        Some(c) => vec![c],
+        None => std::iter::successors(Some(facts.n_ctx_train.max(MIN_CTX)), |c| {
+            (*c / 2 >= MIN_CTX).then_some(*c / 2)
+        })
+        .collect(),
+    };
+    let first = *ladder.first()?;
+    // A cache type whose blocks do not divide the head size is refused by llama.cpp: fall back
+    // to f16 for this model and say so.
+    if let Err(PlanError::Kv(e)) = run(first, &[]) {
+        rationale.push(format!("{e}; using f16 caches for this model"));
+        extra_flags.extend(["-ctk", "f16", "-ctv", "f16"].map(String::from));
+    }
+    let extra: Vec<&str> = extra_flags.iter().map(String::as_str).collect();
+    for &c in &ladder {
+        let Ok(plan) = run(c, &extra) else { continue };
+        if !plan.fits {
+            continue;
+        }
+        if c < facts.n_ctx_train {
+            rationale.push(format!(
+                "context {c}: the largest power-of-two step below the trained {} that fits",
+                facts.n_ctx_train
+            ));
+        } else {
+            rationale.push(format!("context {c}: the trained context fits"));
+        }
+        let mut strategy = "FIT (llama.cpp places layers at load time)".to_string();
+        let mut a_flags = extra.clone();
+        a_flags.extend(["--split-mode", "none", "--main-gpu", "0"]);
+        let mut shown = plan;
+        if machine.gpus.len() > 1
+            && let Ok(single) = run(c, &a_flags)
+            && single.fits
+        {
+            strategy = "A (one GPU: everything fits CUDA0)".into();
+            rationale.push(
+                "--split-mode none --main-gpu 0: the whole model fits CUDA0, so fit must not spread it over both GPUs"
+                    .into(),
+            );
+            extra_flags.extend(["--split-mode", "none", "--main-gpu", "0"].map(String::from));
+            shown = single;
+        }
+        let devices = shown
+            .devices
+            .iter()
+            .filter(|d| d.total_mib > 0.0)
+            .map(|d| {
+                format!(
+                    "{:<6} {:>9.0} / {:>6.0} MiB (weights {:.0}, KV {:.0}, compute {:.0})",
+                    d.name,
+                    d.total_mib,
+                    d.capacity_mib,
+                    d.weights_mib + d.weights_repack_mib,
+                    d.kv_mib,
+                    d.compute_mib
+                )
+            })
+            .collect();
+        return Some(Budget {
+            ctx: c,
+            devices,
+            strategy,
+            rationale,
+            keys: Vec::new(),
+            extra_flags,
+        });
+    }
+    None
+}
