@@ -11,6 +11,8 @@ use crate::flags::BufferType;
 use crate::place::regex::device_rules;
 use crate::resolve::SplitMode;
 
+type Search = fn(&Bench) -> Result<Placement, SolveError>;
+
 /// GPU indices, fastest first (stable: CUDA order among equals).
 fn by_speed(bench: &Bench) -> Vec<usize> {
     let mut v: Vec<usize> = (0..bench.machine.gpus.len()).collect();
@@ -51,7 +53,7 @@ pub fn solve(bench: &Bench, strategy: Strategy) -> Result<Placement, SolveError>
         Strategy::C => strategy_c(bench),
         Strategy::D => strategy_d(bench),
         Strategy::Auto => {
-            let order: &[fn(&Bench) -> Result<Placement, SolveError>] = if moe {
+            let order: &[Search] = if moe {
                 &[strategy_a, strategy_c, strategy_d]
             } else {
                 &[strategy_a, strategy_b]
