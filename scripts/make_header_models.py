@@ -92,12 +92,256 @@ def finish(w):
     w.close()
 
 
+# ---------------------------------------------------------------------------------------------
+# Shaped models: the same hyper-parameters plus a real tensor table (names, GGML types, shapes),
+# so weights, KV and compute are exact for the placement solver. The data section is sparse: the
+# file is extended to its full length (set_len) and no tensor byte is written, so a 60 GB model
+# costs a few MB of disk. The quant mix approximates each published file's size (printed).
+
+import numpy as np
+from gguf import GGMLQuantizationType as QT
+from gguf.constants import GGML_QUANT_SIZES
+
+SHAPED = "shaped"
+
+
+class Shaped:
+    def __init__(self, path, arch, blocks, embd, vocab, ctx):
+        self.path, self.arch, self.embd = path, arch, embd
+        self.w = gguf.GGUFWriter(path, arch)
+        self.w.add_string("general.name", f"shaped {os.path.basename(path)}")
+        self.u("block_count", blocks)
+        self.u("context_length", ctx)
+        self.u("embedding_length", embd)
+        self.u("vocab_size", vocab)
+        self.vocab = vocab
+        self.sizes = []
+
+    def u(self, key, val):
+        self.w.add_uint32(f"{self.arch}.{key}", val)
+
+    def t(self, name, ne, qt=QT.F32):
+        blk, size = GGML_QUANT_SIZES[qt]
+        n = int(np.prod(ne))
+        assert ne[0] % blk == 0, (name, ne, qt)
+        nbytes = n // blk * size
+        self.w.add_tensor_info(name, list(reversed(ne)), np.float32, nbytes, raw_dtype=qt)
+        self.sizes.append(nbytes)
+
+    def embd_out(self, te, to):
+        self.t("token_embd.weight", [self.embd, self.vocab], te)
+        self.t("output_norm.weight", [self.embd])
+        self.t("output.weight", [self.embd, self.vocab], to)
+
+    def finish(self):
+        w = self.w
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_ti_data_to_file()
+        fout = w.fout[0]
+        w.write_padding(fout, fout.tell())
+        start = fout.tell()
+        total = sum(gguf.GGUFWriter.ggml_pad(n, w.data_alignment) for n in self.sizes)
+        fout.truncate(start + total)
+        w.close()
+        print(f"{os.path.basename(self.path)}: {(start + total) / 1e9:.1f} GB "
+              f"({(start + total) / 2**30:.1f} GiB)")
+
+
+def glm47_flash(path, q):
+    # GLM-4.7-Flash (deepseek2 layout in llama.cpp): 47 blocks, MLA (kv_lora 512 + rope 64),
+    # q_lora 768, 20 heads (nope 192, v 256), 64 routed experts (4 used) of 1536 + 1 shared,
+    # first block dense (10240). q: "q4" (Q4_K_M, ~18 GB) or "q8" (Q8_0, ~30 GB).
+    a = "deepseek2"
+    E, H, QR, R, ROPE, NOPE, VH, NE, FE, FF = 2048, 20, 768, 512, 64, 192, 256, 64, 1536, 10240
+    s = Shaped(path, a, 47, E, 154880, 202752)
+    s.u("attention.head_count", H)
+    s.u("attention.head_count_kv", 1)
+    s.u("attention.key_length", R + ROPE)
+    s.u("attention.value_length", R)
+    s.u("attention.key_length_mla", NOPE + ROPE)
+    s.u("attention.value_length_mla", VH)
+    s.u("attention.q_lora_rank", QR)
+    s.u("attention.kv_lora_rank", R)
+    s.u("rope.dimension_count", ROPE)
+    s.u("leading_dense_block_count", 1)
+    s.u("expert_count", NE)
+    s.u("expert_used_count", 4)
+    s.u("expert_shared_count", 1)
+    s.u("expert_feed_forward_length", FE)
+    s.u("feed_forward_length", FF)
+    s.w.add_float32(f"{a}.expert_weights_scale", 1.8)
+    s.w.add_bool(f"{a}.expert_weights_norm", True)
+    s.w.add_uint32(f"{a}.expert_gating_func", 2)
+    hi, lo = (QT.Q8_0, QT.Q8_0) if q == "q8" else (QT.Q6_K, QT.Q4_K)
+    s.embd_out(lo, hi)
+    for i in range(47):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [E])
+        s.t(f"{b}.attn_q_a.weight", [E, QR], lo)
+        s.t(f"{b}.attn_q_a_norm.weight", [QR])
+        s.t(f"{b}.attn_q_b.weight", [QR, H * (NOPE + ROPE)], lo)
+        s.t(f"{b}.attn_kv_a_mqa.weight", [E, R + ROPE], hi)
+        s.t(f"{b}.attn_kv_a_norm.weight", [R])
+        s.t(f"{b}.attn_k_b.weight", [NOPE, R, H], QT.Q8_0)
+        s.t(f"{b}.attn_v_b.weight", [R, VH, H], QT.Q8_0)
+        s.t(f"{b}.attn_output.weight", [H * VH, E], lo)
+        s.t(f"{b}.ffn_norm.weight", [E])
+        if i == 0:
+            s.t(f"{b}.ffn_gate.weight", [E, FF], lo)
+            s.t(f"{b}.ffn_up.weight", [E, FF], lo)
+            s.t(f"{b}.ffn_down.weight", [FF, E], hi)
+            continue
+        s.t(f"{b}.ffn_gate_inp.weight", [E, NE])
+        s.t(f"{b}.exp_probs_b.bias", [NE])
+        s.t(f"{b}.ffn_gate_exps.weight", [E, FE, NE], lo)
+        s.t(f"{b}.ffn_up_exps.weight", [E, FE, NE], lo)
+        s.t(f"{b}.ffn_down_exps.weight", [FE, E, NE], hi if i % 2 == 0 else lo)
+        s.t(f"{b}.ffn_gate_shexp.weight", [E, FE], lo)
+        s.t(f"{b}.ffn_up_shexp.weight", [E, FE], lo)
+        s.t(f"{b}.ffn_down_shexp.weight", [FE, E], hi)
+    s.finish()
+
+
+def gpt_oss_120b(path):
+    # GPT-OSS-120B (ggml-org F16 file: MXFP4 experts, F16 elsewhere): 36 blocks, 64 heads of 64,
+    # 8 KV heads, sliding window 128 on every other block, 128 experts (4 used) of 2880.
+    a = "gpt-oss"
+    E, H, KV, D, NE, FE = 2880, 64, 8, 64, 128, 2880
+    s = Shaped(path, a, 36, E, 201088, 131072)
+    s.u("attention.head_count", H)
+    s.u("attention.head_count_kv", KV)
+    s.u("attention.key_length", D)
+    s.u("attention.value_length", D)
+    s.u("attention.sliding_window", 128)
+    s.u("expert_count", NE)
+    s.u("expert_used_count", 4)
+    s.u("expert_feed_forward_length", FE)
+    s.u("feed_forward_length", FE)
+    s.embd_out(QT.F16, QT.F16)
+    for i in range(36):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [E])
+        s.t(f"{b}.attn_q.weight", [E, H * D], QT.F16)
+        s.t(f"{b}.attn_k.weight", [E, KV * D], QT.F16)
+        s.t(f"{b}.attn_v.weight", [E, KV * D], QT.F16)
+        s.t(f"{b}.attn_output.weight", [H * D, E], QT.F16)
+        s.t(f"{b}.attn_q.bias", [H * D])
+        s.t(f"{b}.attn_k.bias", [KV * D])
+        s.t(f"{b}.attn_v.bias", [KV * D])
+        s.t(f"{b}.attn_output.bias", [E])
+        s.t(f"{b}.attn_sinks.weight", [H])
+        s.t(f"{b}.post_attention_norm.weight", [E])
+        s.t(f"{b}.ffn_gate_inp.weight", [E, NE])
+        s.t(f"{b}.ffn_gate_inp.bias", [NE])
+        for p in ("gate", "up"):
+            s.t(f"{b}.ffn_{p}_exps.weight", [E, FE, NE], QT.MXFP4)
+            s.t(f"{b}.ffn_{p}_exps.bias", [FE, NE])
+        s.t(f"{b}.ffn_down_exps.weight", [FE, E, NE], QT.MXFP4)
+        s.t(f"{b}.ffn_down_exps.bias", [E, NE])
+    s.finish()
+
+
+def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, mix):
+    # Qwen3-Next / Qwen3.5: gated DeltaNet blocks, every 4th block gated full attention.
+    # mix: (attention/ssm type, expert gate/up type, expert down type or dense FFN types, embd, out).
+    conv, inner, state, groups, rank = ssm
+    D = 256
+    s = Shaped(path, arch, blocks, embd, vocab, 262144)
+    s.u("attention.head_count", heads)
+    s.u("attention.head_count_kv", kv)
+    s.u("attention.key_length", D)
+    s.u("attention.value_length", D)
+    s.u("full_attention_interval", 4)
+    s.u("ssm.conv_kernel", conv)
+    s.u("ssm.inner_size", inner)
+    s.u("ssm.state_size", state)
+    s.u("ssm.group_count", groups)
+    s.u("ssm.time_step_rank", rank)
+    ta, tg, td, te, to = mix
+    if experts:
+        ne, used, fe = experts
+        s.u("expert_count", ne)
+        s.u("expert_used_count", used)
+        s.u("expert_feed_forward_length", fe)
+        s.u("expert_shared_feed_forward_length", fe)
+    else:
+        s.u("feed_forward_length", n_ff)
+    s.embd_out(te, to)
+    qkv = inner + 2 * groups * state
+    for i in range(blocks):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [embd])
+        if (i + 1) % 4 == 0:
+            s.t(f"{b}.attn_q.weight", [embd, 2 * D * heads], ta)
+            s.t(f"{b}.attn_k.weight", [embd, D * kv], ta)
+            s.t(f"{b}.attn_v.weight", [embd, D * kv], ta)
+            s.t(f"{b}.attn_output.weight", [D * heads, embd], ta)
+            s.t(f"{b}.attn_q_norm.weight", [D])
+            s.t(f"{b}.attn_k_norm.weight", [D])
+        else:
+            s.t(f"{b}.attn_qkv.weight", [embd, qkv], ta)
+            s.t(f"{b}.attn_gate.weight", [embd, inner], ta)
+            s.t(f"{b}.ssm_conv1d.weight", [conv, qkv])
+            s.t(f"{b}.ssm_dt.bias", [rank])
+            s.t(f"{b}.ssm_a", [rank])
+            s.t(f"{b}.ssm_ba.weight", [embd, 2 * rank])
+            s.t(f"{b}.ssm_norm.weight", [state])
+            s.t(f"{b}.ssm_out.weight", [inner, embd], ta)
+        s.t(f"{b}.post_attention_norm.weight", [embd])
+        if experts:
+            s.t(f"{b}.ffn_gate_inp.weight", [embd, ne])
+            s.t(f"{b}.ffn_gate_exps.weight", [embd, fe, ne], tg)
+            s.t(f"{b}.ffn_up_exps.weight", [embd, fe, ne], tg)
+            s.t(f"{b}.ffn_down_exps.weight", [fe, embd, ne], td)
+            s.t(f"{b}.ffn_gate_inp_shexp.weight", [embd])
+            s.t(f"{b}.ffn_gate_shexp.weight", [embd, fe], ta)
+            s.t(f"{b}.ffn_up_shexp.weight", [embd, fe], ta)
+            s.t(f"{b}.ffn_down_shexp.weight", [fe, embd], ta)
+        else:
+            s.t(f"{b}.ffn_gate.weight", [embd, n_ff], tg)
+            s.t(f"{b}.ffn_up.weight", [embd, n_ff], tg)
+            s.t(f"{b}.ffn_down.weight", [n_ff, embd], td)
+    s.finish()
+
+
+def shaped_models(out):
+    d = os.path.join(out, SHAPED)
+    os.makedirs(d, exist_ok=True)
+    p = lambda n: os.path.join(d, n)
+    glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
+    glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")
+    gpt_oss_120b(p("gpt-oss-120b-f16.gguf"))
+    nxt = dict(arch="qwen3next", blocks=48, embd=2048, heads=16, kv=2,
+               ssm=(4, 4096, 128, 16, 32), experts=(512, 10, 512), n_ff=None, vocab=151936)
+    # Coder UD-Q5 is "~1.1 GB/layer" (seed notes): Q5_K experts like Next's UD-Q5.
+    qwen_hybrid(p("qwen3-coder-next-ud-q5_k_xl.gguf"),
+                mix=(QT.Q8_0, QT.Q5_K, QT.Q5_K, QT.Q6_K, QT.Q8_0), **nxt)
+    qwen_hybrid(p("qwen3-coder-next-ud-q6_k_xl.gguf"),
+                mix=(QT.Q8_0, QT.Q6_K, QT.Q6_K, QT.Q6_K, QT.Q8_0), **nxt)
+    qwen_hybrid(p("qwen3-next-80b-a3b-ud-q5_k_xl.gguf"),
+                mix=(QT.Q8_0, QT.Q5_K, QT.Q5_K, QT.Q6_K, QT.Q8_0), **nxt)
+    qwen_hybrid(p("qwen3.5-35b-a3b-ud-q6_k_xl.gguf"), arch="qwen35moe", blocks=40, embd=2048,
+                heads=16, kv=2, ssm=(4, 4096, 128, 16, 32), experts=(256, 8, 512), n_ff=None,
+                vocab=248320, mix=(QT.Q8_0, QT.Q6_K, QT.Q8_0, QT.Q6_K, QT.Q8_0))
+    qwen_hybrid(p("qwen3.5-122b-a10b-ud-q4_k_xl.gguf"), arch="qwen35moe", blocks=48, embd=3072,
+                heads=32, kv=2, ssm=(4, 8192, 128, 16, 64), experts=(256, 8, 1024), n_ff=None,
+                vocab=248320, mix=(QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K, QT.Q8_0))
+    dense27 = dict(arch="qwen35", blocks=64, embd=5120, heads=24, kv=4,
+                   ssm=(4, 6144, 128, 16, 48), experts=None, n_ff=17408, vocab=248320)
+    qwen_hybrid(p("qwen3.5-27b-ud-q6_k_xl.gguf"),
+                mix=(QT.Q8_0, QT.Q6_K, QT.Q6_K, QT.Q6_K, QT.Q8_0), **dense27)
+    qwen_hybrid(p("qwen3.5-27b-ud-q8_k_xl.gguf"),
+                mix=(QT.F16, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0), **dense27)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "target/header-models"
     os.makedirs(out, exist_ok=True)
     for name, spec in QWEN_HYBRID.items():
         qwen(os.path.join(out, f"{name}.gguf"), **spec)
     mistral_small_4(os.path.join(out, "mistral-small-4-119b.gguf"))
+    shaped_models(out)
 
 
 if __name__ == "__main__":

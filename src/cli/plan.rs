@@ -7,8 +7,11 @@ use clap::ValueEnum;
 
 use crate::budget::{self, Program};
 use crate::check::{CheckOptions, check_file, default_models_dir};
+use crate::config::Strategy;
 use crate::diag::Severity;
+use crate::gguf::{Model, ModelFacts};
 use crate::hardware::{self, Machine};
+use crate::place::solver::{Placement, SolveError, solve};
 use crate::resolve::{self, Effective, Origin};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +68,7 @@ pub fn run(args: Args) -> i32 {
     };
     let machine = hw.hardware.machine();
     let mut profile_errors = 0;
+    let mut strategy = None;
     let (eff, model_path) = match &args.model {
         Some(m) => {
             let mut eff = Effective::default();
@@ -77,8 +81,9 @@ pub fn run(args: Args) -> i32 {
                 return 2;
             };
             match profile_options(&args.file, id, &hw.hardware) {
-                Ok((eff, errors)) => {
+                Ok((eff, errors, pinned)) => {
                     profile_errors = errors;
+                    strategy = pinned;
                     let Some(model) = eff.value("--model").map(PathBuf::from) else {
                         eprintln!("error: profile `{id}` has no MODEL; set MODEL = file.gguf");
                         return 1;
@@ -109,9 +114,21 @@ pub fn run(args: Args) -> i32 {
             args.file.display()
         ));
     }
+    let placement = pinned_placement(&model_path, &opts, &machine, program, strategy);
     match args.format {
-        Format::Human => print!("{}", budget::render_human(&plan)),
-        Format::Json => match serde_json::to_string_pretty(&plan) {
+        Format::Human => {
+            print!("{}", budget::render_human(&plan));
+            print!("{}", render_placement(&placement));
+        }
+        Format::Json => match serde_json::to_string_pretty(&PlanJson {
+            plan: &plan,
+            placement_strategy: placement.as_ref().map(|r| match r {
+                Ok(p) => SolvedJson::Ok(p),
+                Err(e) => SolvedJson::Err {
+                    error: e.to_string(),
+                },
+            }),
+        }) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -122,12 +139,73 @@ pub fn run(args: Args) -> i32 {
     i32::from(!plan.fits || profile_errors > 0)
 }
 
-/// Effective options of profile `id`, and how many errors `check` finds inside it.
+#[derive(serde::Serialize)]
+struct PlanJson<'a> {
+    #[serde(flatten)]
+    plan: &'a budget::Plan,
+    /// The pinned placement (FIT=off or STRATEGY set): the solver's flags, plan and rationale,
+    /// or `{"error": …}` saying why nothing fits. (`placement` is the plan's layer placement.)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement_strategy: Option<SolvedJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum SolvedJson<'a> {
+    Ok(&'a Placement),
+    Err { error: String },
+}
+
+type Solved = Option<Result<Placement, SolveError>>;
+
+/// The solver's placement when the profile pins placement (FIT=off, or a STRATEGY other than
+/// auto): `None` when fit places the model.
+fn pinned_placement(
+    model_path: &Path,
+    opts: &resolve::RunOptions,
+    machine: &Machine,
+    program: Program,
+    strategy: Option<Strategy>,
+) -> Solved {
+    let pinned = !opts.fit || strategy.is_some_and(|s| s != Strategy::Auto);
+    if !pinned || machine.is_cpu_only() {
+        return None;
+    }
+    let model = Model::open(model_path).ok()?;
+    let facts = ModelFacts::from_model(&model).ok()?;
+    Some(solve(
+        &model,
+        &facts,
+        model_path,
+        opts,
+        machine,
+        program,
+        strategy.unwrap_or(Strategy::Auto),
+    ))
+}
+
+fn render_placement(p: &Solved) -> String {
+    let mut out = String::new();
+    match p {
+        None => {}
+        Some(Ok(p)) => {
+            out.push_str(&format!("\nplacement: strategy {}\n", p.strategy.as_str()));
+            out.push_str(&format!("  flags: {}\n", p.flags.join(" ")));
+            for r in &p.rationale {
+                out.push_str(&format!("  - {r}\n"));
+            }
+        }
+        Some(Err(e)) => out.push_str(&format!("\nplacement: {e}\n")),
+    }
+    out
+}
+
+/// Effective options of profile `id`, how many errors `check` finds inside it, and its STRATEGY.
 fn profile_options(
     file: &Path,
     id: &str,
     hw: &hardware::Hardware,
-) -> Result<(Effective, usize), i32> {
+) -> Result<(Effective, usize, Option<Strategy>), i32> {
     let report = check_file(file, &CheckOptions::default()).map_err(|e| {
         eprintln!("{:?}", miette::Report::new(e));
         2
@@ -166,7 +244,7 @@ fn profile_options(
         })
         .count();
     let eff = resolve::resolve(profile, &hw.defaults, &default_models_dir(file));
-    Ok((eff, errors))
+    Ok((eff, errors, profile.strategy.as_ref().map(|s| s.value)))
 }
 
 fn parent(p: &Path) -> PathBuf {

@@ -22,3 +22,4 @@ pub use lint::lint;
 pub use regex::{
     EXPERTS_PATTERN, RuleError, device_rules, layer_range_pattern, layer_rule, layer_set_pattern,
 };
+pub mod solver;
