@@ -63,7 +63,7 @@ class Fixture:
         raw = self.rng.integers(0, 256, size=n // blk * size, dtype=np.uint8)
         self.w.add_tensor(name, raw.reshape(shape[:-1] + [shape[-1] // blk * size]), raw_dtype=qtype)
 
-    def common(self, name, n_layer, n_ff, n_head_kv, extra_general=True, byte_vocab=False):
+    def common(self, name, n_layer, n_ff, n_head_kv, extra_general=True):
         w = self.w
         w.add_name(name)
         w.add_basename(name.split("-")[0])
@@ -84,13 +84,12 @@ class Fixture:
         self.kv("{a}.attention.head_count_kv", n_head_kv)
         self.kv("{a}.rope.freq_base", 10000.0)
         self.kv("{a}.attention.layer_norm_rms_epsilon", 1e-6)
-        toks = ["<unk>", "<s>", "</s>"] + ["t%d" % i for i in range(VOCAB - 3)]
-        types = [1] * VOCAB
-        if byte_vocab:
-            # SPM falls back to <0xXX> tokens for text it cannot match; without them llama.cpp
-            # aborts while tokenizing the prompt (after loading), so a run cannot exit 0.
-            toks[3:259] = ["<0x%02X>" % b for b in range(256)]
-            types[3:259] = [6] * 256
+        # SPM falls back to <0xXX> byte tokens for text it cannot match; without all 256 of them
+        # llama.cpp loads the model but aborts (std::out_of_range) while tokenizing the prompt, so
+        # no fixture could be served or generate. Type 6 = BYTE, 2 = UNKNOWN, 3 = CONTROL.
+        toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+        toks += ["t%d" % i for i in range(VOCAB - len(toks))]
+        types = [2, 3, 3] + [6] * 256 + [1] * (VOCAB - 259)
         w.add_tokenizer_model("llama")
         w.add_token_list(toks)
         w.add_token_scores([0.0] * VOCAB)
@@ -222,7 +221,7 @@ def lfm2(path, seed):
 
 def qwen3next(path, seed):
     f = Fixture(path, "qwen3next", seed)
-    f.common("tiny-qwen3next", 4, 256, 2, byte_vocab=True)
+    f.common("tiny-qwen3next", 4, 256, 2)
     f.kv("{a}.attention.key_length", 32)
     f.kv("{a}.attention.value_length", 32)
     f.kv("{a}.full_attention_interval", 4)
@@ -269,7 +268,7 @@ def deepseek2(path, seed):
     # normalised, scaled expert weights and an expert-selection bias.
     q_rank, rank, rope, nope, vhd = 96, 32, 16, 32, 32
     f = Fixture(path, "deepseek2", seed)
-    f.common("tiny-deepseek2-mla", 3, 256, 1, byte_vocab=True)
+    f.common("tiny-deepseek2-mla", 3, 256, 1)
     f.kv("{a}.attention.q_lora_rank", q_rank)
     f.kv("{a}.attention.kv_lora_rank", rank)
     f.kv("{a}.attention.key_length", rank + rope)
