@@ -92,8 +92,10 @@ proptest! {
                 routes_exactly(file, p);
                 let b = big.as_ref().expect("more VRAM still fits");
                 within_budgets(b);
+                // Per-device MiB are rounded to 0.01 like llama.cpp's log lines, so the same bytes
+                // split differently over two GPUs can sum 0.01 lower: allow that rounding, no more.
                 prop_assert!(
-                    gpu_weights(b) >= gpu_weights(p),
+                    gpu_weights(b) + 0.02 >= gpu_weights(p),
                     "{file}: {:?} {} MiB with +{extra} MiB vs {:?} {} MiB",
                     b.gpu_layers, gpu_weights(b), p.gpu_layers, gpu_weights(p)
                 );
