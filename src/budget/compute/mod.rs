@@ -11,6 +11,7 @@ pub mod alloc;
 mod blocks;
 pub mod family;
 pub mod graph;
+mod leafs;
 mod recurrent;
 
 use serde::Serialize;
