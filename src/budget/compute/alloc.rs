@@ -40,6 +40,9 @@ pub struct Graph {
     /// Execution order of the non-input tensors.
     pub nodes: Vec<Id>,
     pub inputs: Vec<Id>,
+    /// `ggml_build_forward_expand` calls on tensors something else reads (or on an input):
+    /// `(nodes.len() at the call, tensor)`. They only change the order of `graph->leafs`.
+    pub expanded: Vec<(usize, Id)>,
 }
 
 impl Default for Graph {
@@ -64,6 +67,7 @@ impl Graph {
             tensors: vec![ext],
             nodes: Vec::new(),
             inputs: Vec::new(),
+            expanded: Vec::new(),
         }
     }
 
@@ -125,6 +129,11 @@ impl Graph {
 
     pub fn view(&mut self, src: Id) -> Id {
         self.view_with(src, &[src])
+    }
+
+    /// `ggml_build_forward_expand(gf, id)` at this point of the graph.
+    pub fn expand(&mut self, id: Id) {
+        self.expanded.push((self.nodes.len(), id));
     }
 
     pub fn mark_output(&mut self, id: Id) {
@@ -224,6 +233,27 @@ struct State {
 /// Replays the allocation of `g`, each tensor in the allocator of its backend (`allocs[dev]`,
 /// with `dev_index` mapping a tensor's device to an allocator).
 pub fn replay(g: &Graph, allocs: &mut [DynAlloc], dev_index: &dyn Fn(Option<usize>) -> usize) {
+    replay_traced(g, allocs, dev_index, None);
+}
+
+/// One allocation of a traced replay: tensor, its size and offset, and whether it took its
+/// parent's block in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    pub id: Id,
+    pub size: u64,
+    pub offset: u64,
+    pub inplace: bool,
+}
+
+/// [`replay`] that also records every allocation in order, to compare a graph against
+/// ggml-alloc's own placement when a family is off (a debugging aid, not used for estimates).
+pub fn replay_traced(
+    g: &Graph,
+    allocs: &mut [DynAlloc],
+    dev_index: &dyn Fn(Option<usize>) -> usize,
+    trace: Option<&mut Vec<Placed>>,
+) {
     let mut st = vec![State::default(); g.tensors.len()];
     let t = |id: Id| g.tensors.get(id);
     for &n in &g.nodes {
@@ -243,8 +273,9 @@ pub fn replay(g: &Graph, allocs: &mut [DynAlloc], dev_index: &dyn Fn(Option<usiz
         st,
         allocs,
         dev_index,
+        trace,
     };
-    for &i in &g.inputs {
+    for i in super::leafs::leaf_order(g) {
         ctx.allocate(i);
     }
     for &n in &g.nodes {
@@ -264,6 +295,7 @@ struct Replay<'a> {
     st: Vec<State>,
     allocs: &'a mut [DynAlloc],
     dev_index: &'a dyn Fn(Option<usize>) -> usize,
+    trace: Option<&'a mut Vec<Placed>>,
 }
 
 impl Replay<'_> {
@@ -286,43 +318,44 @@ impl Replay<'_> {
                 let Some(pt) = self.g.tensors.get(p) else {
                     continue;
                 };
-                let root_is_output = pt
-                    .view_of
-                    .and_then(|v| self.g.tensors.get(v))
-                    .is_some_and(|v| v.output);
-                if p == EXTERNAL || pt.output || root_is_output || pt.layout != t.layout {
+                // A view is never `allocated` in ggml-alloc, so `ggml_gallocr_is_own` rejects
+                // it: an op on a view (a reshape, a permute) always gets a block of its own.
+                let own = p != EXTERNAL && pt.view_of.is_none() && self.st[p].allocated;
+                if !own || pt.output || pt.layout != t.layout || pt.dev != t.dev {
                     continue;
                 }
-                if pt.dev != t.dev || self.st[p].n_children != 1 || self.st[p].n_views != 0 {
+                if self.st[p].n_children != 1 || self.st[p].n_views != 0 {
                     continue;
                 }
-                // Reuse the parent's (or the viewed tensor's) block when it dies here.
-                let owner = match pt.view_of {
-                    Some(v) => {
-                        let s = &self.st[v];
-                        if !(s.n_views == 1 && s.n_children == 0 && s.allocated) {
-                            continue;
-                        }
-                        v
-                    }
-                    None if self.st[p].allocated => p,
-                    None => continue,
-                };
-                let (addr, osize) = (self.st[owner].addr, self.g.tensors[owner].size);
+                // Reuse the dying parent's block.
+                let (addr, osize) = (self.st[p].addr, pt.size);
                 self.st[id].addr = addr;
-                self.st[owner].allocated = false;
+                self.st[p].allocated = false;
                 if osize > t.size {
                     let (keep, all) = (pad(t.size), pad(osize));
                     if let Some(a) = self.alloc_of(id) {
                         a.release(addr + keep, all - keep);
                     }
                 }
+                self.record(id, t.size, addr, true);
                 return;
             }
         }
         let size = t.size;
         let addr = self.alloc_of(id).map_or(0, |a| a.alloc(size));
         self.st[id].addr = addr;
+        self.record(id, size, addr, false);
+    }
+
+    fn record(&mut self, id: Id, size: u64, offset: u64, inplace: bool) {
+        if let Some(tr) = self.trace.as_deref_mut() {
+            tr.push(Placed {
+                id,
+                size,
+                offset,
+                inplace,
+            });
+        }
     }
 
     fn free(&mut self, id: Id) {

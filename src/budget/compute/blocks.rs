@@ -12,6 +12,8 @@ impl Builder<'_> {
     }
 
     /// Q/K/V projections, norms, rope, the cache writes and `build_attn_mha`, then `wo`.
+    /// `build_attn` expands Q's whole chain first, then V and K (K and V with an SWA cache),
+    /// so each chain runs to its end before the next projection.
     pub(super) fn attention(&mut self, l: &LayerFacts, x: Id) -> Id {
         let t = self.t;
         let (dk, dv) = (u64::from(l.n_embd_head_k), u64::from(l.n_embd_head_v));
@@ -21,52 +23,44 @@ impl Builder<'_> {
         // Qwen3-Next projects Q together with its output gate.
         let gated = self.fam == Family::Qwen3Next;
         let qs = dk * h * t * F32;
-        let mut q = self.op(if gated { 2 * qs } else { qs }, &[EXTERNAL, x]);
-        let mut gate = None;
-        if gated {
-            let gv = self.view(q);
-            let g = self.op(qs, &[gv]);
-            gate = Some(self.ip(qs, &[g]));
-        }
+        let q_full = self.op(if gated { 2 * qs } else { qs }, &[EXTERNAL, x]);
+        let mut q = q_full;
         if bias {
             q = self.ip(qs, &[q, EXTERNAL]);
         }
-        let ks = dk * hkv * t * F32;
-        let vs = dv * hkv * t * F32;
-        let mut k = self.op(ks, &[EXTERNAL, x]);
-        if bias {
-            k = self.ip(ks, &[k, EXTERNAL]);
-        }
-        let mut v = self.op(vs, &[EXTERNAL, x]);
-        if bias {
-            v = self.ip(vs, &[v, EXTERNAL]);
-        }
-        // build_qkv projects Q, K and V first; norms and rope follow.
+        // The reshape (or the query half of Q+gate) is a view: the next op cannot run in place.
         q = self.view(q);
         if qk_norm {
             q = self.ip(qs, &[q]);
             q = self.ip(qs, &[q, EXTERNAL]);
         }
-        q = self.ip(qs, &[q, EXTERNAL]);
-        k = self.view(k);
-        if qk_norm {
-            k = self.ip(ks, &[k]);
-            k = self.ip(ks, &[k, EXTERNAL]);
-        }
-        k = self.ip(ks, &[k, EXTERNAL]);
+        q = self.ip(qs, &[q, self.pos]);
         if self.fam == Family::Gemma3 {
             q = self.ip(qs, &[q]);
         }
+        let (k, v) = if self.swa.is_some() {
+            let k = self.key(x, dk * hkv * t * F32, bias, qk_norm);
+            (k, self.value(x, dv * hkv * t * F32, bias))
+        } else {
+            let v = self.value(x, dv * hkv * t * F32, bias);
+            (self.key(x, dk * hkv * t * F32, bias, qk_norm), v)
+        };
         let Some(c) = self.cache_of(l) else {
             return self.op(self.facts.n_embd * t * F32, &[EXTERNAL, q, k, v]);
         };
-        // set_rows into the cache: views of the (external) cache that read the new rows.
-        let sk = self.g.view_with(EXTERNAL, &[k, c.k_idxs]);
+        // set_rows into the cache: views of the (external) cache that read the new rows. The
+        // attention reads other views of the cache, so the writes are roots of their own.
+        let kv = self.view(k);
+        self.g.view_with(EXTERNAL, &[kv, c.k_idxs]);
         let vv = self.view(v);
-        let sv = self.g.view_with(EXTERNAL, &[vv, c.v_idxs]);
+        self.g.view_with(EXTERNAL, &[vv, c.v_idxs]);
         let qp = self.view(q);
-        let mut o = self.attn_core(qp, sk, sv, c, dv, h);
-        if let Some(g) = gate {
+        let mut o = self.attn_core(qp, c, dv, h, None);
+        if gated {
+            // The gate (a view of Q+gate, alive until here) is made contiguous after attention.
+            let gv = self.view(q_full);
+            let g = self.op(qs, &[gv]);
+            let g = self.ip(qs, &[g]);
             o = self.ip(dv * h * t * F32, &[o, g]);
         }
         let mut out = self.op(self.facts.n_embd * t * F32, &[EXTERNAL, o]);
@@ -76,23 +70,71 @@ impl Builder<'_> {
         out
     }
 
+    fn key(&mut self, x: Id, ks: u64, bias: bool, qk_norm: bool) -> Id {
+        let mut k = self.op(ks, &[EXTERNAL, x]);
+        if bias {
+            k = self.ip(ks, &[k, EXTERNAL]);
+        }
+        k = self.view(k);
+        if qk_norm {
+            k = self.ip(ks, &[k]);
+            k = self.ip(ks, &[k, EXTERNAL]);
+        }
+        self.ip(ks, &[k, self.pos])
+    }
+
+    fn value(&mut self, x: Id, vs: u64, bias: bool) -> Id {
+        let mut v = self.op(vs, &[EXTERNAL, x]);
+        if bias {
+            v = self.ip(vs, &[v, EXTERNAL]);
+        }
+        self.view(v)
+    }
+
     /// `build_attn_mha`: flash attention writes `[dv, H, T]`; otherwise `kq = [n_kv, T, H]`
-    /// (the dominant term at long context), soft_max in place, `kqv`, and a `cont`.
-    fn attn_core(&mut self, q: Id, k: Id, v: Id, c: Cache, dv: u64, h: u64) -> Id {
+    /// (the dominant term at long context), soft_max in place, `kqv`, and a `cont`. With MLA
+    /// (`v_mla` = the decompressed head size) V is a plain view of the K cache: without flash
+    /// attention it is first made contiguous (`v_cont`, `rank × n_kv` per stream, computed before
+    /// `kq`), and `wv_b` decompresses the result per head.
+    fn attn_core(&mut self, q: Id, c: Cache, dv: u64, h: u64, v_mla: Option<u64>) -> Id {
         let t = self.t;
         if self.ctx.flash_attn {
-            let o = self.op(dv * h * t * F32, &[q, k, v, c.mask]);
+            let o = self.op(dv * h * t * F32, &[q, EXTERNAL, EXTERNAL, c.mask]);
+            let Some(dm) = v_mla else {
+                return self.view(o);
+            };
+            let o = self.view(o);
+            let o = self.op(dm * h * t * F32, &[EXTERNAL, o]);
+            let o = self.view(o);
+            let o = self.op(dm * h * t * F32, &[o]);
             return self.view(o);
         }
-        let kq = self.op(c.n_kv * t * h * F32, &[k, q]);
+        let v = match v_mla {
+            Some(_) => {
+                // A copy in the cache's own type (F16 unless `-ctk` says otherwise).
+                let n = dv * c.n_kv * self.ctx.n_stream.max(1);
+                let bytes = crate::gguf::GgmlType::from_name(&self.ctx.type_k)
+                    .filter(|ty| !ty.is_quantized)
+                    .map_or(2 * n, |ty| ty.type_size * n);
+                self.op(bytes, &[EXTERNAL])
+            }
+            None => EXTERNAL,
+        };
+        let kq = self.op(c.n_kv * t * h * F32, &[EXTERNAL, q]);
         let kq = self.ip(c.n_kv * t * h * F32, &[kq, c.mask]);
-        let kqv = self.op(dv * t * h * F32, &[v, kq]);
+        let mut kqv = self.op(dv * t * h * F32, &[v, kq]);
+        let mut width = dv;
+        if let Some(dm) = v_mla {
+            kqv = self.op(dm * t * h * F32, &[EXTERNAL, kqv]);
+            width = dm;
+        }
         let kv = self.view(kqv);
-        self.op(dv * h * t * F32, &[kv])
+        self.op(width * h * t * F32, &[kv])
     }
 
     /// DeepSeek2 multi-head latent attention with the absorbed K (`src/models/deepseek2.cpp`):
-    /// the cache holds `kv_lora_rank + rope` per token, one KV head.
+    /// the cache holds `kv_lora_rank + rope` per token, one KV head. Q's chain, then V (the
+    /// normed latent) and K (latent + roped `k_pe`), as `build_attn` expands them.
     pub(super) fn mla(&mut self, l: &LayerFacts, x: Id) -> Id {
         let t = self.t;
         let (rank, rope) = match self.facts.attention {
@@ -109,7 +151,7 @@ impl Builder<'_> {
             .metadata
             .u64(&format!("{}.attention.value_length_mla", self.facts.arch))
             .unwrap_or(u64::from(l.n_embd_head_v));
-        let mut q = if self.has_tensor(".attn_q_a.weight") {
+        let q = if self.has_tensor(".attn_q_a.weight") {
             let r = self
                 .model
                 .metadata
@@ -122,31 +164,28 @@ impl Builder<'_> {
         } else {
             self.op(dk * h * t * F32, &[EXTERNAL, x])
         };
-        let kv_pe = self.op((rank + rope) * t * F32, &[EXTERNAL, x]);
-        let k_pe = self.view(kv_pe);
-        let k_pe = self.op(rope * t * F32, &[k_pe, EXTERNAL]);
-        let kv_c = self.view(kv_pe);
-        let kv_c = self.op(rank * t * F32, &[kv_c]);
-        let kv_c = self.ip(rank * t * F32, &[kv_c, EXTERNAL]);
-        let q_pe = self.view(q);
-        let q_pe = self.op(rope * h * t * F32, &[q_pe, EXTERNAL]);
+        let q = self.view(q);
         let q_nope = self.view(q);
         let absorbed = self.op(rank * h * t * F32, &[EXTERNAL, q_nope]);
         let absorbed = self.view(absorbed);
-        q = self.op((rank + rope) * h * t * F32, &[absorbed, q_pe]);
-        let k = self.op((rank + rope) * t * F32, &[kv_c, k_pe]);
+        let q_pe = self.view(q);
+        let q_pe = self.ip(rope * h * t * F32, &[q_pe, self.pos]);
+        let q = self.op((rank + rope) * h * t * F32, &[absorbed, q_pe]);
+        let kv_pe = self.op((rank + rope) * t * F32, &[EXTERNAL, x]);
+        let kv_c = self.view(kv_pe);
+        let kv_c = self.ip(rank * t * F32, &[kv_c]);
+        let kv_c = self.ip(rank * t * F32, &[kv_c, EXTERNAL]);
         let v = self.view(kv_c);
+        let k_pe = self.view(kv_pe);
+        let k_pe = self.ip(rope * t * F32, &[k_pe, self.pos]);
+        let k = self.op((rank + rope) * t * F32, &[v, k_pe]);
         let Some(c) = self.full else {
             return self.op(self.facts.n_embd * t * F32, &[EXTERNAL, q, k, v]);
         };
-        let sk = self.g.view_with(EXTERNAL, &[k, c.k_idxs]);
-        let sv = self.view(sk);
+        let kv = self.view(k);
+        self.g.view_with(EXTERNAL, &[kv, c.k_idxs]);
         let qp = self.view(q);
-        let o = self.attn_core(qp, sk, sv, c, rank, h);
-        // wv_b decompresses the latent per head.
-        let o = self.op(dv * h * t * F32, &[EXTERNAL, o]);
-        let o = self.view(o);
-        let o = self.op(dv * h * t * F32, &[o]);
+        let o = self.attn_core(qp, c, rank, h, Some(dv));
         self.op(self.facts.n_embd * t * F32, &[EXTERNAL, o])
     }
 
@@ -180,29 +219,44 @@ impl Builder<'_> {
         };
         let mut sel_src = probs;
         if self.has_tensor(".exp_probs_b.bias") {
-            sel_src = self.op(ne * t * F32, &[probs, EXTERNAL]);
+            sel_src = self.ip(ne * t * F32, &[probs, EXTERNAL]);
         }
         let sorted = self.op(ne * t * 4, &[sel_src]);
         let topk = self.view(sorted);
         let pv = self.view(probs);
+        // The weights pass through reshapes (views) between ops, so none of them runs in place.
         let mut w = self.op(nu * t * F32, &[pv, topk]);
         if self.fam == Family::GptOss {
-            w = self.ip(nu * t * F32, &[w]);
+            let wr = self.view(w);
+            w = self.ip(nu * t * F32, &[wr]);
+            w = self.view(w);
         }
         if self.fam.normalises_expert_weights() {
-            let sum = self.op(t * F32, &[w]);
+            let wr = self.view(w);
+            let sum = self.op(t * F32, &[wr]);
             let sum = self.ip(t * F32, &[sum]);
-            w = self.ip(nu * t * F32, &[w, sum]);
+            w = self.ip(nu * t * F32, &[wr, sum]);
+            w = self.view(w);
         }
+        let w_scale = self
+            .model
+            .metadata
+            .f64(&format!("{}.expert_weights_scale", self.facts.arch))
+            .unwrap_or(0.0);
+        if w_scale != 0.0 && w_scale != 1.0 {
+            w = self.ip(nu * t * F32, &[w]);
+        }
+        self.g.expand(w);
         let xr = self.view(x);
         let big = nf * nu * t * F32;
-        let mut up = self.op(big, &[EXTERNAL, xr, topk]);
-        if biased {
-            up = self.ip(big, &[up, EXTERNAL, topk]);
-        }
+        // The activation reads gate then up, so llama.cpp's graph computes the gate first.
         let mut gate = self.op(big, &[EXTERNAL, xr, topk]);
         if biased {
             gate = self.ip(big, &[gate, EXTERNAL, topk]);
+        }
+        let mut up = self.op(big, &[EXTERNAL, xr, topk]);
+        if biased {
+            up = self.ip(big, &[up, EXTERNAL, topk]);
         }
         let act = self.op(big, &[gate, up]);
         let mut down = self.op(e * nu * t * F32, &[EXTERNAL, act, topk]);
@@ -210,7 +264,14 @@ impl Builder<'_> {
             down = self.ip(e * nu * t * F32, &[down, EXTERNAL, topk]);
         }
         let down = self.ip(e * nu * t * F32, &[down, w]);
-        let views: Vec<Id> = (0..nu).map(|_| self.view(down)).collect();
+        self.g.expand(down);
+        let views: Vec<Id> = (0..nu)
+            .map(|_| {
+                let v = self.view(down);
+                self.g.expand(v);
+                v
+            })
+            .collect();
         let mut acc = views.first().copied().unwrap_or(down);
         for &v in views.iter().skip(1) {
             acc = self.ip(e * t * F32, &[acc, v]);
@@ -225,9 +286,15 @@ impl Builder<'_> {
         }
         let mut sh = self.dense_ffn(n_sh, x);
         if self.has_tensor(".ffn_gate_inp_shexp.weight") {
+            // Qwen2-MoE writes its sigmoid as silu(x) / x: both ops read the projection.
             let gi = self.op(t * F32, &[EXTERNAL, x]);
-            let gi = self.ip(t * F32, &[gi]);
-            sh = self.ip(e * t * F32, &[sh, gi]);
+            let u = self.ip(t * F32, &[gi]);
+            let gate = if self.fam == Family::Qwen2Moe {
+                self.ip(t * F32, &[u, gi])
+            } else {
+                u
+            };
+            sh = self.ip(e * t * F32, &[sh, gate]);
         }
         self.ip(e * t * F32, &[acc, sh])
     }

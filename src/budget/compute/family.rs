@@ -44,7 +44,8 @@ impl Family {
         )
     }
 
-    /// Whether the builder was checked against real llama.cpp runs (see docs/memory-model.md).
+    /// Whether the builder was checked against llama.cpp runs of a released model (deepseek2 and
+    /// qwen3next only on small fixtures; see docs/memory-model.md).
     pub fn measured(self) -> bool {
         !matches!(self, Family::Deepseek2 | Family::Qwen3Next)
     }

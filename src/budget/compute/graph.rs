@@ -89,7 +89,7 @@ impl<'a> Builder<'a> {
         // Inputs live on the CPU backend (ggml-backend's scheduler pins graph inputs there).
         self.dev = None;
         let tokens = self.g.input(4 * t, None);
-        let _embd_in = self.g.input(e * t * F32, None);
+        let embd_in = self.g.input(e * t * F32, None);
         let mixed_tok = self.g.input(4 * t, None);
         let mixed_slots = self.g.input(8 * t, None);
         let mixed_embd = self.g.input(e * t * F32, None);
@@ -121,15 +121,22 @@ impl<'a> Builder<'a> {
             self.swa = Some(cache(&mut self, cells));
         }
         let out_ids = self.g.input(4 * n_out, None);
+        // build_inp_embd: ggml_build_forward_select expands the token rows, the embd input and
+        // the mixed path (set_rows into a dup; a view nobody consumes keeps both alive for the
+        // whole graph), then the result is expanded once more.
         let embd = self.op(e * t * F32, &[EXTERNAL, tokens]);
+        self.g.expand(embd);
+        self.g.expand(embd_in);
         let n1 = self.op(e * t * F32, &[EXTERNAL, mixed_tok]);
         let n2 = self.op(e * t * F32, &[mixed_embd]);
-        // set_rows into the dup: a view nobody consumes keeps both alive for the whole graph.
         self.g.view_with(n2, &[n1, mixed_slots, n2]);
         let mut cur = embd;
         if self.fam == Family::Gemma3 {
-            cur = self.ip(e * t * F32, &[cur]);
+            // Token rows scaled by sqrt(n_embd) through an input column (`inp_scale_rows`).
+            let scale_rows = self.g.input(4 * t, None);
+            cur = self.ip(e * t * F32, &[cur, scale_rows]);
         }
+        self.g.expand(cur);
         if self.facts.layers.iter().any(|l| l.is_recurrent) {
             self.s_copy = Some(self.g.input(4 * self.shape.n_seqs, None));
         }
@@ -149,13 +156,20 @@ impl<'a> Builder<'a> {
             cur = self.layer(layer, cur, (last && !gather_after).then_some(out_ids));
         }
         self.dev = place.output;
-        if gather_after || n_layer == 0 {
+        let gather = gather_after || n_layer == 0;
+        // Qwen3-Next normalises first (the MTP head reads the normed rows of every token).
+        let norm_first = gather && self.fam == Family::Qwen3Next;
+        if gather && !norm_first {
             cur = self.op(e * n_out * F32, &[cur, out_ids]);
             self.t = n_out;
         }
         let et = e * self.t * F32;
         let x = self.ip(et, &[cur]);
-        let x = self.ip(et, &[x, EXTERNAL]);
+        let mut x = self.ip(et, &[x, EXTERNAL]);
+        if norm_first {
+            x = self.op(e * n_out * F32, &[x, out_ids]);
+            self.t = n_out;
+        }
         let logits = self.op(v * self.t * F32, &[EXTERNAL, x]);
         self.g.mark_output(logits);
         self.g
@@ -182,13 +196,22 @@ impl<'a> Builder<'a> {
         } else {
             self.attention(l, x)
         };
-        if self.fam == Family::Gemma3 {
+        let n = self.shape.n_outputs;
+        // Gemma 3 gathers the output rows before its post-attention norm.
+        let gemma = self.fam == Family::Gemma3;
+        if let Some(ids) = gather.filter(|_| gemma) {
+            x = self.op(e * n * F32, &[x, ids]);
+            self.t = n;
+        }
+        if gemma {
+            let et = e * self.t * F32;
             x = self.ip(et, &[x]);
             x = self.ip(et, &[x, EXTERNAL]);
         }
         if let Some(ids) = gather {
-            let n = self.shape.n_outputs;
-            x = self.op(e * n * F32, &[x, ids]);
+            if !gemma {
+                x = self.op(e * n * F32, &[x, ids]);
+            }
             inp_sa = self.op(e * n * F32, &[inp_sa, ids]);
             self.t = n;
         }

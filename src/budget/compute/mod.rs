@@ -11,6 +11,7 @@ pub mod alloc;
 mod blocks;
 pub mod family;
 pub mod graph;
+mod leafs;
 mod recurrent;
 
 use serde::Serialize;
@@ -102,21 +103,7 @@ fn run(
     let mut peak = "pp";
     for (shape, name) in shapes(ctx) {
         let before = allocs.get(focus).map_or(0, |a| a.max);
-        let b = Builder {
-            g: alloc::Graph::new(),
-            model,
-            facts,
-            ctx,
-            fam,
-            shape,
-            t: shape.n_tokens,
-            dev: None,
-            full: None,
-            swa: None,
-            s_copy: None,
-            pos: alloc::EXTERNAL,
-        };
-        let g = b.build(place);
+        let g = build_graph(model, facts, ctx, fam, shape, place);
         let g = if n_backends > 1 { split_copies(&g) } else { g };
         replay(&g, &mut allocs, &dev_index);
         if allocs.get(focus).map_or(0, |a| a.max) > before {
@@ -127,6 +114,60 @@ fn run(
         }
     }
     (allocs.iter().map(|a| a.max).collect(), peak)
+}
+
+fn build_graph(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    fam: family::Family,
+    shape: Shape,
+    place: Placement,
+) -> alloc::Graph {
+    let b = Builder {
+        g: alloc::Graph::new(),
+        model,
+        facts,
+        ctx,
+        fam,
+        shape,
+        t: shape.n_tokens,
+        dev: None,
+        full: None,
+        swa: None,
+        s_copy: None,
+        pos: alloc::EXTERNAL,
+    };
+    b.build(place)
+}
+
+/// Every allocation of the three CPU reserves in order (`pp`, `tg`, `pp`), for comparing the
+/// graph with ggml-alloc's placement of llama.cpp's own graph (`GGML_SCHED_DEBUG`, or a dump of
+/// the graph `ggml_gallocr_reserve_n` receives). A debugging aid; estimates never call it.
+#[doc(hidden)]
+pub fn debug_trace(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+) -> Vec<(&'static str, Vec<alloc::Placed>)> {
+    let (fam, _) = family::resolve(facts);
+    if !within_limits(facts, ctx) {
+        return Vec::new();
+    }
+    let place = Placement {
+        layers: &[],
+        output: None,
+    };
+    shapes(ctx)
+        .into_iter()
+        .map(|(shape, name)| {
+            let g = build_graph(model, facts, ctx, fam, shape, place);
+            let mut allocs = [DynAlloc::new()];
+            let mut trace = Vec::new();
+            alloc::replay_traced(&g, &mut allocs, &|_| 0, Some(&mut trace));
+            (name, trace)
+        })
+        .collect()
 }
 
 /// The CPU backend's compute buffer with all layers on the CPU (`-ngl 0`).
@@ -159,7 +200,8 @@ pub fn family_notes(facts: &ModelFacts) -> Vec<String> {
         ));
     } else if !fam.measured() {
         notes.push(format!(
-            "the `{}` graph follows llama.cpp's source but was not checked against a real run",
+            "the `{}` graph follows llama.cpp's source and matches llama.cpp on a small test \
+             fixture only, not on a released model",
             fam.name()
         ));
     }

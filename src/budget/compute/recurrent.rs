@@ -36,9 +36,25 @@ impl Builder<'_> {
         self.op(e * t * F32, &[EXTERNAL, y])
     }
 
-    /// Gated DeltaNet layer with the fused `ggml_gated_delta_net` op (what the CPU backend runs):
-    /// qkv and z projections, beta/alpha gates, the causal conv over `[state | new]`, L2 norms,
-    /// head repeat, the fused recurrence (output + new state in one tensor), gated norm, out.
+    /// `build_rs`: gathers the `n_seqs` states of one recurrent cache (`size` bytes each); the
+    /// result stays alive through its views until the last reader. The copy of the extra
+    /// states back into the cache is a root of its own.
+    fn gather_states(&mut self, size: u64) -> Id {
+        let ns = self.shape.n_seqs.max(1);
+        let s_copy = self.s_copy.unwrap_or(EXTERNAL);
+        let all = self.op(size * ns, &[EXTERNAL, s_copy]);
+        let out = self.view(all);
+        let extra = self.view(all);
+        self.g.view_with(EXTERNAL, &[extra]);
+        out
+    }
+
+    /// Gated DeltaNet layer with the fused `ggml_gated_delta_net` op (what the CPU backend runs),
+    /// in the order llama.cpp's expands produce (`build_layer_attn_linear`): conv state gather,
+    /// qkv projection, `[state | new]` concat and its state write, SSM state gather, the causal
+    /// conv, L2-normed (and head-repeated) Q and K, the beta/alpha gates, the fused recurrence
+    /// (output + new state in one tensor) and its state write, then the gated norm with z and
+    /// the output projection. Returns a reshape (a view) of the projection.
     pub(super) fn deltanet(&mut self, x: Id) -> Id {
         let t = self.t;
         let e = self.facts.n_embd;
@@ -51,44 +67,81 @@ impl Builder<'_> {
         let key_dim = d_state * n_group;
         let head_v = d_inner / h_v;
         let ch = 2 * key_dim + d_inner;
-        let qkv = self.op(ch * t * F32, &[EXTERNAL, x]);
-        let z = self.op(d_inner * t * F32, &[EXTERNAL, x]);
+        let conv_states = self.gather_states((d_conv - 1) * ch * F32);
+        let conv_states = self.view(conv_states);
+        // Separate qkv and z projections (`attn_qkv` + `attn_gate`), or one fused `ssm_in` whose
+        // q, k, v are made contiguous and concatenated while z waits for the gated norm.
+        let (qkv, z_src) = if self.has_tensor(".attn_qkv.weight") {
+            let qkv = self.op(ch * t * F32, &[EXTERNAL, x]);
+            (self.view(qkv), None)
+        } else {
+            let mixed = self.op((2 * key_dim + 2 * d_inner) * t * F32, &[EXTERNAL, x]);
+            let mr = self.view(mixed);
+            let (qv, kv, vv) = (self.view(mr), self.view(mr), self.view(mr));
+            let q = self.op(key_dim * t * F32, &[qv]);
+            let k = self.op(key_dim * t * F32, &[kv]);
+            let qk = self.op(2 * key_dim * t * F32, &[q, k]);
+            let v = self.op(d_inner * t * F32, &[vv]);
+            (self.op(ch * t * F32, &[qk, v]), Some(mr))
+        };
+        let qkv_t = self.view(qkv);
+        let conv_in = self.op((d_conv - 1 + t / ns) * ch * ns * F32, &[conv_states, qkv_t]);
+        let last = self.view(conv_in);
+        self.g.view_with(EXTERNAL, &[last]);
+        let state = self.gather_states(head_v * head_v * h_v * F32);
+        let state = self.view(state);
+        let conv = self.op(ch * t * F32, &[conv_in, EXTERNAL]);
+        let conv = self.ip(ch * t * F32, &[conv]);
+        let mut qk = [EXTERNAL; 2];
+        for slot in &mut qk {
+            let v = self.view(conv);
+            let n = self.ip(key_dim * t * F32, &[v]);
+            let mut r = self.ip(key_dim * t * F32, &[n]);
+            if h_v != n_group {
+                let rv = self.view(r);
+                let rep = self.op(d_state * h_v * t * F32, &[rv]);
+                r = self.view(rep);
+            }
+            *slot = r;
+        }
+        let v = self.view(conv);
         let ba = self.op(2 * h_v * t * F32, &[EXTERNAL, x]);
-        let bv = self.view(ba);
-        let b = self.op(h_v * t * F32, &[bv]);
-        let beta = self.ip(h_v * t * F32, &[b]);
-        let av = self.view(ba);
+        let bar = self.view(ba);
+        let av = self.view(bar);
         let a = self.op(h_v * t * F32, &[av]);
         let a = self.ip(h_v * t * F32, &[a, EXTERNAL]);
         let a = self.ip(h_v * t * F32, &[a]);
         let gate = self.ip(h_v * t * F32, &[a, EXTERNAL]);
-        let s_copy = self.s_copy.unwrap_or(EXTERNAL);
-        let conv_state = self.op((d_conv - 1) * ch * ns * F32, &[EXTERNAL, s_copy]);
-        let qkv_t = self.view(qkv);
-        let conv_in = self.op((d_conv - 1 + t / ns) * ch * ns * F32, &[conv_state, qkv_t]);
-        let cv = self.view(conv_in);
-        self.g.view_with(EXTERNAL, &[cv]);
-        let state = self.op(head_v * head_v * h_v * ns * F32, &[EXTERNAL, s_copy]);
-        let conv = self.op(ch * t * F32, &[conv_in, EXTERNAL]);
-        let conv = self.ip(ch * t * F32, &[conv]);
-        let (qv, kv, vv) = (self.view(conv), self.view(conv), self.view(conv));
-        let mut q = self.op(key_dim * t * F32, &[qv]);
-        let mut k = self.op(key_dim * t * F32, &[kv]);
-        if h_v != n_group {
-            q = self.op(d_state * h_v * t * F32, &[q]);
-            k = self.op(d_state * h_v * t * F32, &[k]);
-        }
+        let gate = self.view(gate);
+        let bv = self.view(bar);
+        let b = self.op(h_v * t * F32, &[bv]);
+        let beta = self.ip(h_v * t * F32, &[b]);
+        let beta = self.view(beta);
+        let state = self.view(state);
         let out = self.op(
             (head_v * h_v * t + head_v * head_v * h_v * ns) * F32,
-            &[q, k, vv, gate, beta, state],
+            &[qk[0], qk[1], v, gate, beta, state],
         );
-        let ov = self.view(out);
-        self.g.view_with(EXTERNAL, &[ov]);
+        let new_state = self.view(out);
+        self.g.view_with(EXTERNAL, &[new_state]);
         let o = self.view(out);
-        let n = self.op(d_inner * t * F32, &[o]);
+        let n = self.ip(d_inner * t * F32, &[o]);
         let n = self.ip(d_inner * t * F32, &[n, EXTERNAL]);
+        let z = match z_src {
+            None => {
+                let z = self.op(d_inner * t * F32, &[EXTERNAL, x]);
+                self.view(z)
+            }
+            Some(mr) => {
+                let zv = self.view(mr);
+                let z = self.op(d_inner * t * F32, &[zv]);
+                self.view(z)
+            }
+        };
         let zs = self.ip(d_inner * t * F32, &[z]);
         let y = self.ip(d_inner * t * F32, &[n, zs]);
-        self.op(e * t * F32, &[EXTERNAL, y])
+        let y = self.view(y);
+        let out = self.op(e * t * F32, &[EXTERNAL, y]);
+        self.view(out)
     }
 }
