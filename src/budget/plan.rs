@@ -293,7 +293,8 @@ fn rules(
     }
     push(
         "compute",
-        "ggml-alloc replay of the pp, tg and pp graphs of this architecture (budget::compute)".into(),
+        "ggml-alloc replay of the pp, tg and pp graphs of this architecture (budget::compute)"
+            .into(),
     );
     if dev == DeviceRef::Cpu {
         push("output", "4·n_vocab·n_seq bytes of logits (host)".into());
