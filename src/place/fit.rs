@@ -201,7 +201,7 @@ pub fn predict(
         disabled_by,
         n_ctx: plan.n_ctx,
         ctx_reduced_from,
-        n_gpu_layers: plan.placement.n_gpu_layers as u32,
+        n_gpu_layers: u32::try_from(plan.placement.n_gpu_layers).unwrap_or(u32::MAX),
         devices: report::devices(&bench, &plan, slots.as_deref()),
         overrides: slots
             .as_deref()

@@ -131,7 +131,7 @@ pub fn findings(p: &FitPrediction, bench: &Bench) -> Vec<String> {
         out.push(format!(
             "{}/{units} layers on the GPUs, {} on the CPU",
             p.n_gpu_layers,
-            units - p.n_gpu_layers as u32
+            units - p.n_gpu_layers
         ));
     }
     if !p.fits {
