@@ -103,7 +103,7 @@ fn an_automatic_context_is_reduced_to_a_multiple_of_256() {
     let from = p.ctx_reduced_from.expect("reduced");
     assert_eq!(from, 262144);
     assert!(
-        p.n_ctx < from && p.n_ctx >= 4096 && p.n_ctx % 256 == 0,
+        p.n_ctx < from && p.n_ctx >= 4096 && p.n_ctx.is_multiple_of(256),
         "{}",
         p.n_ctx
     );
