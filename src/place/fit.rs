@@ -309,7 +309,8 @@ fn place_layers(
     Ok(slots)
 }
 
-fn ram_check(bench: &Bench, opts: &RunOptions, plan: &Plan) -> Result<RamCheck, PlanError> {
+/// The host side of `plan` under `opts` against RAM − OS reserve (resident and mapped).
+pub fn ram_check(bench: &Bench, opts: &RunOptions, plan: &Plan) -> Result<RamCheck, PlanError> {
     let cpu = &bench.machine.cpu;
     let row = bench.cpu_row(opts, plan)?;
     let mapped = plan.device("CPU").map_or(0.0, |d| d.total_mib);
