@@ -43,6 +43,11 @@ EXTRA_ARGS=-ngl 99 -ot exps=CUDA2 -np 1
 [glm-fit]
 NAME=GLM Q4 by fit
 MODEL=glm-4.7-flash-q4_k_m.gguf
+
+[glm-none-fit]
+NAME=GLM Q8 on one GPU by fit
+MODEL=glm-4.7-flash-q8_0.gguf
+EXTRA_ARGS=--split-mode none
 ";
 
 fn write_toml(dir: &Path) {
@@ -117,6 +122,11 @@ fn budget_rules_on_the_reference_rig() {
     assert_eq!(none[0].severity, Severity::Error);
     assert_eq!(text(&src, none[0]), "--split-mode none");
     assert!(none[0].message.contains("on CUDA0"), "{}", none[0].message);
+    assert!(
+        none[0].message.ends_with("(FIT=off)"),
+        "{}",
+        none[0].message
+    );
 
     let cmoe = in_profile(&r, "glm-cmoe");
     assert_eq!(cmoe.len(), 1, "{cmoe:?}");
@@ -152,6 +162,17 @@ fn budget_rules_on_the_reference_rig() {
     );
 
     assert!(in_profile(&r, "glm-fit").is_empty());
+
+    // With fit on, llama.cpp would not OOM: fit moves layers to the CPU, and CUDA1 idles.
+    let none_fit = in_profile(&r, "glm-none-fit");
+    assert_eq!(none_fit.len(), 1, "{none_fit:?}");
+    assert_eq!(none_fit[0].code, "budget::split-none-too-big");
+    assert_eq!(text(&src, none_fit[0]), "--split-mode none");
+    assert!(
+        none_fit[0].message.ends_with("while the other GPUs idle"),
+        "{}",
+        none_fit[0].message
+    );
 }
 
 #[test]

@@ -207,3 +207,22 @@ fn fit_off_is_not_predicted() {
     );
     assert!(matches!(r, Err(profilec::place::fit::FitError::Off)));
 }
+
+#[test]
+fn split_mode_none_fits_on_the_main_gpu_alone() {
+    // llama.cpp keeps one device with -sm none; fit then offloads to the CPU, not to CUDA1.
+    let p = fit("glm-4.7-flash-q8_0.gguf", "-c 131072 --split-mode none");
+    assert!(p.fits);
+    assert_eq!(p.devices.len(), 1);
+    assert_eq!(p.devices[0].device, "CUDA0");
+    // Every layer's dense part stays on CUDA0; the experts of the later layers go to the CPU.
+    assert_eq!(p.n_gpu_layers, 48);
+    assert!(p.devices[0].overflowing > 0, "{:?}", p.devices);
+    assert!(
+        p.overrides
+            .as_deref()
+            .is_some_and(|o| o.ends_with("_(ch|)exps=CPU"))
+    );
+    assert!(!p.flags.iter().any(|f| f == "-ts"), "{:?}", p.flags);
+    assert_eq!(p.plan.device("CUDA1").map(|d| d.total_mib), Some(0.0));
+}

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
 use crate::budget::{DevicePlan, Plan, Program};
-use crate::config::{Conf, Profile, Strategy};
+use crate::config::{Conf, GpuLayers, Profile, Strategy};
 use crate::diag::Diagnostic;
 use crate::flags::{BufferType, ParsedArgs, parse_args, place};
 use crate::gguf::{Model, ModelFacts};
@@ -151,6 +151,7 @@ impl Ctx<'_> {
     fn budget(&self, out: &mut Vec<Diagnostic>) {
         let bench = self.bench();
         if self.opts.fit {
+            self.split_none_under_fit(&bench, out);
             let Ok(pred) = fit::predict(
                 self.model,
                 self.facts,
@@ -185,6 +186,31 @@ impl Ctx<'_> {
         }
     }
 
+    /// fit keeps a `-sm none` model on the main GPU by moving layers to the CPU while the other
+    /// GPUs idle: judged on the all-layers plan.
+    fn split_none_under_fit(&self, bench: &Bench, out: &mut Vec<Diagnostic>) {
+        if self.opts.split_mode != SplitMode::None || self.machine.gpus.len() < 2 {
+            return;
+        }
+        let mut all = self.opts.clone();
+        if all.gpu_layers == GpuLayers::Auto {
+            all.gpu_layers = GpuLayers::All;
+        }
+        let Ok(plan) = bench.plan_options(&all) else {
+            return;
+        };
+        let main = format!("CUDA{}", self.opts.main_gpu);
+        let overs: Vec<Over> = overruns(bench, &plan)
+            .into_iter()
+            .filter(|o| o.device == main)
+            .collect();
+        self.report_overruns(
+            &overs,
+            "--fit would keep it there by moving layers to the CPU while the other GPUs idle",
+            out,
+        );
+    }
+
     fn report_overruns(&self, overs: &[Over], why: &str, out: &mut Vec<Diagnostic>) {
         let main = format!("CUDA{}", self.opts.main_gpu);
         for o in overs {
@@ -197,7 +223,7 @@ impl Ctx<'_> {
                     Diagnostic::error(
                         "budget::split-none-too-big",
                         format!(
-                            "`--split-mode none` keeps the whole model on {main}, which needs {:.0} MiB against a budget of {:.0} MiB ({over:.0} MiB over; the largest part is {} at {:.0} MiB)",
+                            "`--split-mode none` keeps the whole model on {main}, which needs {:.0} MiB against a budget of {:.0} MiB ({over:.0} MiB over; the largest part is {} at {:.0} MiB); {why}",
                             o.total, o.budget, o.largest, o.largest_mib
                         ),
                     )

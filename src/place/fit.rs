@@ -125,17 +125,26 @@ pub fn predict(
     if !opts.fit {
         return Err(FitError::Off);
     }
-    let nd = machine.gpus.len();
+    // `-sm none` leaves llama.cpp (and so fit) one device: the main GPU.
+    let devs: Vec<usize> = match opts.split_mode {
+        SplitMode::None => usize::try_from(opts.main_gpu)
+            .ok()
+            .filter(|&g| g < machine.gpus.len())
+            .into_iter()
+            .collect(),
+        _ => (0..machine.gpus.len()).collect(),
+    };
+    let nd = devs.len();
     let bench = Bench {
         model,
         facts,
         path,
         machine,
         program,
-        margins: margins(&opts.fit_target, nd),
+        margins: margins(&opts.fit_target, machine.gpus.len()),
         base: opts.clone(),
     };
-    let disabled_by = placement_disabled_by(opts, nd);
+    let disabled_by = placement_disabled_by(opts, machine.gpus.len());
     let mut log = Vec::new();
     let mut o = opts.clone();
     let first = bench.plan_options(&o)?;
@@ -163,7 +172,7 @@ pub fn predict(
         if auto_ctx && facts.n_ctx_train > opts.fit_ctx {
             let n_max = o.ctx_size;
             let n_min = opts.fit_ctx.saturating_mul(n_streams);
-            let n = reduce_ctx(&bench, &o, &plan, n_min, n_max)?;
+            let n = reduce_ctx(&bench, &o, &plan, &devs, n_min, n_max)?;
             if n < n_max {
                 o.ctx_size = n;
                 plan = bench.plan_options(&o)?;
@@ -186,13 +195,13 @@ pub fn predict(
         } else if let Some(why) = &disabled_by {
             log.push(format!("{why}, abort"));
         } else {
-            let s = place_layers(&bench, &o, &mut log)?;
-            plan = bench.plan_options(&layers::options(&o, &s, facts.n_layer))?;
+            let s = place_layers(&bench, &o, &devs, &mut log)?;
+            plan = bench.plan_options(&layers::options(&o, &s, &devs, facts.n_layer))?;
             slots = Some(s);
         }
     }
     let final_opts = match &slots {
-        Some(s) => layers::options(&o, s, facts.n_layer),
+        Some(s) => layers::options(&o, s, &devs, facts.n_layer),
         None => o.clone(),
     };
     let ram = ram_check(&bench, &final_opts, &plan)?;
@@ -202,10 +211,10 @@ pub fn predict(
         n_ctx: plan.n_ctx,
         ctx_reduced_from,
         n_gpu_layers: u32::try_from(plan.placement.n_gpu_layers).unwrap_or(u32::MAX),
-        devices: report::devices(&bench, &plan, slots.as_deref()),
+        devices: report::devices(&bench, &plan, slots.as_deref(), &devs),
         overrides: slots
             .as_deref()
-            .and_then(|s| layers::overrides(s, facts.n_layer)),
+            .and_then(|s| layers::overrides(s, &devs, facts.n_layer)),
         flags: Vec::new(),
         fits,
         log,
@@ -230,8 +239,13 @@ fn all_fit(bench: &Bench, plan: &Plan) -> bool {
         .all(|d| d.total_mib <= bench.budget(d))
 }
 
-fn gpu_sum(plan: &Plan, f: impl Fn(&crate::budget::DevicePlan) -> f64) -> f64 {
-    plan.devices.iter().filter(|d| d.name != "CPU").map(f).sum()
+/// Σ `f` over the GPUs fit works with (`-sm none`: the main GPU only).
+fn gpu_sum(plan: &Plan, devs: &[usize], f: impl Fn(&crate::budget::DevicePlan) -> f64) -> f64 {
+    plan.devices
+        .iter()
+        .filter(|d| devs.iter().any(|g| d.name == format!("CUDA{g}")))
+        .map(f)
+        .sum()
 }
 
 /// Step 2: the context where total GPU use meets the total target, interpolated linearly
@@ -240,13 +254,14 @@ fn reduce_ctx(
     bench: &Bench,
     o: &RunOptions,
     at_max: &Plan,
+    devs: &[usize],
     n_min: u64,
     n_max: u64,
 ) -> Result<u64, PlanError> {
-    let nd = bench.machine.gpus.len();
-    let mut target = gpu_sum(at_max, |d| bench.budget(d));
+    let mut target = gpu_sum(at_max, devs, |d| bench.budget(d));
+    let nd = devs.len();
     if nd > 1 {
-        let model = gpu_sum(at_max, |d| d.weights_mib + d.weights_repack_mib);
+        let model = gpu_sum(at_max, devs, |d| d.weights_mib + d.weights_repack_mib);
         let ngl = at_max
             .placement
             .n_gpu_layers
@@ -260,13 +275,13 @@ fn reduce_ctx(
         };
         target -= (nd as f64 + 1.0) * per_layer / div;
     }
-    let used_max = gpu_sum(at_max, |d| d.total_mib);
+    let used_max = gpu_sum(at_max, devs, |d| d.total_mib);
     if used_max <= target {
         return Ok(n_max);
     }
     let mut lo = o.clone();
     lo.ctx_size = n_min;
-    let used_min = gpu_sum(&bench.plan_options(&lo)?, |d| d.total_mib);
+    let used_min = gpu_sum(&bench.plan_options(&lo)?, devs, |d| d.total_mib);
     if used_min >= target || used_max <= used_min {
         return Ok(n_min);
     }
@@ -279,13 +294,14 @@ fn reduce_ctx(
 fn place_layers(
     bench: &Bench,
     o: &RunOptions,
+    devs: &[usize],
     log: &mut Vec<String>,
 ) -> Result<Vec<Slot>, PlanError> {
     let moe = bench.facts.experts.is_some();
     let mut surplus = false;
     if moe {
         let plan = bench.plan_options(&layers::dense_only(o))?;
-        let s = gpu_sum(&plan, |d| bench.budget(d) - d.total_mib);
+        let s = gpu_sum(&plan, devs, |d| bench.budget(d) - d.total_mib);
         surplus = s >= 0.0;
         log.push(format!(
             "with only dense weights in device memory there is a total {} of {:.0} MiB",
@@ -298,14 +314,14 @@ fn place_layers(
     } else {
         "filling dense layers back-to-front:".into()
     });
-    let slots = layers::fill_back_to_front(bench, o)?;
-    log.extend(report::slot_lines(bench, o, &slots, false)?);
+    let slots = layers::fill_back_to_front(bench, o, devs)?;
+    log.extend(report::slot_lines(bench, o, &slots, devs, false)?);
     if !moe || !surplus {
         return Ok(slots);
     }
-    let slots = layers::convert_front_to_back(bench, o, slots)?;
+    let slots = layers::convert_front_to_back(bench, o, devs, slots)?;
     log.push("converting dense-only layers to full layers and filling them front-to-back with overflow to next device/system memory:".into());
-    log.extend(report::slot_lines(bench, o, &slots, true)?);
+    log.extend(report::slot_lines(bench, o, &slots, devs, true)?);
     Ok(slots)
 }
 

@@ -60,16 +60,16 @@ impl Default for Slot {
 }
 
 /// The `-ot` value fit's result implies (`None`: no overrides).
-pub fn overrides(slots: &[Slot], n_layer: u32) -> Option<String> {
+/// `devs[id]` is the CUDA index of slot `id` (all GPUs, or the main GPU with `-sm none`).
+pub fn overrides(slots: &[Slot], devs: &[usize], n_layer: u32) -> Option<String> {
     let ngl: u32 = slots.iter().map(|s| s.n_layer).sum();
     let mut il0 = (n_layer + 1).saturating_sub(ngl);
     let mut items = Vec::new();
     for (id, s) in slots.iter().enumerate() {
         let last = id + 1 == slots.len();
-        let overflow = if last {
-            "CPU".to_string()
-        } else {
-            format!("CUDA{}", id + 1)
+        let overflow = match devs.get(id + 1) {
+            Some(next) if !last => format!("CUDA{next}"),
+            _ => "CPU".to_string(),
         };
         // The output unit (last on the last GPU) has no experts: it is never partial, so the
         // partial layers are the `n_part` repeating layers before it.
@@ -90,31 +90,49 @@ pub fn overrides(slots: &[Slot], n_layer: u32) -> Option<String> {
 }
 
 /// The launch options fit's result sets: `-ngl Σ`, `-ts` layer counts, the overrides.
-pub fn options(base: &RunOptions, slots: &[Slot], n_layer: u32) -> RunOptions {
+pub fn options(base: &RunOptions, slots: &[Slot], devs: &[usize], n_layer: u32) -> RunOptions {
     let mut o = base.clone();
     let ngl: u32 = slots.iter().map(|s| s.n_layer).sum();
     o.gpu_layers = GpuLayers::Count(ngl);
-    o.tensor_split = if ngl == 0 {
+    // One device (`-sm none`): no split to give.
+    o.tensor_split = if ngl == 0 || devs.len() < 2 {
         Vec::new()
     } else {
-        slots.iter().map(|s| f64::from(s.n_layer)).collect()
+        let mut ts = vec![0.0; devs.iter().max().map_or(0, |m| m + 1)];
+        for (s, &d) in slots.iter().zip(devs) {
+            if let Some(x) = ts.get_mut(d) {
+                *x = f64::from(s.n_layer);
+            }
+        }
+        ts
     };
-    o.overrides = overrides(slots, n_layer)
+    o.overrides = overrides(slots, devs, n_layer)
         .map(|s| parse_ot(&s).rules)
         .unwrap_or_default();
     o
 }
 
-fn fits(bench: &Bench, base: &RunOptions, slots: &[Slot], id: usize) -> Result<bool, PlanError> {
+fn fits(
+    bench: &Bench,
+    base: &RunOptions,
+    slots: &[Slot],
+    devs: &[usize],
+    id: usize,
+) -> Result<bool, PlanError> {
     let n_layer = bench.facts.n_layer;
-    let plan = bench.plan_options(&options(base, slots, n_layer))?;
-    Ok(bench.device_fits(&plan, &format!("CUDA{id}")))
+    let plan = bench.plan_options(&options(base, slots, devs, n_layer))?;
+    let d = devs.get(id).copied().unwrap_or(id);
+    Ok(bench.device_fits(&plan, &format!("CUDA{d}")))
 }
 
 /// Step 3: each GPU from the last to the first takes the most unassigned layers that keep it
 /// within its target; for MoE every layer is dense-only (the output unit excepted).
-pub fn fill_back_to_front(bench: &Bench, base: &RunOptions) -> Result<Vec<Slot>, PlanError> {
-    let nd = bench.machine.gpus.len();
+pub fn fill_back_to_front(
+    bench: &Bench,
+    base: &RunOptions,
+    devs: &[usize],
+) -> Result<Vec<Slot>, PlanError> {
+    let nd = devs.len();
     let units = bench.facts.n_layer + 1;
     let moe = bench.facts.experts.is_some();
     let mut slots = vec![Slot::default(); nd];
@@ -133,7 +151,7 @@ pub fn fill_back_to_front(bench: &Bench, base: &RunOptions) -> Result<Vec<Slot>,
             }
             s
         };
-        let best = max_true(0, unassigned, |n| fits(bench, base, &with(n), id))?;
+        let best = max_true(0, unassigned, |n| fits(bench, base, &with(n), devs, id))?;
         slots = with(best.unwrap_or(0));
     }
     Ok(slots)
@@ -189,6 +207,7 @@ fn max_full(slots: &[Slot], id: usize) -> u32 {
 pub fn convert_front_to_back(
     bench: &Bench,
     base: &RunOptions,
+    devs: &[usize],
     mut slots: Vec<Slot>,
 ) -> Result<Vec<Slot>, PlanError> {
     for id in 0..slots.len() {
@@ -197,7 +216,10 @@ pub fn convert_front_to_back(
         };
         let lo = own.n_layer - own.n_part.min(own.n_layer);
         let hi = max_full(&slots, id);
-        let Some(k) = max_true(lo, hi, |k| fits(bench, base, &convert(&slots, id, k), id))? else {
+        let Some(k) = max_true(lo, hi, |k| {
+            fits(bench, base, &convert(&slots, id, k), devs, id)
+        })?
+        else {
             continue;
         };
         slots = convert(&slots, id, k);
@@ -212,13 +234,13 @@ pub fn convert_front_to_back(
             }
             s
         };
-        let pick = if fits(bench, base, &with(Fraction::Up), id)? {
-            if fits(bench, base, &with(Fraction::Gate), id)? {
+        let pick = if fits(bench, base, &with(Fraction::Up), devs, id)? {
+            if fits(bench, base, &with(Fraction::Gate), devs, id)? {
                 Some(Fraction::Gate)
             } else {
                 Some(Fraction::Up)
             }
-        } else if fits(bench, base, &with(Fraction::Attn), id)? {
+        } else if fits(bench, base, &with(Fraction::Attn), devs, id)? {
             Some(Fraction::Attn)
         } else {
             None

@@ -41,13 +41,14 @@ pub fn slot_lines(
     bench: &Bench,
     o: &RunOptions,
     slots: &[Slot],
+    devs: &[usize],
     overflow: bool,
 ) -> Result<Vec<String>, PlanError> {
-    let plan = bench.plan_options(&layers::options(o, slots, bench.facts.n_layer))?;
+    let plan = bench.plan_options(&layers::options(o, slots, devs, bench.facts.n_layer))?;
     Ok(slots
         .iter()
-        .enumerate()
-        .map(|(id, s)| {
+        .zip(devs)
+        .map(|(s, &id)| {
             let (used, free) = plan
                 .device(&format!("CUDA{id}"))
                 .map_or((0.0, 0.0), |d| (d.total_mib, d.capacity_mib - d.total_mib));
@@ -69,12 +70,19 @@ pub fn slot_lines(
         .collect())
 }
 
-pub fn devices(bench: &Bench, plan: &Plan, slots: Option<&[Slot]>) -> Vec<DeviceFit> {
-    (0..bench.machine.gpus.len())
-        .map(|id| {
+pub fn devices(
+    bench: &Bench,
+    plan: &Plan,
+    slots: Option<&[Slot]>,
+    devs: &[usize],
+) -> Vec<DeviceFit> {
+    let _ = bench;
+    devs.iter()
+        .enumerate()
+        .map(|(k, &id)| {
             let name = format!("CUDA{id}");
             let d = plan.device(&name);
-            let slot = slots.and_then(|s| s.get(id)).copied();
+            let slot = slots.and_then(|s| s.get(k)).copied();
             let layers = match slot {
                 Some(s) => s.n_layer,
                 None => {
