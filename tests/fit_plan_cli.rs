@@ -60,10 +60,22 @@ fn fit_profile_shows_the_prediction() {
     assert_eq!(code, 0);
 
     let (_, human) = plan(&dir, "q8", "human");
-    assert!(human.contains("fit prediction (llama.cpp --fit at load time):"), "{human}");
-    assert!(human.contains(&format!("n_ctx 262144, n_gpu_layers {ngl}: CUDA0 ")), "{human}");
-    assert!(human.contains("    filling dense layers back-to-front:"), "{human}");
-    assert!(human.contains(&format!("  fit adds: -ngl {ngl} -ts ")), "{human}");
+    assert!(
+        human.contains("fit prediction (llama.cpp --fit at load time):"),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("n_ctx 262144, n_gpu_layers {ngl}: CUDA0 ")),
+        "{human}"
+    );
+    assert!(
+        human.contains("    filling dense layers back-to-front:"),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("  fit adds: -ngl {ngl} -ts ")),
+        "{human}"
+    );
 }
 
 #[test]
