@@ -71,6 +71,7 @@ pub fn open(conf_path: &Path, hardware_file: Option<&Path>) -> Result<Project, P
     let hw = hardware::resolve(hardware_file, &conf_dir)?;
     let opts = CheckOptions {
         models_dir: Some(hw.hardware.runtime.models_dir.clone()),
+        ..Default::default()
     };
     let report = check_file(conf_path, &opts)?;
     Ok(Project {

@@ -6,6 +6,7 @@
 
 mod args;
 mod bench;
+mod budget_rules;
 mod ids;
 mod model_rules;
 mod models;
@@ -14,12 +15,26 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{self, Conf};
 use crate::diag::{Diagnostic, Severity};
+use crate::hardware::Hardware;
 use crate::syntax::Document;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
     /// Where MODEL paths resolve. `None`: see [`default_models_dir`].
     pub models_dir: Option<PathBuf>,
+    /// The machine the budget rules (docs/diagnostics.md `budget::…`) plan for.
+    pub hardware: MachineFor,
+}
+
+/// Which machine [`check_file`] holds profiles to.
+#[derive(Debug, Clone, Default)]
+pub enum MachineFor {
+    /// The profilec.toml beside the file, when there is one (no file: no budget rules).
+    #[default]
+    BesideConf,
+    Given(Box<Hardware>),
+    /// No budget rules (callers that plan themselves).
+    Skip,
 }
 
 #[derive(Debug, Clone)]
@@ -71,7 +86,27 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
         .models_dir
         .clone()
         .unwrap_or_else(|| default_models_dir(path));
-    Ok(check_source(text, Some(&models_dir)))
+    let hardware = match &opts.hardware {
+        MachineFor::Given(h) => Some(h.as_ref().clone()),
+        MachineFor::Skip => None,
+        MachineFor::BesideConf => {
+            let toml = conf_dir(path).join(crate::hardware::FILE_NAME);
+            // Only when a model file could be read at all: a missing directory costs one stat.
+            if models_dir.is_dir() {
+                crate::hardware::load(&toml).ok().map(|l| l.hardware)
+            } else {
+                None
+            }
+        }
+    };
+    Ok(check_source_on(text, Some(&models_dir), hardware.as_ref()))
+}
+
+fn conf_dir(conf_path: &Path) -> PathBuf {
+    match conf_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// `[runtime] models_dir` of the profilec.toml beside the file, else `models/` beside it (the
@@ -90,12 +125,22 @@ pub fn default_models_dir(conf_path: &Path) -> PathBuf {
 
 /// Checks models.conf text. `models_dir`: where to look for model files (`None`: skip them).
 pub fn check_source(text: impl Into<String>, models_dir: Option<&Path>) -> CheckReport {
+    check_source_on(text, models_dir, None)
+}
+
+/// [`check_source`] plus the budget rules for `hardware` (profiles whose model file exists).
+pub fn check_source_on(
+    text: impl Into<String>,
+    models_dir: Option<&Path>,
+    hardware: Option<&Hardware>,
+) -> CheckReport {
     let (conf, mut diagnostics) = config::load(Document::parse(text));
     ids::check(&conf, &mut diagnostics);
     bench::check(&conf, &mut diagnostics);
     args::check(&conf, &mut diagnostics);
     models::check(&conf, models_dir, &mut diagnostics);
     model_rules::check(&conf, models_dir, &mut diagnostics);
+    budget_rules::check(&conf, models_dir, hardware, &mut diagnostics);
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     CheckReport { conf, diagnostics }
 }

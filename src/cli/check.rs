@@ -46,6 +46,7 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     let opts = CheckOptions {
         models_dir: args.models_dir.clone(),
+        ..Default::default()
     };
     args.files
         .iter()

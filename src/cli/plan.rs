@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use crate::budget::{self, Program};
-use crate::check::{CheckOptions, check_file, default_models_dir};
+use crate::check::{CheckOptions, MachineFor, check_file, default_models_dir};
 use crate::config::Strategy;
 use crate::diag::Severity;
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::{self, Machine};
+use crate::place::fit::{FitPrediction, predict};
 use crate::place::solver::{Placement, SolveError, solve};
 use crate::resolve::{self, Effective, Origin};
 
@@ -115,10 +116,17 @@ pub fn run(args: Args) -> i32 {
         ));
     }
     let placement = pinned_placement(&model_path, &opts, &machine, program, strategy);
+    let fit = match &placement {
+        None => fit_prediction(&model_path, &opts, &machine, program),
+        Some(_) => None,
+    };
     match args.format {
         Format::Human => {
             print!("{}", budget::render_human(&plan));
             print!("{}", render_placement(&placement));
+            if let Some(f) = &fit {
+                print!("{}", render_fit(f));
+            }
         }
         Format::Json => match serde_json::to_string_pretty(&PlanJson {
             plan: &plan,
@@ -128,6 +136,7 @@ pub fn run(args: Args) -> i32 {
                     error: e.to_string(),
                 },
             }),
+            fit_prediction: fit.as_ref().map(FitJson::from),
         }) {
             Ok(s) => println!("{s}"),
             Err(e) => {
@@ -136,7 +145,12 @@ pub fn run(args: Args) -> i32 {
             }
         },
     }
-    i32::from(!plan.fits || profile_errors > 0)
+    // A FIT profile fits when fit's placement does, not when all layers on the GPUs would.
+    let fits = match &fit {
+        Some(Ok(f)) => f.fits,
+        _ => plan.fits,
+    };
+    i32::from(!fits || profile_errors > 0)
 }
 
 #[derive(serde::Serialize)]
@@ -147,6 +161,75 @@ struct PlanJson<'a> {
     /// or `{"error": …}` saying why nothing fits. (`placement` is the plan's layer placement.)
     #[serde(skip_serializing_if = "Option::is_none")]
     placement_strategy: Option<SolvedJson<'a>>,
+    /// What llama.cpp's --fit will do (FIT profiles): its flags, per-GPU layers, log, RAM check
+    /// and findings. `plan` inside is the memory plan under fit's result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fit_prediction: Option<FitJson<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum FitJson<'a> {
+    Ok(&'a FitPrediction),
+    Err { error: String },
+}
+
+impl<'a> From<&'a Result<FitPrediction, String>> for FitJson<'a> {
+    fn from(r: &'a Result<FitPrediction, String>) -> Self {
+        match r {
+            Ok(p) => FitJson::Ok(p),
+            Err(e) => FitJson::Err { error: e.clone() },
+        }
+    }
+}
+
+/// fit's predicted result when fit is on and the solver does not pin placement.
+fn fit_prediction(
+    model_path: &Path,
+    opts: &resolve::RunOptions,
+    machine: &Machine,
+    program: Program,
+) -> Option<Result<FitPrediction, String>> {
+    if !opts.fit || machine.is_cpu_only() {
+        return None;
+    }
+    let model = Model::open(model_path).ok()?;
+    let facts = ModelFacts::from_model(&model).ok()?;
+    Some(predict(&model, &facts, model_path, opts, machine, program).map_err(|e| e.to_string()))
+}
+
+fn render_fit(f: &Result<FitPrediction, String>) -> String {
+    let p = match f {
+        Ok(p) => p,
+        Err(e) => return format!("\nfit prediction: {e}\n"),
+    };
+    let mut out = String::from("\nfit prediction (llama.cpp --fit at load time):\n");
+    let layers: Vec<String> = p
+        .devices
+        .iter()
+        .map(|d| match d.overflowing {
+            0 => format!("{} {}", d.device, d.layers),
+            n => format!("{} {} ({n} overflowing)", d.device, d.layers),
+        })
+        .collect();
+    out.push_str(&format!(
+        "  n_ctx {}, n_gpu_layers {}: {}{}\n",
+        p.n_ctx,
+        p.n_gpu_layers,
+        layers.join(", "),
+        if p.fits { "" } else { " (does not fit)" }
+    ));
+    if !p.flags.is_empty() {
+        out.push_str(&format!("  fit adds: {}\n", p.flags.join(" ")));
+    }
+    out.push_str("  fit would print (-lv 4):\n");
+    for l in &p.log {
+        out.push_str(&format!("    {l}\n"));
+    }
+    for f in &p.findings {
+        out.push_str(&format!("  - {f}\n"));
+    }
+    out
 }
 
 #[derive(serde::Serialize)]
@@ -206,7 +289,12 @@ fn profile_options(
     id: &str,
     hw: &hardware::Hardware,
 ) -> Result<(Effective, usize, Option<Strategy>), i32> {
-    let report = check_file(file, &CheckOptions::default()).map_err(|e| {
+    // plan reports the budget itself; the budget rules would plan every profile of the file.
+    let opts = CheckOptions {
+        hardware: MachineFor::Skip,
+        ..Default::default()
+    };
+    let report = check_file(file, &opts).map_err(|e| {
         eprintln!("{:?}", miette::Report::new(e));
         2
     })?;

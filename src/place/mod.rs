@@ -22,4 +22,5 @@ pub use lint::lint;
 pub use regex::{
     EXPERTS_PATTERN, RuleError, device_rules, layer_range_pattern, layer_rule, layer_set_pattern,
 };
+pub mod fit;
 pub mod solver;

@@ -1,0 +1,359 @@
+//! Rules that need the model file AND the machine (profilec.toml beside the conf, or given):
+//! the memory model (docs/memory-model.md) and the fit prediction (docs/placement.md) on each
+//! profile. Without either, nothing here runs, so the corpus and CI (no model files) pay nothing.
+
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+
+use crate::budget::{DevicePlan, Plan, Program};
+use crate::config::{Conf, GpuLayers, Profile, Strategy};
+use crate::diag::Diagnostic;
+use crate::flags::{BufferType, ParsedArgs, parse_args, place};
+use crate::gguf::{Model, ModelFacts};
+use crate::hardware::{Hardware, Machine};
+use crate::place::fit::{self, RamCheck};
+use crate::place::solver::eval::{Bench, margins};
+use crate::place::solver::solve;
+use crate::resolve::{self, RunOptions, SplitMode};
+
+pub fn check(
+    conf: &Conf,
+    models_dir: Option<&Path>,
+    hw: Option<&Hardware>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (Some(dir), Some(hw)) = (models_dir, hw) else {
+        return;
+    };
+    let machine = hw.machine();
+    let mut cache: Vec<(PathBuf, Option<(Model, ModelFacts)>)> = Vec::new();
+    for p in &conf.profiles {
+        let Some(path) = p.model.as_ref().and_then(|m| model_path(dir, &m.value)) else {
+            continue;
+        };
+        if !cache.iter().any(|(q, _)| *q == path) {
+            let loaded = Model::open(&path)
+                .ok()
+                .and_then(|m| Some((ModelFacts::from_model(&m).ok()?, m)))
+                .map(|(f, m)| (m, f));
+            cache.push((path.clone(), loaded));
+        }
+        let Some((_, Some((model, facts)))) = cache.iter().find(|(q, _)| *q == path) else {
+            continue;
+        };
+        let opts = resolve::resolve(p, &hw.defaults, dir).options();
+        let ctx = Ctx {
+            p,
+            model,
+            facts,
+            path: &path,
+            machine: &machine,
+            opts: &opts,
+            args: p
+                .extra_args
+                .as_ref()
+                .map(|e| (parse_args(&e.value), e.span.start)),
+        };
+        ctx.unknown_device(out);
+        ctx.budget(out);
+        ctx.experts_on_cpu(out);
+    }
+}
+
+fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
+    let rel = Path::new(model);
+    let plain = rel
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let path = dir.join(rel);
+    (plain && path.is_file()).then_some(path)
+}
+
+struct Ctx<'a> {
+    p: &'a Profile,
+    model: &'a Model,
+    facts: &'a ModelFacts,
+    path: &'a Path,
+    machine: &'a Machine,
+    opts: &'a RunOptions,
+    /// EXTRA_ARGS parsed, and where its value starts in the file.
+    args: Option<(ParsedArgs, usize)>,
+}
+
+/// One GPU over capacity − `--fit-target`.
+struct Over {
+    device: String,
+    total: f64,
+    budget: f64,
+    largest: &'static str,
+    largest_mib: f64,
+}
+
+impl Ctx<'_> {
+    fn bench(&self) -> Bench<'_> {
+        Bench {
+            model: self.model,
+            facts: self.facts,
+            path: self.path,
+            machine: self.machine,
+            program: Program::LlamaServer,
+            margins: margins(&self.opts.fit_target, self.machine.gpus.len()),
+            base: self.opts.clone(),
+        }
+    }
+
+    fn flag_span(&self, flags: &[&str]) -> Option<Range<usize>> {
+        let (args, offset) = self.args.as_ref()?;
+        flags.iter().find_map(|f| {
+            let s = args.last(f)?.span();
+            Some(s.start + offset..s.end + offset)
+        })
+    }
+
+    fn model_span(&self) -> Range<usize> {
+        self.p
+            .model
+            .as_ref()
+            .map_or(self.p.id.span.clone(), |m| m.span.clone())
+    }
+
+    /// Where a fix goes: the context for KV, else MODEL.
+    fn span_for(&self, largest: &str) -> Range<usize> {
+        if largest == "kv" {
+            if let Some(s) = self.flag_span(&["--ctx-size"]) {
+                return s;
+            }
+            if let Some(c) = &self.p.ctx_size {
+                return c.span.clone();
+            }
+        }
+        self.model_span()
+    }
+
+    fn unknown_device(&self, out: &mut Vec<Diagnostic>) {
+        let Some((args, offset)) = &self.args else {
+            return;
+        };
+        let rules = args.tensor_overrides();
+        if rules.is_empty() {
+            return;
+        }
+        let gpus: Vec<String> = self.machine.gpus.iter().map(|g| g.id.clone()).collect();
+        let exp = crate::place::expand(&rules, &self.model.tensors, self.facts.n_layer);
+        out.extend(
+            crate::place::lint(&rules, &exp, Some(&gpus))
+                .into_iter()
+                .filter(|d| d.code == "place::unknown-device")
+                .map(|d| d.shifted(*offset)),
+        );
+    }
+
+    fn budget(&self, out: &mut Vec<Diagnostic>) {
+        let bench = self.bench();
+        if self.opts.fit {
+            self.split_none_under_fit(&bench, out);
+            let Ok(pred) = fit::predict(
+                self.model,
+                self.facts,
+                self.path,
+                self.opts,
+                self.machine,
+                Program::LlamaServer,
+            ) else {
+                return;
+            };
+            if !pred.fits {
+                let overs = overruns(&bench, &pred.plan);
+                let why = match &pred.disabled_by {
+                    Some(d) => format!("fit will not move layers ({d})"),
+                    None => "even fit's placement (all layers it can move) is short".into(),
+                };
+                self.report_overruns(&overs, &why, out);
+            }
+            self.swap(&pred.ram, out);
+            return;
+        }
+        let Ok(plan) = bench.plan_options(self.opts) else {
+            return;
+        };
+        self.report_overruns(
+            &overruns(&bench, &plan),
+            "the profile pins placement (FIT=off)",
+            out,
+        );
+        if let Ok(ram) = fit::ram_check(&bench, self.opts, &plan) {
+            self.swap(&ram, out);
+        }
+    }
+
+    /// fit keeps a `-sm none` model on the main GPU by moving layers to the CPU while the other
+    /// GPUs idle: judged on the all-layers plan.
+    fn split_none_under_fit(&self, bench: &Bench, out: &mut Vec<Diagnostic>) {
+        if self.opts.split_mode != SplitMode::None || self.machine.gpus.len() < 2 {
+            return;
+        }
+        let mut all = self.opts.clone();
+        if all.gpu_layers == GpuLayers::Auto {
+            all.gpu_layers = GpuLayers::All;
+        }
+        let Ok(plan) = bench.plan_options(&all) else {
+            return;
+        };
+        let main = format!("CUDA{}", self.opts.main_gpu);
+        let overs: Vec<Over> = overruns(bench, &plan)
+            .into_iter()
+            .filter(|o| o.device == main)
+            .collect();
+        self.report_overruns(
+            &overs,
+            "--fit would keep it there by moving layers to the CPU while the other GPUs idle",
+            out,
+        );
+    }
+
+    fn report_overruns(&self, overs: &[Over], why: &str, out: &mut Vec<Diagnostic>) {
+        let main = format!("CUDA{}", self.opts.main_gpu);
+        for o in overs {
+            let over = o.total - o.budget;
+            if self.opts.split_mode == SplitMode::None && o.device == main {
+                let at = self
+                    .flag_span(&["--split-mode"])
+                    .unwrap_or_else(|| self.model_span());
+                out.push(
+                    Diagnostic::error(
+                        "budget::split-none-too-big",
+                        format!(
+                            "`--split-mode none` keeps the whole model on {main}, which needs {:.0} MiB against a budget of {:.0} MiB ({over:.0} MiB over; the largest part is {} at {:.0} MiB); {why}",
+                            o.total, o.budget, o.largest, o.largest_mib
+                        ),
+                    )
+                    .at(at)
+                    .label(format!("{over:.0} MiB over on {main}"))
+                    .help("split over the GPUs instead: drop `--split-mode none` and let --fit place the layers, or pin a split (`profilec plan` shows strategy B/C/D)"),
+                );
+                continue;
+            }
+            out.push(
+                Diagnostic::error(
+                    "budget::does-not-fit",
+                    format!(
+                        "{} needs {:.0} MiB but its budget is {:.0} MiB (capacity − --fit-target): {over:.0} MiB over, the largest part is {} at {:.0} MiB; {why}",
+                        o.device, o.total, o.budget, o.largest, o.largest_mib
+                    ),
+                )
+                .at(self.span_for(o.largest))
+                .label(format!("{over:.0} MiB over on {}", o.device))
+                .help(help_for(o.largest)),
+            );
+        }
+    }
+
+    fn swap(&self, ram: &RamCheck, out: &mut Vec<Diagnostic>) {
+        let over = ram.swap_risk_mib();
+        if over <= 0.0 {
+            return;
+        }
+        let what = if ram.over_mib > 0.0 {
+            format!(
+                "CPU-resident weights {:.0} + KV {:.0} + compute {:.0} MiB",
+                ram.weights_mib, ram.kv_mib, ram.compute_mib
+            )
+        } else {
+            format!(
+                "the mmap'd model file in page cache with KV and compute ({:.0} MiB; resident alone fits)",
+                ram.mapped_total_mib
+            )
+        };
+        out.push(
+            Diagnostic::warning(
+                "budget::swap-risk",
+                format!(
+                    "swap risk: {over:.0} MiB over RAM: {what} + OS reserve {} MiB against {} MiB RAM",
+                    ram.os_reserve_mib, ram.ram_mib
+                ),
+            )
+            .at(self.model_span())
+            .label(format!("{over:.0} MiB more than RAM holds"))
+            .help("a smaller quant, or a smaller context so more of the model fits the GPUs; llama.cpp's --fit does not check host memory"),
+        );
+    }
+
+    fn experts_on_cpu(&self, out: &mut Vec<Diagnostic>) {
+        if self.facts.experts.is_none() || self.machine.gpus.is_empty() {
+            return;
+        }
+        let on_cpu = self
+            .model
+            .tensors
+            .iter()
+            .filter(|t| t.name.contains("_exps"))
+            .any(|t| {
+                place(&self.opts.overrides, &t.name).is_some_and(|r| r.buffer == BufferType::Cpu)
+            });
+        if !on_cpu {
+            return;
+        }
+        let Some(at) = self.flag_span(&["--override-tensor", "--cpu-moe", "--n-cpu-moe"]) else {
+            return;
+        };
+        let Ok(c) = solve(
+            self.model,
+            self.facts,
+            self.path,
+            self.opts,
+            self.machine,
+            Program::LlamaServer,
+            Strategy::C,
+        ) else {
+            return;
+        };
+        out.push(
+            Diagnostic::warning(
+                "budget::experts-fit-gpu",
+                "this profile sends routed experts to the CPU, but every layer with its experts fits on the GPUs",
+            )
+            .at(at)
+            .label("experts on the CPU run at RAM speed")
+            .help(format!(
+                "strategy C keeps them on the GPUs: {} (or drop the rule and leave placement to --fit)",
+                c.flags.join(" ")
+            )),
+        );
+    }
+}
+
+fn help_for(largest: &str) -> &'static str {
+    match largest {
+        "kv" => "a smaller context (-c) or a quantized KV cache (-ctk q8_0 -ctv q8_0)",
+        "compute" => "a smaller micro-batch (-ub): the compute buffer scales with it",
+        _ => "fewer layers on this GPU (-ngl/-ts, or -ot …=CPU), a smaller quant, or --fit on",
+    }
+}
+
+fn overruns(bench: &Bench, plan: &Plan) -> Vec<Over> {
+    plan.devices
+        .iter()
+        .filter(|d| d.name != "CPU")
+        .filter(|d| d.total_mib > bench.budget(d))
+        .map(|d| {
+            let (largest, largest_mib) = largest(d);
+            Over {
+                device: d.name.clone(),
+                total: d.total_mib,
+                budget: bench.budget(d),
+                largest,
+                largest_mib,
+            }
+        })
+        .collect()
+}
+
+fn largest(d: &DevicePlan) -> (&'static str, f64) {
+    [
+        ("weights", d.weights_mib + d.weights_repack_mib),
+        ("kv", d.kv_mib + d.recurrent_mib),
+        ("compute", d.compute_mib),
+    ]
+    .into_iter()
+    .fold(("weights", f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
+}
