@@ -3,7 +3,8 @@
 //! The pipeline, one module per stage (see docs/architecture.md):
 //! `syntax` (lossless models.conf tree) → `config` (typed profiles) → `check` (file-wide rules),
 //! `flags` (llama-server flag table, EXTRA_ARGS, `-ot`), `gguf` (model header and facts),
-//! `hardware` (profilec.toml, detection), `resolve` (effective options), `launch` (the
+//! `hardware` (profilec.toml, detection), `resolve` (effective options), `budget` (memory
+//! model), `place` (fit prediction, strategies, `-ot`), `render`, `launch` (the
 //! llama-server process), `startup_log` (what llama.cpp reported).
 //! `diag` carries diagnostics for all of them.
 

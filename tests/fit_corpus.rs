@@ -7,14 +7,15 @@ use profilec::budget::Program;
 use profilec::place::fit::{FitPrediction, predict};
 use solver_support::{open, options, rig};
 
-/// A FIT profile of the corpus: q8_0 cache, flash attention, llama.cpp's default batches.
+/// A FIT profile of the corpus: q8_0 cache, flash attention, llama.cpp's default batches, and
+/// `-np 1` (every corpus profile has `--jinja -np 1`).
 fn fit(file: &str, args: &str) -> FitPrediction {
     let (model, facts, path) = open(file);
     predict(
         &model,
         &facts,
         &path,
-        &options(&format!("-ctk q8_0 -ctv q8_0 -fa on {args}")),
+        &options(&format!("-np 1 -ctk q8_0 -ctv q8_0 -fa on {args}")),
         &rig(),
         Program::LlamaServer,
     )
