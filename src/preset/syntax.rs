@@ -4,6 +4,8 @@
 use std::ops::Range;
 
 use pest::Parser;
+
+use crate::syntax::lines;
 use pest_derive::Parser;
 
 #[derive(Parser)]
@@ -67,11 +69,7 @@ impl PresetDoc {
             Ok(mut pairs) => pairs.next().map(collect_lines).unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        let bom = if source.starts_with('\u{FEFF}') {
-            0..'\u{FEFF}'.len_utf8()
-        } else {
-            0..0
-        };
+        let bom = lines::bom_span(&source);
         let mut doc = PresetDoc { source, bom, lines };
         if !doc.covers_source() {
             doc.lines = fallback_lines(&doc.source, doc.bom.end);
@@ -98,24 +96,19 @@ impl PresetDoc {
 
     /// Rebuilds the text from the tree.
     pub fn print(&self) -> String {
-        let mut out = String::with_capacity(self.source.len());
-        out.push_str(self.slice(&self.bom));
-        for line in &self.lines {
-            out.push_str(self.slice(&line.text));
-            out.push_str(self.slice(&line.eol));
-        }
-        out
+        lines::print(
+            &self.source,
+            &self.bom,
+            self.lines.iter().map(|l| (&l.text, &l.eol)),
+        )
     }
 
     fn covers_source(&self) -> bool {
-        let mut at = self.bom.end;
-        for line in &self.lines {
-            if line.text.start != at || line.eol.start != line.text.end {
-                return false;
-            }
-            at = line.eol.end;
-        }
-        at == self.source.len()
+        lines::covers(
+            &self.source,
+            self.bom.end,
+            self.lines.iter().map(|l| (&l.text, &l.eol)),
+        )
     }
 }
 
@@ -196,25 +189,15 @@ fn line_kind(
 
 /// Line splitting without classification, only for a grammar that failed to cover the input.
 fn fallback_lines(source: &str, start: usize) -> Vec<PresetLine> {
-    let mut lines = Vec::new();
-    let mut at = start;
-    loop {
-        let rest = source.get(at..).unwrap_or("");
-        let (text_len, eol_len) = match rest.find(['\r', '\n']) {
-            Some(i) if rest.get(i..i + 2) == Some("\r\n") => (i, 2),
-            Some(i) => (i, 1),
-            None => (rest.len(), 0),
-        };
-        lines.push(PresetLine {
-            number: lines.len() + 1,
-            text: at..at + text_len,
-            indent: at..at,
-            eol: at + text_len..at + text_len + eol_len,
+    lines::split(source, start, true)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (text, eol))| PresetLine {
+            number: i + 1,
+            indent: text.start..text.start,
+            text,
+            eol,
             kind: PresetLineKind::Stray,
-        });
-        at += text_len + eol_len;
-        if eol_len == 0 {
-            return lines;
-        }
-    }
+        })
+        .collect()
 }

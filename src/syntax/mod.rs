@@ -5,6 +5,7 @@
 //! edits can replace one span without touching anything else.
 
 mod edit;
+pub(crate) mod lines;
 mod tree;
 
 pub use edit::Edit;

@@ -1,6 +1,8 @@
 use std::ops::Range;
 
 use pest::Parser;
+
+use super::lines;
 use pest_derive::Parser;
 
 #[derive(Parser)]
@@ -59,11 +61,7 @@ impl Document {
             Ok(mut pairs) => pairs.next().map(collect_lines).unwrap_or_default(),
             Err(_) => Vec::new(),
         };
-        let bom = if source.starts_with('\u{FEFF}') {
-            0..'\u{FEFF}'.len_utf8()
-        } else {
-            0..0
-        };
+        let bom = lines::bom_span(&source);
         let mut doc = Document { source, bom, lines };
         if !doc.covers_source() {
             doc.lines = fallback_lines(&doc.source, doc.bom.end);
@@ -90,13 +88,11 @@ impl Document {
 
     /// Rebuilds the text from the tree: the BOM, then each line's text and line ending.
     pub fn print(&self) -> String {
-        let mut out = String::with_capacity(self.source.len());
-        out.push_str(self.slice(&self.bom));
-        for line in &self.lines {
-            out.push_str(self.slice(&line.text));
-            out.push_str(self.slice(&line.eol));
-        }
-        out
+        lines::print(
+            &self.source,
+            &self.bom,
+            self.lines.iter().map(|l| (&l.text, &l.eol)),
+        )
     }
 
     /// The line ending most lines use, so inserted text matches the file's style.
@@ -115,14 +111,11 @@ impl Document {
     }
 
     fn covers_source(&self) -> bool {
-        let mut at = self.bom.end;
-        for line in &self.lines {
-            if line.text.start != at || line.eol.start != line.text.end {
-                return false;
-            }
-            at = line.eol.end;
-        }
-        at == self.source.len()
+        lines::covers(
+            &self.source,
+            self.bom.end,
+            self.lines.iter().map(|l| (&l.text, &l.eol)),
+        )
     }
 }
 
@@ -185,24 +178,14 @@ fn line_kind(rule: Rule, pair: pest::iterators::Pair<'_, Rule>) -> LineKind {
 /// Line splitting without classification, used only if the grammar ever failed to cover the
 /// input; it keeps `print` exact whatever happens.
 fn fallback_lines(source: &str, start: usize) -> Vec<Line> {
-    let mut lines = Vec::new();
-    let mut at = start;
-    loop {
-        let rest = &source[at..];
-        let (text_len, eol_len) = match rest.find('\n') {
-            Some(i) if i > 0 && rest.as_bytes()[i - 1] == b'\r' => (i - 1, 2),
-            Some(i) => (i, 1),
-            None => (rest.len(), 0),
-        };
-        lines.push(Line {
-            number: lines.len() + 1,
-            text: at..at + text_len,
-            eol: at + text_len..at + text_len + eol_len,
+    lines::split(source, start, false)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (text, eol))| Line {
+            number: i + 1,
+            text,
+            eol,
             kind: LineKind::Stray,
-        });
-        at += text_len + eol_len;
-        if eol_len == 0 {
-            return lines;
-        }
-    }
+        })
+        .collect()
 }
