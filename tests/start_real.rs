@@ -139,30 +139,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
 
     // The plan recorded beside the measurement agrees within the memory model's accuracy:
     // weights, KV and output exact to 0.01 MiB, compute within 5 % (docs/accuracy.md).
-    let plan_cpu = row["plan"]["devices"]
-        .as_array()
-        .expect("plan devices")
-        .iter()
-        .find(|d| d["name"] == "CPU")
-        .expect("planned CPU");
-    let p = |k: &str| plan_cpu[k].as_f64().unwrap_or(f64::NAN);
-    let m = |k: &str| cpu[k].as_f64().unwrap_or(f64::NAN);
-    assert!(
-        (p("weights_mib") + p("weights_repack_mib") - m("weights_mib")).abs() <= 0.01,
-        "{plan_cpu} vs {cpu}"
-    );
-    assert!(
-        (p("kv_mib") - m("kv_mib")).abs() <= 0.01,
-        "{plan_cpu} vs {cpu}"
-    );
-    assert!(
-        (p("output_mib") - m("output_mib")).abs() <= 0.01,
-        "{plan_cpu} vs {cpu}"
-    );
-    assert!(
-        (p("compute_mib") - m("compute_mib")).abs() <= 0.05 * m("compute_mib"),
-        "{plan_cpu} vs {cpu}"
-    );
+    launch_support::assert_observed_matches_plan(&row);
 
     // `log --profile` reads the same log against the same plan.
     let out = Command::new(env!("CARGO_BIN_EXE_profilec"))

@@ -73,3 +73,31 @@ pub fn quick_options(log: &Path) -> LaunchOptions {
 pub fn process_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
+
+/// An observed.jsonl row's measured CPU buffers agree with the plan recorded beside them, within
+/// the memory model's accuracy: weights, KV and output to 0.01 MiB, compute within 5 %
+/// (docs/accuracy.md).
+pub fn assert_observed_matches_plan(row: &serde_json::Value) {
+    let cpu_of = |list: &serde_json::Value, key: &str| {
+        list.as_array()
+            .and_then(|a| a.iter().find(|d| d[key] == "CPU"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no CPU row in {list}"))
+    };
+    let cpu = cpu_of(&row["measured"], "device");
+    let plan_cpu = cpu_of(&row["plan"]["devices"], "name");
+    let p = |k: &str| plan_cpu[k].as_f64().unwrap_or(f64::NAN);
+    let m = |k: &str| cpu[k].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        (p("weights_mib") + p("weights_repack_mib") - m("weights_mib")).abs() <= 0.01,
+        "{plan_cpu} vs {cpu}"
+    );
+    for k in ["kv_mib", "output_mib"] {
+        assert!((p(k) - m(k)).abs() <= 0.01, "{k}: {plan_cpu} vs {cpu}");
+    }
+    assert!(m("compute_mib") > 0.0, "{cpu}");
+    assert!(
+        (p("compute_mib") - m("compute_mib")).abs() <= 0.05 * m("compute_mib"),
+        "{plan_cpu} vs {cpu}"
+    );
+}
