@@ -122,26 +122,7 @@ fn start_serves_the_generated_llama_and_matches_its_plan() {
     kill(Pid::from_raw(guard.0.id() as i32), Signal::SIGINT).expect("SIGINT");
     let status = guard.0.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
-    assert!(
-        http::get("127.0.0.1", port, "/health", Duration::from_millis(500)).is_err(),
-        "server still up"
-    );
-
-    let log = fs::read_to_string(dir.path().join(".profilec/logs/tiny.log")).expect("log file");
-    assert!(log.contains("listening"), "{log}");
-    let observed =
-        fs::read_to_string(dir.path().join(".profilec/observed.jsonl")).expect("observed");
-    let row: serde_json::Value =
-        serde_json::from_str(observed.lines().next().expect("row")).expect("json row");
-    assert_eq!(row["profile"], "tiny");
-    assert_eq!(row["outcome"], "loaded");
-    assert_eq!(row["n_ctx"], 2048);
-    let cpu = row["measured"]
-        .as_array()
-        .expect("devices")
-        .iter()
-        .find(|d| d["device"] == "CPU")
-        .expect("CPU row");
+    let (row, cpu) = launch_support::observed_run(dir.path(), "tiny", port, 2048);
     // 4 layers x 2048 cells x (K + V) x 2 KV heads x 16 x f16 = exactly 1 MiB.
     assert_eq!(cpu["kv_mib"].as_f64(), Some(1.0), "{cpu}");
     assert!(cpu["weights_mib"].as_f64().unwrap_or(0.0) > 0.2, "{cpu}");

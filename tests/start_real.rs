@@ -115,26 +115,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
     let status = child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
-    assert!(
-        http::get("127.0.0.1", port, "/health", Duration::from_millis(500)).is_err(),
-        "server still up"
-    );
-
-    let log = fs::read_to_string(dir.path().join(".profilec/logs/gemma.log")).expect("log file");
-    assert!(log.contains("listening"), "{log}");
-    let observed =
-        fs::read_to_string(dir.path().join(".profilec/observed.jsonl")).expect("observed");
-    let row: serde_json::Value =
-        serde_json::from_str(observed.lines().next().expect("row")).expect("json row");
-    assert_eq!(row["profile"], "gemma");
-    assert_eq!(row["outcome"], "loaded");
-    assert_eq!(row["n_ctx"], 2048);
-    let cpu = row["measured"]
-        .as_array()
-        .expect("devices")
-        .iter()
-        .find(|d| d["device"] == "CPU")
-        .expect("CPU row");
+    let (row, cpu) = launch_support::observed_run(dir.path(), "gemma", port, 2048);
     assert!(cpu["weights_mib"].as_f64().unwrap_or(0.0) > 200.0, "{cpu}");
 
     // The plan recorded beside the measurement agrees within the memory model's accuracy:

@@ -101,3 +101,33 @@ pub fn assert_observed_matches_plan(row: &serde_json::Value) {
         "{plan_cpu} vs {cpu}"
     );
 }
+
+/// After `profilec start ID` has exited: the server no longer answers, its log says it was
+/// listening, and `.profilec/observed.jsonl` beside the models.conf in `dir` has one row for a
+/// loaded server of `n_ctx` cells. Returns that row and its measured CPU buffers.
+pub fn observed_run(
+    dir: &Path,
+    id: &str,
+    port: u16,
+    n_ctx: u64,
+) -> (serde_json::Value, serde_json::Value) {
+    assert!(
+        launch::http::get("127.0.0.1", port, "/health", Duration::from_millis(500)).is_err(),
+        "server still up"
+    );
+    let log =
+        std::fs::read_to_string(dir.join(format!(".profilec/logs/{id}.log"))).expect("log file");
+    assert!(log.contains("listening"), "{log}");
+    let observed = std::fs::read_to_string(dir.join(".profilec/observed.jsonl")).expect("observed");
+    let row: serde_json::Value =
+        serde_json::from_str(observed.lines().next().expect("row")).expect("json row");
+    assert_eq!(row["profile"], id);
+    assert_eq!(row["outcome"], "loaded");
+    assert_eq!(row["n_ctx"], n_ctx);
+    let cpu = row["measured"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["device"] == "CPU"))
+        .cloned()
+        .expect("CPU row");
+    (row, cpu)
+}
