@@ -41,7 +41,10 @@ pub fn check(
         let Some((_, Some((model, facts)))) = cache.iter().find(|(q, _)| *q == path) else {
             continue;
         };
-        let opts = resolve::resolve(p, &hw.defaults, dir).options();
+        // A value of the wrong type is `args::invalid-value`; nothing to plan.
+        let Ok(opts) = resolve::resolve(p, &hw.defaults, dir).options() else {
+            continue;
+        };
         let ctx = Ctx {
             p,
             model,

@@ -38,7 +38,7 @@ impl fmt::Display for GpuLayers {
     }
 }
 
-/// `STRATEGY`: how placement is decided (DESIGN.md §6).
+/// `STRATEGY`: how placement is decided (docs/placement.md, the pinned strategies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     Auto,
@@ -61,6 +61,17 @@ impl Strategy {
             "C" | "c" => Ok(Strategy::C),
             "D" | "d" => Ok(Strategy::D),
             _ => Err(format!("`{s}` is not a strategy")),
+        }
+    }
+
+    /// The value as models.conf spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Auto => "auto",
+            Strategy::A => "A",
+            Strategy::B => "B",
+            Strategy::C => "C",
+            Strategy::D => "D",
         }
     }
 }

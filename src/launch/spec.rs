@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::LaunchError;
 use crate::hardware::{DEFAULT_HOST, DEFAULT_PORT};
+use crate::render::shell_quote;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchSpec {
@@ -123,18 +124,6 @@ impl LaunchSpec {
     }
 }
 
-/// Single-quotes a word unless it consists only of characters no POSIX shell treats specially.
-pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -58,7 +58,7 @@ pub fn options(args: &str) -> RunOptions {
         &format!("--fit-target 128,1024 {args}"),
         Origin::ExtraArgs,
     );
-    eff.options()
+    eff.options().expect("options")
 }
 
 pub fn open(file: &str) -> (Model, ModelFacts, PathBuf) {

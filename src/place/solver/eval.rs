@@ -8,7 +8,7 @@ use crate::budget::{
     DevicePlan, DeviceRef, Plan, PlanError, Program, estimate_weights, mib, plan_model,
 };
 use crate::config::GpuLayers;
-use crate::flags::parse_ot;
+use crate::flags::OtRule;
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Machine;
 use crate::resolve::{RunOptions, SplitMode};
@@ -27,14 +27,14 @@ pub struct Bench<'a> {
 }
 
 /// The placement part of the launch options.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Layout {
     pub gpu_layers: GpuLayers,
     pub split_mode: SplitMode,
     pub main_gpu: u64,
     pub tensor_split: Vec<f64>,
-    /// The `-ot` value, if any.
-    pub ot: Option<String>,
+    /// The `-ot` rules in the order llama.cpp tries them (empty: none).
+    pub ot: Vec<OtRule>,
 }
 
 impl Layout {
@@ -44,8 +44,19 @@ impl Layout {
             split_mode: SplitMode::Layer,
             main_gpu: 0,
             tensor_split: Vec::new(),
-            ot: None,
+            ot: Vec::new(),
         }
+    }
+
+    /// The `-ot` value that gives these rules: `pattern=buffer`, comma-separated.
+    pub fn ot_value(&self) -> Option<String> {
+        (!self.ot.is_empty()).then(|| {
+            self.ot
+                .iter()
+                .map(|r| format!("{}={}", r.pattern, r.buffer))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
     }
 }
 
@@ -78,11 +89,7 @@ impl Bench<'_> {
         o.split_mode = layout.split_mode;
         o.main_gpu = layout.main_gpu;
         o.tensor_split = layout.tensor_split.clone();
-        o.overrides = layout
-            .ot
-            .as_deref()
-            .map(|s| parse_ot(s).rules)
-            .unwrap_or_default();
+        o.overrides = layout.ot.clone();
         o
     }
 

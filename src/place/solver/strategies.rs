@@ -7,7 +7,7 @@ use super::eval::{Bench, Layout, Overrun, max_true};
 use super::{Placement, SolveError, StrategyKind};
 use crate::budget::Plan;
 use crate::config::{GpuLayers, Strategy};
-use crate::flags::BufferType;
+use crate::flags::{BufferType, parse_ot};
 use crate::place::regex::device_rules;
 use crate::resolve::SplitMode;
 
@@ -280,7 +280,8 @@ fn ot_layout(bench: &Bench, counts: &[u32], experts_to_cpu: bool) -> Layout {
         device_rules(&rules, experts_to_cpu).ok()
     };
     Layout {
-        ot,
+        // Generated rules always parse (tests/place_regex.rs); parsed once per candidate.
+        ot: ot.map(|v| parse_ot(&v).rules).unwrap_or_default(),
         ..Layout::all_layers()
     }
 }
@@ -289,9 +290,9 @@ fn ot_flags(bench: &Bench, layout: &Layout) -> Vec<String> {
     let mut f: Vec<String> = ["--fit", "off", "--n-gpu-layers", &ngl_word(bench)]
         .map(String::from)
         .to_vec();
-    if let Some(ot) = &layout.ot {
+    if let Some(ot) = layout.ot_value() {
         f.push("--override-tensor".into());
-        f.push(ot.clone());
+        f.push(ot);
     }
     f
 }
