@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::budget::{Plan, Program, plan_model};
+use crate::config::GpuLayers;
 use crate::gguf::{self, GgufError, Model, ModelFacts};
 use crate::hardware::Hardware;
-use crate::config::GpuLayers;
 use crate::resolve::RunOptions;
 
 #[derive(Debug, thiserror::Error)]

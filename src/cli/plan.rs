@@ -118,8 +118,8 @@ fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
         eprintln!("error: give a profile id, or --model M.gguf");
         return Err(2);
     };
-    let mut project = project::open_for_plan(&args.file, args.hardware.as_deref())
-        .map_err(|e| match e {
+    let mut project =
+        project::open_for_plan(&args.file, args.hardware.as_deref()).map_err(|e| match e {
             ProjectError::Check(e) => {
                 eprintln!("{:?}", miette::Report::new(e));
                 2

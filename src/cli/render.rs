@@ -57,7 +57,13 @@ pub fn run(mut args: Args) -> i32 {
         if project.report.has_errors() {
             return refuse(&project, project.report.diagnostics.iter().collect());
         }
-        let ids: Vec<String> = project.report.conf.profiles.iter().map(|p| p.id.value.clone()).collect();
+        let ids: Vec<String> = project
+            .report
+            .conf
+            .profiles
+            .iter()
+            .map(|p| p.id.value.clone())
+            .collect();
         let mut resolved = Vec::new();
         for id in &ids {
             match resolve(&mut project, id) {

@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::budget::Program;
 use crate::launch::{
     LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
 };
-use crate::budget::Program;
 use crate::project::open;
 use crate::render::render;
 

@@ -124,7 +124,6 @@ impl LaunchSpec {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

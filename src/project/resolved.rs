@@ -17,7 +17,9 @@ use crate::resolve::{Effective, OptionError, Origin, RunOptions, apply_words, fo
 /// Why a profile's STRATEGY could not be turned into placement flags.
 #[derive(Debug, thiserror::Error)]
 pub enum StrategyError {
-    #[error("STRATEGY {strategy} places layers on the model's tensors, but the model cannot be read: {why}")]
+    #[error(
+        "STRATEGY {strategy} places layers on the model's tensors, but the model cannot be read: {why}"
+    )]
     NoModel { strategy: &'static str, why: String },
     #[error(transparent)]
     Solve(#[from] SolveError),
@@ -145,7 +147,9 @@ impl ResolvedProfile {
         models: &mut ModelCache,
     ) -> Result<ResolvedProfile, OptionError> {
         let options = effective.options()?;
-        let model_path = model.map(Path::to_path_buf).or_else(|| options.model.clone());
+        let model_path = model
+            .map(Path::to_path_buf)
+            .or_else(|| options.model.clone());
         let model = model_path.as_deref().map(|p| models.open(p));
         Ok(ResolvedProfile {
             id: None,

@@ -56,10 +56,7 @@ pub fn to_env(profile: &Profile, placement: &[String]) -> Result<String, Vec<Env
                     .join(",")
             }),
         ),
-        (
-            "EXTRA_ARGS",
-            (!extra.is_empty()).then(|| extra.join(" ")),
-        ),
+        ("EXTRA_ARGS", (!extra.is_empty()).then(|| extra.join(" "))),
     ];
     let mut out = String::new();
     let mut errors = Vec::new();

@@ -164,14 +164,18 @@ impl RunOptions {
             kv_unified: eff.switch("--kv-unified"),
             cache_type_k: text("--cache-type-k", &d.cache_type_k),
             cache_type_v: text("--cache-type-v", &d.cache_type_v),
-            flash_attn: read(eff, "--flash-attn", "on, off or auto", d.flash_attn, |v| {
-                match v {
+            flash_attn: read(
+                eff,
+                "--flash-attn",
+                "on, off or auto",
+                d.flash_attn,
+                |v| match v {
                     "on" | "enabled" | "true" | "1" => Some(FlashAttn::On),
                     "off" | "disabled" | "false" | "0" => Some(FlashAttn::Off),
                     "auto" | "-1" => Some(FlashAttn::Auto),
                     _ => None,
-                }
-            })?,
+                },
+            )?,
             swa_full: eff.switch("--swa-full").unwrap_or(d.swa_full),
             kv_offload: eff.switch("--kv-offload").unwrap_or(d.kv_offload),
             load_mode: text("--load-mode", &d.load_mode),
@@ -220,13 +224,7 @@ impl RunOptions {
             fit_ctx: int("--fit-ctx", d.fit_ctx)?,
             context_shift: eff.switch("--context-shift").unwrap_or(d.context_shift),
             host: text("--host", &d.host),
-            port: read(
-                eff,
-                "--port",
-                "a port number",
-                d.port,
-                |v| v.parse().ok(),
-            )?,
+            port: read(eff, "--port", "a port number", d.port, |v| v.parse().ok())?,
         })
     }
 
