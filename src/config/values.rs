@@ -38,9 +38,11 @@ impl fmt::Display for GpuLayers {
     }
 }
 
-/// `STRATEGY`: how placement is decided (docs/placement.md, the pinned strategies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `STRATEGY`: how placement is decided (docs/placement.md, the pinned strategies). A solved
+/// placement is always one of A–D.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Strategy {
+    #[serde(rename = "auto")]
     Auto,
     /// One GPU.
     A,

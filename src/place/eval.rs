@@ -1,4 +1,5 @@
-//! Measuring a candidate layout with the memory model, and the budget every layout is held to.
+//! Measuring a candidate layout with the memory model, and the budget every layout is held to:
+//! the harness the solver's searches and the fit prediction share.
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,8 @@ use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Machine;
 use crate::resolve::{RunOptions, SplitMode};
 
-/// Everything a search needs to plan one candidate.
-pub struct Bench<'a> {
+/// Everything a search needs to plan one candidate layout (the solver's and fit's harness).
+pub struct Evaluator<'a> {
     pub model: &'a Model,
     pub facts: &'a ModelFacts,
     pub path: &'a Path,
@@ -82,7 +83,7 @@ pub fn margins(fit_target: &[u64], n_gpus: usize) -> Vec<u64> {
         .collect()
 }
 
-impl Bench<'_> {
+impl Evaluator<'_> {
     pub fn options(&self, layout: &Layout) -> RunOptions {
         let mut o = self.base.clone();
         o.gpu_layers = layout.gpu_layers;
