@@ -67,6 +67,7 @@ pub fn run(args: Args) -> i32 {
             return 2;
         }
     };
+    super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
     let machine = hw.hardware.machine();
     let mut profile_errors = 0;
     let mut strategy = None;
@@ -109,6 +110,7 @@ pub fn run(args: Args) -> i32 {
     if matches!(hw.origin, hardware::Origin::Detected) {
         plan.notes.push(detected_note(&machine));
     }
+    plan.notes.extend(crate::flags::plan_notes());
     if profile_errors > 0 {
         plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",

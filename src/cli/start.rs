@@ -32,6 +32,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
+    let configured = super::flags::configured_server(
+        args.hardware.as_deref(),
+        &super::flags::conf_dir(&args.file),
+    );
+    super::flags::follow_installed(configured.as_deref());
     let project = match open(&args.file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
