@@ -110,7 +110,8 @@ pub fn run(args: Args) -> i32 {
     if matches!(hw.origin, hardware::Origin::Detected) {
         plan.notes.push(detected_note(&machine));
     }
-    plan.notes.extend(crate::flags::plan_notes());
+    plan.notes
+        .extend(crate::flags::plan_notes(&|flag| eff.get(flag).is_some()));
     if profile_errors > 0 {
         plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",

@@ -125,8 +125,9 @@ pub fn read_build(path: &Path, timeout: Duration) -> Result<(Build, Vec<Row>, bo
 
 /// What `plan` says about the build it follows: nothing when it is b11434 or none was found;
 /// else, once, that the memory model follows b11434, and every default that matters for memory
-/// the build changed (a profile that leaves it unset gets another launch than planned).
-pub fn plan_notes() -> Vec<String> {
+/// the build changed and the launch leaves unset (`is_set` says which options it sets), since
+/// then the build starts another launch than planned.
+pub fn plan_notes(is_set: &dyn Fn(&str) -> bool) -> Vec<String> {
     let (Some(build), Some(text)) = (source().and_then(TableSource::build), TEXT.get()) else {
         return Vec::new();
     };
@@ -140,9 +141,12 @@ pub fn plan_notes() -> Vec<String> {
         ));
     }
     for (option, old, new) in changed.memory_defaults() {
+        if is_set(option) {
+            continue;
+        }
         notes.push(format!(
-            "{} changed the default of {option} from `{old}` to `{new}`; the plan assumes \
-             `{old}` unless the profile sets {option}: set it explicitly to get what was planned",
+            "{} changed the default of {option} from `{old}` to `{new}`; this plan assumes \
+             b11434's `{old}`: set {option} in the profile to launch what was planned",
             build.describe()
         ));
     }
