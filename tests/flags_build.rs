@@ -318,3 +318,33 @@ fn running(pid: i32) -> bool {
         })
         .unwrap_or(false)
 }
+
+#[test]
+fn log_profile_notes_a_log_from_another_build() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let b11434 = test_fixture("logs/llama-dense-gqa_server.log");
+    let log = std::fs::read_to_string(&b11434).unwrap();
+    assert!(log.contains("build 11434"));
+    let b12000 = t.path().join("b12000.log");
+    std::fs::write(&b12000, log.replace("build 11434", "build 12000")).unwrap();
+    let conf = root().join("profiles/models.conf");
+    let compare = |log: &Path| {
+        let out = support::profilec()
+            .arg("log")
+            .arg(log)
+            .args(["--profile", "llama-gqa", "--file"])
+            .arg(&conf)
+            .env("XDG_CACHE_HOME", t.path())
+            .output()
+            .expect("run");
+        text(&out.stdout)
+    };
+    let same = compare(&b11434);
+    assert!(same.contains("plan vs measured"), "{same}");
+    assert!(!same.contains("this log is from"), "{same}");
+    let other = compare(&b12000);
+    assert!(
+        other.contains("note: this log is from llama.cpp b12000; the plan follows b11434's"),
+        "{other}"
+    );
+}

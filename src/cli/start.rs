@@ -134,6 +134,9 @@ fn record(
             "profilec: plan vs measured\n{}",
             crate::compare::render_diffs(&diffs)
         );
+        if let Some(note) = crate::compare::build_note(&report) {
+            eprintln!("profilec: {note}");
+        }
     }
     let plan_json = plan.and_then(|p| serde_json::to_value(p).ok());
     match crate::observed::record(conf, id, argv, &report, plan_json) {

@@ -31,7 +31,7 @@ impl TableSource {
     pub fn describe(&self) -> String {
         match self {
             TableSource::Build { build, .. } => {
-                format!("flags of {} (from its --help)", build.describe())
+                format!("the options of {}, read from its --help", build.describe())
             }
             TableSource::Shipped { why } => {
                 format!("the shipped flag table (llama.cpp b11434): {why}")
