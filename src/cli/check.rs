@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::check::{CheckOptions, check_file};
 use crate::diag::Severity;
@@ -48,9 +48,11 @@ pub fn run(args: Args) -> i32 {
         models_dir: args.models_dir.clone(),
         ..Default::default()
     };
-    let conf_dir = args.files.first().map(|f| super::flags::conf_dir(f));
-    let configured = conf_dir.and_then(|d| super::flags::configured_server(None, &d));
-    let table = super::flags::follow_installed(configured.as_deref());
+    let first = args
+        .files
+        .first()
+        .map_or(Path::new("models.conf"), PathBuf::as_path);
+    let table = super::flags::follow_for_conf(first, None);
     let code = args
         .files
         .iter()

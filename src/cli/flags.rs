@@ -107,6 +107,13 @@ pub(crate) fn follow_installed(configured: Option<&Path>) -> &'static TableSourc
     }
 }
 
+/// [`follow_installed`] for a verb on a models.conf: the llama-server its profilec.toml (or
+/// `--hardware FILE`) configures, else the usual search.
+pub(crate) fn follow_for_conf(file: &Path, hardware: Option<&Path>) -> &'static TableSource {
+    let configured = configured_server(hardware, &conf_dir(file));
+    follow_installed(configured.as_deref())
+}
+
 /// `[runtime] llama_server` of `--hardware FILE` or the profilec.toml in `conf_dir`, without
 /// detecting hardware.
 pub(crate) fn configured_server(hardware: Option<&Path>, conf_dir: &Path) -> Option<PathBuf> {
