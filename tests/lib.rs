@@ -25,6 +25,7 @@ mod conf_diagnostics;
 mod conf_roundtrip;
 mod fit_corpus;
 mod fit_plan_cli;
+mod flags_build;
 mod flags_corpus;
 mod flags_diagnostics;
 mod flags_ot;
