@@ -4,7 +4,8 @@ use clap::ValueEnum;
 
 use super::report::print_human;
 use crate::project::{Project, open};
-use crate::render::{render, to_env, to_preset};
+use crate::coresidency::{DEFAULT_STEP_LIMIT, plan_sets};
+use crate::render::{render, to_env, to_llama_swap, to_router_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -16,8 +17,12 @@ pub enum Format {
     Env,
     /// `{"program", "argv", "env"}`.
     Json,
-    /// llama-server's router preset INI (`--models-preset`); needs `--all`.
+    /// llama-server's router preset INI (`--models-preset`) with the safe `--models-max`;
+    /// needs `--all`.
     Preset,
+    /// A llama-swap config.yaml: one model per profile, groups of profiles that fit together;
+    /// needs `--all`.
+    LlamaSwap,
 }
 
 #[derive(clap::Args)]
@@ -49,19 +54,30 @@ pub fn run(mut args: Args) -> i32 {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
-    if args.format == Format::Preset {
+    if matches!(args.format, Format::Preset | Format::LlamaSwap) {
         if !args.all {
-            return super::fail("--format preset renders every profile", "add --all", 2);
+            return super::fail("this format renders every profile", "add --all", 2);
         }
         if project.report.has_errors() {
             return refuse(&project, project.report.diagnostics.iter().collect());
         }
-        return match to_preset(&project.report.conf, &project.hardware) {
+        let sets = plan_sets(&project, DEFAULT_STEP_LIMIT);
+        let (conf, hw) = (&project.report.conf, &project.hardware);
+        let text = match args.format {
+            Format::Preset => to_router_preset(conf, hw, &sets.models_max).map_err(|e| env_errors(&e)),
+            _ => to_llama_swap(conf, hw, &sets).map_err(|errors| {
+                for e in &errors {
+                    eprintln!("error: {e}\n  help: {}", e.help());
+                }
+                1
+            }),
+        };
+        return match text {
             Ok(text) => {
                 print!("{text}");
                 0
             }
-            Err(errors) => env_errors(&errors),
+            Err(code) => code,
         };
     }
     let ids: Vec<String> = match (&args.id, args.all) {
@@ -106,7 +122,7 @@ pub fn run(mut args: Args) -> i32 {
                 Ok(text) => print!("{text}"),
                 Err(errors) => code = code.max(env_errors(&errors)),
             },
-            Format::Preset => {}
+            Format::Preset | Format::LlamaSwap => {}
         }
     }
     code

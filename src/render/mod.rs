@@ -1,8 +1,10 @@
 //! From a checked profile to exactly what llama-server will be given: one canonical argv (no
 //! duplicate flags, paths resolved), and the formats other tools need (a start.sh line, the
-//! docker `.env` flow of the corpus, JSON, llama-server's router preset INI).
+//! docker `.env` flow of the corpus, JSON, llama-server's router preset INI, a llama-swap
+//! config.yaml).
 
 mod env;
+mod llama_swap;
 mod preset;
 
 use std::collections::BTreeMap;
@@ -11,7 +13,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use env::{EnvError, to_env};
-pub use preset::to_preset;
+pub use llama_swap::{LlamaSwapError, exclusive_groups, to_llama_swap};
+pub use preset::{models_max_comment, to_preset, to_router_preset};
 
 use crate::config::Profile;
 use crate::hardware::Hardware;

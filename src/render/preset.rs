@@ -6,6 +6,7 @@
 
 use super::{EnvError, effective};
 use crate::config::Conf;
+use crate::coresidency::ModelsMax;
 use crate::hardware::Hardware;
 use crate::resolve::{Effective, Setting};
 
@@ -96,4 +97,25 @@ fn preset_value(s: &Setting) -> String {
         return if s.negated { "false" } else { "true" }.to_string();
     }
     s.values.join(" ")
+}
+
+/// The router's `--models-max` as the preset's header says it: llama-server reads
+/// `--models-max` from its own command line only (tools/server/server-models.cpp; in the preset
+/// it is `preset::router-key`), so it is a comment with the command to run.
+/// [`to_preset`] with the safe `--models-max` in its header (docs/coresidency.md).
+pub fn to_router_preset(
+    conf: &Conf,
+    hw: &Hardware,
+    models_max: &ModelsMax,
+) -> Result<String, Vec<EnvError>> {
+    let text = to_preset(conf, hw)?;
+    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    Ok(format!("{first}\n{}{rest}", models_max_comment(models_max)))
+}
+
+pub fn models_max_comment(m: &ModelsMax) -> String {
+    format!(
+        "; models-max {}\n; run: llama-server --models-preset THIS_FILE --models-max {}\n",
+        m.why, m.value
+    )
 }
