@@ -3,8 +3,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::report::print_human;
-use crate::project::{Project, open};
 use crate::coresidency::{DEFAULT_STEP_LIMIT, plan_sets};
+use crate::project::{Project, open};
 use crate::render::{render, to_env, to_llama_swap, to_router_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,7 +64,9 @@ pub fn run(mut args: Args) -> i32 {
         let sets = plan_sets(&project, DEFAULT_STEP_LIMIT);
         let (conf, hw) = (&project.report.conf, &project.hardware);
         let text = match args.format {
-            Format::Preset => to_router_preset(conf, hw, &sets.models_max).map_err(|e| env_errors(&e)),
+            Format::Preset => {
+                to_router_preset(conf, hw, &sets.models_max).map_err(|e| env_errors(&e))
+            }
             _ => to_llama_swap(conf, hw, &sets).map_err(|errors| {
                 for e in &errors {
                     eprintln!("error: {e}\n  help: {}", e.help());

@@ -247,7 +247,9 @@ fn value_help(key: Key) -> &'static str {
         Key::Strategy => {
             "STRATEGY is `auto`, `A` (one GPU), `B` (tensor split), `C` (MoE layer split) or `D` (MoE with CPU experts)"
         }
-        Key::Ttl => "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads",
+        Key::Ttl => {
+            "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"
+        }
         _ => "see docs/models-conf.md for the value of each key",
     }
 }

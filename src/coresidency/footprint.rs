@@ -60,7 +60,10 @@ pub fn process_overhead(plan: &Plan, overhead_mib: u64) -> Vec<(String, f64)> {
                 .gpus
                 .iter()
                 .any(|&i| DeviceRef::Gpu(i).to_string() == d.name);
-            (d.name.clone(), if opened { overhead_mib as f64 } else { 0.0 })
+            (
+                d.name.clone(),
+                if opened { overhead_mib as f64 } else { 0.0 },
+            )
         })
         .collect()
 }

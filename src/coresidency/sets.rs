@@ -49,7 +49,10 @@ pub struct Counterexample {
 
 /// Every set of N footprints fits iff, on each device, the N largest shares fit, because a set
 /// overflows exactly when one device's sum exceeds that device's capacity.
-pub fn safe_models_max(footprints: &[Footprint], machine: &Machine) -> (usize, Option<Counterexample>) {
+pub fn safe_models_max(
+    footprints: &[Footprint],
+    machine: &Machine,
+) -> (usize, Option<Counterexample>) {
     let mut best = footprints.len();
     let mut witness = None;
     for dev in machine.devices() {
@@ -135,9 +138,9 @@ fn models_max(
     } else if n == 0 {
         (1, "1: there are no profiles".to_string())
     } else if proven == 0 {
-        let who = counterexample
-            .as_ref()
-            .map_or(String::new(), |c| format!("{} on {}", c.members.join(", "), c.device));
+        let who = counterexample.as_ref().map_or(String::new(), |c| {
+            format!("{} on {}", c.members.join(", "), c.device)
+        });
         (
             1,
             format!("1: a profile does not fit even alone ({who}); `profilec plan ID` shows where"),
@@ -145,12 +148,17 @@ fn models_max(
     } else if proven == n {
         (n, format!("{n}: all {n} profiles fit together"))
     } else {
-        let c = counterexample
-            .as_ref()
-            .map_or(String::new(), |c| {
-                format!("; {} do not fit together on {}", c.members.join(" + "), c.device)
-            });
-        (proven, format!("{proven}: every {proven} of the {n} profiles fit together{c}"))
+        let c = counterexample.as_ref().map_or(String::new(), |c| {
+            format!(
+                "; {} do not fit together on {}",
+                c.members.join(" + "),
+                c.device
+            )
+        });
+        (
+            proven,
+            format!("{proven}: every {proven} of the {n} profiles fit together{c}"),
+        )
     };
     ModelsMax {
         proven,
@@ -170,10 +178,15 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
+    /// `false` once the search has stopped: nothing is concluded past the limit.
     fn fits(&mut self, members: &[usize]) -> bool {
+        if self.stopped {
+            return false;
+        }
         self.steps += 1;
         if self.steps > self.limit {
             self.stopped = true;
+            return false;
         }
         let refs: Vec<&Footprint> = members.iter().map(|&i| &self.all[i]).collect();
         fits(&refs, self.machine)
@@ -185,7 +198,7 @@ impl Search<'_> {
             return;
         }
         if i == self.all.len() {
-            if !chosen.is_empty() && self.is_maximal(chosen) {
+            if !chosen.is_empty() && self.is_maximal(chosen) && !self.stopped {
                 self.found.push(chosen.clone());
             }
             return;

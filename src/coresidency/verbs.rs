@@ -49,12 +49,7 @@ pub fn plan_together(project: &Project, ids: &[String]) -> Result<Together, Toge
 /// Every maximal co-resident set of the project's profiles and the safe `--models-max`.
 pub fn plan_sets(project: &Project, step_limit: u64) -> Sets {
     let (planned, unplanned) = footprints(&project.report.conf.profiles, &project.hardware);
-    co_resident_sets(
-        &planned,
-        unplanned,
-        &project.hardware.machine(),
-        step_limit,
-    )
+    co_resident_sets(&planned, unplanned, &project.hardware.machine(), step_limit)
 }
 
 /// What `plan --sets` prints.

@@ -73,7 +73,11 @@ impl<V: Serialize> Serialize for Ordered<V> {
 }
 
 /// The llama-swap configuration of every profile of `conf`, grouped by `sets`.
-pub fn to_llama_swap(conf: &Conf, hw: &Hardware, sets: &Sets) -> Result<String, Vec<LlamaSwapError>> {
+pub fn to_llama_swap(
+    conf: &Conf,
+    hw: &Hardware,
+    sets: &Sets,
+) -> Result<String, Vec<LlamaSwapError>> {
     let mut models = Vec::new();
     let mut errors = Vec::new();
     for p in &conf.profiles {
@@ -133,7 +137,10 @@ pub fn to_llama_swap(conf: &Conf, hw: &Hardware, sets: &Sets) -> Result<String, 
         out.push_str("# the co-residency search stopped at its limit: groups may be smaller than they could be\n");
     }
     for u in &sets.unplanned {
-        out.push_str(&format!("# {} is in no group: not planned ({})\n", u.id, u.why));
+        out.push_str(&format!(
+            "# {} is in no group: not planned ({})\n",
+            u.id, u.why
+        ));
     }
     out.push_str(&yaml);
     Ok(out)
@@ -173,7 +180,9 @@ fn swap_cmd(program: &str, argv: &[String]) -> Result<String, String> {
     let mut after_port = false;
     for a in argv {
         if a.contains("${") {
-            return Err(format!("`{a}` contains `${{`, which llama-swap reads as a macro"));
+            return Err(format!(
+                "`{a}` contains `${{`, which llama-swap reads as a macro"
+            ));
         }
         words.push(if after_port {
             PORT_MACRO.to_string()
