@@ -146,8 +146,41 @@ fn together_reports_the_device_that_overflows() {
         "{max}"
     );
     let preset = profilec(&["render", "--all", conf, "--format", "preset"]);
-    let text = String::from_utf8_lossy(&preset.stdout);
+    let text = String::from_utf8_lossy(&preset.stdout).into_owned();
     assert!(text.contains("--models-max 2\n"), "{text}");
+
+    // check: the rendered preset (beside the same profilec.toml) is quiet; a router allowed 3,
+    // or left at llama-server's default 4, is warned about.
+    let ini = dir.path().join("router.ini");
+    let ini_s = ini.to_str().expect("utf-8");
+    let warnings = |text: &str| {
+        std::fs::write(&ini, text).expect("write preset");
+        let v = json(&profilec(&["check", ini_s, "--format", "json"]));
+        v["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["code"] == "preset::models-max-unsafe")
+            .map(|d| d["message"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(warnings(&text), Vec::<String>::new());
+    let three = warnings(&text.replace("--models-max 2\n", "--models-max 3\n"));
+    assert_eq!(three.len(), 1, "{three:?}");
+    assert!(
+        three[0].contains("with --models-max 3") && three[0].contains("only 2 fit together"),
+        "{three:?}"
+    );
+    let default: String = text
+        .lines()
+        .filter(|l| !l.contains("--models-max"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let four = warnings(&default);
+    assert!(
+        four.len() == 1 && four[0].contains("default --models-max 4"),
+        "{four:?}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use crate::check::{CheckOptions, check_file};
+use crate::coresidency::check_preset_models_max;
 use crate::diag::Severity;
 use crate::preset::{Dialect, PresetCheckOptions, check_preset_source, detect, read_text};
 use clap::ValueEnum;
@@ -94,7 +95,17 @@ fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         });
-    let report = check_preset_source(text, Some(&base));
+    let mut report = check_preset_source(text, Some(&base));
+    // With a machine described beside the preset: may the router load more than fits?
+    let toml = file
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(crate::hardware::FILE_NAME);
+    if let Ok(hw) = crate::hardware::load(&toml)
+        && let Some(d) = check_preset_models_max(&report.preset, &base, &hw.hardware)
+    {
+        report.diagnostics.push(d);
+    }
     let name = file.display().to_string();
     let src = report.preset.doc.source();
     print(args, &name, src, &report.diagnostics, report.model_count());

@@ -9,7 +9,7 @@ use crate::config::Profile;
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::{Hardware, Machine};
 use crate::place::fit::predict;
-use crate::resolve::resolve;
+use crate::resolve::{RunOptions, resolve};
 
 /// One profile's memory per device as a separate process.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,27 +91,32 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The plan of what `render`/`start` launch for `profile` on an otherwise empty machine: with
-/// `--fit` on (and a GPU), the plan under fit's predicted placement (docs/placement.md); else
-/// the plan of the profile's own flags.
+/// The plan of what `render`/`start` launch for `profile` on an otherwise empty machine.
 pub fn profile_plan(profile: &Profile, hw: &Hardware) -> Result<Plan, String> {
     let dir = std::path::absolute(&hw.runtime.models_dir)
         .unwrap_or_else(|_| hw.runtime.models_dir.clone());
-    let eff = resolve(profile, &hw.defaults, &dir);
-    let opts = eff.options();
+    plan_launch(
+        &resolve(profile, &hw.defaults, &dir).options(),
+        &hw.machine(),
+    )
+}
+
+/// The plan of a launch with `opts` on an otherwise empty `machine`: with `--fit` on (and a
+/// GPU), the plan under fit's predicted placement (docs/placement.md); else the plan of the
+/// flags as given.
+pub fn plan_launch(opts: &RunOptions, machine: &Machine) -> Result<Plan, String> {
     let Some(path) = opts.model.clone() else {
         return Err("no MODEL".into());
     };
     let model = Model::open(&path).map_err(|e| e.to_string())?;
     let facts = ModelFacts::from_model(&model).map_err(|e| e.to_string())?;
-    let machine: Machine = hw.machine();
     let program = Program::LlamaServer;
     if opts.fit && !machine.is_cpu_only() {
-        return predict(&model, &facts, &path, &opts, &machine, program)
+        return predict(&model, &facts, &path, opts, machine, program)
             .map(|p| p.plan)
             .map_err(|e| e.to_string());
     }
-    budget::plan_model(&model, &facts, path, &opts, &machine, program)
+    budget::plan_model(&model, &facts, path, opts, machine, program)
         .map_err(|e: PlanError| e.to_string())
 }
 

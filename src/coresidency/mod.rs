@@ -10,13 +10,16 @@
 //! GPU layers, a smaller context) or fails: "does not fit together" means "not as planned".
 
 mod footprint;
+mod preset_rule;
 mod sets;
 mod together;
 mod verbs;
 
 pub use footprint::{
-    DeviceUse, Footprint, Unplanned, footprint, footprints, process_overhead, profile_plan,
+    DeviceUse, Footprint, Unplanned, footprint, footprints, plan_launch, process_overhead,
+    profile_plan,
 };
+pub use preset_rule::{ROUTER_DEFAULT_MODELS_MAX, check_preset_models_max};
 pub use sets::{
     Counterexample, DEFAULT_STEP_LIMIT, ModelsMax, Sets, co_resident_sets, safe_models_max,
 };
