@@ -562,3 +562,46 @@ fn the_router_runs_two_fixture_models_side_by_side_under_the_computed_models_max
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn ttl_becomes_the_llama_swap_ttl_and_a_bad_ttl_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = std::fs::read_to_string(root().join("profiles/profilec.toml"))
+        .expect("toml")
+        .replace(
+            "models_dir = \"../models\"",
+            &format!("models_dir = {:?}", root().join("models")),
+        );
+    std::fs::write(dir.path().join("profilec.toml"), toml).expect("toml");
+    let conf = dir.path().join("models.conf");
+    let text = std::fs::read_to_string(root().join(EXAMPLE)).expect("example");
+    let with_ttl = text.replace(
+        "MODEL=gemma3-swa.gguf\n",
+        "MODEL=gemma3-swa.gguf\nTTL=300\n",
+    );
+    std::fs::write(&conf, &with_ttl).expect("write");
+    let conf_s = conf.to_str().expect("utf-8");
+    let out = profilec(&["render", "--all", conf_s, "--format", "llama-swap"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = assert_valid_llama_swap(&String::from_utf8_lossy(&out.stdout), "TTL");
+    assert_eq!(doc["models"]["gemma3"]["ttl"].as_u64(), Some(300));
+    assert!(doc["models"]["llama-gqa"].get("ttl").is_none());
+
+    std::fs::write(
+        &conf,
+        text.replace("MODEL=gemma3-swa.gguf\n", "MODEL=gemma3-swa.gguf\nTTL=5m\n"),
+    )
+    .expect("write");
+    let out = profilec(&["check", conf_s]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad TTL") && err.contains("whole seconds"),
+        "{err}"
+    );
+}
