@@ -1,11 +1,11 @@
 //! Many models on one machine (docs/coresidency.md): `plan --together`, `plan --sets`, the
 //! safe `--models-max`, the router preset and the llama-swap export.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
 
-use crate::support::{self, free_port, root};
+use crate::support::{self, root};
 use profilec::launch::http;
 
 use profilec::coresidency::{DeviceUse, Footprint, co_resident_sets, fits, safe_models_max};
@@ -19,6 +19,18 @@ fn profilec(args: &[&str]) -> Output {
         .current_dir(root())
         .output()
         .expect("run profilec")
+}
+
+/// The standard output of a profilec run that must succeed.
+fn stdout_ok(args: &[&str]) -> String {
+    let out = profilec(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 fn json(out: &Output) -> Value {
@@ -45,16 +57,17 @@ fn single_plan(id: &str) -> Value {
 
 #[test]
 fn together_is_the_sum_of_single_plans_plus_one_process_overhead_per_gpu_per_model() {
-    let ids = [
-        "llama-gqa",
-        "bench-llama-gqa",
-        "qwen3moe",
-        "qwen3next",
-        "gemma3",
-        "split-llama",
-    ];
+    let report =
+        profilec::check::check_file(&root().join(EXAMPLE), &Default::default()).expect("example");
+    let ids: Vec<&str> = report
+        .conf
+        .profiles
+        .iter()
+        .map(|p| p.id.value.as_str())
+        .collect();
+    assert_eq!(ids.len(), 6);
     let mut args = vec!["plan", "--together"];
-    args.extend(ids);
+    args.extend(&ids);
     args.extend([EXAMPLE, "--format", "json"]);
     let out = profilec(&args);
     assert_eq!(
@@ -323,14 +336,7 @@ fn assert_valid_llama_swap(yaml: &str, what: &str) -> Value {
 
 #[test]
 fn the_llama_swap_export_of_the_example_validates_and_groups_what_fits() {
-    let out = profilec(&["render", "--all", EXAMPLE, "--format", "llama-swap"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let yaml = String::from_utf8(out.stdout).expect("utf-8");
+    let yaml = stdout_ok(&["render", "--all", EXAMPLE, "--format", "llama-swap"]);
     let doc = assert_valid_llama_swap(&yaml, EXAMPLE);
     let models = doc["models"].as_object().expect("models");
     assert_eq!(models.len(), 6);
@@ -418,45 +424,6 @@ fn plan_sets_names_the_missing_roles_key() {
 
 // ---- the real router -------------------------------------------------------------------------
 
-/// The processes whose parent is `pid` (the router's model instances).
-fn children_of(pid: u32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
-                // pid (comm) state ppid …: comm may hold spaces, so split after the last `)`.
-                s.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-                    == Some(pid)
-            })
-        })
-        .collect()
-}
-
-/// Stops the router with SIGTERM (it stops its model instances), then makes sure every
-/// instance it started is gone.
-fn stop_router(child: &mut std::process::Child) {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    let instances = children_of(child.id());
-    let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    for pid in instances {
-        let gone = Instant::now() + Duration::from_secs(10);
-        while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < gone {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
 fn completion(port: u16, model: &str) -> Value {
     let body = serde_json::json!({"model": model, "prompt": "Hello", "max_tokens": 4}).to_string();
     let r = http::post_json(
@@ -476,14 +443,7 @@ fn the_router_runs_two_fixture_models_side_by_side_under_the_computed_models_max
     let Some(server) = support::real_server() else {
         return;
     };
-    let out = profilec(&["render", "--all", EXAMPLE, "--format", "preset"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let text = stdout_ok(&["render", "--all", EXAMPLE, "--format", "preset"]);
     let models_max: u32 = text
         .lines()
         .find_map(|l| l.strip_prefix("; run: llama-server --models-preset THIS_FILE --models-max "))
@@ -494,60 +454,37 @@ fn the_router_runs_two_fixture_models_side_by_side_under_the_computed_models_max
     let dir = tempfile::tempdir().expect("tempdir");
     let ini = dir.path().join("router.ini");
     std::fs::write(&ini, &text).expect("write");
-    let port = free_port();
-    let log = dir.path().join("router.log");
-    let mut child = Command::new(&server)
-        .arg("--models-preset")
-        .arg(&ini)
-        .args(["--models-max", &models_max.to_string()])
-        // The router passes its own arguments to every model instance. A native llama.cpp build
-        // on a CPU that advertises AMX dies with SIGILL/SIGSEGV in the AMX repack where the VM
-        // does not grant the tile state (.ci/run builds a portable one); without repack any
-        // build loads the fixtures. Memory is not at stake here, only that the preset serves.
-        .arg("--no-repack")
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .env("HF_HUB_OFFLINE", "1")
-        .env("LLAMA_CACHE", dir.path().join("cache"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start llama-server");
-    let result = std::panic::catch_unwind(|| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !http::get("127.0.0.1", port, "/models", Duration::from_secs(2))
-            .is_ok_and(|r| r.status == 200)
-        {
-            assert!(
-                Instant::now() < deadline,
-                "router did not answer GET /models within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        for model in ["llama-gqa", "gemma3"] {
-            let v = completion(port, model);
-            assert!(v["choices"][0]["text"].is_string(), "{model}: {v}");
-        }
-        // Both instances are loaded at the same time: nothing was unloaded to make room.
-        let r =
-            http::get("127.0.0.1", port, "/models", Duration::from_secs(5)).expect("GET /models");
-        let v: Value = serde_json::from_str(&r.body).expect("JSON");
-        let loaded: Vec<&str> = v["data"]
-            .as_array()
-            .expect("data")
-            .iter()
-            .filter(|m| m["status"]["value"] == "loaded")
-            .filter_map(|m| m["id"].as_str())
-            .collect();
-        assert!(
-            loaded.contains(&"llama-gqa") && loaded.contains(&"gemma3"),
-            "loaded: {loaded:?}"
-        );
-    });
-    stop_router(&mut child);
-    if let Err(e) = result {
-        eprintln!("{}", std::fs::read_to_string(&log).unwrap_or_default());
-        std::panic::resume_unwind(e);
+    // The router passes its own arguments to every model instance. A native llama.cpp build
+    // on a CPU that advertises AMX dies with SIGILL/SIGSEGV in the AMX repack where the VM does
+    // not grant the tile state (.ci/run builds a portable one); without repack any build loads
+    // the fixtures. Memory is not at stake here, only that the preset serves.
+    let max = models_max.to_string();
+    let mut router = support::start_router(
+        &server,
+        &ini,
+        &["--models-max", &max, "--no-repack"],
+        dir.path(),
+    );
+    router.models_when_ready(Duration::from_secs(60));
+    let port = router.port;
+    for model in ["llama-gqa", "gemma3"] {
+        let v = completion(port, model);
+        assert!(v["choices"][0]["text"].is_string(), "{model}: {v}");
     }
+    // Both instances are loaded at the same time: nothing was unloaded to make room.
+    let r = http::get("127.0.0.1", port, "/models", Duration::from_secs(5)).expect("GET /models");
+    let v: Value = serde_json::from_str(&r.body).expect("JSON");
+    let loaded: Vec<&str> = v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter(|m| m["status"]["value"] == "loaded")
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert!(
+        loaded.contains(&"llama-gqa") && loaded.contains(&"gemma3"),
+        "loaded: {loaded:?}"
+    );
 }
 
 #[test]
