@@ -1,7 +1,6 @@
 //! Many models on one machine (docs/coresidency.md): `plan --together`, `plan --sets`, the
 //! safe `--models-max`, the router preset and the llama-swap export.
 
-use std::path::PathBuf;
 use std::process::Output;
 use std::time::Duration;
 
@@ -363,16 +362,7 @@ fn the_llama_swap_export_of_the_example_validates_and_groups_what_fits() {
 
 #[test]
 fn the_llama_swap_export_validates_for_every_corpus_models_conf() {
-    let corpus = root().join("tests/fixtures/corpus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
-        })
-        .collect();
-    files.sort();
+    let files = support::corpus_files();
     assert_eq!(files.len(), 23);
     // The rig, with a models directory that does not exist here: profiles render, none is planned.
     let dir = tempfile::tempdir().expect("tempdir");

@@ -220,3 +220,17 @@ fn children_of(pid: u32) -> Vec<i32> {
         })
         .collect()
 }
+
+/// The 23 real models.conf versions of the corpus (tests/fixtures/corpus), sorted.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(test_fixture("corpus"))
+        .expect("corpus fixtures")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
+        })
+        .collect();
+    files.sort();
+    files
+}
