@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::coresidency::{plan_sets, plan_together, render_human, render_sets_human};
-use crate::project::open;
+use crate::project::open_for_plan;
 
 /// `--together a b models.conf`: the last value is the file when it names one (clap cannot
 /// tell a trailing positional from one more id).
@@ -19,11 +19,11 @@ pub fn split_file(mut ids: Vec<String>, file: &Path) -> (Vec<String>, PathBuf) {
 }
 
 pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool) -> i32 {
-    let project = match open(file, hardware) {
+    let mut project = match open_for_plan(file, hardware) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
-    let t = match plan_together(&project, ids) {
+    let t = match plan_together(&mut project, ids) {
         Ok(t) => t,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -36,11 +36,14 @@ pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool
 }
 
 pub fn sets(file: &Path, hardware: Option<&Path>, limit: u64, json: bool) -> i32 {
-    let project = match open(file, hardware) {
+    let mut project = match open_for_plan(file, hardware) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
-    let s = plan_sets(&project, limit);
+    let s = match plan_sets(&mut project, limit) {
+        Ok(s) => s,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
     } else {

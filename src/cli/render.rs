@@ -3,8 +3,9 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::report::print_human;
-use crate::coresidency::{DEFAULT_STEP_LIMIT, plan_sets};
-use crate::project::{Project, open};
+use crate::budget::Program;
+use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
+use crate::project::{Project, ResolvedProfile, open};
 use crate::render::{render, to_env, to_llama_swap, to_router_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,7 +51,7 @@ pub fn run(mut args: Args) -> i32 {
     {
         args.file = PathBuf::from(file);
     }
-    let project = match open(&args.file, args.hardware.as_deref()) {
+    let mut project = match open(&args.file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -58,29 +59,7 @@ pub fn run(mut args: Args) -> i32 {
         if !args.all {
             return super::fail("this format renders every profile", "add --all", 2);
         }
-        if project.report.has_errors() {
-            return refuse(&project, project.report.diagnostics.iter().collect());
-        }
-        let sets = plan_sets(&project, DEFAULT_STEP_LIMIT);
-        let (conf, hw) = (&project.report.conf, &project.hardware);
-        let text = match args.format {
-            Format::Preset => {
-                to_router_preset(conf, hw, &sets.models_max).map_err(|e| env_errors(&e))
-            }
-            _ => to_llama_swap(conf, hw, &sets).map_err(|errors| {
-                for e in &errors {
-                    eprintln!("error: {e}\n  help: {}", e.help());
-                }
-                1
-            }),
-        };
-        return match text {
-            Ok(text) => {
-                print!("{text}");
-                0
-            }
-            Err(code) => code,
-        };
+        return render_all(&mut project, args.format);
     }
     let ids: Vec<String> = match (&args.id, args.all) {
         (Some(id), false) => vec![id.clone()],
@@ -110,7 +89,14 @@ pub fn run(mut args: Args) -> i32 {
             code = code.max(refuse(&project, errors));
             continue;
         }
-        let rendered = render(profile, &project.hardware);
+        let resolved = match resolve(&mut project, &id) {
+            Ok(r) => r,
+            Err(c) => {
+                code = code.max(c);
+                continue;
+            }
+        };
+        let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
         match args.format {
             Format::Args => {
                 println!("{}", rendered.program.display());
@@ -120,14 +106,87 @@ pub fn run(mut args: Args) -> i32 {
             }
             Format::Sh => println!("{}", rendered.to_sh()),
             Format::Json => println!("{}", rendered.to_json()),
-            Format::Env => match to_env(profile) {
-                Ok(text) => print!("{text}"),
-                Err(errors) => code = code.max(env_errors(&errors)),
-            },
+            Format::Env => {
+                let placement = resolved.pinned.as_ref().and_then(|p| p.as_ref().ok());
+                let flags = placement.map_or(&[][..], |p| p.flags.as_slice());
+                let Ok(profile) = project.profile(&id) else {
+                    continue;
+                };
+                match to_env(profile, flags) {
+                    Ok(text) => print!("{text}"),
+                    Err(errors) => code = code.max(env_errors(&errors)),
+                }
+            }
             Format::Preset | Format::LlamaSwap => {}
         }
     }
     code
+}
+
+/// Every profile in one file: the router preset (with the safe `--models-max`) or a llama-swap
+/// config (with groups of profiles that fit together).
+fn render_all(project: &mut Project, format: Format) -> i32 {
+    if project.report.has_errors() {
+        return refuse(project, project.report.diagnostics.iter().collect());
+    }
+    let ids: Vec<String> = project
+        .report
+        .conf
+        .profiles
+        .iter()
+        .map(|p| p.id.value.clone())
+        .collect();
+    let mut resolved = Vec::new();
+    for id in &ids {
+        match resolve(project, id) {
+            Ok(r) => resolved.push(r),
+            Err(code) => return code,
+        }
+    }
+    let sets = sets_of(&resolved, project, DEFAULT_STEP_LIMIT);
+    let text = if format == Format::Preset {
+        let pairs: Vec<(&str, &crate::resolve::Effective)> = ids
+            .iter()
+            .zip(&resolved)
+            .map(|(id, r)| (id.as_str(), &r.effective))
+            .collect();
+        to_router_preset(&pairs, &sets.models_max).map_err(|e| env_errors(&e))
+    } else {
+        let program = &project.hardware.runtime.llama_server;
+        let entries: Vec<_> = project
+            .report
+            .conf
+            .profiles
+            .iter()
+            .zip(&resolved)
+            .map(|(p, r)| (p, render(program, &r.effective)))
+            .collect();
+        to_llama_swap(&entries, &sets).map_err(|errors| {
+            for e in &errors {
+                eprintln!("error: {e}\n  help: {}", e.help());
+            }
+            1
+        })
+    };
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(code) => code,
+    }
+}
+
+/// The profile resolved for launch, or the exit code after saying why it cannot be launched.
+fn resolve(project: &mut Project, id: &str) -> Result<ResolvedProfile, i32> {
+    let resolved = project
+        .resolve(id, Program::LlamaServer)
+        .map_err(|e| super::fail(&e.to_string(), &e.help(), e.exit_code()))?;
+    if let Some(e) = resolved.launch_blocker() {
+        eprintln!("not rendered: `[{id}]`");
+        return Err(super::fail(&e.to_string(), &e.help(), 1));
+    }
+    Ok(resolved)
 }
 
 fn refuse(project: &Project, errors: Vec<&crate::diag::Diagnostic>) -> i32 {

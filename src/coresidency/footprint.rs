@@ -4,12 +4,13 @@
 
 use serde::Serialize;
 
-use crate::budget::{self, DeviceRef, Plan, PlanError, Program};
-use crate::config::Profile;
-use crate::gguf::{Model, ModelFacts};
-use crate::hardware::{Hardware, Machine};
-use crate::place::fit::predict;
-use crate::resolve::{RunOptions, resolve};
+use std::path::PathBuf;
+
+use crate::budget::{DeviceRef, Plan, Program};
+use crate::gguf::ModelCache;
+use crate::hardware::Machine;
+use crate::project::ResolvedProfile;
+use crate::resolve::{Effective, Origin, apply_words};
 
 /// One profile's memory per device as a separate process.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,51 +92,48 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The plan of what `render`/`start` launch for `profile` on an otherwise empty machine.
-pub fn profile_plan(profile: &Profile, hw: &Hardware) -> Result<Plan, String> {
-    let dir = std::path::absolute(&hw.runtime.models_dir)
-        .unwrap_or_else(|_| hw.runtime.models_dir.clone());
-    plan_launch(
-        &resolve(profile, &hw.defaults, &dir).options(),
-        &hw.machine(),
-    )
-}
-
-/// The plan of a launch with `opts` on an otherwise empty `machine`: with `--fit` on (and a
-/// GPU), the plan under fit's predicted placement (docs/placement.md); else the plan of the
-/// flags as given.
-pub fn plan_launch(opts: &RunOptions, machine: &Machine) -> Result<Plan, String> {
-    let Some(path) = opts.model.clone() else {
-        return Err("no MODEL".into());
-    };
-    let model = Model::open(&path).map_err(|e| e.to_string())?;
-    let facts = ModelFacts::from_model(&model).map_err(|e| e.to_string())?;
-    let program = Program::LlamaServer;
-    if opts.fit && !machine.is_cpu_only() {
-        return predict(&model, &facts, &path, opts, machine, program)
-            .map(|p| p.plan)
-            .map_err(|e| e.to_string());
+/// The plan of what `render`/`start` launch for a resolved profile, on an otherwise empty
+/// machine: with `--fit` on (and a GPU), the plan under fit's predicted placement
+/// (docs/placement.md); else the plan of its argv (a STRATEGY's flags included).
+pub fn launch_plan(r: &ResolvedProfile) -> Result<Plan, String> {
+    if let Some(e) = r.launch_blocker() {
+        return Err(e.to_string());
     }
-    budget::plan_model(&model, &facts, path, opts, machine, program)
-        .map_err(|e: PlanError| e.to_string())
+    match r.fit_prediction() {
+        Some(fit) => fit.map(|p| p.plan),
+        None => r.plan().map_err(|e| e.to_string()),
+    }
 }
 
-/// Every profile's footprint, and the profiles that could not be planned (no model file here,
-/// a launch llama.cpp would refuse) with the reason.
-pub fn footprints<'a>(
-    profiles: impl IntoIterator<Item = &'a Profile>,
-    hw: &Hardware,
+/// The plan of llama-server launched with `args` (a preset section, a llama-swap `cmd`).
+pub fn args_plan(
+    args: &[String],
+    machine: &Machine,
+    models: &mut ModelCache,
+) -> Result<Plan, String> {
+    let mut eff = Effective::default();
+    apply_words(&mut eff, args, Origin::ExtraArgs);
+    let Some(model) = eff.value("--model").map(PathBuf::from) else {
+        return Err("no --model".into());
+    };
+    let r = ResolvedProfile::of_args(&model, args, machine.clone(), Program::LlamaServer, models)
+        .map_err(|e| e.to_string())?;
+    launch_plan(&r)
+}
+
+/// Every resolved profile's footprint, and the profiles that could not be planned (no model
+/// file here, a STRATEGY without a placement, a launch llama.cpp would refuse) with the reason.
+pub fn footprints(
+    resolved: &[ResolvedProfile],
+    overhead_mib: u64,
 ) -> (Vec<Footprint>, Vec<Unplanned>) {
-    let overhead = hw.runtime.cuda_overhead_mib;
     let mut planned = Vec::new();
     let mut unplanned = Vec::new();
-    for p in profiles {
-        match profile_plan(p, hw) {
-            Ok(plan) => planned.push(footprint(&p.id.value, &plan, overhead)),
-            Err(why) => unplanned.push(Unplanned {
-                id: p.id.value.clone(),
-                why,
-            }),
+    for r in resolved {
+        let id = r.id.clone().unwrap_or_default();
+        match launch_plan(r) {
+            Ok(plan) => planned.push(footprint(&id, &plan, overhead_mib)),
+            Err(why) => unplanned.push(Unplanned { id, why }),
         }
     }
     (planned, unplanned)

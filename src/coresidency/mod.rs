@@ -16,15 +16,15 @@ mod together;
 mod verbs;
 
 pub use footprint::{
-    DeviceUse, Footprint, Unplanned, footprint, footprints, plan_launch, process_overhead,
-    profile_plan,
+    DeviceUse, Footprint, Unplanned, args_plan, footprint, footprints, launch_plan,
+    process_overhead,
 };
 pub use preset_rule::{ROUTER_DEFAULT_MODELS_MAX, check_preset_models_max};
 pub use sets::{
     Counterexample, DEFAULT_STEP_LIMIT, ModelsMax, Sets, co_resident_sets, safe_models_max,
 };
 pub use together::{DeviceSum, MemberMib, Together, fits, render_human, together};
-pub use verbs::{TogetherError, plan_sets, plan_together, render_sets_human};
+pub use verbs::{TogetherError, plan_sets, plan_together, render_sets_human, resolve_all, sets_of};
 
 /// Roles group profiles for the router (a ROLES key); models.conf has no such key yet, so every
 /// answer here is for the whole file. Printed where a per-group answer would go.

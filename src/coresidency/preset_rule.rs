@@ -5,12 +5,12 @@
 
 use std::path::Path;
 
-use super::{Footprint, Unplanned, co_resident_sets, footprint, plan_launch};
+use super::{Footprint, Unplanned, args_plan, co_resident_sets, footprint};
 use crate::diag::Diagnostic;
 use crate::flags::ValueKind;
+use crate::gguf::ModelCache;
 use crate::hardware::Hardware;
 use crate::preset::{FALSY, Preset, Section, TRUTHY, resolve as resolve_key};
-use crate::resolve::{Effective, Origin, Setting};
 
 /// llama-server's `--models-max` when the command line does not set it (common/common.h).
 pub const ROUTER_DEFAULT_MODELS_MAX: usize = 4;
@@ -22,9 +22,10 @@ pub fn check_preset_models_max(preset: &Preset, base: &Path, hw: &Hardware) -> O
     let shared = preset.sections.iter().find(|s| s.is_shared());
     let mut planned: Vec<Footprint> = Vec::new();
     let mut unplanned = Vec::new();
+    let mut models = ModelCache::default();
     for section in preset.models() {
-        let eff = section_options(shared, section, base);
-        match plan_launch(&eff.options(), &machine) {
+        let args = section_args(shared, section, base);
+        match args_plan(&args, &machine, &mut models) {
             Ok(plan) => planned.push(footprint(
                 &section.name,
                 &plan,
@@ -101,10 +102,11 @@ fn declared_models_max(preset: &Preset) -> (usize, Option<std::ops::Range<usize>
     (ROUTER_DEFAULT_MODELS_MAX, None)
 }
 
-/// The options a model instance runs with: `[*]`, then its own section (llama.cpp
-/// server-models.cpp `cascade`), keys as llama-server flags; relative `model` from `base`.
-fn section_options(shared: Option<&Section>, section: &Section, base: &Path) -> Effective {
-    let mut eff = Effective::default();
+/// The arguments a model instance runs with: `[*]`, then its own section (llama.cpp
+/// server-models.cpp `cascade`), each key as its llama-server flag; relative `model` from
+/// `base`. Later keys win as later flags do.
+fn section_args(shared: Option<&Section>, section: &Section, base: &Path) -> Vec<String> {
+    let mut args = Vec::new();
     for e in shared.into_iter().chain([section]).flat_map(|s| &s.entries) {
         let Some(t) = resolve_key(&e.key) else {
             continue;
@@ -112,34 +114,32 @@ fn section_options(shared: Option<&Section>, section: &Section, base: &Path) -> 
         if t.preset_only {
             continue;
         }
-        let (negated, values) = match t.spec.kind {
+        match t.spec.kind {
             ValueKind::Switch | ValueKind::Bool => {
                 let v = e.value.to_ascii_lowercase();
                 let on = TRUTHY.contains(&v.as_str());
                 if !on && !FALSY.contains(&v.as_str()) {
                     continue;
                 }
-                (on == t.negated, Vec::new())
+                if on != t.negated {
+                    args.push(t.spec.canonical.to_string());
+                } else if let Some(neg) = t.spec.negations.first() {
+                    args.push(neg.to_string());
+                }
             }
-            ValueKind::IntPair => (
-                false,
-                e.value.split_whitespace().map(String::from).collect(),
-            ),
-            _ if t.spec.canonical == "--model" => (
-                false,
-                vec![base.join(&e.value).to_string_lossy().into_owned()],
-            ),
-            _ => (false, vec![e.value.clone()]),
-        };
-        if negated && t.spec.negations.is_empty() {
-            continue;
+            ValueKind::IntPair => {
+                args.push(t.spec.canonical.to_string());
+                args.extend(e.value.split_whitespace().map(String::from));
+            }
+            _ if t.spec.canonical == "--model" => {
+                args.push(t.spec.canonical.to_string());
+                args.push(base.join(&e.value).to_string_lossy().into_owned());
+            }
+            _ => {
+                args.push(t.spec.canonical.to_string());
+                args.push(e.value.clone());
+            }
         }
-        eff.set(Setting {
-            spec: t.spec,
-            negated,
-            values,
-            origin: Origin::ExtraArgs,
-        });
     }
-    eff
+    args
 }

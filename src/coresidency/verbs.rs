@@ -1,7 +1,8 @@
 //! `plan --together` and `plan --sets` as library functions on a checked project.
 
 use super::{Sets, Together, co_resident_sets, footprints, together};
-use crate::project::{Project, ProjectError};
+use crate::budget::Program;
+use crate::project::{Project, ProjectError, ResolvedProfile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TogetherError {
@@ -29,13 +30,20 @@ impl TogetherError {
     }
 }
 
+/// The profiles `ids` resolved for llama-server, as `render` and `start` launch them.
+pub fn resolve_all(
+    project: &mut Project,
+    ids: &[String],
+) -> Result<Vec<ResolvedProfile>, ProjectError> {
+    ids.iter()
+        .map(|id| project.resolve(id, Program::LlamaServer))
+        .collect()
+}
+
 /// The profiles `ids` loaded at the same time on the project's machine.
-pub fn plan_together(project: &Project, ids: &[String]) -> Result<Together, TogetherError> {
-    let profiles = ids
-        .iter()
-        .map(|id| project.profile(id))
-        .collect::<Result<Vec<_>, _>>()?;
-    let (planned, unplanned) = footprints(profiles, &project.hardware);
+pub fn plan_together(project: &mut Project, ids: &[String]) -> Result<Together, TogetherError> {
+    let resolved = resolve_all(project, ids)?;
+    let (planned, unplanned) = footprints(&resolved, project.hardware.runtime.cuda_overhead_mib);
     if let Some(u) = unplanned.into_iter().next() {
         return Err(TogetherError::Unplanned {
             id: u.id,
@@ -47,8 +55,21 @@ pub fn plan_together(project: &Project, ids: &[String]) -> Result<Together, Toge
 }
 
 /// Every maximal co-resident set of the project's profiles and the safe `--models-max`.
-pub fn plan_sets(project: &Project, step_limit: u64) -> Sets {
-    let (planned, unplanned) = footprints(&project.report.conf.profiles, &project.hardware);
+pub fn plan_sets(project: &mut Project, step_limit: u64) -> Result<Sets, ProjectError> {
+    let ids: Vec<String> = project
+        .report
+        .conf
+        .profiles
+        .iter()
+        .map(|p| p.id.value.clone())
+        .collect();
+    let resolved = resolve_all(project, &ids)?;
+    Ok(sets_of(&resolved, project, step_limit))
+}
+
+/// [`plan_sets`] of profiles already resolved (what `render --all` launches).
+pub fn sets_of(resolved: &[ResolvedProfile], project: &Project, step_limit: u64) -> Sets {
+    let (planned, unplanned) = footprints(resolved, project.hardware.runtime.cuda_overhead_mib);
     co_resident_sets(&planned, unplanned, &project.hardware.machine(), step_limit)
 }
 

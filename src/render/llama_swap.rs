@@ -7,11 +7,9 @@
 use serde::Serialize;
 use serde::ser::Serializer;
 
-use super::render;
-use crate::config::Conf;
+use super::{Rendered, shell_quote};
+use crate::config::Profile;
 use crate::coresidency::Sets;
-use crate::hardware::Hardware;
-use crate::launch::shell_quote;
 
 /// llama-swap's per-model port macro; llama-swap substitutes `${…}` macros in `cmd`.
 const PORT_MACRO: &str = "${PORT}";
@@ -72,16 +70,15 @@ impl<V: Serialize> Serialize for Ordered<V> {
     }
 }
 
-/// The llama-swap configuration of every profile of `conf`, grouped by `sets`.
+/// The llama-swap configuration of `profiles` (each with its rendered launch), grouped by
+/// `sets`.
 pub fn to_llama_swap(
-    conf: &Conf,
-    hw: &Hardware,
+    profiles: &[(&Profile, Rendered)],
     sets: &Sets,
 ) -> Result<String, Vec<LlamaSwapError>> {
     let mut models = Vec::new();
     let mut errors = Vec::new();
-    for p in &conf.profiles {
-        let rendered = render(p, hw);
+    for (p, rendered) in profiles {
         match swap_cmd(&rendered.program.to_string_lossy(), &rendered.argv) {
             Ok(cmd) => models.push((
                 p.id.value.clone(),

@@ -9,10 +9,10 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use super::sh_split;
-use crate::coresidency::{footprint, plan_launch, together};
+use crate::coresidency::{args_plan, footprint, together};
 use crate::diag::Diagnostic;
+use crate::gguf::ModelCache;
 use crate::hardware::Hardware;
-use crate::resolve::{Effective, Origin, apply_args};
 
 #[derive(Deserialize, Default)]
 struct SwapFile {
@@ -94,6 +94,7 @@ pub fn check_llama_swap(source: &str, hw: Option<&Hardware>) -> SwapReport {
         groups.extend(s.groups);
     }
     let machine = hw.machine();
+    let mut models = ModelCache::default();
     let out = &mut report.diagnostics;
     for (name, g) in groups
         .iter()
@@ -106,7 +107,7 @@ pub fn check_llama_swap(source: &str, hw: Option<&Hardware>) -> SwapReport {
                 .models
                 .get(id)
                 .ok_or_else(|| "not in models".to_string())
-                .and_then(|m| plan_launch(&cmd_options(&m.cmd).options(), &machine));
+                .and_then(|m| args_plan(&cmd_args(&m.cmd), &machine, &mut models));
             match plan {
                 Ok(p) => planned.push(footprint(id, &p, hw.runtime.cuda_overhead_mib)),
                 Err(why) => skipped.push(format!("{id} ({why})")),
@@ -144,26 +145,14 @@ pub fn check_llama_swap(source: &str, hw: Option<&Hardware>) -> SwapReport {
     report
 }
 
-/// The llama-server options of a `cmd`: its words after the program, `${PORT}` as any port.
-fn cmd_options(cmd: &str) -> Effective {
-    let mut eff = Effective::default();
-    let words = sh_split(cmd).unwrap_or_default();
-    // apply_args splits on whitespace: a value with spaces travels as one word and is restored.
-    let args: Vec<String> = words
+/// The llama-server arguments of a `cmd`: its words after the program, `${PORT}` as a port.
+fn cmd_args(cmd: &str) -> Vec<String> {
+    sh_split(cmd)
+        .unwrap_or_default()
         .into_iter()
         .skip(1)
-        .map(|w| {
-            w.replace("${PORT}", "8080")
-                .replace(char::is_whitespace, "\u{1f}")
-        })
-        .collect();
-    apply_args(&mut eff, &args.join(" "), Origin::ExtraArgs);
-    for s in &mut eff.settings {
-        for v in &mut s.values {
-            *v = v.replace('\u{1f}', " ");
-        }
-    }
-    eff
+        .map(|w| w.replace("${PORT}", "8080"))
+        .collect()
 }
 
 /// Where `name:` is written as a mapping key, for the diagnostic's span.

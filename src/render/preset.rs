@@ -4,22 +4,20 @@
 //! treats ` #`/` ;` as a comment and keeps one value per key, so accumulating flags are joined
 //! with `,` (as `-ot` accepts) and values it would cut are refused.
 
-use super::{EnvError, effective};
-use crate::config::Conf;
+use super::EnvError;
 use crate::coresidency::ModelsMax;
-use crate::hardware::Hardware;
 use crate::resolve::{Effective, Setting};
 
 /// Server-wide options that belong to the router process, not to a model.
 const ROUTER_ONLY: &[&str] = &["--host", "--port"];
 
-pub fn to_preset(conf: &Conf, hw: &Hardware) -> Result<String, Vec<EnvError>> {
+/// The preset of resolved profiles `(id, launch settings)`, in file order.
+pub fn to_preset(profiles: &[(&str, &Effective)]) -> Result<String, Vec<EnvError>> {
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut errors = Vec::new();
-    for p in &conf.profiles {
-        let eff = effective(p, hw);
-        match preset_pairs(&eff) {
-            Ok(pairs) => sections.push((p.id.value.clone(), pairs)),
+    for (id, eff) in profiles {
+        match preset_pairs(eff) {
+            Ok(pairs) => sections.push((id.to_string(), pairs)),
             Err(e) => errors.extend(e),
         }
     }
@@ -99,20 +97,19 @@ fn preset_value(s: &Setting) -> String {
     s.values.join(" ")
 }
 
-/// The router's `--models-max` as the preset's header says it: llama-server reads
-/// `--models-max` from its own command line only (tools/server/server-models.cpp; in the preset
-/// it is `preset::router-key`), so it is a comment with the command to run.
 /// [`to_preset`] with the safe `--models-max` in its header (docs/coresidency.md).
 pub fn to_router_preset(
-    conf: &Conf,
-    hw: &Hardware,
+    profiles: &[(&str, &Effective)],
     models_max: &ModelsMax,
 ) -> Result<String, Vec<EnvError>> {
-    let text = to_preset(conf, hw)?;
+    let text = to_preset(profiles)?;
     let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
     Ok(format!("{first}\n{}{rest}", models_max_comment(models_max)))
 }
 
+/// The router's `--models-max` as the preset's header says it: llama-server reads
+/// `--models-max` from its own command line only (tools/server/server-models.cpp; in the preset
+/// it is `preset::router-key`), so it is a comment with the command to run.
 pub fn models_max_comment(m: &ModelsMax) -> String {
     format!(
         "; models-max {}\n; run: llama-server --models-preset THIS_FILE --models-max {}\n",
