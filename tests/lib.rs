@@ -23,6 +23,7 @@ mod compute_split;
 mod conf_corpus;
 mod conf_diagnostics;
 mod conf_roundtrip;
+mod coresidency;
 mod fit_corpus;
 mod fit_plan_cli;
 mod flags_build;

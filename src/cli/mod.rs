@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod coresidency;
 mod flags;
 mod hw;
 mod inspect;
