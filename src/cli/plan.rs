@@ -30,11 +30,10 @@ enum ProgramArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id in FILE (not with --model).
-    #[arg(required_unless_present = "model")]
+    #[arg(required_unless_present = "model", add = super::profile_id_candidates())]
     id: Option<String>,
-    /// The models.conf holding the profile.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf holding the profile (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Plan a GGUF directly instead of a profile; llama-server arguments follow `--`.
     #[arg(long, value_name = "GGUF", conflicts_with = "id")]
     model: Option<PathBuf>,
@@ -52,13 +51,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
+    let file = match (&args.model, args.file.clone()) {
+        (Some(_), _) => PathBuf::new(),
+        (None, given) => match super::conf_file(given) {
+            Ok(f) => f,
+            Err(code) => return code,
+        },
+    };
     let program = match args.program {
         ProgramArg::LlamaServer => Program::LlamaServer,
         ProgramArg::LlamaCompletion => Program::LlamaCompletion,
     };
     let conf_dir = match &args.model {
         Some(_) => PathBuf::from("."),
-        None => parent(&args.file),
+        None => parent(&file),
     };
     let hw = match hardware::resolve(args.hardware.as_deref(), &conf_dir) {
         Ok(r) => r,
@@ -81,7 +87,7 @@ pub fn run(args: Args) -> i32 {
                 eprintln!("error: give a profile id, or --model M.gguf");
                 return 2;
             };
-            match profile_options(&args.file, id, &hw.hardware) {
+            match profile_options(&file, id, &hw.hardware) {
                 Ok((eff, errors, pinned)) => {
                     profile_errors = errors;
                     strategy = pinned;
@@ -112,7 +118,7 @@ pub fn run(args: Args) -> i32 {
     if profile_errors > 0 {
         plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",
-            args.file.display()
+            file.display()
         ));
     }
     let placement = pinned_placement(&model_path, &opts, &machine, program, strategy);

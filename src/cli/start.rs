@@ -10,10 +10,10 @@ use crate::render::render;
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id.
+    #[arg(add = super::profile_id_candidates())]
     id: String,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Print the exact command and exit.
     #[arg(long)]
     dry_run: bool,
@@ -32,7 +32,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    let project = match open(&args.file, args.hardware.as_deref()) {
+    let file = match super::conf_file(args.file.clone()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
