@@ -128,10 +128,15 @@ pub fn run(args: Args) -> i32 {
     };
     match args.format {
         Format::Human => {
-            print!("{}", budget::render_human(&plan));
-            print!("{}", render_placement(&placement));
+            let out = super::term::get().stdout;
+            let layout = budget::Layout {
+                width: out.width,
+                color: out.color,
+            };
+            print!("{}", budget::render_human_in(&plan, &layout));
+            print!("{}", out.fit(&render_placement(&placement)));
             if let Some(f) = &fit {
-                print!("{}", render_fit(f));
+                print!("{}", out.fit(&render_fit(f)));
             }
         }
         Format::Json => match serde_json::to_string_pretty(&PlanJson {

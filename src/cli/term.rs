@@ -108,3 +108,27 @@ pub fn choice_from_args(args: &[std::ffi::OsString]) -> ColorChoice {
     }
     choice
 }
+
+impl Stream {
+    /// `text` with every line longer than the width wrapped, continuation lines indented two
+    /// columns past the line's own indent; unchanged without a width.
+    pub fn fit(&self, text: &str) -> String {
+        let Some(width) = self.width else {
+            return text.to_owned();
+        };
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let body = line.trim_end_matches('\n');
+            if textwrap::core::display_width(body) <= width {
+                out += line;
+                continue;
+            }
+            let indent = " ".repeat(body.len() - body.trim_start().len() + 2);
+            let opts =
+                textwrap::Options::new(width.max(indent.len() + 10)).subsequent_indent(&indent);
+            out += &textwrap::fill(body, opts);
+            out += &line[body.len()..];
+        }
+        out
+    }
+}
