@@ -35,10 +35,7 @@ pub fn run() -> i32 {
                 ),
             }
         }
-        Err(_) => println!(
-            "llama-server: not found (set $LLAMA_SERVER, or put it on PATH; `profilec start` \
-             says how to install it)"
-        ),
+        Err(e) => println!("llama-server: {e}"),
     }
     0
 }
