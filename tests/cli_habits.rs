@@ -18,7 +18,7 @@ fn profilec(dir: &Path, args: &[&str]) -> Command {
         "CLICOLOR_FORCE",
         "COLUMNS",
         "PROFILEC_CONFIG",
-        "COMPLETE",
+        "PROFILEC_COMPLETE",
     ] {
         c.env_remove(var);
     }
@@ -84,14 +84,14 @@ fn completions_generate_for_every_shell_and_contain_every_verb() {
         let out = run(&mut profilec(&root(), &["completions", shell]));
         assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
         let script = text(&out.stdout);
-        assert!(script.contains("COMPLETE"), "{shell}: {script}");
+        assert!(script.contains("PROFILEC_COMPLETE"), "{shell}: {script}");
         assert!(
             script.contains(env!("CARGO_BIN_EXE_profilec")),
             "{shell}: {script}"
         );
     }
     // What that completer answers on Tab (fish's protocol: one candidate per line).
-    let out = run(profilec(&root(), &["--", "profilec", ""]).env("COMPLETE", "fish"));
+    let out = run(profilec(&root(), &["--", "profilec", ""]).env("PROFILEC_COMPLETE", "fish"));
     let offered = text(&out.stdout);
     for verb in &verbs {
         assert!(

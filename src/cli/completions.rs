@@ -1,5 +1,5 @@
 //! `profilec completions SHELL`: the script a shell sources to complete profilec. By default it
-//! is clap_complete's `COMPLETE=<shell>` registration, which asks profilec itself on every Tab,
+//! is clap_complete's `PROFILEC_COMPLETE=<shell>` registration, which asks profilec itself on every Tab,
 //! so verbs, flags and the profile ids of the models.conf in reach are always those of the
 //! installed binary; `--static` prints a self-contained script without profile ids, for
 //! packaging into a completions directory (docs/cli.md, "Completions").
@@ -9,6 +9,11 @@ use std::path::PathBuf;
 
 use clap_complete::aot::{Shell, generate};
 use clap_complete::env::Shells;
+
+/// The variable that turns a run into a completion request. Not clap_complete's default
+/// `COMPLETE`: a variable that generic may be set for other reasons, and any value but `0`
+/// would make every run of profilec answer as a completer.
+pub const ENV_VAR: &str = "PROFILEC_COMPLETE";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,7 +32,7 @@ pub fn run(args: Args) -> i32 {
     } else {
         match Shells::builtins().completer(&args.shell.to_string()) {
             Some(shell) => {
-                shell.write_registration("COMPLETE", "profilec", "profilec", &completer(), &mut out)
+                shell.write_registration(ENV_VAR, "profilec", "profilec", &completer(), &mut out)
             }
             None => {
                 return super::fail(

@@ -83,8 +83,10 @@ pub fn command() -> clap::Command {
 
 /// Exit codes: 0 success, 1 the input has errors, 2 usage or I/O problem.
 pub fn main() -> i32 {
-    // `COMPLETE=bash profilec …` is the shell asking for completions (see `completions`).
-    clap_complete::CompleteEnv::with_factory(command).complete();
+    // `PROFILEC_COMPLETE=bash profilec …` is the shell asking for completions (`completions`).
+    clap_complete::CompleteEnv::with_factory(command)
+        .var(completions::ENV_VAR)
+        .complete();
     main_from(std::env::args_os())
 }
 
