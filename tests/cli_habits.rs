@@ -310,6 +310,29 @@ fn format_json_stdout_is_only_json_for_every_verb_that_has_it() {
 }
 
 #[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    let t = project();
+    let proj = t.path().join("proj");
+    // `profilec plan … | true`: the reader is gone before profilec writes.
+    let probe = format!(
+        "{} plan qwen3moe | true; echo \"${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_profilec")
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "-c", &probe])
+        .current_dir(&proj)
+        .output()
+        .expect("bash runs");
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let status = text(&out.stdout);
+    assert!(
+        ["0", "141"].contains(&status.trim()),
+        "exit status {status}"
+    );
+}
+
+#[test]
 fn walking_up_finds_the_nearest_models_conf() {
     let t = project();
     let proj = t.path().join("proj");

@@ -202,16 +202,15 @@ pub fn render_human_in(p: &Plan, layout: &Layout) -> String {
 fn device_lines(out: &mut String, p: &Plan, layout: &Layout) {
     let _ = writeln!(out, "\nMiB per device:");
     for d in &p.devices {
+        let components: Vec<String> = PARTS
+            .iter()
+            .zip(parts(d))
+            .map(|((_, name), mib)| format!("{name} {mib:.2}"))
+            .collect();
         let text = format!(
-            "{}: weights {:.2}, repack {:.2}, KV {:.2}, recurrent {:.2}, compute {:.2}, output {:.2}, overhead {:.0}; total {:.2} of {:.0}",
+            "{}: {}; total {:.2} of {:.0}",
             d.name,
-            d.weights_mib,
-            d.weights_repack_mib,
-            d.kv_mib,
-            d.recurrent_mib,
-            d.compute_mib,
-            d.output_mib,
-            d.overhead_mib,
+            components.join(", "),
             d.total_mib,
             d.capacity_mib
         );

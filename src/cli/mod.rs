@@ -107,6 +107,9 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     term::init(cli.color);
+    if !matches!(cli.command, Some(Command::Start(_))) {
+        end_quietly_on_closed_pipe();
+    }
     if cli.version {
         return version::run();
     }
@@ -132,6 +135,15 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }
+}
+
+/// `profilec plan … | head` ends quietly, like any Unix filter, instead of panicking on the
+/// closed pipe (Rust ignores SIGPIPE by default). Not for `start`: it supervises a
+/// llama-server, and dying on a closed pipe would leave that server running.
+fn end_quietly_on_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: restores the default disposition before any thread or handler exists.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// FILE as given, else the nearest models.conf from the current directory up; the error (and
