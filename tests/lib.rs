@@ -18,6 +18,7 @@ mod calibrate_grid;
 mod calibrate_real;
 mod check_args;
 mod cli_check;
+mod cli_habits;
 mod compute_real;
 mod compute_split;
 mod conf_corpus;

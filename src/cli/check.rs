@@ -29,8 +29,8 @@ pub enum DialectArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The models.conf or preset file(s) to check (JSON output: one object per file, one per line).
-    #[arg(default_value = "models.conf")]
+    /// The models.conf or preset file(s) to check (JSON output: one object per file, one per
+    /// line); default: the nearest models.conf here or above.
     files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
@@ -47,7 +47,13 @@ pub struct Args {
     dialect: DialectArg,
 }
 
-pub fn run(args: Args) -> i32 {
+pub fn run(mut args: Args) -> i32 {
+    if args.files.is_empty() {
+        match super::conf_file(None) {
+            Ok(file) => args.files.push(file),
+            Err(code) => return code,
+        }
+    }
     let opts = CheckOptions {
         models_dir: args.models_dir.clone(),
         ..Default::default()

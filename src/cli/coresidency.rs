@@ -7,15 +7,15 @@ use crate::project::open_for_plan;
 
 /// `--together a b models.conf`: the last value is the file when it names one (clap cannot
 /// tell a trailing positional from one more id).
-pub fn split_file(mut ids: Vec<String>, file: &Path) -> (Vec<String>, PathBuf) {
+pub fn split_file(mut ids: Vec<String>, file: Option<PathBuf>) -> (Vec<String>, Option<PathBuf>) {
     if ids.len() > 1
         && let Some(last) = ids.last()
         && (last.ends_with(".conf") || last.contains('/') || Path::new(last).is_file())
     {
         let f = PathBuf::from(ids.pop().unwrap_or_default());
-        return (ids, f);
+        return (ids, Some(f));
     }
-    (ids, file.to_path_buf())
+    (ids, file)
 }
 
 pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool) -> i32 {

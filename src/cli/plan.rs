@@ -27,11 +27,13 @@ enum ProgramArg {
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id in FILE (not with --model); with --sets, FILE.
-    #[arg(required_unless_present_any = ["model", "together", "sets"])]
+    #[arg(
+        required_unless_present_any = ["model", "together", "sets"],
+        add = super::profile_id_candidates()
+    )]
     id: Option<String>,
-    /// The models.conf holding the profile.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf holding the profile (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Plan a GGUF directly instead of a profile; llama-server arguments follow `--`.
     #[arg(long, value_name = "GGUF", conflicts_with = "id")]
     model: Option<PathBuf>,
@@ -61,23 +63,37 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     let json = args.format == Format::Json;
     if !args.together.is_empty() {
-        let (ids, file) = super::coresidency::split_file(args.together, &args.file);
+        let (ids, given) = super::coresidency::split_file(args.together, args.file);
+        let file = match super::conf_file(given) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
         return super::coresidency::together(&ids, &file, args.hardware.as_deref(), json);
     }
     if args.sets {
-        let file = args.id.map_or(args.file, PathBuf::from);
+        let file = match super::conf_file(args.id.map(PathBuf::from).or(args.file)) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
         return super::coresidency::sets(&file, args.hardware.as_deref(), args.limit, json);
     }
     let program = match args.program {
         ProgramArg::LlamaServer => Program::LlamaServer,
         ProgramArg::LlamaCompletion => Program::LlamaCompletion,
     };
+    let file = match (&args.model, args.file.clone()) {
+        (Some(_), _) => PathBuf::new(),
+        (None, given) => match super::conf_file(given) {
+            Ok(f) => f,
+            Err(code) => return code,
+        },
+    };
     let (resolved, profile_errors, detected) = match &args.model {
         Some(m) => match ad_hoc(m, &args, program) {
             Ok(r) => r,
             Err(code) => return code,
         },
-        None => match profile(&args, program) {
+        None => match profile(&args, &file, program) {
             Ok(r) => r,
             Err(code) => return code,
         },
@@ -99,11 +115,18 @@ pub fn run(args: Args) -> i32 {
     if profile_errors > 0 {
         report.plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",
-            args.file.display()
+            file.display()
         ));
     }
     match args.format {
-        Format::Human => print!("{}", report.render_human()),
+        Format::Human => {
+            let out = super::term::get().stdout;
+            let layout = crate::budget::Layout {
+                width: out.width,
+                color: out.color,
+            };
+            print!("{}", out.fit(&report.render_human_in(&layout)));
+        }
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
             Err(e) => {
@@ -137,14 +160,14 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
 }
 
 /// Profile `id` of FILE, resolved exactly as `render` resolves it.
-fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
+fn profile(args: &Args, file: &Path, program: Program) -> Result<Resolved, i32> {
     let Some(id) = &args.id else {
         eprintln!("error: give a profile id, or --model M.gguf");
         return Err(2);
     };
-    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
+    super::flags::follow_for_conf(file, args.hardware.as_deref());
     let mut project =
-        project::open_for_plan(&args.file, args.hardware.as_deref()).map_err(|e| match e {
+        project::open_for_plan(file, args.hardware.as_deref()).map_err(|e| match e {
             ProjectError::Check(e) => {
                 eprintln!("{:?}", miette::Report::new(e));
                 2
@@ -163,7 +186,7 @@ fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
                 .collect();
             eprintln!(
                 "error: no profile `{id}` in {}; profiles: {}",
-                args.file.display(),
+                file.display(),
                 ids.join(", ")
             );
             return Err(2);

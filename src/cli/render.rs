@@ -29,10 +29,10 @@ pub enum Format {
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id (omit with --all).
+    #[arg(add = super::profile_id_candidates())]
     id: Option<String>,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Every profile (with --format preset: one router preset file).
     #[arg(long)]
     all: bool,
@@ -46,13 +46,17 @@ pub struct Args {
 pub fn run(mut args: Args) -> i32 {
     // `render --all FILE`: the one positional is the file.
     if args.all
-        && args.file == std::path::Path::new("models.conf")
+        && args.file.is_none()
         && let Some(file) = args.id.take()
     {
-        args.file = PathBuf::from(file);
+        args.file = Some(PathBuf::from(file));
     }
-    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
-    let mut project = match open(&args.file, args.hardware.as_deref()) {
+    let file = match super::conf_file(args.file.take()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    super::flags::follow_for_conf(&file, args.hardware.as_deref());
+    let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };

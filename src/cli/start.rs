@@ -11,10 +11,10 @@ use crate::render::render;
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id.
+    #[arg(add = super::profile_id_candidates())]
     id: String,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Print the exact command and exit.
     #[arg(long)]
     dry_run: bool,
@@ -33,8 +33,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
-    let mut project = match open(&args.file, args.hardware.as_deref()) {
+    let file = match super::conf_file(args.file.clone()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    super::flags::follow_for_conf(&file, args.hardware.as_deref());
+    let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
