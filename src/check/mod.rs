@@ -109,6 +109,11 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
         path: path.to_path_buf(),
         offset: e.utf8_error().valid_up_to(),
     })?;
+    Ok(check_text(path, text, opts))
+}
+
+/// [`check_file`] on text already read from `path` (MODEL and profilec.toml resolve beside it).
+pub fn check_text(path: &Path, text: String, opts: &CheckOptions) -> CheckReport {
     let models_dir = opts
         .models_dir
         .clone()
@@ -126,7 +131,7 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
             }
         }
     };
-    Ok(check_source_on(text, Some(&models_dir), hardware.as_ref()))
+    check_source_on(text, Some(&models_dir), hardware.as_ref())
 }
 
 fn conf_dir(conf_path: &Path) -> PathBuf {
