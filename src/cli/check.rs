@@ -70,7 +70,12 @@ pub fn run(mut args: Args) -> i32 {
         .max()
         .unwrap_or(0);
     if args.format == Format::Human {
-        eprintln!("flags: {}", table.describe());
+        eprint!(
+            "{}",
+            super::term::get()
+                .stderr
+                .fit(&format!("flags: {}\n", table.describe()))
+        );
     }
     code
 }

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
+mod completions;
 mod coresidency;
 mod flags;
-mod completions;
 mod hw;
 mod hw_where;
 mod inspect;
