@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::check::{CheckOptions, check_file};
 use crate::coresidency::check_preset_models_max;
@@ -9,7 +9,7 @@ use clap::ValueEnum;
 
 use super::report::{print_human, print_json};
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
@@ -52,11 +52,21 @@ pub fn run(args: Args) -> i32 {
         models_dir: args.models_dir.clone(),
         ..Default::default()
     };
-    args.files
+    let first = args
+        .files
+        .first()
+        .map_or(Path::new("models.conf"), PathBuf::as_path);
+    let table = super::flags::follow_for_conf(first, None);
+    let code = args
+        .files
         .iter()
         .map(|file| check_one(file, &opts, &args))
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    if args.format == Format::Human {
+        eprintln!("flags: {}", table.describe());
+    }
+    code
 }
 
 fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
@@ -145,7 +155,10 @@ fn beside(file: &std::path::Path, name: &str) -> PathBuf {
 fn print(args: &Args, name: &str, src: &str, diags: &[crate::diag::Diagnostic], n: usize) {
     match args.format {
         Format::Human => print_human(name, src, diags, n),
-        Format::Json => print_json(name, src, diags, n),
+        Format::Json => {
+            let table = crate::flags::active::source().map(|s| s.describe());
+            print_json(name, src, diags, n, table.as_deref())
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod coresidency;
+mod flags;
 mod hw;
 mod inspect;
 mod log;
@@ -50,6 +51,8 @@ enum Command {
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
     Start(start::Args),
+    /// The options of your llama-server build (from its --help), and how they differ from b11434's.
+    Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
 }
@@ -82,6 +85,7 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Flags(a) => flags::run(a),
     }
 }
 

@@ -92,6 +92,10 @@ pub fn run(args: Args) -> i32 {
     if detected {
         report.plan.notes.push(detected_note(&resolved.machine));
     }
+    let effective = &resolved.effective;
+    report.plan.notes.extend(crate::flags::plan_notes(&|flag| {
+        effective.get(flag).is_some()
+    }));
     if profile_errors > 0 {
         report.plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",
@@ -120,6 +124,7 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
         2
     })?;
     let detected = matches!(hw.origin, hardware::Origin::Detected);
+    super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
     let resolved = ResolvedProfile::of_args(
         model,
         &args.args,
@@ -137,6 +142,7 @@ fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
         eprintln!("error: give a profile id, or --model M.gguf");
         return Err(2);
     };
+    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
     let mut project =
         project::open_for_plan(&args.file, args.hardware.as_deref()).map_err(|e| match e {
             ProjectError::Check(e) => {

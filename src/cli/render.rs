@@ -51,6 +51,7 @@ pub fn run(mut args: Args) -> i32 {
     {
         args.file = PathBuf::from(file);
     }
+    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
     let mut project = match open(&args.file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
