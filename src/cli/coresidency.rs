@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::coresidency::{plan_sets, plan_together, render_human, render_sets_human};
+use crate::coresidency::{
+    TogetherError, plan_sets, plan_together, render_human, render_sets_human,
+};
 use crate::project::open_for_plan;
 
 /// `--together a b models.conf`: the last value is the file when it names one (clap cannot
@@ -19,35 +21,31 @@ pub fn split_file(mut ids: Vec<String>, file: Option<PathBuf>) -> (Vec<String>, 
 }
 
 pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool) -> i32 {
-    let mut project = match open_for_plan(file, hardware) {
-        Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
-    };
-    let t = match plan_together(&mut project, ids) {
-        Ok(t) => t,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
-    };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&t).unwrap_or_default());
-    } else {
-        print!("{}", render_human(&t));
+    let t = open_for_plan(file, hardware)
+        .map_err(TogetherError::from)
+        .and_then(|mut project| plan_together(&mut project, ids));
+    match t {
+        Ok(t) => print(&t, json, render_human) + i32::from(!t.fits),
+        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
     }
-    i32::from(!t.fits)
 }
 
 pub fn sets(file: &Path, hardware: Option<&Path>, limit: u64, json: bool) -> i32 {
-    let mut project = match open_for_plan(file, hardware) {
-        Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
-    };
-    let s = match plan_sets(&mut project, limit) {
-        Ok(s) => s,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
-    };
+    match open_for_plan(file, hardware).and_then(|mut project| plan_sets(&mut project, limit)) {
+        Ok(s) => print(&s, json, render_sets_human),
+        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    }
+}
+
+/// Prints `value` as JSON or through `human`; 0.
+fn print<T: serde::Serialize>(value: &T, json: bool, human: fn(&T) -> String) -> i32 {
     if json {
-        println!("{}", serde_json::to_string_pretty(&s).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
     } else {
-        print!("{}", render_sets_human(&s));
+        print!("{}", human(value));
     }
     0
 }

@@ -68,13 +68,7 @@ pub fn run(mut args: Args) -> i32 {
     }
     let ids: Vec<String> = match (&args.id, args.all) {
         (Some(id), false) => vec![id.clone()],
-        (None, true) => project
-            .report
-            .conf
-            .profiles
-            .iter()
-            .map(|p| p.id.value.clone())
-            .collect(),
+        (None, true) => project.report.conf.ids(),
         _ => {
             return super::fail(
                 "give one profile id, or --all",
@@ -134,13 +128,7 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
     if project.report.has_errors() {
         return refuse(project, project.report.diagnostics.iter().collect());
     }
-    let ids: Vec<String> = project
-        .report
-        .conf
-        .profiles
-        .iter()
-        .map(|p| p.id.value.clone())
-        .collect();
+    let ids: Vec<String> = project.report.conf.ids();
     let mut resolved = Vec::new();
     for id in &ids {
         match resolve(project, id) {

@@ -88,6 +88,11 @@ pub struct Conf {
 }
 
 impl Conf {
+    /// Every profile id, in file order.
+    pub fn ids(&self) -> Vec<String> {
+        self.profiles.iter().map(|p| p.id.value.clone()).collect()
+    }
+
     pub fn profile(&self, id: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.id.value == id)
     }

@@ -56,13 +56,7 @@ pub fn plan_together(project: &mut Project, ids: &[String]) -> Result<Together, 
 
 /// Every maximal co-resident set of the project's profiles and the safe `--models-max`.
 pub fn plan_sets(project: &mut Project, step_limit: u64) -> Result<Sets, ProjectError> {
-    let ids: Vec<String> = project
-        .report
-        .conf
-        .profiles
-        .iter()
-        .map(|p| p.id.value.clone())
-        .collect();
+    let ids: Vec<String> = project.report.conf.ids();
     let resolved = resolve_all(project, &ids)?;
     Ok(sets_of(&resolved, project, step_limit))
 }
