@@ -8,6 +8,7 @@
 //! llama-server process), `startup_log` (what llama.cpp reported).
 //! `diag` carries diagnostics for all of them.
 
+pub mod bench;
 pub mod budget;
 pub mod calibrate;
 pub mod check;

@@ -9,8 +9,15 @@ pub struct Args {
     /// Profile id.
     id: String,
     /// The measured speed, e.g. "~42 t/s".
+    #[arg(
+        long,
+        required_unless_present = "from_bench",
+        conflicts_with = "from_bench"
+    )]
+    speed: Option<String>,
+    /// A bench run directory (DIR/<run-name>): its measured generation speed for this id.
     #[arg(long)]
-    speed: String,
+    from_bench: Option<PathBuf>,
     /// The models.conf.
     #[arg(default_value = "models.conf")]
     file: PathBuf,
@@ -20,14 +27,28 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    if args.speed.contains(['\n', '\r']) {
+    let speed = match (&args.speed, &args.from_bench) {
+        (Some(s), _) => s.clone(),
+        (None, Some(dir)) => match crate::bench::measured_speed(dir, &args.id) {
+            Ok(s) => s,
+            Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        },
+        (None, None) => {
+            return super::fail(
+                "give --speed or --from-bench",
+                "e.g. --speed \"~42 t/s\"",
+                2,
+            );
+        }
+    };
+    if speed.contains(['\n', '\r']) {
         return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
     }
     let report = match check_file(&args.file, &Default::default()) {
         Ok(r) => r,
         Err(e) => return super::fail(&e.to_string(), "check the path", 2),
     };
-    let after = match mark_tested(&report.conf, &args.id, args.speed.trim()) {
+    let after = match mark_tested(&report.conf, &args.id, speed.trim()) {
         Ok(t) => t,
         Err(e) => return super::fail(&e.to_string(), e.help(), 1),
     };
@@ -43,6 +64,6 @@ pub fn run(args: Args) -> i32 {
             2,
         );
     }
-    eprintln!("[{}] marked tested: SPEED={}", args.id, args.speed.trim());
+    eprintln!("[{}] marked tested: SPEED={}", args.id, speed.trim());
     0
 }

@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod check;
 mod hw;
 mod inspect;
@@ -49,6 +50,8 @@ enum Command {
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
     Start(start::Args),
+    /// Measure profiles against a live server: latency, t/s, CPU, RSS, correctness, criteria.
+    Bench(bench::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
 }
@@ -81,6 +84,7 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 
