@@ -1,7 +1,10 @@
 //! Before anything starts: each profile is checked, rendered and preflighted on the same path
 //! `profilec start` takes (src/cli/start.rs), so a profile that has errors — including
-//! `budget::does-not-fit` from the plan — or whose port is taken is refused up front.
+//! `budget::does-not-fit` — whose plan does not fit the machine (also on the CPU, where `check`
+//! only warns about swap), or whose port is taken is refused up front.
 
+use crate::budget::render_human;
+use crate::compare::plan_profile;
 use crate::launch::{LaunchSpec, find_llama_server, preflight};
 use crate::project::open;
 use crate::render::render;
@@ -66,6 +69,20 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
                 "`[{}]` has errors:\n  {}",
                 profile.id.value,
                 lines.join("\n  ")
+            )));
+        }
+        if let Some(plan) = plan_profile(&project, &profile.id.value)
+            && !plan.fits
+        {
+            let reasons: Vec<String> = render_human(&plan)
+                .lines()
+                .filter(|l| l.starts_with("does not fit"))
+                .map(str::to_owned)
+                .collect();
+            return Err(refuse(format!(
+                "the plan says `[{}]` does not fit this machine:\n  {}",
+                profile.id.value,
+                reasons.join("\n  ")
             )));
         }
         let rendered = render(profile, &project.hardware);
