@@ -14,8 +14,11 @@ use serde_json::Value;
 use crate::bench_inputs::conf;
 use crate::support;
 
-const PROMPTS: &str = r#"{"id": "capital", "prompt": "What is the capital of France? Answer with one word.", "expect": {"contains": "Paris"}, "max_tokens": 6}
-{"id": "sum", "prompt": "What is 2 + 2? Answer with the number only.", "expect": {"regex": "\\b4\\b"}, "max_tokens": 6}
+/// The test model is the pretrained (not instruction-tuned) Gemma 3 270M: under llama-server's
+/// ChatML fallback template it repeats the question at temperature 0. So the known answers are:
+/// the first prompt's answer contains "France" (correct), the second's is not exactly "4".
+const PROMPTS: &str = r#"{"id": "capital", "prompt": "What is the capital of France? Answer with one word.", "expect": {"contains": "France"}, "max_tokens": 6}
+{"id": "sum", "prompt": "What is 2 + 2? Answer with the number only.", "expect": {"exact": "4"}, "max_tokens": 6}
 {"id": "free", "prompt": "Say hello.", "max_tokens": 6}
 "#;
 
@@ -88,8 +91,11 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
             "{p:#} vs mapped {mapped_mib}"
         );
         assert!(num(p, "/idle_cpu_pct") >= 0.0);
-        let correctness = num(p, "/correctness");
-        assert!((0.0..=1.0).contains(&correctness));
+        assert_eq!(
+            num(p, "/correctness"),
+            0.5,
+            "one of two known answers is right: {p:#}"
+        );
         let cells = p["cells"].as_array().unwrap();
         let levels: Vec<u64> = cells
             .iter()
