@@ -46,62 +46,54 @@ fn nothing_written(dir: &Path) {
     );
 }
 
-#[test]
-fn malformed_prompts_are_reported_by_line_before_anything_starts() {
+/// Runs bench with `flag FILE`, FILE holding `text`, on a profile whose model does not exist:
+/// the input files are checked before the profile. Returns stderr; nothing may be written.
+fn refused_input(flag: &str, file: &str, text: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    // A model that does not exist: the prompts are checked before the profile.
     conf(
         dir.path(),
         &dir.path().join("none.gguf"),
         support::free_port(),
         8192,
     );
-    let prompts = dir.path().join("p.jsonl");
-    fs::write(
-        &prompts,
-        "{\"id\":\"ok\",\"prompt\":\"hi\"}\n{\"id\":\"x\",\"prompt\":\"hi\",\"expect\":{\"near\":\"y\"}}\n\n{not json\n",
-    )
-    .unwrap();
-    let out = bench(dir.path(), &["--prompts", prompts.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let path = dir.path().join(file);
+    fs::write(&path, text).unwrap();
+    let out = bench(dir.path(), &[flag, path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{err}");
+    nothing_written(dir.path());
+    err
+}
+
+#[test]
+fn malformed_prompts_are_reported_by_line_before_anything_starts() {
+    let err = refused_input(
+        "--prompts",
+        "p.jsonl",
+        "{\"id\":\"ok\",\"prompt\":\"hi\"}\n{\"id\":\"x\",\"prompt\":\"hi\",\"expect\":{\"near\":\"y\"}}\n\n{not json\n",
+    );
     assert!(
         err.contains("p.jsonl:2: unknown expectation `near`"),
         "{err}"
     );
     assert!(err.contains("p.jsonl:4: not a JSON object"), "{err}");
     assert!(!err.contains("p.jsonl:1:"), "{err}");
-    nothing_written(dir.path());
 }
 
 #[test]
 fn malformed_matrix_is_reported_by_line_before_anything_starts() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    conf(
-        dir.path(),
-        &dir.path().join("none.gguf"),
-        support::free_port(),
-        8192,
-    );
-    let matrix = dir.path().join("m.toml");
-    fs::write(
-        &matrix,
+    let err = refused_input(
+        "--matrix",
+        "m.toml",
         "runs = 1\nconcurrency = [1, 0]\n\n[criteria]\ncorrectness_min = 0.5\nlatency = 3\n",
-    )
-    .unwrap();
-    let out = bench(dir.path(), &["--matrix", matrix.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    );
     assert!(err.contains("m.toml:2: `concurrency` must be"), "{err}");
     assert!(
         err.contains("m.toml:6: unknown criterion `latency`"),
         "{err}"
     );
-    fs::write(&matrix, "runs = [\n").unwrap();
-    let out = bench(dir.path(), &["--matrix", matrix.to_str().unwrap()]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_input("--matrix", "m.toml", "runs = [\n");
     assert!(err.contains("m.toml:1: TOML syntax"), "{err}");
-    nothing_written(dir.path());
 }
 
 #[test]

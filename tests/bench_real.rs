@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -32,6 +32,21 @@ fn files(dir: &Path) -> (String, String) {
     (p.display().to_string(), m.display().to_string())
 }
 
+/// `profilec bench ARGS` on dir's models.conf with the test prompts and matrix, JSON output.
+fn bench_in(dir: &Path, args: &[&str]) -> Command {
+    let (prompts, matrix) = files(dir);
+    let mut cmd = support::profilec();
+    cmd.arg("bench")
+        .args(args)
+        .args(["--format", "json", "--timeout", "120"])
+        .args(["--prompts", &prompts, "--matrix", &matrix])
+        .arg("--file")
+        .arg(dir.join("models.conf"))
+        .arg("--out")
+        .arg(dir.join("out"));
+    cmd
+}
+
 fn num(v: &Value, path: &str) -> f64 {
     v.pointer(path)
         .and_then(Value::as_f64)
@@ -45,23 +60,7 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     conf(dir.path(), &model, support::free_port(), 8192);
-    let (prompts, matrix) = files(dir.path());
-    let out = support::profilec()
-        .args([
-            "bench", "gemma-a", "gemma-b", "--format", "json", "--name", "r1",
-        ])
-        .args([
-            "--prompts",
-            &prompts,
-            "--matrix",
-            &matrix,
-            "--timeout",
-            "120",
-        ])
-        .arg("--file")
-        .arg(dir.path().join("models.conf"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
+    let out = bench_in(dir.path(), &["gemma-a", "gemma-b", "--name", "r1"])
         .output()
         .expect("run bench");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -254,27 +253,14 @@ fn server_killed_mid_run_ends_the_run_with_partial_results() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     conf(dir.path(), &model, support::free_port(), 8192);
-    let (prompts, matrix) = files(dir.path());
-    let mut bench = support::profilec()
-        .args([
-            "bench", "gemma-a", "--format", "json", "--name", "killed", "--runs", "200",
-        ])
-        .args([
-            "--prompts",
-            &prompts,
-            "--matrix",
-            &matrix,
-            "--timeout",
-            "120",
-        ])
-        .arg("--file")
-        .arg(dir.path().join("models.conf"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn bench");
+    let mut bench = bench_in(
+        dir.path(),
+        &["gemma-a", "--name", "killed", "--runs", "200"],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn bench");
     let run = dir.path().join("out/killed");
     let responses = run.join("responses.jsonl");
     let until = Instant::now() + Duration::from_secs(120);

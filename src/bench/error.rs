@@ -80,3 +80,18 @@ impl BenchError {
         }
     }
 }
+
+/// Reads `path` and parses it with `parse`; problems become [`BenchError::Input`] for that path.
+pub fn read_input<T>(
+    path: &std::path::Path,
+    parse: impl FnOnce(&str) -> Result<T, Vec<LineProblem>>,
+) -> Result<T, BenchError> {
+    let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text).map_err(|problems| BenchError::Input {
+        path: path.to_owned(),
+        problems,
+    })
+}

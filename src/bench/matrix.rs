@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use toml_edit::{Document, Item, Table};
 
-use super::error::{BenchError, LineProblem};
+use super::error::{BenchError, LineProblem, read_input};
 
 /// What each profile is run with; the command line overrides the file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -111,14 +111,7 @@ impl Criteria {
 
 /// Reads a matrix file; every problem at once, with lines.
 pub fn load(path: &Path) -> Result<Matrix, BenchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(&text).map_err(|problems| BenchError::Input {
-        path: path.to_owned(),
-        problems,
-    })
+    read_input(path, parse)
 }
 
 fn line_of(src: &str, offset: Option<std::ops::Range<usize>>) -> usize {

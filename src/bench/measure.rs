@@ -47,13 +47,9 @@ pub struct ProfileResult {
     pub pid: Option<u32>,
     /// Why the run of this profile did not complete; `None` when it did.
     pub failure: Option<String>,
-    pub idle_cpu_pct: Option<f64>,
-    pub active_cpu_pct: Option<f64>,
-    pub peak_rss_mib: Option<f64>,
-    pub p95_latency_ms: Option<f64>,
-    pub correctness: Option<f64>,
-    /// Slowest cell's mean generation t/s (what `gen_tps_min` checks).
-    pub gen_tps: Option<f64>,
+    /// What the criteria are checked on.
+    #[serde(flatten)]
+    pub measured: Measured,
     /// Lowest concurrency cell's mean generation t/s (what `mark-tested --from-bench` writes).
     pub speed_tps: Option<f64>,
     pub passed: bool,
@@ -178,12 +174,7 @@ pub fn profile(
     let mut result = empty(t, pid, String::new());
     result.failure = failure;
     result.passed = result.failure.is_none() && failed_criteria.is_empty();
-    result.idle_cpu_pct = measured.idle_cpu_pct;
-    result.active_cpu_pct = measured.active_cpu_pct;
-    result.peak_rss_mib = measured.peak_rss_mib;
-    result.p95_latency_ms = measured.p95_latency_ms;
-    result.correctness = measured.correctness;
-    result.gen_tps = measured.gen_tps;
+    result.measured = measured;
     result.speed_tps = speed_tps;
     result.failed_criteria = failed_criteria;
     result.cells = cells;
@@ -301,12 +292,7 @@ fn empty(t: &Target, pid: Option<u32>, failure: String) -> ProfileResult {
         argv: t.argv.clone(),
         pid,
         failure: (!failure.is_empty()).then_some(failure),
-        idle_cpu_pct: None,
-        active_cpu_pct: None,
-        peak_rss_mib: None,
-        p95_latency_ms: None,
-        correctness: None,
-        gen_tps: None,
+        measured: Measured::default(),
         speed_tps: None,
         passed: false,
         failed_criteria: Vec::new(),

@@ -27,7 +27,7 @@ pub use output::{Summary, measured_speed, read_summary};
 pub use prepare::{Target, argv_hash, prepare};
 pub use prompts::{Expect, Prompt};
 pub use sampler::{Sample, Sampler, SamplerCost};
-pub use stats::{Failed, Percentiles};
+pub use stats::{Failed, Measured, Percentiles};
 
 /// Reads a prompts file (JSONL), every problem with its line.
 pub fn load_prompts(path: &std::path::Path) -> Result<Vec<Prompt>, BenchError> {

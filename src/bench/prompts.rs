@@ -6,7 +6,7 @@ use std::path::Path;
 use regex::Regex;
 use serde_json::Value;
 
-use super::error::{BenchError, LineProblem};
+use super::error::{BenchError, LineProblem, read_input};
 
 /// What a correct answer looks like.
 #[derive(Debug, Clone)]
@@ -34,14 +34,7 @@ pub struct Prompt {
 
 /// Reads and validates a prompts file; all problems at once.
 pub fn load(path: &Path) -> Result<Vec<Prompt>, BenchError> {
-    let text = std::fs::read_to_string(path).map_err(|source| BenchError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    parse(&text).map_err(|problems| BenchError::Input {
-        path: path.to_owned(),
-        problems,
-    })
+    read_input(path, parse)
 }
 
 pub fn parse(text: &str) -> Result<Vec<Prompt>, Vec<LineProblem>> {

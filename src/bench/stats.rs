@@ -50,14 +50,20 @@ pub struct Failed {
     pub measured: Option<f64>,
 }
 
-/// The numbers the criteria are checked on.
-#[derive(Debug, Clone, Default)]
+/// The numbers the criteria are checked on (`None`: not measured).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Measured {
+    /// Server CPU in the idle window, % of one core.
     pub idle_cpu_pct: Option<f64>,
+    /// Worst cell's server CPU, % of one core.
     pub active_cpu_pct: Option<f64>,
+    /// VmHWM of the server, MiB.
     pub peak_rss_mib: Option<f64>,
+    /// Worst cell's p95 end-to-end latency.
     pub p95_latency_ms: Option<f64>,
+    /// Mean over scored answers.
     pub correctness: Option<f64>,
+    /// Slowest cell's mean generation t/s (what `gen_tps_min` checks).
     pub gen_tps: Option<f64>,
 }
 
