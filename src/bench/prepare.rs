@@ -3,8 +3,8 @@
 //! `budget::does-not-fit` — whose plan does not fit the machine (also on the CPU, where `check`
 //! only warns about swap), or whose port is taken is refused up front.
 
+use crate::budget::Program;
 use crate::budget::render_human;
-use crate::compare::plan_profile;
 use crate::launch::{LaunchSpec, find_llama_server, preflight};
 use crate::project::open;
 use crate::render::render;
@@ -37,21 +37,23 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
     if let Some(url) = &req.url {
         return attach(req, url);
     }
-    let project = open(&req.conf, req.hardware.as_deref()).map_err(|e| BenchError::Refused {
-        id: req.ids.join(","),
-        reason: format!("{e} ({})", e.help()),
-    })?;
+    let mut project =
+        open(&req.conf, req.hardware.as_deref()).map_err(|e| BenchError::Refused {
+            id: req.ids.join(","),
+            reason: format!("{e} ({})", e.help()),
+        })?;
     let mut targets = Vec::new();
     for id in &req.ids {
         let refuse = |reason: String| BenchError::Refused {
             id: id.clone(),
             reason,
         };
+        let twin = format!("bench-{id}");
         let production = project
             .profile(id)
             .map_err(|e| refuse(format!("{e}; {}", e.help())))?;
-        let twin = format!("bench-{id}");
         let profile = project.profile(&twin).unwrap_or(production);
+        let ran = profile.id.value.clone();
         let errors = project.errors_for(profile);
         if !errors.is_empty() {
             let lines: Vec<String> = errors
@@ -66,12 +68,17 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
                 })
                 .collect();
             return Err(refuse(format!(
-                "`[{}]` has errors:\n  {}",
-                profile.id.value,
+                "`[{ran}]` has errors:\n  {}",
                 lines.join("\n  ")
             )));
         }
-        if let Some(plan) = plan_profile(&project, &profile.id.value)
+        let resolved = project
+            .resolve(&ran, Program::LlamaServer)
+            .map_err(|e| refuse(format!("{e}; {}", e.help())))?;
+        if let Some(e) = resolved.launch_blocker() {
+            return Err(refuse(format!("{e} ({})", e.help())));
+        }
+        if let Ok(plan) = resolved.plan()
             && !plan.fits
         {
             let reasons: Vec<String> = render_human(&plan)
@@ -80,13 +87,13 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
                 .map(str::to_owned)
                 .collect();
             return Err(refuse(format!(
-                "the plan says `[{}]` does not fit this machine:\n  {}",
-                profile.id.value,
+                "the plan says `[{ran}]` does not fit this machine:\n  {}",
                 reasons.join("\n  ")
             )));
         }
-        let rendered = render(profile, &project.hardware);
-        let program = find_llama_server(Some(&project.hardware.runtime.llama_server))
+        let configured = &project.hardware.runtime.llama_server;
+        let rendered = render(configured, &resolved.effective);
+        let program = find_llama_server(Some(configured))
             .map_err(|e| refuse(format!("{e} ({})", e.help())))?;
         let spec = LaunchSpec::from_argv(program, rendered.argv.clone())
             .map_err(|e| refuse(format!("{e} ({})", e.help())))?;
@@ -96,7 +103,7 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
             .collect();
         targets.push(Target {
             id: id.clone(),
-            ran: profile.id.value.clone(),
+            ran,
             argv,
             base_url: spec.base_url(),
             spec: Some(spec),
