@@ -7,14 +7,15 @@ use std::path::Path;
 
 use crate::support;
 
-/// A models.conf with one Gemma profile and a profilec.toml declaring `ram_mib` of RAM.
+/// A models.conf with two Gemma profiles (the second with a `bench-` twin) and a profilec.toml declaring `ram_mib` of RAM.
 pub fn conf(dir: &Path, model: &Path, port: u16, ram_mib: u64) {
     let name = model.file_name().expect("name").to_string_lossy();
     fs::write(
         dir.join("models.conf"),
         format!(
             "[gemma-a]\nNAME=Gemma A\n# NOT YET TESTED\nSPEED=~estimated\nMODEL={name}\nCTX_SIZE=2048\nEXTRA_ARGS=--jinja -np 2 -t 1\n\n\
-             [gemma-b]\nNAME=Gemma B\nMODEL={name}\nCTX_SIZE=2048\nEXTRA_ARGS=--jinja -np 2 -t 2 -b 256 -ub 256\n"
+             [gemma-b]\nNAME=Gemma B\nMODEL={name}\nCTX_SIZE=2048\nEXTRA_ARGS=--jinja -np 2 -t 2\n\n\
+             [bench-gemma-b]\nNAME=Gemma B bench\nMODEL={name}\nCTX_SIZE=2048\nEXTRA_ARGS=--jinja -np 2 -t 2 -b 256 -ub 256\n"
         ),
     )
     .expect("models.conf");

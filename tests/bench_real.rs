@@ -81,6 +81,20 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
     let mapped_mib = mapped_model_mib(&run.join("server-gemma-a.log"));
     let profiles = summary["profiles"].as_array().unwrap();
     assert_eq!(profiles.len(), 2);
+    // gemma-b runs as its benchmark twin; results are reported against gemma-b.
+    let ran: Vec<(&str, &str)> = profiles
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["ran"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        ran,
+        vec![("gemma-a", "gemma-a"), ("gemma-b", "bench-gemma-b")]
+    );
+    assert!(
+        profiles[1]["argv"]
+            .to_string()
+            .contains("\"--batch-size\",\"256\"")
+    );
     for p in profiles {
         assert!(p["failure"].is_null(), "{p:#}");
         assert_eq!(p["passed"], Value::Bool(true));
@@ -157,7 +171,10 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
     assert!((num(&profiles[0], "/cells/0/gen_tps_mean") - want).abs() < 1e-6);
     let csv = fs::read_to_string(run.join("metrics_samples.csv")).unwrap();
     assert!(
-        csv.lines().filter(|l| l.starts_with("gemma-b,")).count() > 5,
+        csv.lines()
+            .filter(|l| l.starts_with("bench-gemma-b,"))
+            .count()
+            > 5,
         "{csv}"
     );
     // The scoreboard has one row per profile and argv.
