@@ -15,6 +15,7 @@ pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod coresidency;
 pub mod diag;
 pub mod edit;
 pub mod flags;

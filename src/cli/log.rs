@@ -64,6 +64,9 @@ pub fn run(args: Args) -> i32 {
             print!("{}", startup_log::render_human(&report));
             if let Some(d) = &diffs {
                 println!("\nplan vs measured:\n{}", crate::compare::render_diffs(d));
+                if let Some(note) = crate::compare::build_note(&report) {
+                    println!("{note}");
+                }
             }
         }
         Format::Json if diffs.is_some() => {

@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod check;
+mod coresidency;
+mod flags;
 mod hw;
 mod inspect;
 mod log;
@@ -52,6 +54,8 @@ enum Command {
     Start(start::Args),
     /// Measure profiles against a live server: latency, t/s, CPU, RSS, correctness, criteria.
     Bench(bench::Args),
+    /// The options of your llama-server build (from its --help), and how they differ from b11434's.
+    Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
 }
@@ -85,6 +89,7 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Flags(a) => flags::run(a),
     }
 }
 

@@ -26,8 +26,8 @@ enum ProgramArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Profile id in FILE (not with --model).
-    #[arg(required_unless_present = "model")]
+    /// Profile id in FILE (not with --model); with --sets, FILE.
+    #[arg(required_unless_present_any = ["model", "together", "sets"])]
     id: Option<String>,
     /// The models.conf holding the profile.
     #[arg(default_value = "models.conf")]
@@ -43,12 +43,31 @@ pub struct Args {
     program: ProgramArg,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Plan these profiles loaded at the same time, each as its own process (router mode,
+    /// llama-swap): `--together ID ID… [FILE]`.
+    #[arg(long, num_args = 2.., value_name = "ID", conflicts_with_all = ["model", "sets"])]
+    together: Vec<String>,
+    /// Every maximal set of profiles that fits together, and the safe router `--models-max`.
+    #[arg(long, conflicts_with = "model")]
+    sets: bool,
+    /// With --sets: stop the search after N fit evaluations.
+    #[arg(long, value_name = "N", default_value_t = crate::coresidency::DEFAULT_STEP_LIMIT)]
+    limit: u64,
     /// llama-server arguments for --model (after `--`).
     #[arg(last = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
 pub fn run(args: Args) -> i32 {
+    let json = args.format == Format::Json;
+    if !args.together.is_empty() {
+        let (ids, file) = super::coresidency::split_file(args.together, &args.file);
+        return super::coresidency::together(&ids, &file, args.hardware.as_deref(), json);
+    }
+    if args.sets {
+        let file = args.id.map_or(args.file, PathBuf::from);
+        return super::coresidency::sets(&file, args.hardware.as_deref(), args.limit, json);
+    }
     let program = match args.program {
         ProgramArg::LlamaServer => Program::LlamaServer,
         ProgramArg::LlamaCompletion => Program::LlamaCompletion,
@@ -73,6 +92,10 @@ pub fn run(args: Args) -> i32 {
     if detected {
         report.plan.notes.push(detected_note(&resolved.machine));
     }
+    let effective = &resolved.effective;
+    report.plan.notes.extend(crate::flags::plan_notes(&|flag| {
+        effective.get(flag).is_some()
+    }));
     if profile_errors > 0 {
         report.plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",
@@ -101,6 +124,7 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
         2
     })?;
     let detected = matches!(hw.origin, hardware::Origin::Detected);
+    super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
     let resolved = ResolvedProfile::of_args(
         model,
         &args.args,
@@ -118,6 +142,7 @@ fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
         eprintln!("error: give a profile id, or --model M.gguf");
         return Err(2);
     };
+    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
     let mut project =
         project::open_for_plan(&args.file, args.hardware.as_deref()).map_err(|e| match e {
             ProjectError::Check(e) => {

@@ -93,7 +93,14 @@ pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
     }
 }
 
-pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
+/// One JSON object per file; `flags_table` says which llama-server flag table was used.
+pub fn print_json(
+    name: &str,
+    source: &str,
+    diags: &[Diagnostic],
+    profiles: usize,
+    flags_table: Option<&str>,
+) {
     let items: Vec<_> = diags
         .iter()
         .map(|d| {
@@ -117,6 +124,11 @@ pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usiz
             })
         })
         .collect();
-    let out = json!({"file": name, "diagnostics": items, "profiles": profiles});
+    let out = json!({
+        "file": name,
+        "diagnostics": items,
+        "profiles": profiles,
+        "flags_table": flags_table,
+    });
     println!("{out}");
 }

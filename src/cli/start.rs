@@ -33,6 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
+    super::flags::follow_for_conf(&args.file, args.hardware.as_deref());
     let mut project = match open(&args.file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
@@ -138,6 +139,9 @@ fn record(
             "profilec: plan vs measured\n{}",
             crate::compare::render_diffs(&diffs)
         );
+        if let Some(note) = crate::compare::build_note(&report) {
+            eprintln!("profilec: {note}");
+        }
     }
     let plan_json = plan.and_then(|p| serde_json::to_value(p).ok());
     match crate::observed::record(conf, id, argv, &report, plan_json) {

@@ -67,10 +67,10 @@ impl Case {
     pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
         let mut eff = Effective::default();
         apply_args(&mut eff, &self.argv().join(" "), Origin::ExtraArgs);
-        let opts = eff
+        let options = eff
             .options()
             .unwrap_or_else(|e| panic!("{}: {e}", self.argv().join(" ")));
-        ContextParams::new(&opts, facts, program)
+        ContextParams::new(&options, facts, program)
     }
 }
 
