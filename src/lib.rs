@@ -13,6 +13,7 @@
 /// (data/README.md).
 pub const LLAMA_CPP_BUILD: u32 = 11434;
 
+pub mod bench;
 pub mod budget;
 pub mod calibrate;
 pub mod check;

@@ -11,12 +11,13 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use profilec::launch::{self, LaunchOutcome, Mode};
 
-fn signal_self_when(sig: Signal, ready: impl Fn() -> bool + Send + 'static) {
+fn signal_self_when(sig: Signal, settle: Duration, ready: impl Fn() -> bool + Send + 'static) {
     std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !ready() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
+        std::thread::sleep(settle);
         kill(Pid::this(), sig).unwrap();
     });
 }
@@ -32,7 +33,9 @@ fn foreground_forwards_signals_and_returns_the_server_status() {
     let port = free_port();
     let mut opts = quick_options(&dir.path().join("fg.log"));
     opts.mode = Mode::Foreground;
-    signal_self_when(Signal::SIGINT, move || {
+    // The launcher polls /health every 50 ms (quick_options): let it see the server ready
+    // before the signal, or `was_ready` races this thread's faster poll.
+    signal_self_when(Signal::SIGINT, Duration::from_millis(300), move || {
         launch::http::get("127.0.0.1", port, "/health", Duration::from_secs(1))
             .is_ok_and(|r| r.status == 200)
     });
@@ -52,7 +55,7 @@ fn foreground_forwards_signals_and_returns_the_server_status() {
     let mut opts = quick_options(&log_path);
     opts.mode = Mode::Foreground;
     let watched = log_path.clone();
-    signal_self_when(Signal::SIGTERM, move || {
+    signal_self_when(Signal::SIGTERM, Duration::ZERO, move || {
         std::fs::read_to_string(&watched).is_ok_and(|l| l.contains("loading model"))
     });
     let started = Instant::now();

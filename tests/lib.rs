@@ -9,6 +9,8 @@ mod compute_support;
 mod launch_support;
 mod solver_support;
 
+mod bench_inputs;
+mod bench_real;
 mod budget_headers;
 mod budget_lints;
 mod budget_placement;

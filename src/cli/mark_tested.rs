@@ -10,8 +10,15 @@ pub struct Args {
     #[arg(add = super::profile_id_candidates())]
     id: String,
     /// The measured speed, e.g. "~42 t/s".
+    #[arg(
+        long,
+        required_unless_present = "from_bench",
+        conflicts_with = "from_bench"
+    )]
+    speed: Option<String>,
+    /// A bench run directory (DIR/<run-name>): its measured generation speed for this id.
     #[arg(long)]
-    speed: String,
+    from_bench: Option<PathBuf>,
     /// The models.conf (default: the nearest one here or above).
     file: Option<PathBuf>,
     /// Print the diff instead of writing.
@@ -20,7 +27,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    if args.speed.contains(['\n', '\r']) {
+    let speed = match (&args.speed, &args.from_bench) {
+        (Some(s), _) => s.clone(),
+        (None, Some(dir)) => match crate::bench::measured_speed(dir, &args.id) {
+            Ok(s) => s,
+            Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        },
+        (None, None) => {
+            return super::fail(
+                "give --speed or --from-bench",
+                "e.g. --speed \"~42 t/s\"",
+                2,
+            );
+        }
+    };
+    if speed.contains(['\n', '\r']) {
         return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
     }
     let file = match super::conf_file(args.file.clone()) {
@@ -31,7 +52,7 @@ pub fn run(args: Args) -> i32 {
         Ok(r) => r,
         Err(e) => return super::fail(&e.to_string(), "check the path", 2),
     };
-    let after = match mark_tested(&report.conf, &args.id, args.speed.trim()) {
+    let after = match mark_tested(&report.conf, &args.id, speed.trim()) {
         Ok(t) => t,
         Err(e) => return super::fail(&e.to_string(), e.help(), 1),
     };
@@ -47,6 +68,6 @@ pub fn run(args: Args) -> i32 {
             2,
         );
     }
-    eprintln!("[{}] marked tested: SPEED={}", args.id, args.speed.trim());
+    eprintln!("[{}] marked tested: SPEED={}", args.id, speed.trim());
     0
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod bench;
 mod check;
 mod completions;
 mod coresidency;
@@ -70,6 +71,8 @@ enum Command {
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
     Start(start::Args),
+    /// Measure profiles against a live server: latency, t/s, CPU, RSS, correctness, criteria.
+    Bench(bench::Args),
     /// The options of your llama-server build (from its --help), and how they differ from b11434's.
     Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
@@ -136,6 +139,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

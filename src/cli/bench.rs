@@ -1,0 +1,145 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::bench::{self, BenchError, BenchRequest, Event, Matrix};
+
+/// The prompt set shipped with profilec (data/bench/prompts.jsonl), used without --prompts.
+const DEFAULT_PROMPTS: &str = include_str!("../../data/bench/prompts.jsonl");
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Profile ids (each runs as its `bench-<id>` twin when the file has one).
+    #[arg(required = true)]
+    ids: Vec<String>,
+    /// The models.conf.
+    #[arg(long, default_value = "models.conf")]
+    file: PathBuf,
+    /// Prompts with expected answers, JSONL (default: the built-in set).
+    #[arg(long)]
+    prompts: Option<PathBuf>,
+    /// Matrix and [criteria], TOML.
+    #[arg(long)]
+    matrix: Option<PathBuf>,
+    /// Repetitions of the prompt set per cell (overrides the matrix).
+    #[arg(long)]
+    runs: Option<u32>,
+    /// Concurrency levels, e.g. 1,4 (overrides the matrix).
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<u32>>,
+    /// Criteria as KEY=VALUE,…, over the matrix's [criteria].
+    #[arg(long)]
+    criteria: Option<String>,
+    /// Where runs go (default: .profilec/bench beside the models.conf).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run directory name under --out (default: run-<unix seconds>).
+    #[arg(long)]
+    name: Option<String>,
+    /// Attach to a running llama-server instead of launching (one id, no resource sampling).
+    #[arg(long)]
+    url: Option<String>,
+    /// Hardware file (default: profilec.toml beside the models.conf, else detection).
+    #[arg(long)]
+    hardware: Option<PathBuf>,
+    /// Seconds to wait for /health.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// `json`: print summary.json on stdout, no progress bar.
+    #[arg(long, default_value = "human")]
+    format: String,
+}
+
+pub fn run(args: Args) -> i32 {
+    match build(&args) {
+        Ok(req) => execute(&req, args.format == "json"),
+        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    }
+}
+
+fn build(args: &Args) -> Result<BenchRequest, BenchError> {
+    if !["human", "json"].contains(&args.format.as_str()) {
+        return Err(BenchError::Criteria(format!(
+            "--format {} is not human or json",
+            args.format
+        )));
+    }
+    let prompts = match &args.prompts {
+        Some(p) => bench::load_prompts(p)?,
+        None => bench::parse_prompts(DEFAULT_PROMPTS, "data/bench/prompts.jsonl")?,
+    };
+    let mut matrix = match &args.matrix {
+        Some(m) => bench::load_matrix(m)?,
+        None => Matrix::default(),
+    };
+    if let Some(r) = args.runs {
+        matrix.runs = r.max(1);
+    }
+    if let Some(c) = &args.concurrency {
+        if c.is_empty() || c.contains(&0) {
+            return Err(BenchError::Criteria(
+                "--concurrency needs values ≥ 1".into(),
+            ));
+        }
+        matrix.concurrency = c.clone();
+    }
+    if let Some(c) = &args.criteria {
+        matrix.criteria.apply_cli(c)?;
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::observed::path_for(&args.file).with_file_name("bench"));
+    Ok(BenchRequest {
+        conf: args.file.clone(),
+        hardware: args.hardware.clone(),
+        ids: args.ids.clone(),
+        prompts,
+        matrix,
+        out,
+        run_name: args.name.clone(),
+        url: args.url.clone(),
+        health_timeout: Duration::from_secs(args.timeout),
+    })
+}
+
+fn execute(req: &BenchRequest, json: bool) -> i32 {
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if json {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} requests  {msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(500));
+    let progress = |e: Event| match e {
+        Event::Total(n) => bar.set_length(n),
+        Event::Phase(m) => bar.set_message(m),
+        Event::Request => bar.inc(1),
+    };
+    let outcome = bench::run(req, &progress);
+    bar.finish_and_clear();
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    let s = &outcome.summary;
+    if json {
+        println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
+    } else {
+        for p in &s.profiles {
+            println!("{}", bench::describe(p));
+        }
+        println!(
+            "{} — {}",
+            if s.passed { "PASSED" } else { "FAILED" },
+            outcome.run_dir.join("summary.json").display()
+        );
+    }
+    outcome.exit_code()
+}
