@@ -68,6 +68,9 @@ pub fn run(args: Args) -> i32 {
         }
     };
     let machine = hw.hardware.machine();
+    if let Some(dir) = args.model.as_deref().filter(|m| m.is_dir()) {
+        return super::plan_vllm::run(dir, &args.args, &machine, args.format == Format::Json);
+    }
     let mut profile_errors = 0;
     let mut strategy = None;
     let (eff, model_path) = match &args.model {
