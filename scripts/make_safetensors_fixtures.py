@@ -24,7 +24,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 DTYPE_BYTES = {"BF16": 2, "F16": 2, "F32": 4, "F8_E4M3": 1, "U8": 1, "I32": 4}
 
 
-def llama_tensors(c, dtype, qk_norm=False, moe=None, mla=None, sinks=False):
+def llama_tensors(c, dtype, qk_norm=False, moe=None, mla=None, sinks=False, qkv_bias=False, sandwich=False):
     """(name, shape, dtype) in HF naming, for the layouts transformers writes."""
     h, v, L = c["hidden_size"], c["vocab_size"], c["num_hidden_layers"]
     nh, nkv = c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"])
@@ -33,6 +33,8 @@ def llama_tensors(c, dtype, qk_norm=False, moe=None, mla=None, sinks=False):
     for i in range(L):
         p = f"model.layers.{i}."
         out += [(p + "input_layernorm.weight", [h], dtype), (p + "post_attention_layernorm.weight", [h], dtype)]
+        if sandwich:  # Gemma 2/3: norms before and after the feed-forward too
+            out += [(p + "pre_feedforward_layernorm.weight", [h], dtype), (p + "post_feedforward_layernorm.weight", [h], dtype)]
         if mla:
             r, rope, nope, vd = mla["kv_lora_rank"], mla["qk_rope_head_dim"], mla["qk_nope_head_dim"], mla["v_head_dim"]
             out += [
@@ -49,6 +51,9 @@ def llama_tensors(c, dtype, qk_norm=False, moe=None, mla=None, sinks=False):
                 (p + "self_attn.v_proj.weight", [nkv * hd, h], dtype),
                 (p + "self_attn.o_proj.weight", [h, nh * hd], dtype),
             ]
+            if qkv_bias:
+                out += [(p + "self_attn.q_proj.bias", [nh * hd], dtype), (p + "self_attn.k_proj.bias", [nkv * hd], dtype),
+                        (p + "self_attn.v_proj.bias", [nkv * hd], dtype)]
             if qk_norm:
                 out += [(p + "self_attn.q_norm.weight", [hd], dtype), (p + "self_attn.k_norm.weight", [hd], dtype)]
             if sinks:
@@ -115,6 +120,18 @@ def small(name, config, tensors, shards=1):
                {"metadata": {"total_size": total}, "weight_map": weight_map})
 
 
+def expect(name):
+    """What the safetensors package's reader reports: every tensor's dtype and shape per shard."""
+    from safetensors import safe_open
+    d = os.path.join(ROOT, "models", "hf", name)
+    view = {}
+    for f in sorted(x for x in os.listdir(d) if x.endswith(".safetensors")):
+        with safe_open(os.path.join(d, f), "np") as st:
+            view[f] = {k: {"dtype": st.get_slice(k).get_dtype(), "shape": st.get_slice(k).get_shape()}
+                       for k in st.keys()}
+    write_json(os.path.join(ROOT, "models", "hf", name + ".expect.json"), view)
+
+
 def large(name, config, tensors, shard_bytes=5 << 30):
     d = os.path.join(ROOT, "tests", "fixtures", "hf-large", name)
     os.makedirs(d, exist_ok=True)
@@ -129,7 +146,9 @@ def large(name, config, tensors, shard_bytes=5 << 30):
         size += n
     groups.append(cur)
     shards = {f"model-{i + 1:05d}-of-{len(groups):05d}.safetensors": header(g) for i, g in enumerate(groups)}
-    write_json(os.path.join(d, "shards.json"), shards)
+    with open(os.path.join(d, "shards.json"), "w") as f:
+        json.dump(shards, f, separators=(",", ":"))
+        f.write("\n")
 
 
 BASE = dict(hidden_size=64, vocab_size=320, num_hidden_layers=4, num_attention_heads=4,
@@ -162,7 +181,7 @@ def main():
              max_position_embeddings=32768, torch_dtype="float32",
              layer_types=["sliding_attention"] * 5 + ["full_attention"],
              rope_scaling={"rope_type": "linear", "factor": 8.0})
-    small("gemma3-swa", c, llama_tensors(c, "F32", qk_norm=True))
+    small("gemma3-swa", c, llama_tensors(c, "F32", qk_norm=True, sandwich=True))
     c = dict(BASE, model_type="gpt_oss", architectures=["GptOssForCausalLM"], head_dim=16,
              num_local_experts=4, experts_per_token=2, sliding_window=128, max_position_embeddings=131072,
              layer_types=["sliding_attention", "full_attention"] * 2,
@@ -170,6 +189,8 @@ def main():
                            "beta_fast": 32.0, "beta_slow": 1.0, "truncate": False},
              quantization_config={"quant_method": "mxfp4", "modules_to_not_convert": ["model.layers.*.self_attn"]})
     small("gpt-oss", c, llama_tensors(c, "F16", sinks=True, moe={"experts": 4, "ff": 32}))
+    for name in ("llama", "qwen3", "qwen3-moe", "deepseek-mla", "gemma3-swa", "gpt-oss"):
+        expect(name)
 
     # Real shapes, facts from the model cards' config.json.
     c = dict(model_type="llama", architectures=["LlamaForCausalLM"], hidden_size=4096, intermediate_size=14336,
@@ -182,7 +203,7 @@ def main():
              num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4, vocab_size=152064,
              max_position_embeddings=32768, sliding_window=131072, use_sliding_window=False,
              max_window_layers=28, torch_dtype="bfloat16", tie_word_embeddings=False)
-    large("Qwen2.5-7B-Instruct", c, llama_tensors(c, "BF16"))
+    large("Qwen2.5-7B-Instruct", c, llama_tensors(c, "BF16", qkv_bias=True))
     c = dict(model_type="qwen3_moe", architectures=["Qwen3MoeForCausalLM"], hidden_size=2048, intermediate_size=6144,
              num_hidden_layers=48, num_attention_heads=32, num_key_value_heads=4, head_dim=128, vocab_size=151936,
              num_experts=128, num_experts_per_tok=8, moe_intermediate_size=768, max_position_embeddings=40960,
@@ -192,7 +213,7 @@ def main():
              num_hidden_layers=26, num_attention_heads=4, num_key_value_heads=1, head_dim=256, vocab_size=262144,
              max_position_embeddings=32768, sliding_window=512, sliding_window_pattern=6, torch_dtype="bfloat16",
              tie_word_embeddings=True, rope_scaling=None)
-    large("gemma-3-1b-it", c, llama_tensors(c, "BF16", qk_norm=True))
+    large("gemma-3-1b-it", c, llama_tensors(c, "BF16", qk_norm=True, sandwich=True))
 
 
 if __name__ == "__main__":
