@@ -35,9 +35,11 @@ pub fn materialize(name: &str) -> tempfile::TempDir {
             .max()
             .unwrap_or(0);
         let mut f = std::fs::File::create(dir.path().join(file)).expect("shard");
-        f.write_all(&(text.len() as u64).to_le_bytes()).expect("len");
+        f.write_all(&(text.len() as u64).to_le_bytes())
+            .expect("len");
         f.write_all(&text).expect("header");
-        f.set_len(8 + text.len() as u64 + data).expect("sparse data");
+        f.set_len(8 + text.len() as u64 + data)
+            .expect("sparse data");
     }
     dir
 }
@@ -48,7 +50,14 @@ fn open(name: &str) -> HfModel {
 
 #[test]
 fn every_small_fixture_reads_as_the_safetensors_package_reads_it() {
-    for name in ["llama", "qwen3", "qwen3-moe", "deepseek-mla", "gemma3-swa", "gpt-oss"] {
+    for name in [
+        "llama",
+        "qwen3",
+        "qwen3-moe",
+        "deepseek-mla",
+        "gemma3-swa",
+        "gpt-oss",
+    ] {
         let model = open(name);
         let expect: BTreeMap<String, BTreeMap<String, serde_json::Value>> = serde_json::from_slice(
             &std::fs::read(root().join(format!("models/hf/{name}.expect.json"))).expect("expect"),
@@ -87,7 +96,10 @@ fn config_facts_follow_vllms_rules() {
     assert_eq!(open("llama").checkpoint.shards.len(), 2);
 
     let qwen3 = open("qwen3").config;
-    assert_eq!(qwen3.head_size, 32, "explicit head_dim wins over hidden/heads");
+    assert_eq!(
+        qwen3.head_size, 32,
+        "explicit head_dim wins over hidden/heads"
+    );
     assert_eq!(qwen3.sliding_window, None);
 
     let moe = open("qwen3-moe").config;
@@ -95,7 +107,11 @@ fn config_facts_follow_vllms_rules() {
     assert_eq!((e.count, e.per_token, e.intermediate_size), (8, 2, 32));
 
     let mla = open("deepseek-mla").config;
-    assert_eq!(mla.head_size, 32 + 8, "MLA head size = kv_lora_rank + qk_rope_head_dim");
+    assert_eq!(
+        mla.head_size,
+        32 + 8,
+        "MLA head size = kv_lora_rank + qk_rope_head_dim"
+    );
     assert!(mla.mla.is_some());
     // yarn: original_max_position_embeddings × factor.
     assert_eq!(mla.max_len.derived, 4096 * 4);
@@ -103,8 +119,14 @@ fn config_facts_follow_vllms_rules() {
 
     let gemma = open("gemma3-swa").config;
     assert_eq!(gemma.sliding_window, Some(512));
-    assert_eq!(gemma.sliding_layers, vec![true, true, true, true, true, false]);
-    assert_eq!(gemma.max_len.derived, 32768, "gemma3's RoPE factor is not applied again");
+    assert_eq!(
+        gemma.sliding_layers,
+        vec![true, true, true, true, true, false]
+    );
+    assert_eq!(
+        gemma.max_len.derived, 32768,
+        "gemma3's RoPE factor is not applied again"
+    );
 
     let oss = open("gpt-oss").config;
     assert_eq!(oss.sliding_layers, vec![true, false, true, false]);
@@ -135,11 +157,25 @@ fn header_only_checkpoints_have_the_real_parameter_counts() {
 
 #[test]
 fn inspect_prints_a_model_directory_and_its_json() {
-    let out = profilec().arg("inspect").arg(hf("deepseek-mla")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = profilec()
+        .arg("inspect")
+        .arg(hf("deepseek-mla"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("MLA: kv_lora_rank 32 + qk_rope_head_dim 8 = 40"), "{text}");
-    assert!(text.contains("MoE: 8 experts, 2 per token, 1 shared"), "{text}");
+    assert!(
+        text.contains("MLA: kv_lora_rank 32 + qk_rope_head_dim 8 = 40"),
+        "{text}"
+    );
+    assert!(
+        text.contains("MoE: 8 experts, 2 per token, 1 shared"),
+        "{text}"
+    );
     let out = profilec()
         .args(["inspect", "--format", "json"])
         .arg(hf("gemma3-swa"))
@@ -162,7 +198,11 @@ fn a_sparse_60_gb_checkpoint_is_inspected_by_reading_headers_only() {
         .sum();
     assert!(on_disk < 64 << 20, "sparse: {on_disk} bytes on disk");
     let out = profilec().arg("inspect").arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("56.87 GiB"));
 }
 

@@ -35,7 +35,10 @@ fn a_header_claiming_2_pow_60_bytes_reads_nothing_of_the_kind() {
     bytes.extend_from_slice(b"{}");
     std::fs::write(&p, bytes).unwrap();
     let e = read_shard(&p).unwrap_err().to_string();
-    assert!(e.contains("1152921504606846976") && e.contains("limit"), "{e}");
+    assert!(
+        e.contains("1152921504606846976") && e.contains("limit"),
+        "{e}"
+    );
     // Under the cap but past the end of the file: truncated, still no big read.
     let mut bytes = 90_000_000u64.to_le_bytes().to_vec();
     bytes.extend_from_slice(b"{}");
@@ -70,12 +73,27 @@ fn offsets_that_overlap_leave_holes_or_run_past_the_file_are_named() {
     let e = header_error(&two("[0,4]", "[2,6]"), 6);
     assert!(e.contains("`a` and `b` overlap"), "{e}");
     let e = header_error(&two("[0,4]", "[8,12]"), 12);
-    assert!(e.contains("`b` starts at data offset 8, leaving a hole"), "{e}");
+    assert!(
+        e.contains("`b` starts at data offset 8, leaving a hole"),
+        "{e}"
+    );
     let e = header_error(&two("[0,4]", "[4,8]"), 6);
-    assert!(e.contains("`b` data ends") && e.contains("truncated"), "{e}");
-    let e = header_error(r#"{"a":{"dtype":"F16","shape":[3],"data_offsets":[0,4]}}"#, 4);
-    assert!(e.contains("F16 × [3] is 6 bytes but data_offsets span 4"), "{e}");
-    let e = header_error(r#"{"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}"#, 1);
+    assert!(
+        e.contains("`b` data ends") && e.contains("truncated"),
+        "{e}"
+    );
+    let e = header_error(
+        r#"{"a":{"dtype":"F16","shape":[3],"data_offsets":[0,4]}}"#,
+        4,
+    );
+    assert!(
+        e.contains("F16 × [3] is 6 bytes but data_offsets span 4"),
+        "{e}"
+    );
+    let e = header_error(
+        r#"{"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,1]}}"#,
+        1,
+    );
     assert!(e.contains("unknown dtype `Q4`"), "{e}");
     let e = header_error(
         r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,4]}}"#,
@@ -99,8 +117,14 @@ fn directory_problems_name_the_file_and_key() {
     std::fs::remove_file(m.join("model-00002-of-00002.safetensors")).unwrap();
     let e = safetensors::inspect(&m).unwrap_err();
     assert_eq!(e.code(), "safetensors::missing-shard");
-    assert!(e.to_string().contains("model-00002-of-00002.safetensors"), "{e}");
-    assert!(e.to_string().contains("model.safetensors.index.json"), "{e}");
+    assert!(
+        e.to_string().contains("model-00002-of-00002.safetensors"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("model.safetensors.index.json"),
+        "{e}"
+    );
 
     let u = dir.path().join("u");
     copy_dir(&hf("qwen3"), &u);
@@ -112,7 +136,10 @@ fn directory_problems_name_the_file_and_key() {
 
     std::fs::write(
         u.join("config.json"),
-        cfg.replace("\"num_hidden_layers\": 4", "\"num_hidden_layers\": \"four\""),
+        cfg.replace(
+            "\"num_hidden_layers\": 4",
+            "\"num_hidden_layers\": \"four\"",
+        ),
     )
     .unwrap();
     let e = safetensors::inspect(&u).unwrap_err().to_string();
@@ -127,7 +154,10 @@ fn directory_problems_name_the_file_and_key() {
     )
     .unwrap();
     let e = safetensors::inspect(&g).unwrap_err().to_string();
-    assert!(e.contains("key `layer_types`") && e.contains("linear_attention"), "{e}");
+    assert!(
+        e.contains("key `layer_types`") && e.contains("linear_attention"),
+        "{e}"
+    );
 
     let n = dir.path().join("n");
     std::fs::create_dir(&n).unwrap();
@@ -147,5 +177,8 @@ fn the_cli_says_what_and_how_to_fix_with_exit_1() {
     let out = profilec().arg("inspect").arg(&m).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("error[safetensors::missing-shard]") && err.contains("help: download"), "{err}");
+    assert!(
+        err.contains("error[safetensors::missing-shard]") && err.contains("help: download"),
+        "{err}"
+    );
 }

@@ -37,7 +37,10 @@ fn page_sizes_are_vllms() {
         swa.max_memory_usage_bytes(131072, 2048),
         ((1023u64 + 2048).div_ceil(16) + 1) * 65536
     );
-    assert_eq!(swa.max_memory_usage_bytes(100, 2048), (100u64.div_ceil(16) + 1) * 65536);
+    assert_eq!(
+        swa.max_memory_usage_bytes(100, 2048),
+        (100u64.div_ceil(16) + 1) * 65536
+    );
 }
 
 #[test]
@@ -45,7 +48,11 @@ fn gemma3_style_5_to_1_layers_group_by_the_smaller_count_with_padding() {
     // 26 layers, 5 sliding : 1 full → 22 sliding + 4 full (gemma-3-1b).
     let mut layers = Vec::new();
     for i in 0..26 {
-        let kind = if (i + 1) % 6 == 0 { LayerKind::Full } else { LayerKind::Sliding(512) };
+        let kind = if (i + 1) % 6 == 0 {
+            LayerKind::Full
+        } else {
+            LayerKind::Sliding(512)
+        };
         layers.push(spec(kind, 1, 256, 2));
     }
     let l = kv::layout(&layers, false).expect("uniform page size");
@@ -67,7 +74,10 @@ fn the_estimated_max_model_len_is_the_largest_that_fits() {
     let layers = vec![spec(LayerKind::Full, 8, 128, 2); 32];
     let avail = 2u64 << 30; // 2 GiB: 128 KiB per token → 16384 tokens.
     assert_eq!(kv::needed_bytes(&layers, 16384, 2048), avail);
-    assert_eq!(kv::estimate_max_model_len(&layers, 131072, 2048, avail), 16384);
+    assert_eq!(
+        kv::estimate_max_model_len(&layers, 131072, 2048, avail),
+        16384
+    );
     assert_eq!(kv::estimate_max_model_len(&layers, 131072, 2048, 1000), 0);
 }
 
@@ -80,7 +90,10 @@ fn llama_8b_eagle_h100_log_is_reproduced() {
     let layers = vec![spec(LayerKind::Full, 8, 128, 2); 33];
     let l = kv::layout(&layers, false).unwrap();
     let (lo, hi) = printed_gib(51.63);
-    let (a, b) = (l.result(lo, 131072, 8192, None), l.result(hi, 131072, 8192, None));
+    let (a, b) = (
+        l.result(lo, 131072, 8192, None),
+        l.result(hi, 131072, 8192, None),
+    );
     assert!(a.tokens <= 410_128 && 410_128 <= b.tokens, "{a:?} {b:?}");
     let exact = l.result(0, 131072, 8192, Some(410_128 / 16));
     assert_eq!(format!("{:.2}", exact.max_concurrency), "3.13");
@@ -93,7 +106,10 @@ fn llama_8b_rtx3090_log_is_reproduced() {
     let layers = vec![spec(LayerKind::Full, 8, 128, 2); 32];
     let l = kv::layout(&layers, false).unwrap();
     let (lo, hi) = printed_gib(3.81);
-    let (a, b) = (l.result(lo, 20000, 2048, None), l.result(hi, 20000, 2048, None));
+    let (a, b) = (
+        l.result(lo, 20000, 2048, None),
+        l.result(hi, 20000, 2048, None),
+    );
     assert!(a.num_blocks <= 1952 && 1952 <= b.num_blocks, "{a:?} {b:?}");
     // V0 printed blocks · block / max_model_len; V1's cdiv form gives the same here.
     let exact = l.result(0, 20000, 2048, Some(1952));

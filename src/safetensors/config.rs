@@ -291,6 +291,8 @@ pub fn parse_config(path: &Path, root: &Value) -> Result<HfConfig, SafetensorsEr
 }
 
 type KeyErr = (String, String);
+/// Reads an optional non-negative integer key, naming the key when it is something else.
+type OptU64<'a> = &'a dyn Fn(&Value, &str) -> Result<Option<u64>, SafetensorsError>;
 
 /// Which layers slide. Interleaved models (`layer_types` holds both kinds, vllm
 /// transformers_utils/config.py `is_interleaved`) slide where `layer_types` says
@@ -337,7 +339,7 @@ fn sliding_layers(
 
 fn experts(
     text: &Value,
-    opt_u64: &dyn Fn(&Value, &str) -> Result<Option<u64>, SafetensorsError>,
+    opt_u64: OptU64<'_>,
 ) -> Result<Option<Experts>, SafetensorsError> {
     let mut count = None;
     for key in ["num_experts", "n_routed_experts", "num_local_experts"] {

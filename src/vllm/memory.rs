@@ -50,6 +50,22 @@ pub fn activation_peak(model: &HfModel, run: ProfileRun) -> u64 {
     forward.max(sampler)
 }
 
+/// The RoPE cos/sin cache vLLM registers as a buffer while loading, so "Model loading took"
+/// includes it (vllm/model_executor/layers/rotary_embedding: `[max positions, rotary dim]` in
+/// the model dtype, one per distinct RoPE; Gemma 3 has a local and a global one). Llama-3.1-8B:
+/// 131072 × 128 × 2 B = 32 MiB, the difference between its 14.9575 GiB of tensors and the
+/// 14.9888 GiB vLLM logs.
+pub fn rope_cache_bytes(model: &HfModel, act_bytes: u64) -> u64 {
+    let c = &model.config;
+    let rotary_dim = c.mla.as_ref().map_or(c.head_size, |m| m.qk_rope_head_dim);
+    let n = if c.model_type.starts_with("gemma3") {
+        2
+    } else {
+        1
+    };
+    n * c.max_len.derived * rotary_dim * act_bytes
+}
+
 /// One rank's budget, in bytes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Budget {
@@ -57,6 +73,7 @@ pub struct Budget {
     pub gpu_memory_utilization: f64,
     /// total × utilization ("requested memory").
     pub requested: u64,
+    /// Shard bytes / tensor-parallel ranks + the RoPE cache ([`rope_cache_bytes`]).
     pub weights: u64,
     pub activation_peak: u64,
     pub non_torch: u64,
@@ -76,7 +93,8 @@ impl Budget {
         non_torch: u64,
     ) -> Self {
         let requested = (total as f64 * util) as u64;
-        let weights = model.weight_bytes() / run.tensor_parallel.max(1);
+        let weights = model.weight_bytes() / run.tensor_parallel.max(1)
+            + rope_cache_bytes(model, run.act_bytes);
         let activation_peak = activation_peak(model, run);
         let available =
             requested as i64 - weights as i64 - activation_peak as i64 - non_torch as i64;

@@ -115,5 +115,5 @@ fn parse_size(v: &str) -> Option<u64> {
         _ => (v, 1.0),
     };
     let f: f64 = num.parse().ok()?;
-    (f >= 0.0 && f.is_finite()).then(|| (f * mult) as u64)
+    (f >= 0.0 && f.is_finite()).then_some((f * mult) as u64)
 }

@@ -127,7 +127,7 @@ pub fn plan(
             have: gpus.len(),
         });
     }
-    if c.n_heads % tp != 0 {
+    if !c.n_heads.is_multiple_of(tp) {
         return Err(PlanError::HeadsNotDivisible {
             heads: c.n_heads,
             tp,
@@ -347,7 +347,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
