@@ -115,3 +115,18 @@ fn llama_8b_rtx3090_log_is_reproduced() {
     let exact = l.result(0, 20000, 2048, Some(1952));
     assert_eq!(format!("{:.2}", exact.max_concurrency), "1.56");
 }
+
+/// granite-4.0-micro (40 layers, 8 KV heads × 64, bf16) on an L40S with vLLM v0.11.0 itself
+/// (the log's kv_cache_utils.py line numbers 1087/1091 are 0.11.0's): "Available KV cache
+/// memory: 35.34 GiB / GPU KV cache size: 463,136 tokens / Maximum concurrency for 131,072
+/// tokens per request: 3.53x" (an IBM Cloud Code Engine fleet tutorial's log, Nov 2025).
+#[test]
+fn granite_micro_l40s_v0_11_log_is_reproduced() {
+    let layers = vec![spec(LayerKind::Full, 8, 64, 2); 40];
+    let l = kv::layout(&layers, false).unwrap();
+    let (lo, hi) = printed_gib(35.34);
+    let (a, b) = (l.result(lo, 131072, 8192, None), l.result(hi, 131072, 8192, None));
+    assert!(a.tokens <= 463_136 && 463_136 <= b.tokens, "{a:?} {b:?}");
+    let exact = l.result(0, 131072, 8192, Some(463_136 / 16));
+    assert_eq!(format!("{:.2}", exact.max_concurrency), "3.53");
+}
