@@ -125,7 +125,10 @@ fn granite_micro_l40s_v0_11_log_is_reproduced() {
     let layers = vec![spec(LayerKind::Full, 8, 64, 2); 40];
     let l = kv::layout(&layers, false).unwrap();
     let (lo, hi) = printed_gib(35.34);
-    let (a, b) = (l.result(lo, 131072, 8192, None), l.result(hi, 131072, 8192, None));
+    let (a, b) = (
+        l.result(lo, 131072, 8192, None),
+        l.result(hi, 131072, 8192, None),
+    );
     assert!(a.tokens <= 463_136 && 463_136 <= b.tokens, "{a:?} {b:?}");
     let exact = l.result(0, 131072, 8192, Some(463_136 / 16));
     assert_eq!(format!("{:.2}", exact.max_concurrency), "3.53");

@@ -43,11 +43,16 @@ fn llama_8b_on_a_4090_prints_vllms_lines() {
 
 #[test]
 fn a_given_kv_memory_reproduces_the_logged_tokens() {
-    // --kv-cache-memory replaces the profiled memory, as in vLLM; 3.81 GiB exactly → 1950 blocks (the log's 1952 is within its rounding: vllm_kv).
+    // --kv-cache-memory-bytes replaces the profiled memory, as in vLLM; 3.81 GiB exactly → 1950 blocks (the log's 1952 is within its rounding: vllm_kv).
     let dir = materialize("Llama-3.1-8B-Instruct");
     let out = plan(
         dir.path(),
-        &["--max-model-len", "20000", "--kv-cache-memory", "3.81G"],
+        &[
+            "--max-model-len",
+            "20000",
+            "--kv-cache-memory-bytes",
+            "4090956349",
+        ],
     );
     let text = stdout(&out);
     assert!(text.contains("GPU KV cache size: 31,200 tokens"), "{text}");
@@ -147,4 +152,49 @@ fn hybrid_and_mla_fixtures_plan_in_json() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn flags_outside_vllms_table_are_flagged_with_the_nearest() {
+    let out = plan(
+        &hf("qwen3"),
+        &[
+            "--max-model-len",
+            "2048",
+            "--enforce_eager",
+            "--no-enable-prefix-caching",
+            "--tensor-paralel-size",
+            "1",
+        ],
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("`--tensor-paralel-size` is not a `vllm serve` flag in vLLM 0.11.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("did you mean `--tensor-parallel-size`?"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("enforce_eager") && !text.contains("no-enable-prefix"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_flag_table_is_what_the_generator_writes() {
+    let table = std::fs::read_to_string(root().join("data/vllm-serve-flags.tsv")).unwrap();
+    assert!(table.starts_with("# vllm serve flags of vLLM 0.11.0"));
+    for f in [
+        "--max-model-len",
+        "--gpu-memory-utilization",
+        "--kv-cache-memory-bytes",
+        "--port",
+        "--api-key",
+    ] {
+        assert!(profilec::vllm::flags::is_known(f), "{f}");
+    }
+    assert!(profilec::vllm::flags::is_known("-tp"));
+    assert!(!profilec::vllm::flags::is_known("--ctx-size"));
 }

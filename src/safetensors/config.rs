@@ -337,10 +337,7 @@ fn sliding_layers(
     Ok(vec![true; n])
 }
 
-fn experts(
-    text: &Value,
-    opt_u64: OptU64<'_>,
-) -> Result<Option<Experts>, SafetensorsError> {
+fn experts(text: &Value, opt_u64: OptU64<'_>) -> Result<Option<Experts>, SafetensorsError> {
     let mut count = None;
     for key in ["num_experts", "n_routed_experts", "num_local_experts"] {
         if let Some(n) = opt_u64(text, key)? {

@@ -80,7 +80,7 @@ pub struct Budget {
     /// requested − weights − activation − non-torch (may be negative: vLLM then fails with
     /// "No available memory for the cache blocks").
     pub available: i64,
-    /// True when `available` was given (from a log or `--kv-cache-memory`), not predicted.
+    /// True when `available` was given (from a log or `--kv-cache-memory-bytes`), not predicted.
     pub available_given: bool,
 }
 

@@ -91,9 +91,7 @@ impl ServeOptions {
                 "--num-gpu-blocks-override" => {
                     o.num_gpu_blocks_override = Some(num(value()?, &flag)?)
                 }
-                "--kv-cache-memory" | "--kv-cache-memory-bytes" => {
-                    o.kv_cache_memory_bytes = Some(num(value()?, &flag)?)
-                }
+                "--kv-cache-memory-bytes" => o.kv_cache_memory_bytes = Some(num(value()?, &flag)?),
                 "--disable-hybrid-kv-cache-manager" => o.disable_hybrid_kv_cache_manager = true,
                 _ => {}
             }
@@ -102,18 +100,23 @@ impl ServeOptions {
     }
 }
 
-/// `8192`, `8k`, `1.5G`-style sizes as vLLM's `human_readable_int` reads them (k/m/g decimal,
-/// K/M/G binary).
+/// `8192`, `25.6k`, `2G`-style sizes as vLLM's `human_readable_int` (vllm/engine/arg_utils.py)
+/// reads them: k/m/g decimal (decimals allowed), K/M/G binary (whole numbers only).
 fn parse_size(v: &str) -> Option<u64> {
-    let (num, mult) = match v.chars().last()? {
-        'k' => (&v[..v.len() - 1], 1e3),
-        'm' => (&v[..v.len() - 1], 1e6),
-        'g' => (&v[..v.len() - 1], 1e9),
-        'K' => (&v[..v.len() - 1], 1024.0),
-        'M' => (&v[..v.len() - 1], 1048576.0),
-        'G' => (&v[..v.len() - 1], 1073741824.0),
-        _ => (v, 1.0),
+    let last = v.chars().last()?;
+    let num = &v[..v.len() - last.len_utf8()];
+    let decimal = |m: f64| {
+        let f: f64 = num.parse().ok()?;
+        (f >= 0.0 && f.is_finite()).then_some((f * m) as u64)
     };
-    let f: f64 = num.parse().ok()?;
-    (f >= 0.0 && f.is_finite()).then_some((f * mult) as u64)
+    let binary = |m: u64| num.parse::<u64>().ok()?.checked_mul(m);
+    match last {
+        'k' => decimal(1e3),
+        'm' => decimal(1e6),
+        'g' => decimal(1e9),
+        'K' => binary(1 << 10),
+        'M' => binary(1 << 20),
+        'G' => binary(1 << 30),
+        _ => v.parse().ok(),
+    }
 }

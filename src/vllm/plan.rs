@@ -133,7 +133,15 @@ pub fn plan(
             tp,
         });
     }
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = super::flags::unknown(args)
+        .into_iter()
+        .map(|(flag, near)| {
+            format!(
+                "`{flag}` is not a `vllm serve` flag in vLLM {VLLM_VERSION}: it would stop with \"unrecognized arguments\"{}",
+                near.map_or(String::new(), |n| format!("; did you mean `{n}`?"))
+            )
+        })
+        .collect();
     let ranks = &gpus[..tp as usize];
     let gpu = ranks
         .iter()
