@@ -81,6 +81,24 @@ fn the_estimated_max_model_len_is_the_largest_that_fits() {
     assert_eq!(kv::estimate_max_model_len(&layers, 131072, 2048, 1000), 0);
 }
 
+/// Asserts a public log: the logged token count lies in what `layers` give for the printed
+/// "Available KV cache memory: X.XX GiB" interval, and the concurrency from the logged count
+/// prints the same two decimals.
+fn assert_log(layers: &[LayerSpec], gib: f64, logged_tokens: u64, max_model_len: u64, conc: &str) {
+    let l = kv::layout(layers, false).unwrap();
+    let (lo, hi) = printed_gib(gib);
+    let (a, b) = (
+        l.result(lo, max_model_len, 8192, None),
+        l.result(hi, max_model_len, 8192, None),
+    );
+    assert!(
+        a.tokens <= logged_tokens && logged_tokens <= b.tokens,
+        "{a:?} {b:?}"
+    );
+    let exact = l.result(0, max_model_len, 8192, Some(logged_tokens / 16));
+    assert_eq!(format!("{:.2}", exact.max_concurrency), conc);
+}
+
 /// Llama-3.1-8B with an EAGLE draft (one more attention layer: 33), H100 80GB, vLLM V1:
 /// "Available KV cache memory: 51.63 GiB / GPU KV cache size: 410,128 tokens / Maximum
 /// concurrency for 131,072 tokens per request: 3.13x" (vllm-project/vllm, spec-decode
@@ -88,32 +106,16 @@ fn the_estimated_max_model_len_is_the_largest_that_fits() {
 #[test]
 fn llama_8b_eagle_h100_log_is_reproduced() {
     let layers = vec![spec(LayerKind::Full, 8, 128, 2); 33];
-    let l = kv::layout(&layers, false).unwrap();
-    let (lo, hi) = printed_gib(51.63);
-    let (a, b) = (
-        l.result(lo, 131072, 8192, None),
-        l.result(hi, 131072, 8192, None),
-    );
-    assert!(a.tokens <= 410_128 && 410_128 <= b.tokens, "{a:?} {b:?}");
-    let exact = l.result(0, 131072, 8192, Some(410_128 / 16));
-    assert_eq!(format!("{:.2}", exact.max_concurrency), "3.13");
+    assert_log(&layers, 51.63, 410_128, 131072, "3.13");
 }
 
 /// Llama-3.1-8B-Instruct on an RTX 3090 (vllm-project/vllm#10517): kv_cache_size=3.81GiB,
-/// "# GPU blocks: 1952", "Maximum concurrency for 20000 tokens per request: 1.56x".
+/// "# GPU blocks: 1952", "Maximum concurrency for 20000 tokens per request: 1.56x" (V0 printed
+/// blocks · block / max_model_len; V1's cdiv form gives the same here).
 #[test]
 fn llama_8b_rtx3090_log_is_reproduced() {
     let layers = vec![spec(LayerKind::Full, 8, 128, 2); 32];
-    let l = kv::layout(&layers, false).unwrap();
-    let (lo, hi) = printed_gib(3.81);
-    let (a, b) = (
-        l.result(lo, 20000, 2048, None),
-        l.result(hi, 20000, 2048, None),
-    );
-    assert!(a.num_blocks <= 1952 && 1952 <= b.num_blocks, "{a:?} {b:?}");
-    // V0 printed blocks · block / max_model_len; V1's cdiv form gives the same here.
-    let exact = l.result(0, 20000, 2048, Some(1952));
-    assert_eq!(format!("{:.2}", exact.max_concurrency), "1.56");
+    assert_log(&layers, 3.81, 1952 * 16, 20000, "1.56");
 }
 
 /// granite-4.0-micro (40 layers, 8 KV heads × 64, bf16) on an L40S with vLLM v0.11.0 itself
@@ -123,13 +125,5 @@ fn llama_8b_rtx3090_log_is_reproduced() {
 #[test]
 fn granite_micro_l40s_v0_11_log_is_reproduced() {
     let layers = vec![spec(LayerKind::Full, 8, 64, 2); 40];
-    let l = kv::layout(&layers, false).unwrap();
-    let (lo, hi) = printed_gib(35.34);
-    let (a, b) = (
-        l.result(lo, 131072, 8192, None),
-        l.result(hi, 131072, 8192, None),
-    );
-    assert!(a.tokens <= 463_136 && 463_136 <= b.tokens, "{a:?} {b:?}");
-    let exact = l.result(0, 131072, 8192, Some(463_136 / 16));
-    assert_eq!(format!("{:.2}", exact.max_concurrency), "3.53");
+    assert_log(&layers, 35.34, 463_136, 131072, "3.53");
 }
