@@ -57,6 +57,7 @@ mod preset_real;
 mod preset_roundtrip;
 mod render;
 mod resolve;
+mod resolved_argv;
 mod safetensors_facts;
 mod safetensors_hostile;
 mod solver_corpus;
