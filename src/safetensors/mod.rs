@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod config;
 mod error;
 pub mod header;
+mod max_len;
 
 use std::path::Path;
 
