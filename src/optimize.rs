@@ -1,4 +1,4 @@
-//! `optimize`: the seed's "run optimization" recommendation (DESIGN.md §8) — hardware, model,
+//! `optimize`: the seed's "run optimization" recommendation (docs/optimize.md) — hardware, model,
 //! recommended llama.cpp parameters and one sentence of rationale per decision — computed with
 //! the real memory model instead of rules of thumb. It never launches anything.
 

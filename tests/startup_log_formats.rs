@@ -1,7 +1,7 @@
 //! Line formats the CPU-only fixtures cannot show: GPU devices, CUDA out-of-memory, the
 //! pp/tg graph line, older builds' function names and unprefixed logs. Each input line is an
 //! instance of a llama.cpp format string quoted in docs/startup-log.md (from
-//! reference/llama-cpp-memory.md §5), not a whole log.
+//! llama.cpp src/llama-context.cpp, src/llama-model.cpp), not a whole log.
 
 use profilec::startup_log::{Allocation, FailureKind, KvKind, Outcome, parse};
 

@@ -3,13 +3,15 @@
 //! profile. Without either, nothing here runs, so the corpus and CI (no model files) pay nothing.
 
 use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
+use super::Extra;
+use super::model_rules::model_path;
 use crate::budget::{DevicePlan, Plan, Program};
 use crate::config::{Conf, GpuLayers, Profile, Strategy};
 use crate::diag::Diagnostic;
-use crate::flags::{BufferType, ParsedArgs, parse_args, place};
-use crate::gguf::{Model, ModelFacts};
+use crate::flags::{BufferType, place};
+use crate::gguf::{Model, ModelCache, ModelFacts};
 use crate::hardware::{Hardware, Machine};
 use crate::place::eval::{Evaluator, margins};
 use crate::place::fit::{self, RamCheck};
@@ -18,27 +20,21 @@ use crate::resolve::{self, RunOptions, SplitMode};
 
 pub fn check(
     conf: &Conf,
+    extra: &[Option<Extra>],
     models_dir: Option<&Path>,
     hw: Option<&Hardware>,
+    models: &mut ModelCache,
     out: &mut Vec<Diagnostic>,
 ) {
     let (Some(dir), Some(hw)) = (models_dir, hw) else {
         return;
     };
     let machine = hw.machine();
-    let mut cache: Vec<(PathBuf, Option<(Model, ModelFacts)>)> = Vec::new();
-    for p in &conf.profiles {
+    for (p, e) in conf.profiles.iter().zip(extra) {
         let Some(path) = p.model.as_ref().and_then(|m| model_path(dir, &m.value)) else {
             continue;
         };
-        if !cache.iter().any(|(q, _)| *q == path) {
-            let loaded = Model::open(&path)
-                .ok()
-                .and_then(|m| Some((ModelFacts::from_model(&m).ok()?, m)))
-                .map(|(f, m)| (m, f));
-            cache.push((path.clone(), loaded));
-        }
-        let Some((_, Some((model, facts)))) = cache.iter().find(|(q, _)| *q == path) else {
+        let Ok(loaded) = models.open(&path) else {
             continue;
         };
         // A value of the wrong type is `args::invalid-value`; nothing to plan.
@@ -47,29 +43,17 @@ pub fn check(
         };
         let ctx = Ctx {
             p,
-            model,
-            facts,
+            model: &loaded.model,
+            facts: &loaded.facts,
             path: &path,
             machine: &machine,
             opts: &opts,
-            args: p
-                .extra_args
-                .as_ref()
-                .map(|e| (parse_args(&e.value), e.span.start)),
+            args: e.as_ref(),
         };
         ctx.unknown_device(out);
         ctx.budget(out);
         ctx.experts_on_cpu(out);
     }
-}
-
-fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
-    let rel = Path::new(model);
-    let plain = rel
-        .components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    let path = dir.join(rel);
-    (plain && path.is_file()).then_some(path)
 }
 
 struct Ctx<'a> {
@@ -79,8 +63,8 @@ struct Ctx<'a> {
     path: &'a Path,
     machine: &'a Machine,
     opts: &'a RunOptions,
-    /// EXTRA_ARGS parsed, and where its value starts in the file.
-    args: Option<(ParsedArgs, usize)>,
+    /// EXTRA_ARGS parsed once for the whole check.
+    args: Option<&'a Extra>,
 }
 
 /// One GPU over capacity − `--fit-target`.
@@ -106,11 +90,8 @@ impl Ctx<'_> {
     }
 
     fn flag_span(&self, flags: &[&str]) -> Option<Range<usize>> {
-        let (args, offset) = self.args.as_ref()?;
-        flags.iter().find_map(|f| {
-            let s = args.last(f)?.span();
-            Some(s.start + offset..s.end + offset)
-        })
+        let args = self.args?;
+        flags.iter().find_map(|f| args.span_of(f))
     }
 
     fn model_span(&self) -> Range<usize> {
@@ -134,10 +115,11 @@ impl Ctx<'_> {
     }
 
     fn unknown_device(&self, out: &mut Vec<Diagnostic>) {
-        let Some((args, offset)) = &self.args else {
+        let Some(args) = self.args else {
             return;
         };
-        let rules = args.tensor_overrides();
+        let offset = args.span.start;
+        let rules = args.parsed.tensor_overrides();
         if rules.is_empty() {
             return;
         }
@@ -147,7 +129,7 @@ impl Ctx<'_> {
             crate::place::lint(&rules, &exp, Some(&gpus))
                 .into_iter()
                 .filter(|d| d.code == "place::unknown-device")
-                .map(|d| d.shifted(*offset)),
+                .map(|d| d.shifted(offset)),
         );
     }
 

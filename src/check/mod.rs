@@ -2,7 +2,9 @@
 //!
 //! Line-level problems come from `config::load`; this module adds the rules that need the whole
 //! file (duplicate ids, bench twins), the llama-server flag table (EXTRA_ARGS) or the disk
-//! (model files).
+//! (model files). Two stages: the file rules first (no model, no machine), then the rules that
+//! read the model (`model_rules`) and plan it on the machine (`budget_rules`). EXTRA_ARGS is
+//! parsed once per profile and each GGUF opened once per check ([`ModelCache`]), shared by both.
 
 mod args;
 mod bench;
@@ -13,8 +15,10 @@ mod models;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Conf};
+use crate::config::{self, Conf, Profile};
 use crate::diag::{Diagnostic, Severity};
+use crate::flags::{ParsedArgs, parse_args};
+use crate::gguf::ModelCache;
 use crate::hardware::Hardware;
 use crate::syntax::Document;
 
@@ -41,6 +45,29 @@ pub enum MachineFor {
 pub struct CheckReport {
     pub conf: Conf,
     pub diagnostics: Vec<Diagnostic>,
+    /// The models the rules opened, for the verbs that plan or launch next.
+    pub models: ModelCache,
+}
+
+/// A profile's EXTRA_ARGS parsed once, with the file offset of its value.
+pub(crate) struct Extra {
+    pub parsed: ParsedArgs,
+    pub span: std::ops::Range<usize>,
+}
+
+impl Extra {
+    /// The file span of the last occurrence of `flag`.
+    pub fn span_of(&self, flag: &str) -> Option<std::ops::Range<usize>> {
+        let s = self.parsed.last(flag)?.span();
+        Some(s.start + self.span.start..s.end + self.span.start)
+    }
+}
+
+fn parse_extra(p: &Profile) -> Option<Extra> {
+    p.extra_args.as_ref().map(|e| Extra {
+        parsed: parse_args(&e.value),
+        span: e.span.clone(),
+    })
 }
 
 impl CheckReport {
@@ -82,6 +109,11 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
         path: path.to_path_buf(),
         offset: e.utf8_error().valid_up_to(),
     })?;
+    Ok(check_text(path, text, opts))
+}
+
+/// [`check_file`] on text already read from `path` (MODEL and profilec.toml resolve beside it).
+pub fn check_text(path: &Path, text: String, opts: &CheckOptions) -> CheckReport {
     let models_dir = opts
         .models_dir
         .clone()
@@ -99,7 +131,7 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
             }
         }
     };
-    Ok(check_source_on(text, Some(&models_dir), hardware.as_ref()))
+    check_source_on(text, Some(&models_dir), hardware.as_ref())
 }
 
 fn conf_dir(conf_path: &Path) -> PathBuf {
@@ -135,12 +167,27 @@ pub fn check_source_on(
     hardware: Option<&Hardware>,
 ) -> CheckReport {
     let (conf, mut diagnostics) = config::load(Document::parse(text));
+    let extra: Vec<Option<Extra>> = conf.profiles.iter().map(parse_extra).collect();
+    // Stage 1: the file alone.
     ids::check(&conf, &mut diagnostics);
     bench::check(&conf, &mut diagnostics);
-    args::check(&conf, &mut diagnostics);
+    args::check(&conf, &extra, &mut diagnostics);
     models::check(&conf, models_dir, &mut diagnostics);
-    model_rules::check(&conf, models_dir, &mut diagnostics);
-    budget_rules::check(&conf, models_dir, hardware, &mut diagnostics);
+    // Stage 2: the models on disk, then the machine.
+    let mut models = ModelCache::default();
+    model_rules::check(&conf, &extra, models_dir, &mut models, &mut diagnostics);
+    budget_rules::check(
+        &conf,
+        &extra,
+        models_dir,
+        hardware,
+        &mut models,
+        &mut diagnostics,
+    );
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
-    CheckReport { conf, diagnostics }
+    CheckReport {
+        conf,
+        diagnostics,
+        models,
+    }
 }

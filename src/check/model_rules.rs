@@ -1,18 +1,17 @@
 //! Rules that need the model itself: when a profile's MODEL file is on disk, its header is read
-//! (once per path per check run; header and tensor table only) and the profile is checked
+//! (once per path per check run, shared with the budget rules; header and tensor table only) and the profile is checked
 //! against it: `-ot` rules expanded on the real tensor names (docs/placement.md), the context
 //! against the trained context, recurrent models without `--no-context-shift`, `-ts` on MoE.
 //! Profiles whose model is missing cost one `stat`: `model::missing-file` reports those.
 
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
-use std::rc::Rc;
 
+use super::Extra;
 use crate::config::{Conf, Profile};
 use crate::diag::Diagnostic;
-use crate::flags::{ParsedArgs, parse_args};
-use crate::gguf::{GgufError, Model, ModelFacts};
+use crate::flags::ParsedArgs;
+use crate::gguf::{GgufError, Model, ModelCache, ModelFacts};
 use crate::place;
 
 /// Flags that stretch the trained context on purpose.
@@ -23,23 +22,24 @@ const ROPE_SCALING: &[&str] = &[
     "--yarn-orig-ctx",
 ];
 
-type Loaded = Result<(Model, ModelFacts), GgufError>;
-
-pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>) {
+pub fn check(
+    conf: &Conf,
+    extra: &[Option<Extra>],
+    models_dir: Option<&Path>,
+    models: &mut ModelCache,
+    diags: &mut Vec<Diagnostic>,
+) {
     let Some(dir) = models_dir else { return };
-    let mut cache: HashMap<PathBuf, Option<Rc<Loaded>>> = HashMap::new();
     let mut found = Vec::new();
-    for p in &conf.profiles {
+    for (p, e) in conf.profiles.iter().zip(extra) {
         let Some(model) = &p.model else { continue };
         let Some(path) = model_path(dir, &model.value) else {
             continue;
         };
-        let loaded = cache.entry(path.clone()).or_insert_with(|| load(&path));
-        let Some(loaded) = loaded.clone() else {
-            continue;
-        };
-        match loaded.as_ref() {
-            Ok((m, facts)) => profile(p, m, facts, &mut found),
+        match models.open(&path) {
+            Ok(m) => profile(p, e.as_ref(), &m.model, &m.facts, &mut found),
+            // A split set with a shard missing: `model::missing-file` names the shards.
+            Err(e) if matches!(*e, GgufError::MissingShard { .. }) => {}
             Err(e) => found.push(
                 e.to_diagnostic()
                     .at(model.span.clone())
@@ -59,7 +59,7 @@ pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>
 
 /// The file to open, or `None` when MODEL is not a usable relative path to an existing file
 /// (other rules report those).
-fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
+pub(super) fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
     let rel = Path::new(model);
     let plain = rel
         .components()
@@ -68,23 +68,14 @@ fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
     (plain && path.is_file()).then_some(path)
 }
 
-fn load(path: &Path) -> Option<Rc<Loaded>> {
-    let loaded = Model::open(path).and_then(|m| {
-        let facts = ModelFacts::from_model(&m)?;
-        Ok((m, facts))
-    });
-    match loaded {
-        // A split set with a shard missing: `model::missing-file` names the shards.
-        Err(GgufError::MissingShard { .. }) => None,
-        other => Some(Rc::new(other)),
-    }
-}
-
-fn profile(p: &Profile, model: &Model, facts: &ModelFacts, out: &mut Vec<Diagnostic>) {
-    let parsed = p
-        .extra_args
-        .as_ref()
-        .map(|e| (parse_args(&e.value), e.span.clone()));
+fn profile(
+    p: &Profile,
+    extra: Option<&Extra>,
+    model: &Model,
+    facts: &ModelFacts,
+    out: &mut Vec<Diagnostic>,
+) {
+    let parsed = extra.map(|e| (&e.parsed, e.span.clone()));
     let offset = parsed.as_ref().map_or(0, |(_, s)| s.start);
     let span_of = |args: &ParsedArgs, flag: &str| -> Option<Range<usize>> {
         let s = args.last(flag)?.span();
@@ -113,7 +104,7 @@ fn profile(p: &Profile, model: &Model, facts: &ModelFacts, out: &mut Vec<Diagnos
             );
         }
     }
-    context(p, parsed.as_ref().map(|(a, _)| a), &span_of, facts, out);
+    context(p, parsed.as_ref().map(|(a, _)| *a), &span_of, facts, out);
     if facts.recurrent.is_some() {
         let shift = parsed
             .as_ref()

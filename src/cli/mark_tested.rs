@@ -7,13 +7,13 @@ use crate::fsutil::write_atomic;
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id.
+    #[arg(add = super::profile_id_candidates())]
     id: String,
     /// The measured speed, e.g. "~42 t/s".
     #[arg(long)]
     speed: String,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Print the diff instead of writing.
     #[arg(long)]
     dry_run: bool,
@@ -23,7 +23,11 @@ pub fn run(args: Args) -> i32 {
     if args.speed.contains(['\n', '\r']) {
         return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
     }
-    let report = match check_file(&args.file, &Default::default()) {
+    let file = match super::conf_file(args.file.clone()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let report = match check_file(&file, &Default::default()) {
         Ok(r) => r,
         Err(e) => return super::fail(&e.to_string(), "check the path", 2),
     };
@@ -33,12 +37,12 @@ pub fn run(args: Args) -> i32 {
     };
     let before = report.conf.doc.source();
     if args.dry_run {
-        print!("{}", unified_diff(&args.file, before, &after));
+        print!("{}", unified_diff(&file, before, &after));
         return 0;
     }
-    if let Err(e) = write_atomic(&args.file, &after) {
+    if let Err(e) = write_atomic(&file, &after) {
         return super::fail(
-            &format!("cannot write {}: {e}", args.file.display()),
+            &format!("cannot write {}: {e}", file.display()),
             "the file was left unchanged",
             2,
         );

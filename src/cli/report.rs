@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::diag::{Diagnostic, Severity, count, line_col};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, MietteHandler, MietteHandlerOpts, NamedSource, SourceSpan};
 use serde_json::json;
 
 /// Adapter so our plain diagnostic renders through miette's graphical handler.
@@ -69,31 +69,50 @@ pub fn print_human(name: &str, source: &str, diags: &[Diagnostic], profiles: usi
     print_diagnostics(name, source, diags);
     let errors = count(diags, Severity::Error);
     let warnings = count(diags, Severity::Warning);
-    eprintln!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings");
+    let summary = format!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings\n");
+    eprint!("{}", super::term::get().stderr.fit(&summary));
 }
 
-/// Every diagnostic with its source excerpt, through miette, on stderr.
+/// Every diagnostic with its source excerpt, through miette, on stderr: colored and wrapped as
+/// [`super::term`] decided for stderr (80 columns when it is not a terminal).
 pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
-    let handler = GraphicalReportHandler::new_themed(
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            GraphicalTheme::unicode()
-        } else {
-            GraphicalTheme::unicode_nocolor()
-        },
-    );
+    let stderr = super::term::get().stderr;
+    let handler = MietteHandlerOpts::new()
+        .force_graphical(true)
+        .unicode(true)
+        .terminal_links(false)
+        .color(stderr.color)
+        .width(stderr.width.unwrap_or(DEFAULT_WIDTH))
+        .build();
     for d in diags {
         let shown = Shown {
             d,
             src: NamedSource::new(name, source.to_string()),
         };
-        let mut out = String::new();
-        if handler.render_report(&mut out, &shown).is_ok() {
-            eprintln!("{out}");
-        }
+        eprintln!("{}", Rendered(&handler, &shown));
     }
 }
 
-pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
+/// miette's default width, used for pipes and files.
+const DEFAULT_WIDTH: usize = 80;
+
+/// Formats one diagnostic through a miette handler.
+struct Rendered<'a>(&'a MietteHandler, &'a Shown<'a>);
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        miette::ReportHandler::debug(self.0, self.1, f)
+    }
+}
+
+/// One JSON object per file; `flags_table` says which llama-server flag table was used.
+pub fn print_json(
+    name: &str,
+    source: &str,
+    diags: &[Diagnostic],
+    profiles: usize,
+    flags_table: Option<&str>,
+) {
     let items: Vec<_> = diags
         .iter()
         .map(|d| {
@@ -117,6 +136,11 @@ pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usiz
             })
         })
         .collect();
-    let out = json!({"file": name, "diagnostics": items, "profiles": profiles});
+    let out = json!({
+        "file": name,
+        "diagnostics": items,
+        "profiles": profiles,
+        "flags_table": flags_table,
+    });
     println!("{out}");
 }

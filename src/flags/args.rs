@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use super::active::{self, TableSource};
 use super::ot_lint;
 use super::suggest;
 use super::table::{self, FlagSpec, TABLE, ValueKind};
@@ -241,13 +242,43 @@ fn unknown(tok: &Token<'_>) -> Diagnostic {
         .label("llama-server refuses to start: \"invalid argument\"")
         .help(format!("remove it: {why}"));
     }
+    if let Some(d) = not_in_build(tok) {
+        return d;
+    }
     let d = Diagnostic::error("args::unknown-flag", format!("unknown flag `{}`", tok.text))
         .at(tok.span.clone())
         .label("llama-server refuses to start: \"invalid argument\"");
-    match suggest::closest(tok.text, TABLE.all_aliases()) {
+    match suggest::closest(tok.text, active::table().all_aliases()) {
         Some(s) => d.help(format!("did you mean `{s}`?")),
         None => d.help("remove it; `llama-server --help` lists the flags this build accepts"),
     }
+}
+
+/// A b11434 flag the user's build does not have: it was removed or renamed since.
+fn not_in_build(tok: &Token<'_>) -> Option<Diagnostic> {
+    let Some(TableSource::Build { build, .. }) = active::source() else {
+        return None;
+    };
+    let old = TABLE.lookup(tok.text)?;
+    let d = Diagnostic::error(
+        "args::not-in-build",
+        format!(
+            "`{}` is not an option of your {}",
+            tok.text,
+            build.describe()
+        ),
+    )
+    .at(tok.span.clone())
+    .label("llama-server refuses to start: \"invalid argument\"");
+    let close = suggest::closest(tok.text, active::table().all_aliases());
+    let hint = close
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
+    Some(d.help(format!(
+        "{hint}b11434 had `{}`; this build removed or renamed it: remove it, or see \
+         `profilec flags --diff` and `llama-server --help` for its replacement",
+        old.canonical
+    )))
 }
 
 fn equals_value(name: &str, v: &str, span: Range<usize>, spec: &FlagSpec) -> Diagnostic {

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -98,7 +99,8 @@ pub struct OtRule {
     /// The pattern as written (ECMAScript syntax, what llama.cpp compiles).
     pub pattern: String,
     /// The pattern translated to Rust syntax with the same meaning on tensor names.
-    pub regex: Regex,
+    /// Shared: a `Regex` clone allocates its own match-cache pool, a clone of this does not.
+    pub regex: Arc<Regex>,
     pub buffer: BufferType,
     /// The whole `pattern=buffer` part.
     pub span: Range<usize>,
@@ -114,7 +116,7 @@ impl OtRule {
 
     /// A CPU rule that a flag adds without `-ot` (`-cmoe`, `-ncmoe`), spanning that flag.
     pub fn implied_cpu(pattern: String, span: Range<usize>) -> Option<OtRule> {
-        let regex = Regex::new(&pattern).ok()?;
+        let regex = compile(&pattern).ok()?;
         Some(OtRule {
             pattern,
             regex,
@@ -293,23 +295,23 @@ fn invalid_regex(span: Range<usize>, err: &str) -> Diagnostic {
 
 /// Compiles a translated pattern once per process: a models.conf repeats the same few `-ot`
 /// patterns across many profiles, and compiling dominated `check` on large files
-/// (docs/performance.md). `Regex` clones share the compiled program.
-fn compile(rust: &str) -> Result<Regex, regex::Error> {
+/// (docs/performance.md). Rules share the compiled regex (and its match cache) by `Arc`.
+fn compile(rust: &str) -> Result<Arc<Regex>, regex::Error> {
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};
-    static CACHE: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(Default::default);
+    static CACHE: LazyLock<Mutex<HashMap<String, Arc<Regex>>>> = LazyLock::new(Default::default);
     const MAX_CACHED: usize = 4096;
 
     if let Ok(cache) = CACHE.lock()
         && let Some(r) = cache.get(rust)
     {
-        return Ok(r.clone());
+        return Ok(Arc::clone(r));
     }
-    let regex = Regex::new(rust)?;
+    let regex = Arc::new(Regex::new(rust)?);
     if let Ok(mut cache) = CACHE.lock()
         && cache.len() < MAX_CACHED
     {
-        cache.insert(rust.to_string(), regex.clone());
+        cache.insert(rust.to_string(), Arc::clone(&regex));
     }
     Ok(regex)
 }

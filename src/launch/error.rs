@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::diag::Diagnostic;
 
 /// The one pip command that builds llama.cpp b11434 with the binaries profilec drives
-/// (DESIGN.md §9). Without `LLAMA_USE_PREBUILT_UI=OFF` the build downloads web assets and fails
+/// (docs/launch.md). Without `LLAMA_USE_PREBUILT_UI=OFF` the build downloads web assets and fails
 /// offline.
 pub const INSTALL_COMMAND: &str = "CMAKE_ARGS=\"-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
 -DLLAMA_BUILD_APP=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_NUMBER=11434\" \

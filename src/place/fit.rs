@@ -1,5 +1,5 @@
-//! What llama.cpp's `--fit` will do with a profile that leaves placement to it (common/fit.cpp,
-//! llama-cpp-memory.md §1.3): step 1 measure, step 2 shrink an automatic context, steps 3–4 place
+//! What llama.cpp's `--fit` will do with a profile that leaves placement to it (llama.cpp
+//! common/fit.cpp, `common_params_fit_impl`): step 1 measure, step 2 shrink an automatic context, steps 3–4 place
 //! layers ([`layers`]). fit runs llama.cpp's allocator dry; this runs the memory model
 //! ([`crate::budget::plan_model`]) the same way, so the prediction is as good as that model.
 //! It adds what fit does not check: host RAM (fit assumes it is unlimited).

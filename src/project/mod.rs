@@ -14,9 +14,8 @@ use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};
 use crate::config::Profile;
 use crate::diag::{Diagnostic, Severity};
-use crate::gguf::ModelCache;
 use crate::hardware::{self, Hardware, LoadError, Origin};
-use crate::resolve::OptionError;
+use crate::resolve::{OptionError, absolute};
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -27,8 +26,6 @@ pub struct Project {
     /// Problems of profilec.toml (spans into `hardware_source`) or detection notes.
     pub hardware_diagnostics: Vec<Diagnostic>,
     pub hardware_source: Option<String>,
-    /// Every model opened so far, shared by the profiles that name it.
-    pub models: ModelCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,10 +59,7 @@ impl ProjectError {
                 format!("the ids are the `[id]` headers of {}", file.display())
             }
             ProjectError::Check(_) => "check the path; the default is ./models.conf".into(),
-            ProjectError::Hardware(_) => {
-                "check the --hardware path, or remove it to use profilec.toml beside models.conf"
-                    .into()
-            }
+            ProjectError::Hardware(e) => e.help(),
             ProjectError::Options { error, .. } => error.help(),
         }
     }
@@ -104,7 +98,8 @@ fn open_with(
     };
     let hw = hardware::resolve(hardware_file, &conf_dir)?;
     let opts = CheckOptions {
-        models_dir: Some(hw.hardware.runtime.models_dir.clone()),
+        // Absolute, as resolution makes MODEL: the check's model cache serves the verbs too.
+        models_dir: Some(absolute(&hw.hardware.runtime.models_dir)),
         hardware: budget_machine,
     };
     let report = check_file(conf_path, &opts)?;
@@ -115,7 +110,6 @@ fn open_with(
         hardware_origin: hw.origin,
         hardware_diagnostics: hw.diagnostics,
         hardware_source: hw.source,
-        models: ModelCache::default(),
     })
 }
 
@@ -143,12 +137,11 @@ impl Project {
     /// `render` and `start` read.
     pub fn resolve(&mut self, id: &str, program: Program) -> Result<ResolvedProfile, ProjectError> {
         let profile = self.profile(id)?.clone();
-        ResolvedProfile::of_profile(&profile, &self.hardware, program, &mut self.models).map_err(
-            |error| ProjectError::Options {
+        ResolvedProfile::of_profile(&profile, &self.hardware, program, &mut self.report.models)
+            .map_err(|error| ProjectError::Options {
                 id: id.to_string(),
                 error,
-            },
-        )
+            })
     }
 
     /// Errors located inside one profile's section (its header to its last key), plus the

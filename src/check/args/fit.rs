@@ -1,5 +1,5 @@
 //! `--fit` (on by default in llama-server) places only what the user left unset. Each of these
-//! settings makes it abort its placement with a log line nobody reads (llama-cpp-memory.md §1.3),
+//! settings makes it abort its placement with a log line nobody reads (llama.cpp common/fit.cpp),
 //! so the profile runs with a placement it did not ask for: warnings, since such profiles do run.
 
 use super::Args;

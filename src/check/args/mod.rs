@@ -3,31 +3,31 @@
 
 use std::ops::Range;
 
+use super::Extra;
 use crate::config::{Conf, GpuLayers, Key, Profile};
 use crate::diag::Diagnostic;
-use crate::flags::{ParsedArgs, parse_args};
+use crate::flags::ParsedArgs;
 
 mod fit;
 
 /// Sampling flags; the evaluation harness sends its own temperature, so bench twins leave them out.
 const SAMPLER_FLAGS: &[&str] = &["--temp", "--top-p", "--top-k", "--min-p"];
 
-pub fn check(conf: &Conf, diags: &mut Vec<Diagnostic>) {
-    for p in &conf.profiles {
-        let parsed = p.extra_args.as_ref().map(|extra| {
-            let parsed = parse_args(&extra.value);
+/// `extra`: each profile's parsed EXTRA_ARGS, in profile order.
+pub fn check(conf: &Conf, extra: &[Option<Extra>], diags: &mut Vec<Diagnostic>) {
+    for (p, e) in conf.profiles.iter().zip(extra) {
+        if let Some(e) = e {
             diags.extend(
-                parsed
+                e.parsed
                     .diagnostics
                     .iter()
                     .cloned()
-                    .map(|d| d.shifted(extra.span.start)),
+                    .map(|d| d.shifted(e.span.start)),
             );
-            (parsed, extra.span.start)
-        });
-        let args = parsed.as_ref().map(|(a, offset)| Args {
-            parsed: a,
-            offset: *offset,
+        }
+        let args = e.as_ref().map(|e| Args {
+            parsed: &e.parsed,
+            offset: e.span.start,
         });
         if let Some(args) = &args {
             contradictions(p, args, diags);

@@ -1,4 +1,4 @@
-//! Pinned placement (FIT=off): strategies A–D of DESIGN.md §6, searched with the memory model so
+//! Pinned placement (FIT=off): strategies A–D (docs/placement.md), searched with the memory model so
 //! that no device goes over its budget (capacity − `--fit-target` margin). The searches keep the
 //! most layers on the fastest GPUs (hardware `speed`) and use as few devices as fit. When nothing
 //! fits, the error says which device, by how much, which component, and what would make it fit.
