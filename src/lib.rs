@@ -36,6 +36,8 @@ pub mod preset;
 pub mod project;
 pub mod render;
 pub mod resolve;
+pub mod safetensors;
 pub mod scaffold;
 pub mod startup_log;
 pub mod syntax;
+pub mod vllm;

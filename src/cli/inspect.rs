@@ -26,6 +26,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
+    if args.model.is_dir() {
+        return super::inspect_hf::run(
+            &args.model,
+            matches!(args.format, Format::Json),
+            args.tensors,
+        );
+    }
     let (model, facts) = match gguf::inspect(&args.model) {
         Ok(x) => x,
         Err(e) => {

@@ -146,6 +146,17 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
         eprintln!("error: {e}");
         2
     })?;
+    if model.is_dir() {
+        // A Hugging Face model directory is served by vLLM (docs/vllm.md): its plan is printed
+        // here and its exit code ends the verb.
+        let json = args.format == Format::Json;
+        return Err(super::plan_vllm::run(
+            model,
+            &args.args,
+            &hw.hardware.machine(),
+            json,
+        ));
+    }
     let detected = matches!(hw.origin, hardware::Origin::Detected);
     super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
     let resolved = ResolvedProfile::of_args(

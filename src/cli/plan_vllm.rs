@@ -1,0 +1,122 @@
+//! `profilec plan --model DIR -- VLLM_ARGS`: the vLLM plan of a Hugging Face model directory.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::hardware::Machine;
+use crate::safetensors;
+use crate::vllm::{self, Gpu, VllmPlan};
+
+const GIB: f64 = 1073741824.0;
+
+/// The machine's GPUs as vLLM sees them (total and free bytes).
+pub fn gpus(machine: &Machine) -> Vec<Gpu> {
+    machine
+        .gpus
+        .iter()
+        .map(|d| Gpu {
+            name: d.name.clone(),
+            total: d.total_mib << 20,
+            free: d.capacity_mib << 20,
+        })
+        .collect()
+}
+
+pub fn run(dir: &Path, args: &[String], machine: &Machine, json: bool) -> i32 {
+    let model = match safetensors::inspect(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
+            return e.exit_code();
+        }
+    };
+    let plan = match vllm::plan(&model, args, &gpus(machine), None) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: {}", e.help());
+            return 1;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&serde_json::json!({
+            "runtime": "vllm",
+            "plan": plan,
+            "vllm_lines": plan.vllm_lines(),
+        })) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("error: cannot encode JSON: {e}");
+                return 2;
+            }
+        }
+    } else {
+        print!("{}", human(&plan));
+    }
+    i32::from(plan.result.is_none())
+}
+
+fn human(p: &VllmPlan) -> String {
+    let mut o = String::new();
+    let b = &p.budget;
+    let g = |x: f64| format!("{:.2} GiB", x / GIB);
+    let _ = writeln!(
+        o,
+        "vLLM {} plan: tensor parallel {} on {} ({} total), dtype {}, KV cache {} ({} B/elem), block {}",
+        p.vllm_version,
+        p.tensor_parallel,
+        p.gpu.name,
+        g(p.gpu.total as f64),
+        p.model_dtype,
+        p.kv_cache_dtype,
+        p.kv_dtype_bytes,
+        p.block_size
+    );
+    let _ = writeln!(
+        o,
+        "max_model_len {}, max_num_batched_tokens {}, max_num_seqs {}",
+        p.max_model_len, p.max_num_batched_tokens, p.max_num_seqs
+    );
+    let _ = writeln!(
+        o,
+        "per rank: requested {} (× {}) − weights {} − activation peak {} (estimate) − non-torch {} (estimate) = {}{}",
+        g(b.requested as f64),
+        b.gpu_memory_utilization,
+        g(b.weights as f64),
+        g(b.activation_peak as f64),
+        g(b.non_torch as f64),
+        g(b.available as f64),
+        if b.available_given { " (given)" } else { "" }
+    );
+    let _ = writeln!(
+        o,
+        "KV layers: {} full, {} sliding window, {} MLA; {} KV heads per rank; one request of {} tokens needs {}",
+        p.layers_full,
+        p.layers_sliding,
+        p.layers_mla,
+        p.kv_heads_per_rank,
+        p.max_model_len,
+        g(p.needed as f64)
+    );
+    if let Some(l) = &p.layout {
+        let _ = writeln!(
+            o,
+            "KV groups: {} of {} layers, page {} bytes{}",
+            l.groups.len(),
+            l.group_size,
+            l.page_size(),
+            if l.padding_layers > 0 {
+                format!(", {} padding layers", l.padding_layers)
+            } else {
+                String::new()
+            }
+        );
+    }
+    for w in &p.warnings {
+        let _ = writeln!(o, "warning: {w}");
+    }
+    let _ = writeln!(o, "vLLM would log:");
+    for line in p.vllm_lines() {
+        let _ = writeln!(o, "  {line}");
+    }
+    o
+}
