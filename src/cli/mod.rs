@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod check;
+mod excerpt;
 mod hw;
 mod inspect;
 mod log;

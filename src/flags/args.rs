@@ -231,6 +231,10 @@ fn set_value2(arg: &mut ParsedArg, v: &Token<'_>, diags: &mut Vec<Diagnostic>) {
     });
 }
 
+/// Every flag spelling, prepared once for "did you mean".
+static FLAG_WORDS: std::sync::LazyLock<suggest::Dictionary> =
+    std::sync::LazyLock::new(|| suggest::Dictionary::new(TABLE.all_aliases()));
+
 fn unknown(tok: &Token<'_>) -> Diagnostic {
     if let Some((_, why)) = NOT_FOR_SERVER.iter().find(|(n, _)| *n == tok.text) {
         return Diagnostic::error(
@@ -244,7 +248,7 @@ fn unknown(tok: &Token<'_>) -> Diagnostic {
     let d = Diagnostic::error("args::unknown-flag", format!("unknown flag `{}`", tok.text))
         .at(tok.span.clone())
         .label("llama-server refuses to start: \"invalid argument\"");
-    match suggest::closest(tok.text, TABLE.all_aliases()) {
+    match FLAG_WORDS.closest(tok.text) {
         Some(s) => d.help(format!("did you mean `{s}`?")),
         None => d.help("remove it; `llama-server --help` lists the flags this build accepts"),
     }
