@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use crate::check::check_file;
 use crate::edit::{mark_tested, unified_diff};
-use crate::fsutil::write_atomic;
+use crate::fsutil::replace_if_unchanged;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +23,13 @@ pub fn run(args: Args) -> i32 {
     if args.speed.contains(['\n', '\r']) {
         return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
     }
+    if args.speed.trim().is_empty() {
+        return super::fail(
+            "--speed is empty",
+            "give the measured speed, e.g. --speed \"~42 t/s\"",
+            2,
+        );
+    }
     let report = match check_file(&args.file, &Default::default()) {
         Ok(r) => r,
         Err(e) => return super::fail(&e.to_string(), "check the path", 2),
@@ -36,12 +43,8 @@ pub fn run(args: Args) -> i32 {
         print!("{}", unified_diff(&args.file, before, &after));
         return 0;
     }
-    if let Err(e) = write_atomic(&args.file, &after) {
-        return super::fail(
-            &format!("cannot write {}: {e}", args.file.display()),
-            "the file was left unchanged",
-            2,
-        );
+    if let Err(e) = replace_if_unchanged(&args.file, Some(before), &after) {
+        return super::fail(&e.to_string(), e.help(), 2);
     }
     eprintln!("[{}] marked tested: SPEED={}", args.id, args.speed.trim());
     0
