@@ -1,6 +1,7 @@
 //! `render`: the sh line round-trips through a real POSIX shell, the env flow refuses what
 //! dotenv/word splitting would mangle, and the router preset has one section per profile.
 
+use crate::support;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -27,7 +28,7 @@ proptest! {
 
     #[test]
     fn sh_line_splits_back_to_the_argv(argv in prop::collection::vec(word(), 0..8)) {
-        let r = Rendered { program: PathBuf::from("/usr/bin/llama-server"), argv: argv.clone(), env: Default::default() };
+        let r = Rendered { program: PathBuf::from("/usr/bin/llama-server"), argv: argv.clone(), env: Default::default(), arguments: Vec::new() };
         let words = sh_split(&r.to_sh()).expect("balanced quotes");
         prop_assert_eq!(&words[0], "/usr/bin/llama-server");
         prop_assert_eq!(&words[1..], &argv[..]);
@@ -40,7 +41,7 @@ proptest! {
     /// The real shell is the oracle: `sh -c 'printf "%s\0" LINE'` prints the words it split.
     #[test]
     fn a_real_posix_shell_agrees(argv in prop::collection::vec(word(), 1..6)) {
-        let r = Rendered { program: PathBuf::from("llama-server"), argv: argv.clone(), env: Default::default() };
+        let r = Rendered { program: PathBuf::from("llama-server"), argv: argv.clone(), env: Default::default(), arguments: Vec::new() };
         let out = Command::new("sh")
             .arg("-c")
             .arg(format!("printf '%s\\0' {}", r.to_sh()))
@@ -60,14 +61,14 @@ fn env_flow_writes_only_set_keys_and_refuses_unsafe_values() {
         None,
     );
     assert_eq!(
-        to_env(&report.conf.profiles[0]).expect("env"),
+        to_env(&report.conf.profiles[0], &[]).expect("env"),
         "MODEL=m.gguf\nCTX_SIZE=4096\nEXTRA_ARGS=--jinja -ot exps=CPU\n"
     );
     let report = check_source(
         "[a]\nNAME=A\nMODEL=my model.gguf\nEXTRA_ARGS=--alias $HOME --chat-template-kwargs '{}' #x\n",
         None,
     );
-    let errors = to_env(&report.conf.profiles[0]).expect_err("unsafe");
+    let errors = to_env(&report.conf.profiles[0], &[]).expect_err("unsafe");
     let keys: Vec<_> = errors.iter().map(|e| e.key).collect();
     assert_eq!(keys, vec!["MODEL", "EXTRA_ARGS"]);
     assert!(errors[1].why.contains("comment"), "{}", errors[1].why);
@@ -76,7 +77,7 @@ fn env_flow_writes_only_set_keys_and_refuses_unsafe_values() {
 #[test]
 fn preset_through_the_binary() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "--all", "--format", "preset"])
         .arg(format!("{root}/profiles/models.conf"))
         .output()
@@ -119,14 +120,14 @@ fn render_refuses_a_profile_with_errors() {
         "[a]\nNAME=A\nMODEL=m.gguf\nEXTRA_ARGS=--ctx-size=4096\n",
     )
     .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "a"])
         .arg(&conf)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("args::equals-value"));
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "b"])
         .arg(&conf)
         .output()
