@@ -38,6 +38,7 @@ mod gguf_hostile;
 mod gguf_real;
 mod gguf_split;
 mod hardware_cli;
+mod hostile;
 mod hardware_detect;
 mod hardware_diagnostics;
 mod hardware_profiles;
