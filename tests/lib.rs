@@ -58,6 +58,7 @@ mod preset_real;
 mod preset_roundtrip;
 mod render;
 mod resolve;
+mod resolved_argv;
 mod solver_corpus;
 mod solver_plan_cli;
 mod solver_props;

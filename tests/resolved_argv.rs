@@ -3,18 +3,15 @@
 //! --format json` reported, flag for flag; with STRATEGY the solver's flags are in it (origin
 //! `strategy`) and the solver's memory is the memory of that argv.
 
+use crate::support::{self, root};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn profilec(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
+    support::profilec()
         .args(args)
         .current_dir(dir)
         .output()

@@ -67,7 +67,8 @@ impl Case {
     pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
         let mut eff = Effective::default();
         apply_args(&mut eff, &self.argv().join(" "), Origin::ExtraArgs);
-        ContextParams::new(&eff.options(), facts, program)
+        let opts = eff.options().expect("the case argv resolves");
+        ContextParams::new(&opts, facts, program)
     }
 }
 
