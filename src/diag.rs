@@ -157,7 +157,9 @@ impl<'a> LineIndex<'a> {
 
     /// 0-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.starts.partition_point(|s| *s <= offset).saturating_sub(1)
+        self.starts
+            .partition_point(|s| *s <= offset)
+            .saturating_sub(1)
     }
 
     /// Byte offset where 0-based `line` starts (the source length past the last line).

@@ -41,7 +41,9 @@ pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
 /// Why a guarded write did not happen; the file is unchanged in every case.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardedWriteError {
-    #[error("{0} changed since it was read (another edit ran at the same time); nothing was written")]
+    #[error(
+        "{0} changed since it was read (another edit ran at the same time); nothing was written"
+    )]
     Changed(PathBuf),
     #[error("{0} is read-only; nothing was written")]
     ReadOnly(PathBuf),
@@ -56,9 +58,7 @@ impl GuardedWriteError {
     pub fn help(&self) -> &'static str {
         match self {
             GuardedWriteError::Changed(_) => "file changed, retry: run the command again",
-            GuardedWriteError::ReadOnly(_) => {
-                "make it writable (chmod u+w) if you mean to edit it"
-            }
+            GuardedWriteError::ReadOnly(_) => "make it writable (chmod u+w) if you mean to edit it",
             GuardedWriteError::Io { .. } => "check permissions of the file and its directory",
         }
     }

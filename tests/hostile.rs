@@ -100,11 +100,17 @@ fn lone_cr_line_numbers_agree_between_human_and_json() {
     let dir = conf_dir("[a]\nNAME=A\nMODEL=a.gguf\nDESCRIPTION=x\ry\nEXTRA_ARGS=--bogus\n");
     let human = stderr(&run(&["check", "models.conf"], dir.path()));
     assert!(human.contains("models.conf:5:12]"), "{human}");
-    assert!(human.contains("x\u{240d}y"), "CR shown as a control picture: {human}");
+    assert!(
+        human.contains("x\u{240d}y"),
+        "CR shown as a control picture: {human}"
+    );
     let json = run(&["check", "models.conf", "--format", "json"], dir.path());
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     let d = &v["diagnostics"][0];
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(5), Some(12)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(5), Some(12))
+    );
 }
 
 #[test]
@@ -116,7 +122,10 @@ fn ctx_size_beyond_a_32_bit_int_is_an_error_in_both_spellings() {
     let o = run(&["check", "models.conf"], dir.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("larger than llama-server accepts for --ctx-size"), "{err}");
+    assert!(
+        err.contains("larger than llama-server accepts for --ctx-size"),
+        "{err}"
+    );
     assert!(err.contains("out of range for --ctx-size"), "{err}");
     assert!(!err.contains("is not an integer"), "{err}");
 }
@@ -132,7 +141,10 @@ fn fit_target_empty_item_warns() {
 fn mark_tested_refuses_an_empty_speed() {
     let text = "# NOT YET TESTED\n[a]\nNAME=A\nMODEL=a.gguf\n";
     let dir = conf_dir(text);
-    let o = run(&["mark-tested", "a", "--speed", "", "models.conf"], dir.path());
+    let o = run(
+        &["mark-tested", "a", "--speed", "", "models.conf"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(
         fs::read_to_string(dir.path().join("models.conf")).unwrap(),
@@ -147,13 +159,19 @@ fn read_only_models_conf_is_refused_and_kept() {
     let dir = conf_dir(text);
     let conf = dir.path().join("models.conf");
     fs::set_permissions(&conf, fs::Permissions::from_mode(0o444)).unwrap();
-    let o = run(&["mark-tested", "a", "--speed", "~1 t/s", "models.conf"], dir.path());
+    let o = run(
+        &["mark-tested", "a", "--speed", "~1 t/s", "models.conf"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is read-only"), "{}", stderr(&o));
     assert_eq!(fs::read_to_string(&conf).unwrap(), text);
     // A writable file keeps its mode through the rename.
     fs::set_permissions(&conf, fs::Permissions::from_mode(0o640)).unwrap();
-    let o = run(&["mark-tested", "a", "--speed", "~1 t/s", "models.conf"], dir.path());
+    let o = run(
+        &["mark-tested", "a", "--speed", "~1 t/s", "models.conf"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let mode = fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
@@ -214,7 +232,11 @@ fn twenty_concurrent_new_never_lose_a_profile() {
         ),
     )
     .unwrap();
-    fs::write(dir.path().join("models.conf"), "[x]\nNAME=X\nMODEL=m.gguf\n").unwrap();
+    fs::write(
+        dir.path().join("models.conf"),
+        "[x]\nNAME=X\nMODEL=m.gguf\n",
+    )
+    .unwrap();
     let children: Vec<_> = (0..20)
         .map(|i| {
             support::profilec()
@@ -290,7 +312,11 @@ fn patched(b: &[u8], ty: u32, at: usize, n: usize, v: u64) -> Vec<u8> {
         4 | 5 => 4,
         _ => 8,
     };
-    let v = if width < 8 { v.min((1u64 << (8 * width)) - 1) } else { v };
+    let v = if width < 8 {
+        v.min((1u64 << (8 * width)) - 1)
+    } else {
+        v
+    };
     for i in 0..n {
         let o = at + i * width;
         b[o..o + width].copy_from_slice(&v.to_le_bytes()[..width]);
@@ -351,7 +377,13 @@ fn expert_used_count_beyond_experts_is_a_typed_error_naming_the_key() {
     let dir = hostile_dir(&patched(&b, ty, at, n, u64::from(u32::MAX)));
     for args in [
         &["inspect", "models/m.gguf"][..],
-        &["plan", "--model", "models/m.gguf", "--hardware", "profilec.toml"],
+        &[
+            "plan",
+            "--model",
+            "models/m.gguf",
+            "--hardware",
+            "profilec.toml",
+        ],
     ] {
         let o = run(args, dir.path());
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
@@ -366,7 +398,9 @@ fn sweep_of_every_integer_hyper_parameter_never_aborts_under_4_gib_and_10_s() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "gguf"))
-        .filter(|p| !p.to_string_lossy().contains("-of-0000") || p.to_string_lossy().contains("00001-of"))
+        .filter(|p| {
+            !p.to_string_lossy().contains("-of-0000") || p.to_string_lossy().contains("00001-of")
+        })
         .collect();
     fixtures.sort();
     let skip = |k: &str| {
@@ -397,7 +431,13 @@ fn sweep_of_every_integer_hyper_parameter_never_aborts_under_4_gib_and_10_s() {
                     };
                     let dir = hostile_dir(bytes);
                     for args in [
-                        &["plan", "--model", "models/m.gguf", "--hardware", "profilec.toml"][..],
+                        &[
+                            "plan",
+                            "--model",
+                            "models/m.gguf",
+                            "--hardware",
+                            "profilec.toml",
+                        ][..],
                         &["check", "models.conf"],
                     ] {
                         let code = limited(args, dir.path());
@@ -421,14 +461,65 @@ fn sweep_of_every_integer_hyper_parameter_never_aborts_under_4_gib_and_10_s() {
 fn plan_refuses_parallel_beyond_256_and_a_context_beyond_the_model() {
     let dir = hostile_dir(&fs::read(support::fixture("llama-gqa.gguf")).unwrap());
     for (extra, said) in [
-        (&["-np", "100000", "-c", "100000000"][..], "--parallel 100000"),
+        (
+            &["-np", "100000", "-c", "100000000"][..],
+            "--parallel 100000",
+        ),
         (&["-c", "1000000000"], "--ctx-size 1000000000"),
     ] {
-        let mut args = vec!["plan", "--model", "models/m.gguf", "--hardware", "profilec.toml", "--"];
+        let mut args = vec![
+            "plan",
+            "--model",
+            "models/m.gguf",
+            "--hardware",
+            "profilec.toml",
+            "--",
+        ];
         args.extend_from_slice(extra);
         let o = run(&args, dir.path());
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(stderr(&o).contains(said), "{}", stderr(&o));
         assert!(!String::from_utf8_lossy(&o.stdout).contains("17592186044416"));
     }
+}
+
+#[test]
+fn plan_with_a_bogus_flag_or_bad_value_is_refused_not_planned_with_defaults() {
+    let dir = hostile_dir(&fs::read(support::fixture("llama-gqa.gguf")).unwrap());
+    for extra in [["--bogus", "5"], ["-c", "abc"]] {
+        let mut args = vec![
+            "plan",
+            "--model",
+            "models/m.gguf",
+            "--hardware",
+            "profilec.toml",
+            "--",
+        ];
+        args.extend_from_slice(&extra);
+        let o = run(&args, dir.path());
+        assert!(
+            matches!(o.status.code(), Some(1 | 2)),
+            "{extra:?}: {}",
+            stderr(&o)
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("fits"),
+            "{extra:?}"
+        );
+    }
+}
+
+#[test]
+fn plan_and_inspect_give_the_same_exit_code_for_a_non_gguf_file() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("x.gguf"), "# not a model\n").unwrap();
+    let inspect = run(&["inspect", "x.gguf"], dir.path());
+    let plan = run(&["plan", "--model", "x.gguf"], dir.path());
+    assert_eq!(inspect.status.code(), Some(1));
+    assert_eq!(
+        plan.status.code(),
+        inspect.status.code(),
+        "{}",
+        stderr(&plan)
+    );
 }

@@ -67,7 +67,10 @@ impl Excerpt {
             .map(|s| {
                 let first = index.line_of(s.start);
                 let last = index.line_of(s.end.saturating_sub(1).max(s.start));
-                (first.saturating_sub(1), (last + 1).min(index.line_count() - 1))
+                (
+                    first.saturating_sub(1),
+                    (last + 1).min(index.line_count() - 1),
+                )
             })
             .collect();
         wanted.sort_unstable();

@@ -35,7 +35,11 @@ fn within(a: &str, b: &str, limit: usize) -> Option<usize> {
         let [x, y, z] = &mut rows_stack;
         &mut [&mut x[..], &mut y[..], &mut z[..]]
     } else {
-        rows_heap = [vec![0; b.len() + 1], vec![0; b.len() + 1], vec![0; b.len() + 1]];
+        rows_heap = [
+            vec![0; b.len() + 1],
+            vec![0; b.len() + 1],
+            vec![0; b.len() + 1],
+        ];
         let [x, y, z] = &mut rows_heap;
         &mut [&mut x[..], &mut y[..], &mut z[..]]
     };
@@ -125,7 +129,9 @@ struct Word<'a> {
 
 impl<'a> Word<'a> {
     fn new(text: &'a str) -> Word<'a> {
-        let ascii = text.bytes().try_fold(0u128, |m, b| (b < 128).then(|| m | 1 << b));
+        let ascii = text
+            .bytes()
+            .try_fold(0u128, |m, b| (b < 128).then(|| m | 1 << b));
         Word {
             text,
             chars: text.chars().count(),

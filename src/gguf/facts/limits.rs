@@ -52,9 +52,7 @@ pub(super) fn validate(
         }
     }
     for l in &facts.layers {
-        if l.n_head_kv > l.n_head
-            || (l.n_head_kv > 0 && !l.n_head.is_multiple_of(l.n_head_kv))
-        {
+        if l.n_head_kv > l.n_head || (l.n_head_kv > 0 && !l.n_head.is_multiple_of(l.n_head_kv)) {
             return Err(bad(
                 &key("attention.head_count_kv"),
                 format!(
@@ -136,7 +134,11 @@ fn dimensions(
             "query row per token",
             u64::from(l.n_head) * u64::from(l.n_embd_head_k),
         )?;
-        too_big("ssm.state_size", "recurrent state row", l.n_embd_r.max(l.n_embd_s))?;
+        too_big(
+            "ssm.state_size",
+            "recurrent state row",
+            l.n_embd_r.max(l.n_embd_s),
+        )?;
     }
     if let Some(e) = &facts.experts {
         too_big(
@@ -156,7 +158,12 @@ fn dimensions(
 /// A scalar key, or the largest entry of a per-layer array (`get_key_or_arr`).
 fn largest(m: &Metadata, key: &str) -> Option<u64> {
     match m.get(key)? {
-        MetaValue::Array(a) => a.values.as_deref()?.iter().filter_map(MetaValue::as_u64).max(),
+        MetaValue::Array(a) => a
+            .values
+            .as_deref()?
+            .iter()
+            .filter_map(MetaValue::as_u64)
+            .max(),
         v => v.as_u64(),
     }
 }
