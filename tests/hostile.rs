@@ -523,3 +523,96 @@ fn plan_and_inspect_give_the_same_exit_code_for_a_non_gguf_file() {
         stderr(&plan)
     );
 }
+
+// ---- start: process faults --------------------------------------------------------------
+
+fn start_dir(port: u16) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    fs::create_dir_all(&models).unwrap();
+    fs::copy(support::fixture("llama-gqa.gguf"), models.join("m.gguf")).unwrap();
+    fs::write(
+        dir.path().join("models.conf"),
+        "[m]\nNAME=M\nMODEL=m.gguf\nCTX_SIZE=512\nEXTRA_ARGS=-np 1 -t 1\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("profilec.toml"),
+        format!(
+            "[cpu]\nram_mib = 8192\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n",
+            models.display()
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn start_with_the_port_taken_records_no_observation_from_the_previous_log() {
+    if support::real_server().is_none() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = start_dir(port);
+    // The previous run's log, which a refused launch must not read as its own.
+    let logs = dir.path().join(".profilec/logs");
+    fs::create_dir_all(&logs).unwrap();
+    fs::copy(
+        support::test_fixture("logs/gemma3-270m_server_lv4.log"),
+        logs.join("m.log"),
+    )
+    .unwrap();
+    let o = run(&["start", "m", "models.conf", "--quiet"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already in use"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("plan vs measured"), "{}", stderr(&o));
+    assert!(!dir.path().join(".profilec/observed.jsonl").exists());
+    drop(listener);
+}
+
+#[test]
+fn server_dies_when_profilec_start_is_killed_with_sigkill() {
+    if support::real_server().is_none() {
+        return;
+    }
+    let port = support::free_port();
+    let dir = start_dir(port);
+    let mut child = support::profilec()
+        .args(["start", "m", "models.conf", "--quiet", "--timeout", "120"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("profilec start");
+    let healthy = |t: Duration| {
+        profilec::launch::http::get("127.0.0.1", port, "/health", t).is_ok_and(|r| r.status == 200)
+    };
+    let t = Instant::now();
+    while !healthy(Duration::from_millis(500)) {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "server never became healthy"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "profilec start exited early"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs
+    child.wait().unwrap();
+    let t = Instant::now();
+    let mut freed = false;
+    while t.elapsed() < Duration::from_secs(15) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            freed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        freed,
+        "llama-server still holds port {port} after profilec was killed"
+    );
+}
