@@ -93,3 +93,15 @@ pub fn render_diffs(diffs: &[ComponentDiff]) -> String {
     }
     s
 }
+
+/// When the log is from another build than the memory model's (b11434), a line saying so: the
+/// differences then include what changed between the builds (docs/flags.md).
+pub fn build_note(report: &StartupReport) -> Option<String> {
+    let number = report.build.as_ref()?.number;
+    (number != crate::flags::probe::SHIPPED_BUILD).then(|| {
+        format!(
+            "note: this log is from llama.cpp b{number}; the plan follows b11434's memory rules, \
+             so these differences include what changed between the two builds"
+        )
+    })
+}

@@ -6,7 +6,12 @@
 //! `hardware` (profilec.toml, detection), `resolve` (effective options), `budget` (memory
 //! model), `place` (fit prediction, strategies, `-ot`), `render`, `launch` (the
 //! llama-server process), `startup_log` (what llama.cpp reported).
-//! `diag` carries diagnostics for all of them.
+//! `diag` carries diagnostics for all of them; `discover` finds models.conf and profilec.toml
+//! when the command line does not name them.
+
+/// The llama.cpp build whose flag table, defaults and memory rules profilec ships
+/// (data/README.md).
+pub const LLAMA_CPP_BUILD: u32 = 11434;
 
 pub mod budget;
 pub mod calibrate;
@@ -14,7 +19,9 @@ pub mod check;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod coresidency;
 pub mod diag;
+pub mod discover;
 pub mod edit;
 pub mod flags;
 pub mod fsutil;

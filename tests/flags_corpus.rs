@@ -10,16 +10,7 @@ use profilec::flags::{BufferType, TypedValue, parse_args, place};
 /// `EXTRA_ARGS=` line, including `# EXTRA_ARGS=` ones. Prose examples write `...` for the
 /// elided leading flags; that placeholder is skipped (offset moved past it).
 fn extra_args_lines() -> Vec<(String, usize, String, usize)> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/corpus");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .expect("corpus fixtures")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
-        })
-        .collect();
-    files.sort();
+    let files = crate::support::corpus_files();
     let mut out = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).expect("read corpus file");

@@ -4,10 +4,8 @@
 
 use crate::support;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use profilec::launch::http;
 use profilec::preset::check_preset_source;
 
 #[test]
@@ -31,35 +29,9 @@ fn router_lists_the_rendered_sections() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ini = dir.path().join("router.ini");
     std::fs::write(&ini, &text).expect("write");
-    let port = support::free_port();
-    let log = dir.path().join("router.log");
-    let mut child = Command::new(&server)
-        .arg("--models-preset")
-        .arg(&ini)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .env("HF_HUB_OFFLINE", "1")
-        .env("LLAMA_CACHE", dir.path().join("cache"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("log file"))
-        .spawn()
-        .expect("start llama-server");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let body = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let err = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!("llama-server exited ({status}):\n{err}");
-        }
-        match http::get("127.0.0.1", port, "/models", Duration::from_secs(2)) {
-            Ok(r) if r.status == 200 => break r.body,
-            _ if Instant::now() > deadline => {
-                let _ = child.kill();
-                panic!("router did not answer GET /models within 60 s");
-            }
-            _ => std::thread::sleep(Duration::from_millis(200)),
-        }
-    };
-    let _ = child.kill();
-    let _ = child.wait();
+    let mut router = support::start_router(&server, &ini, &[], dir.path());
+    let body = router.models_when_ready(Duration::from_secs(60));
+    drop(router);
     let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     let mut ids: Vec<String> = v["data"]
         .as_array()

@@ -126,3 +126,111 @@ fn assemble_gemma(path: &Path) -> bool {
         .is_ok_and(|s| s.success());
     ok && std::fs::rename(&tmp, path).is_ok()
 }
+
+/// llama-server in router mode (`--models-preset`) on a free loopback port, its log in a file.
+/// Dropping it stops the router and every model instance it started; a failing test prints the
+/// log.
+pub struct Router {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// Starts `server --models-preset preset` with `extra` router arguments; the log and the
+/// (empty) model cache go to `dir`.
+pub fn start_router(server: &Path, preset: &Path, extra: &[&str], dir: &Path) -> Router {
+    let port = free_port();
+    let log = dir.join("router.log");
+    let child = Command::new(server)
+        .arg("--models-preset")
+        .arg(preset)
+        .args(extra)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .env("HF_HUB_OFFLINE", "1")
+        .env("LLAMA_CACHE", dir.join("cache"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("start llama-server");
+    Router { child, port, log }
+}
+
+impl Router {
+    /// Waits until `GET /models` answers and returns its body.
+    pub fn models_when_ready(&mut self, timeout: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("llama-server exited ({status})");
+            }
+            match launch::http::get("127.0.0.1", self.port, "/models", Duration::from_secs(2)) {
+                Ok(r) if r.status == 200 => return r.body,
+                _ if std::time::Instant::now() > deadline => {
+                    panic!("router did not answer GET /models within {timeout:?}")
+                }
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+}
+
+use std::time::Duration;
+
+impl Drop for Router {
+    /// SIGTERM (the router stops its instances), then makes sure each instance it started is
+    /// gone: only processes this test started are signalled.
+    fn drop(&mut self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        let instances = children_of(self.child.id());
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while self.child.try_wait().ok().flatten().is_none() && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in instances {
+            let gone = std::time::Instant::now() + Duration::from_secs(10);
+            while Path::new(&format!("/proc/{pid}")).exists() && std::time::Instant::now() < gone {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        if std::thread::panicking() {
+            eprintln!("{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        }
+    }
+}
+
+/// The processes whose parent is `pid` (a router's model instances).
+fn children_of(pid: u32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                // pid (comm) state ppid …: comm may hold spaces, so split after the last `)`.
+                s.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+/// The 23 real models.conf versions of the corpus (tests/fixtures/corpus), sorted.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(test_fixture("corpus"))
+        .expect("corpus fixtures")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
+        })
+        .collect();
+    files.sort();
+    files
+}

@@ -22,7 +22,7 @@ pub use plan::{
     ComponentRule, DevicePlan, KvCachePlan, NamedMib, Plan, PlanError, RecurrentPlan, mib, plan,
     plan_model,
 };
-pub use render::render_human;
+pub use render::{Layout, render_human, render_human_in};
 pub use weights::{
     TensorPlacement, WeightBuffer, WeightBufferSize, WeightRule, WeightsError, WeightsEstimate,
     estimate as estimate_weights, repacks_on_avx2,

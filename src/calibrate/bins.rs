@@ -36,32 +36,12 @@ pub fn find_bin_dir() -> Result<PathBuf, CalibrateError> {
     Ok(PathBuf::from(dir).join("bin"))
 }
 
-/// What `BINARY --version` says: `version: 0.6.0-dev (build 11434, commit unknown)`.
-/// Recorded per row because llama-completion's own log does not name its build.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LlamaVersion {
-    /// The text after `version: `.
-    pub version: String,
-    pub build: Option<u32>,
-}
+pub use crate::launch::LlamaVersion;
 
+/// How long `BINARY --version` may take before the row is recorded without a version.
+const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Recorded per row because llama-completion's own log does not name its build.
 pub(crate) fn llama_version(binary: &std::path::Path) -> Option<LlamaVersion> {
-    let out = Command::new(binary)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    // It prints to stderr; read both in case that changes.
-    let text = [out.stdout, out.stderr].concat();
-    let text = String::from_utf8_lossy(&text);
-    let version = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("version: "))?
-        .trim()
-        .to_string();
-    let build = version
-        .split_once("(build ")
-        .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok());
-    Some(LlamaVersion { version, build })
+    crate::launch::llama_version(binary, VERSION_TIMEOUT)
 }

@@ -1,13 +1,15 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::check::{CheckOptions, check_file};
+use crate::coresidency::check_preset_models_max;
 use crate::diag::Severity;
 use crate::preset::{Dialect, PresetCheckOptions, check_preset_source, detect, read_text};
+use crate::render::check_llama_swap;
 use clap::ValueEnum;
 
 use super::report::{print_human, print_json};
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Human,
     Json,
@@ -21,12 +23,14 @@ pub enum DialectArg {
     ModelsConf,
     /// llama-server's router preset INI (`--models-preset`).
     Preset,
+    /// A llama-swap config.yaml (auto: a `.yaml`/`.yml` file).
+    LlamaSwap,
 }
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The models.conf or preset file(s) to check (JSON output: one object per file, one per line).
-    #[arg(default_value = "models.conf")]
+    /// The models.conf or preset file(s) to check (JSON output: one object per file, one per
+    /// line); default: the nearest models.conf here or above.
     files: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
@@ -43,21 +47,41 @@ pub struct Args {
     dialect: DialectArg,
 }
 
-pub fn run(args: Args) -> i32 {
+pub fn run(mut args: Args) -> i32 {
+    if args.files.is_empty() {
+        match super::conf_file(None) {
+            Ok(file) => args.files.push(file),
+            Err(code) => return code,
+        }
+    }
     let opts = CheckOptions {
         models_dir: args.models_dir.clone(),
         ..Default::default()
     };
-    args.files
+    let first = args
+        .files
+        .first()
+        .map_or(Path::new("models.conf"), PathBuf::as_path);
+    let table = super::flags::follow_for_conf(first, None);
+    let code = args
+        .files
         .iter()
         .map(|file| check_one(file, &opts, &args))
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    if args.format == Format::Human {
+        eprintln!("flags: {}", table.describe());
+    }
+    code
 }
 
 fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
+    let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml");
+    if args.dialect == DialectArg::LlamaSwap || (args.dialect == DialectArg::Auto && yaml) {
+        return check_swap(file, args);
+    }
     let preset_text = match args.dialect {
-        DialectArg::ModelsConf => None,
+        DialectArg::ModelsConf | DialectArg::LlamaSwap => None,
         DialectArg::Preset => match read_text(file) {
             Ok(t) => Some(t),
             Err(e) => return io_error(e),
@@ -94,7 +118,13 @@ fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         });
-    let report = check_preset_source(text, Some(&base));
+    let mut report = check_preset_source(text, Some(&base));
+    // With a machine described beside the preset: may the router load more than fits?
+    if let Ok(hw) = crate::hardware::load(&beside(file, crate::hardware::FILE_NAME))
+        && let Some(d) = check_preset_models_max(&report.preset, &base, &hw.hardware)
+    {
+        report.diagnostics.push(d);
+    }
     let name = file.display().to_string();
     let src = report.preset.doc.source();
     print(args, &name, src, &report.diagnostics, report.model_count());
@@ -103,10 +133,38 @@ fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
     i32::from(failing)
 }
 
+fn check_swap(file: &std::path::Path, args: &Args) -> i32 {
+    let text = match read_text(file) {
+        Ok(t) => t,
+        Err(e) => return io_error(e),
+    };
+    let hw = crate::hardware::load(&beside(file, crate::hardware::FILE_NAME)).ok();
+    let report = check_llama_swap(&text, hw.as_ref().map(|h| &h.hardware));
+    print(
+        args,
+        &file.display().to_string(),
+        &text,
+        &report.diagnostics,
+        report.models,
+    );
+    let failing = crate::diag::count(&report.diagnostics, Severity::Error) > 0
+        || (args.deny_warnings && crate::diag::count(&report.diagnostics, Severity::Warning) > 0);
+    i32::from(failing)
+}
+
+fn beside(file: &std::path::Path, name: &str) -> PathBuf {
+    file.parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(name)
+}
+
 fn print(args: &Args, name: &str, src: &str, diags: &[crate::diag::Diagnostic], n: usize) {
     match args.format {
         Format::Human => print_human(name, src, diags, n),
-        Format::Json => print_json(name, src, diags, n),
+        Format::Json => {
+            let table = crate::flags::active::source().map(|s| s.describe());
+            print_json(name, src, diags, n, table.as_deref())
+        }
     }
 }
 

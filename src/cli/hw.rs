@@ -18,10 +18,13 @@ pub struct Args {
     write: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Only say which profilec.toml `plan`, `render` and `start` use from here, and why.
+    #[arg(long = "where", conflicts_with = "write")]
+    where_used: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
+pub(super) enum Format {
     Human,
     Json,
 }
@@ -37,6 +40,9 @@ struct Report<'a> {
 }
 
 pub fn run(args: Args) -> i32 {
+    if args.where_used {
+        return super::hw_where::run(args.hardware.as_deref(), args.format);
+    }
     if let Some(path) = &args.hardware {
         return match hardware::load(path) {
             Ok(loaded) => show(

@@ -15,11 +15,11 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
     /// Compare with the plan of this profile (as `start` would launch it).
-    #[arg(long)]
+    #[arg(long, add = super::profile_id_candidates())]
     pub profile: Option<String>,
-    /// The models.conf holding --profile.
-    #[arg(long, default_value = "models.conf")]
-    pub file: PathBuf,
+    /// The models.conf holding --profile (default: the nearest one here or above).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
     /// Hardware file (default: profilec.toml beside the models.conf, else detection).
     #[arg(long)]
     pub hardware: Option<PathBuf>,
@@ -41,7 +41,11 @@ pub fn run(args: Args) -> i32 {
     let diffs = match &args.profile {
         None => None,
         Some(id) => {
-            let resolved = crate::project::open(&args.file, args.hardware.as_deref())
+            let file = match super::conf_file(args.file.clone()) {
+                Ok(f) => f,
+                Err(code) => return code,
+            };
+            let resolved = crate::project::open(&file, args.hardware.as_deref())
                 .and_then(|mut p| p.resolve(id, crate::budget::Program::LlamaServer));
             let resolved = match resolved {
                 Ok(r) => r,
@@ -64,6 +68,9 @@ pub fn run(args: Args) -> i32 {
             print!("{}", startup_log::render_human(&report));
             if let Some(d) = &diffs {
                 println!("\nplan vs measured:\n{}", crate::compare::render_diffs(d));
+                if let Some(note) = crate::compare::build_note(&report) {
+                    println!("{note}");
+                }
             }
         }
         Format::Json if diffs.is_some() => {

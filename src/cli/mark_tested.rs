@@ -7,13 +7,13 @@ use crate::fsutil::replace_if_unchanged;
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id.
+    #[arg(add = super::profile_id_candidates())]
     id: String,
     /// The measured speed, e.g. "~42 t/s".
     #[arg(long)]
     speed: String,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Print the diff instead of writing.
     #[arg(long)]
     dry_run: bool,
@@ -30,7 +30,11 @@ pub fn run(args: Args) -> i32 {
             2,
         );
     }
-    let report = match check_file(&args.file, &Default::default()) {
+    let file = match super::conf_file(args.file.clone()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let report = match check_file(&file, &Default::default()) {
         Ok(r) => r,
         Err(e) => return super::fail(&e.to_string(), "check the path", 2),
     };
@@ -40,10 +44,10 @@ pub fn run(args: Args) -> i32 {
     };
     let before = report.conf.doc.source();
     if args.dry_run {
-        print!("{}", unified_diff(&args.file, before, &after));
+        print!("{}", unified_diff(&file, before, &after));
         return 0;
     }
-    if let Err(e) = replace_if_unchanged(&args.file, Some(before), &after) {
+    if let Err(e) = replace_if_unchanged(&file, Some(before), &after) {
         return super::fail(&e.to_string(), e.help(), 2);
     }
     eprintln!("[{}] marked tested: SPEED={}", args.id, args.speed.trim());

@@ -1,13 +1,21 @@
 //! The command line: parses arguments, calls one library function per verb, prints. No logic
 //! lives here that a library user would need.
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod check;
+mod completions;
+mod coresidency;
 mod excerpt;
+mod flags;
 mod hw;
+mod hw_where;
 mod inspect;
 mod log;
+mod man;
 mod mark_tested;
 mod new;
 mod optimize;
@@ -15,16 +23,29 @@ mod plan;
 mod render;
 mod report;
 mod start;
+pub mod term;
+mod version;
 
 #[derive(Parser)]
 #[command(
     name = "profilec",
+    about = "Compile llama.cpp launch profiles into launches that fit the machine",
+    long_about = "Compile llama.cpp launch profiles (models.conf) into llama-server launches that \
+        fit the machine.\n\nWithout a FILE, verbs use the nearest models.conf in the current \
+        directory or above it.",
     version,
-    about = "Compile llama.cpp launch profiles into launches that fit the machine"
+    disable_version_flag = true,
+    arg_required_else_help = true
 )]
-struct Cli {
+pub(crate) struct Cli {
+    /// When to color output (NO_COLOR and CLICOLOR_FORCE are honoured under `auto`).
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    color: term::ColorChoice,
+    /// Print profilec's version, the llama.cpp build its tables follow and the llama-server found.
+    #[arg(short = 'V', long)]
+    version: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -50,19 +71,39 @@ enum Command {
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
     Start(start::Args),
+    /// The options of your llama-server build (from its --help), and how they differ from b11434's.
+    Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
+    /// Shell completion script (bash, zsh, fish, powershell, elvish), with profile ids.
+    Completions(completions::Args),
+    /// Write the man pages (profilec.1 and one per verb).
+    Man(man::Args),
+}
+
+/// The full command line, as clap, completions and man pages see it.
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Exit codes: 0 success, 1 the input has errors, 2 usage or I/O problem.
 pub fn main() -> i32 {
+    // `PROFILEC_COMPLETE=bash profilec …` is the shell asking for completions (`completions`).
+    clap_complete::CompleteEnv::with_factory(command)
+        .var(completions::ENV_VAR)
+        .complete();
     main_from(std::env::args_os())
 }
 
 /// `main` with explicit arguments (the first is the program name); the `start` binary calls it
 /// with `start` inserted.
-pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let parsed = command()
+        .color(term::choice_from_args(&args).for_clap())
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -70,7 +111,21 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             return code;
         }
     };
-    match cli.command {
+    term::init(cli.color);
+    if !matches!(cli.command, Some(Command::Start(_))) {
+        end_quietly_on_closed_pipe();
+    }
+    if cli.version {
+        return version::run();
+    }
+    let Some(command) = cli.command else {
+        return fail(
+            "no verb given",
+            "run `profilec --help` for the list of verbs",
+            2,
+        );
+    };
+    match command {
         Command::Check(a) => check::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Hw(a) => hw::run(a),
@@ -82,7 +137,43 @@ pub fn main_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Flags(a) => flags::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     }
+}
+
+/// `profilec plan … | head` ends quietly, like any Unix filter, instead of panicking on the
+/// closed pipe (Rust ignores SIGPIPE by default). Not for `start`: it supervises a
+/// llama-server, and dying on a closed pipe would leave that server running.
+fn end_quietly_on_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: restores the default disposition before any thread or handler exists.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
+/// FILE as given, else the nearest models.conf from the current directory up; the error (and
+/// exit code 2) when there is none.
+pub(crate) fn conf_file(given: Option<PathBuf>) -> Result<PathBuf, i32> {
+    match given {
+        Some(file) => Ok(file),
+        None => crate::discover::find_conf().map_err(|e| fail(&e.to_string(), &e.help(), 2)),
+    }
+}
+
+/// Completion candidates for a profile-id argument: the ids of the models.conf in reach.
+pub(crate) fn profile_id_candidates() -> clap_complete::engine::ArgValueCandidates {
+    clap_complete::engine::ArgValueCandidates::new(|| {
+        let Ok(conf) = crate::discover::find_conf() else {
+            return Vec::new();
+        };
+        crate::discover::profile_ids(&conf)
+            .into_iter()
+            .map(|(id, name)| {
+                clap_complete::engine::CompletionCandidate::new(id).help(name.map(Into::into))
+            })
+            .collect()
+    })
 }
 
 /// Prints a one-off error with its fix and returns the exit code.

@@ -18,9 +18,10 @@ pub struct Args {
     /// Also add the `bench-<id>` twin.
     #[arg(long)]
     bench: bool,
-    /// The models.conf to add to (created if missing).
-    #[arg(long, default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf to add to (default: the nearest one here or above, else a new
+    /// ./models.conf).
+    #[arg(long)]
+    file: Option<PathBuf>,
     /// Hardware file (default: profilec.toml beside the models.conf, else detection).
     #[arg(long)]
     hardware: Option<PathBuf>,
@@ -30,13 +31,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    let conf_dir = match args.file.parent() {
+    let file = args
+        .file
+        .clone()
+        .or_else(|| crate::discover::find_conf().ok())
+        .unwrap_or_else(|| PathBuf::from(crate::discover::CONF_NAME));
+    let conf_dir = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let hw = match hardware::resolve(args.hardware.as_deref(), &conf_dir) {
         Ok(r) => r.hardware,
-        Err(e) => return super::fail(&e.to_string(), "check the --hardware path", 2),
+        Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
     };
     let opts = NewOptions {
         id: args.id.clone(),
@@ -46,26 +52,26 @@ pub fn run(args: Args) -> i32 {
     let plan = |m: &crate::gguf::Model, f: &crate::gguf::ModelFacts| {
         crate::scaffold::plan_budget(m, f, &args.model, &hw, args.ctx)
     };
-    let added = match add_profile(&args.file, &args.model, &hw, &opts, &plan) {
+    let added = match add_profile(&file, &args.model, &hw, &opts, &plan) {
         Ok(a) => a,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
     if args.dry_run {
-        print!("{}", unified_diff(&args.file, &added.before, &added.after));
+        print!("{}", unified_diff(&file, &added.before, &added.after));
         return 0;
     }
     // An empty `before` is an absent file unless the file exists now (then it must still be
     // empty, or another edit got there first).
-    let before = Some(added.before.as_str()).filter(|b| !b.is_empty() || args.file.exists());
-    if let Err(e) = replace_if_unchanged(&args.file, before, &added.after) {
+    let before = Some(added.before.as_str()).filter(|b| !b.is_empty() || file.exists());
+    if let Err(e) = replace_if_unchanged(&file, before, &added.after) {
         return super::fail(&e.to_string(), e.help(), 2);
     }
     eprintln!(
         "added [{}] to {} (marked NOT YET TESTED); next: profilec start {} {}",
         added.id,
-        args.file.display(),
+        file.display(),
         added.id,
-        args.file.display()
+        file.display()
     );
     0
 }

@@ -20,7 +20,7 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     let resolved = match hardware::resolve(args.hardware.as_deref(), std::path::Path::new(".")) {
         Ok(r) => r,
-        Err(e) => return super::fail(&e.to_string(), "check the --hardware path", 2),
+        Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
     };
     // With --hardware the file is the truth; a detection problem means a CPU-only plan.
     let explicit = args.hardware.is_some();

@@ -26,12 +26,14 @@ enum ProgramArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Profile id in FILE (not with --model).
-    #[arg(required_unless_present = "model")]
+    /// Profile id in FILE (not with --model); with --sets, FILE.
+    #[arg(
+        required_unless_present_any = ["model", "together", "sets"],
+        add = super::profile_id_candidates()
+    )]
     id: Option<String>,
-    /// The models.conf holding the profile.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf holding the profile (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Plan a GGUF directly instead of a profile; llama-server arguments follow `--`.
     #[arg(long, value_name = "GGUF", conflicts_with = "id")]
     model: Option<PathBuf>,
@@ -43,22 +45,55 @@ pub struct Args {
     program: ProgramArg,
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Plan these profiles loaded at the same time, each as its own process (router mode,
+    /// llama-swap): `--together ID ID… [FILE]`.
+    #[arg(long, num_args = 2.., value_name = "ID", conflicts_with_all = ["model", "sets"])]
+    together: Vec<String>,
+    /// Every maximal set of profiles that fits together, and the safe router `--models-max`.
+    #[arg(long, conflicts_with = "model")]
+    sets: bool,
+    /// With --sets: stop the search after N fit evaluations.
+    #[arg(long, value_name = "N", default_value_t = crate::coresidency::DEFAULT_STEP_LIMIT)]
+    limit: u64,
     /// llama-server arguments for --model (after `--`).
     #[arg(last = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
 
 pub fn run(args: Args) -> i32 {
+    let json = args.format == Format::Json;
+    if !args.together.is_empty() {
+        let (ids, given) = super::coresidency::split_file(args.together, args.file);
+        let file = match super::conf_file(given) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
+        return super::coresidency::together(&ids, &file, args.hardware.as_deref(), json);
+    }
+    if args.sets {
+        let file = match super::conf_file(args.id.map(PathBuf::from).or(args.file)) {
+            Ok(f) => f,
+            Err(code) => return code,
+        };
+        return super::coresidency::sets(&file, args.hardware.as_deref(), args.limit, json);
+    }
     let program = match args.program {
         ProgramArg::LlamaServer => Program::LlamaServer,
         ProgramArg::LlamaCompletion => Program::LlamaCompletion,
+    };
+    let file = match (&args.model, args.file.clone()) {
+        (Some(_), _) => PathBuf::new(),
+        (None, given) => match super::conf_file(given) {
+            Ok(f) => f,
+            Err(code) => return code,
+        },
     };
     let (resolved, profile_errors, detected) = match &args.model {
         Some(m) => match ad_hoc(m, &args, program) {
             Ok(r) => r,
             Err(code) => return code,
         },
-        None => match profile(&args, program) {
+        None => match profile(&args, &file, program) {
             Ok(r) => r,
             Err(code) => return code,
         },
@@ -73,14 +108,25 @@ pub fn run(args: Args) -> i32 {
     if detected {
         report.plan.notes.push(detected_note(&resolved.machine));
     }
+    let effective = &resolved.effective;
+    report.plan.notes.extend(crate::flags::plan_notes(&|flag| {
+        effective.get(flag).is_some()
+    }));
     if profile_errors > 0 {
         report.plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",
-            args.file.display()
+            file.display()
         ));
     }
     match args.format {
-        Format::Human => print!("{}", report.render_human()),
+        Format::Human => {
+            let out = super::term::get().stdout;
+            let layout = crate::budget::Layout {
+                width: out.width,
+                color: out.color,
+            };
+            print!("{}", out.fit(&report.render_human_in(&layout)));
+        }
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
             Err(e) => {
@@ -101,6 +147,7 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
         2
     })?;
     let detected = matches!(hw.origin, hardware::Origin::Detected);
+    super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
     refuse_bad_args(&args.args)?;
     let resolved = ResolvedProfile::of_args(
         model,
@@ -133,13 +180,14 @@ fn refuse_bad_args(words: &[String]) -> Result<(), i32> {
 }
 
 /// Profile `id` of FILE, resolved exactly as `render` resolves it.
-fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
+fn profile(args: &Args, file: &Path, program: Program) -> Result<Resolved, i32> {
     let Some(id) = &args.id else {
         eprintln!("error: give a profile id, or --model M.gguf");
         return Err(2);
     };
+    super::flags::follow_for_conf(file, args.hardware.as_deref());
     let mut project =
-        project::open_for_plan(&args.file, args.hardware.as_deref()).map_err(|e| match e {
+        project::open_for_plan(file, args.hardware.as_deref()).map_err(|e| match e {
             ProjectError::Check(e) => {
                 eprintln!("{:?}", miette::Report::new(e));
                 2
@@ -158,7 +206,7 @@ fn profile(args: &Args, program: Program) -> Result<Resolved, i32> {
                 .collect();
             eprintln!(
                 "error: no profile `{id}` in {}; profiles: {}",
-                args.file.display(),
+                file.display(),
                 ids.join(", ")
             );
             return Err(2);

@@ -4,8 +4,9 @@ use clap::ValueEnum;
 
 use super::report::print_human;
 use crate::budget::Program;
+use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
 use crate::project::{Project, ResolvedProfile, open};
-use crate::render::{render, to_env, to_preset};
+use crate::render::{render, to_env, to_llama_swap, to_router_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -17,17 +18,21 @@ pub enum Format {
     Env,
     /// `{"program", "argv", "env"}`.
     Json,
-    /// llama-server's router preset INI (`--models-preset`); needs `--all`.
+    /// llama-server's router preset INI (`--models-preset`) with the safe `--models-max`;
+    /// needs `--all`.
     Preset,
+    /// A llama-swap config.yaml: one model per profile, groups of profiles that fit together;
+    /// needs `--all`.
+    LlamaSwap,
 }
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id (omit with --all).
+    #[arg(add = super::profile_id_candidates())]
     id: Option<String>,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Every profile (with --format preset: one router preset file).
     #[arg(long)]
     all: bool,
@@ -41,48 +46,25 @@ pub struct Args {
 pub fn run(mut args: Args) -> i32 {
     // `render --all FILE`: the one positional is the file.
     if args.all
-        && args.file == std::path::Path::new("models.conf")
+        && args.file.is_none()
         && let Some(file) = args.id.take()
     {
-        args.file = PathBuf::from(file);
+        args.file = Some(PathBuf::from(file));
     }
-    let mut project = match open(&args.file, args.hardware.as_deref()) {
+    let file = match super::conf_file(args.file.take()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    super::flags::follow_for_conf(&file, args.hardware.as_deref());
+    let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
-    if args.format == Format::Preset {
+    if matches!(args.format, Format::Preset | Format::LlamaSwap) {
         if !args.all {
-            return super::fail("--format preset renders every profile", "add --all", 2);
+            return super::fail("this format renders every profile", "add --all", 2);
         }
-        if project.report.has_errors() {
-            return refuse(&project, project.report.diagnostics.iter().collect());
-        }
-        let ids: Vec<String> = project
-            .report
-            .conf
-            .profiles
-            .iter()
-            .map(|p| p.id.value.clone())
-            .collect();
-        let mut resolved = Vec::new();
-        for id in &ids {
-            match resolve(&mut project, id) {
-                Ok(r) => resolved.push(r),
-                Err(code) => return code,
-            }
-        }
-        let pairs: Vec<(&str, &crate::resolve::Effective)> = ids
-            .iter()
-            .zip(&resolved)
-            .map(|(id, r)| (id.as_str(), &r.effective))
-            .collect();
-        return match to_preset(&pairs) {
-            Ok(text) => {
-                print!("{text}");
-                0
-            }
-            Err(errors) => env_errors(&errors),
-        };
+        return render_all(&mut project, args.format);
     }
     let ids: Vec<String> = match (&args.id, args.all) {
         (Some(id), false) => vec![id.clone()],
@@ -140,10 +122,64 @@ pub fn run(mut args: Args) -> i32 {
                     Err(errors) => code = code.max(env_errors(&errors)),
                 }
             }
-            Format::Preset => {}
+            Format::Preset | Format::LlamaSwap => {}
         }
     }
     code
+}
+
+/// Every profile in one file: the router preset (with the safe `--models-max`) or a llama-swap
+/// config (with groups of profiles that fit together).
+fn render_all(project: &mut Project, format: Format) -> i32 {
+    if project.report.has_errors() {
+        return refuse(project, project.report.diagnostics.iter().collect());
+    }
+    let ids: Vec<String> = project
+        .report
+        .conf
+        .profiles
+        .iter()
+        .map(|p| p.id.value.clone())
+        .collect();
+    let mut resolved = Vec::new();
+    for id in &ids {
+        match resolve(project, id) {
+            Ok(r) => resolved.push(r),
+            Err(code) => return code,
+        }
+    }
+    let sets = sets_of(&resolved, project, DEFAULT_STEP_LIMIT);
+    let text = if format == Format::Preset {
+        let pairs: Vec<(&str, &crate::resolve::Effective)> = ids
+            .iter()
+            .zip(&resolved)
+            .map(|(id, r)| (id.as_str(), &r.effective))
+            .collect();
+        to_router_preset(&pairs, &sets.models_max).map_err(|e| env_errors(&e))
+    } else {
+        let program = &project.hardware.runtime.llama_server;
+        let entries: Vec<_> = project
+            .report
+            .conf
+            .profiles
+            .iter()
+            .zip(&resolved)
+            .map(|(p, r)| (p, render(program, &r.effective)))
+            .collect();
+        to_llama_swap(&entries, &sets).map_err(|errors| {
+            for e in &errors {
+                eprintln!("error: {e}\n  help: {}", e.help());
+            }
+            1
+        })
+    };
+    match text {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(code) => code,
+    }
 }
 
 /// The profile resolved for launch, or the exit code after saying why it cannot be launched.

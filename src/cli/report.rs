@@ -2,12 +2,11 @@
 
 use std::fmt;
 use std::io::Write;
-
 use std::ops::Range;
 
 use super::excerpt::Excerpt;
 use crate::diag::{Diagnostic, LineIndex, Severity, count};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceSpan};
+use miette::{LabeledSpan, MietteHandler, MietteHandlerOpts, SourceSpan};
 use serde_json::json;
 
 /// Adapter so our plain diagnostic renders through miette's graphical handler.
@@ -72,18 +71,21 @@ pub fn print_human(name: &str, source: &str, diags: &[Diagnostic], profiles: usi
     print_diagnostics(name, source, diags);
     let errors = count(diags, Severity::Error);
     let warnings = count(diags, Severity::Warning);
-    eprintln!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings");
+    let summary = format!("{name}: {profiles} profiles, {errors} errors, {warnings} warnings\n");
+    eprint!("{}", super::term::get().stderr.fit(&summary));
 }
 
-/// Every diagnostic with its source excerpt, through miette, on stderr.
+/// Every diagnostic with its source excerpt, through miette, on stderr: colored and wrapped as
+/// [`super::term`] decided for stderr (80 columns when it is not a terminal).
 pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
-    let handler = GraphicalReportHandler::new_themed(
-        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            GraphicalTheme::unicode()
-        } else {
-            GraphicalTheme::unicode_nocolor()
-        },
-    );
+    let stderr = super::term::get().stderr;
+    let handler = MietteHandlerOpts::new()
+        .force_graphical(true)
+        .unicode(true)
+        .terminal_links(false)
+        .color(stderr.color)
+        .width(stderr.width.unwrap_or(DEFAULT_WIDTH))
+        .build();
     let index = LineIndex::new(source);
     for d in diags {
         let spans: Vec<Range<usize>> = d
@@ -94,19 +96,35 @@ pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
             .collect();
         let (src, spans) = Excerpt::new(name, &index, &spans);
         let shown = Shown { d, src, spans };
-        let mut out = String::new();
-        if handler.render_report(&mut out, &shown).is_ok() {
-            eprintln!("{out}");
-        }
+        eprintln!("{}", Rendered(&handler, &shown));
     }
 }
 
-/// One JSON object per file on stdout, written item by item: a file with hundreds of
-/// thousands of diagnostics never holds them all as JSON values at once.
-pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usize) {
+/// miette's default width, used for pipes and files.
+const DEFAULT_WIDTH: usize = 80;
+
+/// Formats one diagnostic through a miette handler.
+struct Rendered<'a>(&'a MietteHandler, &'a Shown<'a>);
+
+impl fmt::Display for Rendered<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        miette::ReportHandler::debug(self.0, self.1, f)
+    }
+}
+
+/// One JSON object per file on stdout; `flags_table` says which llama-server flag table was
+/// used. Written item by item: a file with hundreds of thousands of diagnostics never holds
+/// them all as JSON values at once.
+pub fn print_json(
+    name: &str,
+    source: &str,
+    diags: &[Diagnostic],
+    profiles: usize,
+    flags_table: Option<&str>,
+) {
     let index = LineIndex::new(source);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    // Keys in the order `serde_json::json!` sorts them, as before.
+    // Keys in the order `serde_json::json!` sorts them.
     let written = (|| -> std::io::Result<()> {
         out.write_all(b"{\"diagnostics\":[")?;
         for (i, d) in diags.iter().enumerate() {
@@ -133,7 +151,12 @@ pub fn print_json(name: &str, source: &str, diags: &[Diagnostic], profiles: usiz
             }
             serde_json::to_writer(&mut out, &item)?;
         }
-        write!(out, "],\"file\":{},\"profiles\":{profiles}}}", json!(name))?;
+        write!(
+            out,
+            "],\"file\":{},\"flags_table\":{},\"profiles\":{profiles}}}",
+            json!(name),
+            json!(flags_table)
+        )?;
         writeln!(out)?;
         out.flush()
     })();

@@ -11,10 +11,10 @@ use crate::render::render;
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile id.
+    #[arg(add = super::profile_id_candidates())]
     id: String,
-    /// The models.conf.
-    #[arg(default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    file: Option<PathBuf>,
     /// Print the exact command and exit.
     #[arg(long)]
     dry_run: bool,
@@ -33,7 +33,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    let mut project = match open(&args.file, args.hardware.as_deref()) {
+    let file = match super::conf_file(args.file.clone()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    super::flags::follow_for_conf(&file, args.hardware.as_deref());
+    let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -152,6 +157,9 @@ fn record(
             "profilec: plan vs measured\n{}",
             crate::compare::render_diffs(&diffs)
         );
+        if let Some(note) = crate::compare::build_note(&report) {
+            eprintln!("profilec: {note}");
+        }
     }
     let plan_json = plan.and_then(|p| serde_json::to_value(p).ok());
     match crate::observed::record(conf, id, argv, &report, plan_json) {

@@ -1,5 +1,6 @@
 /// The keys a profile may set. The first eight are the corpus dialect; FIT_TARGET was read by
-/// start.sh but never used; STRATEGY is profilec's own (pinned placement, docs/models-conf.md).
+/// start.sh but never used; STRATEGY is profilec's own (pinned placement, docs/models-conf.md);
+/// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Name,
@@ -12,10 +13,11 @@ pub enum Key {
     FitTarget,
     ExtraArgs,
     Strategy,
+    Ttl,
 }
 
 impl Key {
-    pub const ALL: [Key; 10] = [
+    pub const ALL: [Key; 11] = [
         Key::Name,
         Key::Description,
         Key::Speed,
@@ -26,6 +28,7 @@ impl Key {
         Key::FitTarget,
         Key::ExtraArgs,
         Key::Strategy,
+        Key::Ttl,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Key {
             Key::FitTarget => "FIT_TARGET",
             Key::ExtraArgs => "EXTRA_ARGS",
             Key::Strategy => "STRATEGY",
+            Key::Ttl => "TTL",
         }
     }
 

@@ -1,6 +1,6 @@
 use std::ops::Range;
 
-use super::values::{GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off};
+use super::values::{GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds};
 use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
 use crate::syntax::{Document, LineKind};
@@ -248,6 +248,7 @@ fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Resu
         Key::Fit => p.fit = Some(Spanned::new(parse_on_off(value)?, span)),
         Key::FitTarget => p.fit_target = Some(Spanned::new(parse_mib_list(value)?, span)),
         Key::Strategy => p.strategy = Some(Spanned::new(Strategy::parse(value)?, span)),
+        Key::Ttl => p.ttl = Some(Spanned::new(parse_seconds(value)?, span)),
     }
     Ok(())
 }
@@ -264,6 +265,9 @@ fn value_help(key: Key) -> &'static str {
         Key::FitTarget => "FIT_TARGET is a MiB margin per GPU in device order, e.g. `128,1024`",
         Key::Strategy => {
             "STRATEGY is `auto`, `A` (one GPU), `B` (tensor split), `C` (MoE layer split) or `D` (MoE with CPU experts)"
+        }
+        Key::Ttl => {
+            "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"
         }
         _ => "see docs/models-conf.md for the value of each key",
     }

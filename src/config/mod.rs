@@ -55,6 +55,8 @@ pub struct Profile {
     pub fit_target: Option<Spanned<Vec<u64>>>,
     pub extra_args: Option<Spanned<String>>,
     pub strategy: Option<Spanned<Strategy>>,
+    /// Seconds idle before llama-swap unloads the model (`ttl`); 0 = never.
+    pub ttl: Option<Spanned<u64>>,
 }
 
 impl Default for Spanned<String> {

@@ -101,6 +101,12 @@ pub fn parse_ctx(s: &str) -> Result<u64, String> {
     Ok(n)
 }
 
+/// TTL: whole seconds (llama-swap's `ttl`, an integer).
+pub fn parse_seconds(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a whole number of seconds"))
+}
+
 /// `--fit-target`: llama.cpp splits the list on runs of `,` and `/`.
 pub fn parse_mib_list(s: &str) -> Result<Vec<u64>, String> {
     let items: Vec<&str> = s.split([',', '/']).filter(|p| !p.is_empty()).collect();

@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use super::active::{self, TableSource};
 use super::ot_lint;
 use super::suggest;
 use super::table::{self, FlagSpec, TABLE, ValueKind};
@@ -231,9 +232,22 @@ fn set_value2(arg: &mut ParsedArg, v: &Token<'_>, diags: &mut Vec<Diagnostic>) {
     });
 }
 
-/// Every flag spelling, prepared once for "did you mean".
-static FLAG_WORDS: std::sync::LazyLock<suggest::Dictionary> =
-    std::sync::LazyLock::new(|| suggest::Dictionary::new(TABLE.all_aliases()));
+/// Every flag spelling of the active table, prepared once per table for "did you mean".
+fn flag_words() -> std::sync::Arc<suggest::Dictionary> {
+    type Cached = Option<(usize, std::sync::Arc<suggest::Dictionary>)>;
+    static WORDS: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
+    let table = active::table();
+    let key = std::ptr::from_ref(table) as usize;
+    let mut cached = WORDS.lock().unwrap_or_else(|e| e.into_inner());
+    match &*cached {
+        Some((k, words)) if *k == key => words.clone(),
+        _ => {
+            let words = std::sync::Arc::new(suggest::Dictionary::new(table.all_aliases()));
+            *cached = Some((key, words.clone()));
+            words
+        }
+    }
+}
 
 fn unknown(tok: &Token<'_>) -> Diagnostic {
     if let Some((_, why)) = NOT_FOR_SERVER.iter().find(|(n, _)| *n == tok.text) {
@@ -245,13 +259,43 @@ fn unknown(tok: &Token<'_>) -> Diagnostic {
         .label("llama-server refuses to start: \"invalid argument\"")
         .help(format!("remove it: {why}"));
     }
+    if let Some(d) = not_in_build(tok) {
+        return d;
+    }
     let d = Diagnostic::error("args::unknown-flag", format!("unknown flag `{}`", tok.text))
         .at(tok.span.clone())
         .label("llama-server refuses to start: \"invalid argument\"");
-    match FLAG_WORDS.closest(tok.text) {
+    match flag_words().closest(tok.text) {
         Some(s) => d.help(format!("did you mean `{s}`?")),
         None => d.help("remove it; `llama-server --help` lists the flags this build accepts"),
     }
+}
+
+/// A b11434 flag the user's build does not have: it was removed or renamed since.
+fn not_in_build(tok: &Token<'_>) -> Option<Diagnostic> {
+    let Some(TableSource::Build { build, .. }) = active::source() else {
+        return None;
+    };
+    let old = TABLE.lookup(tok.text)?;
+    let d = Diagnostic::error(
+        "args::not-in-build",
+        format!(
+            "`{}` is not an option of your {}",
+            tok.text,
+            build.describe()
+        ),
+    )
+    .at(tok.span.clone())
+    .label("llama-server refuses to start: \"invalid argument\"");
+    let close = suggest::closest(tok.text, active::table().all_aliases());
+    let hint = close
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
+    Some(d.help(format!(
+        "{hint}b11434 had `{}`; this build removed or renamed it: remove it, or see \
+         `profilec flags --diff` and `llama-server --help` for its replacement",
+        old.canonical
+    )))
 }
 
 fn equals_value(name: &str, v: &str, span: Range<usize>, spec: &FlagSpec) -> Diagnostic {

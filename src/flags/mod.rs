@@ -1,5 +1,6 @@
-//! llama-server flags: the flag table of the llama.cpp build profilec targets (b11434),
-//! EXTRA_ARGS parsed exactly as llama-server parses its argv, and `-ot` tensor overrides.
+//! llama-server flags: the flag table of the llama.cpp build profilec targets (b11434) or of the
+//! user's own build (read from its `--help`, cached), EXTRA_ARGS parsed exactly as llama-server
+//! parses its argv, and `-ot` tensor overrides.
 //! See docs/flags.md for every diagnostic code.
 //!
 //! ```
@@ -9,16 +10,23 @@
 //! assert_eq!(parsed.last_value("--parallel"), Some("1"));
 //! ```
 
+pub mod active;
 pub mod args;
+pub mod cache;
+pub mod diff;
 mod ecma;
+pub mod help;
 pub mod ot;
 pub mod ot_lint;
+pub mod probe;
 pub mod query;
+pub mod rows;
 pub mod suggest;
 pub mod table;
 pub mod tokens;
 pub mod values;
 
+pub use active::{TableSource, follow_binary, plan_notes, use_shipped};
 pub use args::{ParsedArg, ParsedArgs, ValueToken, parse_args};
 pub use ot::{Backend, BufferType, OtList, OtRule, parse_ot, place};
 pub use ot_lint::lint_shadowing;

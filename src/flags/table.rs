@@ -65,6 +65,8 @@ pub struct FlagSpec {
     pub value_hint: &'static str,
     pub env: Option<&'static str>,
     pub help: &'static str,
+    /// The default `--help` states (`4096`, `auto`), if any.
+    pub default: Option<&'static str>,
     /// Repeating the flag appends instead of replacing (the handler pushes back).
     pub accumulates: bool,
     /// llama.cpp keeps the flag only to fail with a pointer to its replacement.
@@ -122,25 +124,35 @@ impl FlagTable {
     pub fn all_aliases(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.specs.iter().flat_map(|s| s.aliases.iter().copied())
     }
+
+    /// Finds a flag by any spelling; `--` spellings also match with `_` for `-`, as llama.cpp
+    /// normalises them (`--ctx_size` is `--ctx-size`).
+    pub fn lookup(&self, name: &str) -> Option<&FlagSpec> {
+        if let Some(s) = self.get(name) {
+            return Some(s);
+        }
+        if name.starts_with("--") && name.contains('_') {
+            return self.get(&name.replace('_', "-"));
+        }
+        None
+    }
 }
 
-/// The table, parsed on first use.
+/// The shipped table (llama.cpp b11434), parsed on first use.
 pub static TABLE: LazyLock<FlagTable> = LazyLock::new(|| parse_table(TSV));
 
-/// Finds a flag by any spelling; `--` spellings also match with `_` for `-`, as llama.cpp
-/// normalises them (`--ctx_size` is `--ctx-size`).
+/// The shipped table's text (data/llama-server-flags.tsv).
+pub const SHIPPED_TSV: &str = TSV;
+
+/// Finds a flag by any spelling in the table in use: the user's build's if one is installed
+/// ([`super::active::table`]), else the shipped one.
 pub fn lookup(name: &str) -> Option<&'static FlagSpec> {
-    let table: &'static FlagTable = &TABLE;
-    if let Some(s) = table.get(name) {
-        return Some(s);
-    }
-    if name.starts_with("--") && name.contains('_') {
-        return table.get(&name.replace('_', "-"));
-    }
-    None
+    super::active::table().lookup(name)
 }
 
-fn parse_table(tsv: &'static str) -> FlagTable {
+/// Parses table text that lives as long as the process (the embedded table, or the one
+/// installed for the user's build).
+pub(crate) fn parse_table(tsv: &'static str) -> FlagTable {
     let mut specs = Vec::new();
     let mut by_name = HashMap::new();
     for line in tsv.lines().skip(1) {
@@ -171,6 +183,7 @@ fn parse_table(tsv: &'static str) -> FlagTable {
             value_hint: col(3),
             env: Some(col(4)).filter(|e| !e.is_empty()),
             help,
+            default: Some(col(6)).filter(|d| !d.is_empty()),
             accumulates: ACCUMULATING.contains(&canonical),
             removed: help.starts_with("the argument has been removed"),
             deprecated: help.contains("(DEPRECATED)"),

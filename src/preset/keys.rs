@@ -46,6 +46,7 @@ static PRESET_ONLY: LazyLock<Vec<FlagSpec>> = LazyLock::new(|| {
             value_hint: hint,
             env: Some(env),
             help: "",
+            default: None,
             accumulates: false,
             removed: false,
             deprecated: false,

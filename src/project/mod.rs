@@ -62,10 +62,7 @@ impl ProjectError {
                 format!("the ids are the `[id]` headers of {}", file.display())
             }
             ProjectError::Check(_) => "check the path; the default is ./models.conf".into(),
-            ProjectError::Hardware(_) => {
-                "check the --hardware path, or remove it to use profilec.toml beside models.conf"
-                    .into()
-            }
+            ProjectError::Hardware(e) => e.help(),
             ProjectError::Options { error, .. } => error.help(),
         }
     }

@@ -104,7 +104,12 @@ impl PlanReport {
 
     /// The human report: the plan's table, then the placement and fit's prediction.
     pub fn render_human(&self) -> String {
-        let mut out = budget::render_human(&self.plan);
+        self.render_human_in(&budget::Layout::default())
+    }
+
+    /// The plan's text laid out for a terminal (bars within its width, colors).
+    pub fn render_human_in(&self, layout: &budget::Layout) -> String {
+        let mut out = budget::render_human_in(&self.plan, layout);
         match &self.placement_strategy {
             None => {}
             Some(Outcome::Ok(p)) => {

@@ -1,8 +1,11 @@
 //! From a checked profile to exactly what llama-server will be given: one canonical argv (no
 //! duplicate flags, paths resolved), and the formats other tools need (a start.sh line, the
-//! docker `.env` flow of the corpus, JSON, llama-server's router preset INI).
+//! docker `.env` flow of the corpus, JSON, llama-server's router preset INI, a llama-swap
+//! config.yaml).
 
 mod env;
+mod llama_swap;
+mod llama_swap_check;
 mod preset;
 
 use std::collections::BTreeMap;
@@ -11,7 +14,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use env::{EnvError, to_env};
-pub use preset::to_preset;
+pub use llama_swap::{LlamaSwapError, exclusive_groups, to_llama_swap};
+pub use llama_swap_check::{SwapReport, check_llama_swap};
+pub use preset::{models_max_comment, to_preset, to_router_preset};
 
 use crate::resolve::Effective;
 

@@ -5,6 +5,7 @@
 //! with `,` (as `-ot` accepts) and values it would cut are refused.
 
 use super::EnvError;
+use crate::coresidency::ModelsMax;
 use crate::resolve::{Effective, Setting};
 
 /// Server-wide options that belong to the router process, not to a model.
@@ -94,4 +95,24 @@ fn preset_value(s: &Setting) -> String {
         return if s.negated { "false" } else { "true" }.to_string();
     }
     s.values.join(" ")
+}
+
+/// [`to_preset`] with the safe `--models-max` in its header (docs/coresidency.md).
+pub fn to_router_preset(
+    profiles: &[(&str, &Effective)],
+    models_max: &ModelsMax,
+) -> Result<String, Vec<EnvError>> {
+    let text = to_preset(profiles)?;
+    let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    Ok(format!("{first}\n{}{rest}", models_max_comment(models_max)))
+}
+
+/// The router's `--models-max` as the preset's header says it: llama-server reads
+/// `--models-max` from its own command line only (tools/server/server-models.cpp; in the preset
+/// it is `preset::router-key`), so it is a comment with the command to run.
+pub fn models_max_comment(m: &ModelsMax) -> String {
+    format!(
+        "; models-max {}\n; run: llama-server --models-preset THIS_FILE --models-max {}\n",
+        m.why, m.value
+    )
 }

@@ -67,8 +67,10 @@ impl Case {
     pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
         let mut eff = Effective::default();
         apply_args(&mut eff, &self.argv().join(" "), Origin::ExtraArgs);
-        let opts = eff.options().expect("the case argv resolves");
-        ContextParams::new(&opts, facts, program)
+        let options = eff
+            .options()
+            .unwrap_or_else(|e| panic!("{}: {e}", self.argv().join(" ")));
+        ContextParams::new(&options, facts, program)
     }
 }
 

@@ -1,0 +1,205 @@
+//! Asking a llama-server binary which build it is (`--version`) and which options it takes
+//! (`--help`), bounded in time and size: a binary that hangs is killed with its process group,
+//! output past [`OUTPUT_LIMIT`] is refused.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::help::{HelpError, parse_help};
+
+/// The llama.cpp build the shipped table and the memory model follow.
+pub const SHIPPED_BUILD: u32 = 11434;
+
+/// How long `--version` or `--help` may take. Both print and exit without loading a model
+/// (b11434 takes about 10 ms); the bound only stops a binary that never exits.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// b11434's help is 50 KB; anything past this is not a help text.
+const OUTPUT_LIMIT: u64 = 4 << 20;
+
+/// Which llama-server build a binary is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub path: PathBuf,
+    /// The `version: …` line (`0.6.0-dev (build 11434, commit unknown)`), or empty.
+    pub version: String,
+    /// The build number from that line.
+    pub number: Option<u32>,
+}
+
+impl Build {
+    /// `b11434`, or `an unknown build` when `--version` did not say.
+    pub fn name(&self) -> String {
+        match self.number {
+            Some(n) => format!("b{n}"),
+            None => "an unknown build".to_string(),
+        }
+    }
+
+    /// `llama-server b11500 (/usr/local/bin/llama-server)`.
+    pub fn describe(&self) -> String {
+        format!("llama-server {} ({})", self.name(), self.path.display())
+    }
+
+    pub fn is_shipped(&self) -> bool {
+        self.number == Some(SHIPPED_BUILD)
+    }
+}
+
+/// Why a binary's own table could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("could not run {}: {source}", path.display())]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("`{} {arg}` did not finish within {} s (killed)", path.display(), timeout.as_secs())]
+    Timeout {
+        path: PathBuf,
+        arg: &'static str,
+        timeout: Duration,
+    },
+    #[error("`{} {arg}` printed more than {} MiB", path.display(), OUTPUT_LIMIT >> 20)]
+    TooMuchOutput { path: PathBuf, arg: &'static str },
+    #[error("`{} --help` failed ({status})", path.display())]
+    Failed { path: PathBuf, status: ExitStatus },
+    #[error("`{} --help` is not llama-server's help: {source}", path.display())]
+    NotHelp { path: PathBuf, source: HelpError },
+}
+
+/// Runs `path --version` and `path --help`: the build and the help text, once [`parse_help`]
+/// accepted it.
+pub fn probe(path: &Path, timeout: Duration) -> Result<(Build, String), ProbeError> {
+    let version = run(path, "--version", timeout)?;
+    let text = [version.stdout, version.stderr].concat();
+    let build = build_of(path, &String::from_utf8_lossy(&text));
+    let help = run(path, "--help", timeout)?;
+    let text = String::from_utf8_lossy(&help.stdout).into_owned();
+    match parse_help(&text) {
+        Ok(_) => Ok((build, text)),
+        Err(_) if !help.status.success() => Err(ProbeError::Failed {
+            path: path.to_owned(),
+            status: help.status,
+        }),
+        Err(source) => Err(ProbeError::NotHelp {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// `version: 0.6.0-dev (build 11434, commit unknown)` → 11434.
+fn build_of(path: &Path, text: &str) -> Build {
+    let version = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("version: "))
+        .unwrap_or("")
+        .to_string();
+    let number = version
+        .split_once("build ")
+        .map(|(_, rest)| {
+            rest.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok());
+    Build {
+        path: path.to_owned(),
+        version,
+        number,
+    }
+}
+
+struct Output {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+fn run(path: &Path, arg: &'static str, timeout: Duration) -> Result<Output, ProbeError> {
+    let mut child = Command::new(path)
+        .arg(arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group, so a script's children are killed with it.
+        .process_group(0)
+        .spawn()
+        .map_err(|source| ProbeError::Spawn {
+            path: path.to_owned(),
+            source,
+        })?;
+    let group = Pid::from_raw(child.id() as i32);
+    let stdout = reader(child.stdout.take());
+    let stderr = reader(child.stderr.take());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => break None,
+        }
+    };
+    // Whatever is left of the group (a script's children holding the pipes) goes too.
+    let _ = killpg(group, Signal::SIGKILL);
+    let Some(status) = status else {
+        let _ = child.wait();
+        return Err(ProbeError::Timeout {
+            path: path.to_owned(),
+            arg,
+            timeout,
+        });
+    };
+    let (stdout, stderr) = (joined(stdout), joined(stderr));
+    if stdout.len() as u64 > OUTPUT_LIMIT || stderr.len() as u64 > OUTPUT_LIMIT {
+        return Err(ProbeError::TooMuchOutput {
+            path: path.to_owned(),
+            arg,
+        });
+    }
+    Ok(Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+fn reader(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<Vec<u8>>> {
+    let pipe = pipe?;
+    Some(std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.take(OUTPUT_LIMIT + 1).read_to_end(&mut buf);
+        buf
+    }))
+}
+
+fn joined(handle: Option<JoinHandle<Vec<u8>>>) -> Vec<u8> {
+    handle.and_then(|h| h.join().ok()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_number_from_the_version_line() {
+        let b = build_of(
+            Path::new("x"),
+            "version: 0.6.0-dev (build 11434, commit unknown)\nbuilt with GNU 12.2.0",
+        );
+        assert_eq!(b.number, Some(11434));
+        assert!(b.is_shipped());
+        assert_eq!(
+            build_of(Path::new("x"), "garbage").name(),
+            "an unknown build"
+        );
+    }
+}
