@@ -101,12 +101,10 @@ impl Excerpt {
     fn push_line(&mut self, index: &LineIndex, line: usize, block: usize, spans: &[Range<usize>]) {
         let src = index.source();
         let start = index.line_start(line);
-        let mut end = index.line_start(line + 1).min(src.len());
-        let text_end = |e: usize| {
-            let t = src[start..e].trim_end_matches('\n');
-            start + t.strip_suffix('\r').unwrap_or(t).len()
-        };
-        end = text_end(end);
+        // The line's text without its `\n` or `\r\n`.
+        let whole = &src[start..index.line_start(line + 1).min(src.len())];
+        let text = whole.strip_suffix('\n').unwrap_or(whole);
+        let end = start + text.strip_suffix('\r').unwrap_or(text).len();
         // The window follows the primary span (the first one) when it starts on this line.
         let anchor = spans
             .iter()

@@ -40,7 +40,7 @@ pub(super) fn validate(
     }
     if raw("attention.key_length").is_none() && facts.n_head > 0 {
         let heads = u64::from(facts.n_head);
-        if facts.n_embd % heads != 0 {
+        if !facts.n_embd.is_multiple_of(heads) {
             return Err(bad(
                 &key("attention.head_count"),
                 format!(
