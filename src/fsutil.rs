@@ -10,32 +10,32 @@ use std::path::{Path, PathBuf};
 /// followed so the link survives.
 pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.profilec-tmp-{}", std::process::id()));
     let perms = fs::metadata(&path).ok().map(|m| m.permissions());
+    let tmp = temp_beside(&path);
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
+        let f = write_temp(&tmp, text)?;
         if let Some(p) = perms {
-            fs::set_permissions(&tmp, p)?;
+            f.set_permissions(p)?;
         }
+        drop(f);
         fs::rename(&tmp, &path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates `tmp` (never an existing file) holding `text`, synced to disk; the file stays open
+/// for the caller to adjust.
+fn write_temp(tmp: &Path, text: &str) -> std::io::Result<fs::File> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(f)
 }
 
 /// Why a guarded write did not happen; the file is unchanged in every case.
@@ -119,12 +119,7 @@ fn write_keeping(target: &Path, text: &str, meta: &fs::Metadata) -> std::io::Res
     use std::os::unix::fs::MetadataExt;
     let tmp = temp_beside(target);
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        let f = write_temp(&tmp, text)?;
         if (meta.uid(), meta.gid()) != (f.metadata()?.uid(), f.metadata()?.gid()) {
             std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid()))?;
         }
@@ -142,16 +137,10 @@ fn write_keeping(target: &Path, text: &str, meta: &fs::Metadata) -> std::io::Res
 /// temp file fails when another edit created the file first.
 fn create_new(path: &Path, target: &Path, text: &str) -> Result<(), GuardedWriteError> {
     let tmp = temp_beside(target);
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+    let result = write_temp(&tmp, text).and_then(|f| {
         drop(f);
         fs::hard_link(&tmp, target)
-    })();
+    });
     let _ = fs::remove_file(&tmp);
     match result {
         Ok(()) => Ok(()),

@@ -177,6 +177,24 @@ fn read_only_models_conf_is_refused_and_kept() {
     assert_eq!(mode, 0o640);
 }
 
+/// Twenty profilec processes started at once in `dir`, process `i` with `args(i)`.
+fn concurrently(dir: &Path, args: impl Fn(usize) -> Vec<String>) -> Vec<Output> {
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            support::profilec()
+                .args(args(i))
+                .current_dir(dir)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect()
+}
+
 /// Every process either landed its change or said "file changed, retry".
 fn assert_no_silent_loss(outs: &[Output], landed: impl Fn(usize) -> bool) {
     for (i, o) in outs.iter().enumerate() {
@@ -198,22 +216,15 @@ fn twenty_concurrent_mark_tested_never_lose_an_edit() {
         .map(|i| format!("# NOT YET TESTED\n[p{i}]\nNAME=P{i}\nMODEL=a.gguf\n\n"))
         .collect();
     let dir = conf_dir(&text);
-    let children: Vec<_> = (0..20)
-        .map(|i| {
-            support::profilec()
-                .args(["mark-tested", &format!("p{i}"), "--speed"])
-                .arg(format!("~{i} t/s"))
-                .arg("models.conf")
-                .current_dir(dir.path())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    let outs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().expect("wait"))
-        .collect();
+    let outs = concurrently(dir.path(), |i| {
+        vec![
+            "mark-tested".into(),
+            format!("p{i}"),
+            "--speed".into(),
+            format!("~{i} t/s"),
+            "models.conf".into(),
+        ]
+    });
     let after = fs::read_to_string(dir.path().join("models.conf")).unwrap();
     assert_no_silent_loss(&outs, |i| after.contains(&format!("SPEED=~{i} t/s\n")));
 }
@@ -237,21 +248,19 @@ fn twenty_concurrent_new_never_lose_a_profile() {
         "[x]\nNAME=X\nMODEL=m.gguf\n",
     )
     .unwrap();
-    let children: Vec<_> = (0..20)
-        .map(|i| {
-            support::profilec()
-                .args(["new", "--id", &format!("n{i}"), "--file", "models.conf"])
-                .arg(models.join("m.gguf"))
-                .current_dir(dir.path())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    let outs: Vec<Output> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().expect("wait"))
-        .collect();
+    let model = models.join("m.gguf").display().to_string();
+    let outs = concurrently(dir.path(), |i| {
+        [
+            "new",
+            "--id",
+            &format!("n{i}"),
+            "--file",
+            "models.conf",
+            &model,
+        ]
+        .map(String::from)
+        .to_vec()
+    });
     let after = fs::read_to_string(dir.path().join("models.conf")).unwrap();
     assert_no_silent_loss(&outs, |i| after.contains(&format!("[n{i}]")));
 }
@@ -457,6 +466,20 @@ fn sweep_of_every_integer_hyper_parameter_never_aborts_under_4_gib_and_10_s() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// `plan --model models/m.gguf -- EXTRA` in `dir`.
+fn plan_with(extra: &[&str], dir: &Path) -> Output {
+    let mut args = vec![
+        "plan",
+        "--model",
+        "models/m.gguf",
+        "--hardware",
+        "profilec.toml",
+        "--",
+    ];
+    args.extend_from_slice(extra);
+    run(&args, dir)
+}
+
 #[test]
 fn plan_refuses_parallel_beyond_256_and_a_context_beyond_the_model() {
     let dir = hostile_dir(&fs::read(support::fixture("llama-gqa.gguf")).unwrap());
@@ -467,16 +490,7 @@ fn plan_refuses_parallel_beyond_256_and_a_context_beyond_the_model() {
         ),
         (&["-c", "1000000000"], "--ctx-size 1000000000"),
     ] {
-        let mut args = vec![
-            "plan",
-            "--model",
-            "models/m.gguf",
-            "--hardware",
-            "profilec.toml",
-            "--",
-        ];
-        args.extend_from_slice(extra);
-        let o = run(&args, dir.path());
+        let o = plan_with(extra, dir.path());
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         assert!(stderr(&o).contains(said), "{}", stderr(&o));
         assert!(!String::from_utf8_lossy(&o.stdout).contains("17592186044416"));
@@ -487,16 +501,7 @@ fn plan_refuses_parallel_beyond_256_and_a_context_beyond_the_model() {
 fn plan_with_a_bogus_flag_or_bad_value_is_refused_not_planned_with_defaults() {
     let dir = hostile_dir(&fs::read(support::fixture("llama-gqa.gguf")).unwrap());
     for extra in [["--bogus", "5"], ["-c", "abc"]] {
-        let mut args = vec![
-            "plan",
-            "--model",
-            "models/m.gguf",
-            "--hardware",
-            "profilec.toml",
-            "--",
-        ];
-        args.extend_from_slice(&extra);
-        let o = run(&args, dir.path());
+        let o = plan_with(&extra, dir.path());
         assert!(
             matches!(o.status.code(), Some(1 | 2)),
             "{extra:?}: {}",
