@@ -106,17 +106,101 @@ impl Diagnostic {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
+/// 1-based line and column (in characters) of a byte offset. Builds a [`LineIndex`]: callers
+/// with many offsets into one source build the index once instead.
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let offset = floor_char_boundary(src, offset.min(src.len()));
-    let before = &src[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+    LineIndex::new(src).line_col(offset)
 }
 
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+/// Line starts and character checkpoints of one source, built once in linear time so every
+/// offset → line:column lookup afterwards is a binary search plus at most one block of bytes
+/// (`check` prints thousands of diagnostics on one file; a per-diagnostic scan is quadratic).
+/// Lines end at `\n` only, as bash `read` splits them: a lone `\r` stays inside its line.
+pub struct LineIndex<'a> {
+    src: &'a str,
+    starts: Vec<usize>,
+    /// Characters before byte `k * CHECKPOINT`, for columns on very long lines.
+    chars_at: Vec<usize>,
+}
+
+const CHECKPOINT: usize = 4096;
+
+impl<'a> LineIndex<'a> {
+    pub fn new(src: &'a str) -> LineIndex<'a> {
+        let bytes = src.as_bytes();
+        let starts = std::iter::once(0)
+            .chain(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        let mut chars_at = Vec::with_capacity(bytes.len() / CHECKPOINT + 1);
+        let mut chars = 0;
+        for block in bytes.chunks(CHECKPOINT) {
+            chars_at.push(chars);
+            chars += block.iter().filter(|b| !is_continuation(**b)).count();
+        }
+        chars_at.push(chars);
+        LineIndex {
+            src,
+            starts,
+            chars_at,
+        }
+    }
+
+    pub fn source(&self) -> &'a str {
+        self.src
+    }
+
+    /// 0-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|s| *s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Byte offset where 0-based `line` starts (the source length past the last line).
+    pub fn line_start(&self, line: usize) -> usize {
+        self.starts.get(line).copied().unwrap_or(self.src.len())
+    }
+
+    /// Number of lines (a trailing newline starts an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.src, offset.min(self.src.len()));
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        let column = if offset - start < CHECKPOINT {
+            self.src[start..offset].chars().count()
+        } else {
+            self.char_index(offset) - self.char_index(start)
+        } + 1;
+        (line + 1, column)
+    }
+
+    fn char_index(&self, offset: usize) -> usize {
+        let block = offset / CHECKPOINT;
+        let from = block * CHECKPOINT;
+        self.chars_at[block]
+            + self.src.as_bytes()[from..offset]
+                .iter()
+                .filter(|b| !is_continuation(**b))
+                .count()
+    }
+}
+
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+pub fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while i > 0 && !s.is_char_boundary(i) {
         i -= 1;
     }

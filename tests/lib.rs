@@ -47,6 +47,7 @@ mod hardware_detect;
 mod hardware_diagnostics;
 mod hardware_profiles;
 mod hardware_write;
+mod hostile;
 mod launch_argv;
 mod launch_foreground;
 mod launch_real;

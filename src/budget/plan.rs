@@ -41,6 +41,49 @@ pub enum PlanError {
     Weights(#[from] WeightsError),
     #[error(transparent)]
     Kv(#[from] KvError),
+    /// A context setting beyond what llama.cpp accepts or profilec can model: a plan of it
+    /// would only show saturated numbers.
+    #[error("{flag} {value} is beyond {limit_what} ({limit}); {help}")]
+    OutOfRange {
+        flag: &'static str,
+        value: u64,
+        limit: u64,
+        limit_what: &'static str,
+        help: &'static str,
+    },
+}
+
+/// llama.cpp's `LLAMA_MAX_SEQ` (src/llama-cparams.h): `llama_context` refuses more sequences.
+pub const MAX_SEQ: u64 = 256;
+
+/// The context sizes the memory model replays: sequences within llama.cpp's limit, and a
+/// context and micro-batch within [`super::compute::within_limits`].
+fn check_ranges(facts: &ModelFacts, ctx: &ContextParams) -> Result<(), PlanError> {
+    if ctx.n_seq > MAX_SEQ {
+        return Err(PlanError::OutOfRange {
+            flag: "--parallel",
+            value: ctx.n_seq,
+            limit: MAX_SEQ,
+            limit_what: "the sequences llama.cpp accepts (LLAMA_MAX_SEQ, src/llama-cparams.h)",
+            help: "llama-server refuses to start with more than 256 slots: use --parallel 256 or fewer",
+        });
+    }
+    if !super::compute::within_limits(facts, ctx) {
+        let (flag, value, limit) = if ctx.n_ubatch > 1 << 20 {
+            ("--ubatch-size", ctx.n_ubatch, 1 << 20)
+        } else {
+            ("--ctx-size", ctx.n_ctx, 1 << 26)
+        };
+        return Err(PlanError::OutOfRange {
+            flag,
+            value,
+            limit,
+            limit_what: "what profilec can model",
+            help: "the buffers of such a context need terabytes on any machine; plan a smaller \
+                   --ctx-size (and --ubatch-size)",
+        });
+    }
+    Ok(())
 }
 
 /// One row of the plan.
@@ -148,6 +191,7 @@ pub fn plan_model(
     program: Program,
 ) -> Result<Plan, PlanError> {
     let ctx = ContextParams::new(opts, facts, program);
+    check_ranges(facts, &ctx)?;
     let placement = LayerPlacement::new(facts, opts, machine)?;
     let w = weights::estimate(model, opts, &placement, machine)?;
     let caches = kv::kv_caches(facts, &ctx, &placement)?;
@@ -156,9 +200,6 @@ pub fn plan_model(
     let compute = compute_per_device(model, facts, &ctx, &placement, machine.gpus.len());
     let mut notes = notes(opts, machine, &ctx, &placement);
     notes.extend(super::compute::family_notes(facts));
-    if !super::compute::within_limits(facts, &ctx) {
-        notes.push("compute: the context or batch is beyond what llama.cpp accepts; the compute buffer is not modelled (shown as saturated)".into());
-    }
 
     let mut devices = Vec::new();
     let mut refs: Vec<DeviceRef> = (0..machine.gpus.len()).map(DeviceRef::Gpu).collect();

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use crate::check::check_file;
 use crate::edit::{mark_tested, unified_diff};
-use crate::fsutil::write_atomic;
+use crate::fsutil::replace_if_unchanged;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,6 +44,13 @@ pub fn run(args: Args) -> i32 {
     if speed.contains(['\n', '\r']) {
         return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
     }
+    if speed.trim().is_empty() {
+        return super::fail(
+            "--speed is empty",
+            "give the measured speed, e.g. --speed \"~42 t/s\"",
+            2,
+        );
+    }
     let file = match super::conf_file(args.file.clone()) {
         Ok(f) => f,
         Err(code) => return code,
@@ -61,12 +68,8 @@ pub fn run(args: Args) -> i32 {
         print!("{}", unified_diff(&file, before, &after));
         return 0;
     }
-    if let Err(e) = write_atomic(&file, &after) {
-        return super::fail(
-            &format!("cannot write {}: {e}", file.display()),
-            "the file was left unchanged",
-            2,
-        );
+    if let Err(e) = replace_if_unchanged(&file, Some(before), &after) {
+        return super::fail(&e.to_string(), e.help(), 2);
     }
     eprintln!("[{}] marked tested: SPEED={}", args.id, speed.trim());
     0

@@ -10,6 +10,7 @@ mod bench;
 mod check;
 mod completions;
 mod coresidency;
+mod excerpt;
 mod flags;
 mod hw;
 mod hw_where;

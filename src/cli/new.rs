@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use crate::edit::unified_diff;
-use crate::fsutil::write_atomic;
+use crate::fsutil::replace_if_unchanged;
 use crate::hardware;
 use crate::scaffold::{NewOptions, add_profile};
 
@@ -60,12 +60,11 @@ pub fn run(args: Args) -> i32 {
         print!("{}", unified_diff(&file, &added.before, &added.after));
         return 0;
     }
-    if let Err(e) = write_atomic(&file, &added.after) {
-        return super::fail(
-            &format!("cannot write {}: {e}", file.display()),
-            "check permissions; the file was left unchanged",
-            2,
-        );
+    // An empty `before` is an absent file unless the file exists now (then it must still be
+    // empty, or another edit got there first).
+    let before = Some(added.before.as_str()).filter(|b| !b.is_empty() || file.exists());
+    if let Err(e) = replace_if_unchanged(&file, before, &added.after) {
+        return super::fail(&e.to_string(), e.help(), 2);
     }
     eprintln!(
         "added [{}] to {} (marked NOT YET TESTED); next: profilec start {} {}",

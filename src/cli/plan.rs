@@ -159,6 +159,7 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
     }
     let detected = matches!(hw.origin, hardware::Origin::Detected);
     super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
+    refuse_bad_args(&args.args)?;
     let resolved = ResolvedProfile::of_args(
         model,
         &args.args,
@@ -168,6 +169,25 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
     )
     .map_err(|e| super::fail(&e.to_string(), &e.help(), 2))?;
     Ok((resolved, 0, detected))
+}
+
+/// Arguments llama-server would refuse (an unknown flag, a bad value) are errors, not a plan
+/// of the defaults: exit 1 with the same diagnostics `check` gives in EXTRA_ARGS.
+fn refuse_bad_args(words: &[String]) -> Result<(), i32> {
+    // EXTRA_ARGS is split on whitespace without quoting, so the words joined by spaces read
+    // back as the same words (a word with a space in it is rare enough to read as two).
+    let line = words.join(" ");
+    let errors: Vec<_> = crate::flags::parse_args(&line)
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.severity == crate::diag::Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    super::report::print_diagnostics("arguments", &line, &errors);
+    eprintln!("not planned: llama-server would refuse these arguments");
+    Err(1)
 }
 
 /// Profile `id` of FILE, resolved exactly as `render` resolves it.

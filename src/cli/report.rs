@@ -1,15 +1,20 @@
 //! Printing diagnostics: miette for people, one JSON object for scripts.
 
 use std::fmt;
+use std::io::Write;
+use std::ops::Range;
 
-use crate::diag::{Diagnostic, Severity, count, line_col};
-use miette::{LabeledSpan, MietteHandler, MietteHandlerOpts, NamedSource, SourceSpan};
+use super::excerpt::Excerpt;
+use crate::diag::{Diagnostic, LineIndex, Severity, count};
+use miette::{LabeledSpan, MietteHandler, MietteHandlerOpts, SourceSpan};
 use serde_json::json;
 
 /// Adapter so our plain diagnostic renders through miette's graphical handler.
 struct Shown<'a> {
     d: &'a Diagnostic,
-    src: NamedSource<String>,
+    src: Excerpt,
+    /// The primary span, then the related ones, in excerpt coordinates.
+    spans: Vec<Range<usize>>,
 }
 
 impl fmt::Debug for Shown<'_> {
@@ -50,16 +55,13 @@ impl miette::Diagnostic for Shown<'_> {
             .map(|_| &self.src as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let span = self.d.span.as_ref()?;
+        self.d.span.as_ref()?;
         let primary = LabeledSpan::new_primary_with_span(
             self.d.label.clone(),
-            SourceSpan::from(span.start..span.end),
+            SourceSpan::from(self.spans[0].clone()),
         );
-        let related = self.d.related.iter().map(|r| {
-            LabeledSpan::new_with_span(
-                Some(r.label.clone()),
-                SourceSpan::from(r.span.start..r.span.end),
-            )
+        let related = self.d.related.iter().zip(&self.spans[1..]).map(|(r, s)| {
+            LabeledSpan::new_with_span(Some(r.label.clone()), SourceSpan::from(s.clone()))
         });
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
@@ -84,11 +86,16 @@ pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
         .color(stderr.color)
         .width(stderr.width.unwrap_or(DEFAULT_WIDTH))
         .build();
+    let index = LineIndex::new(source);
     for d in diags {
-        let shown = Shown {
-            d,
-            src: NamedSource::new(name, source.to_string()),
-        };
+        let spans: Vec<Range<usize>> = d
+            .span
+            .iter()
+            .cloned()
+            .chain(d.related.iter().map(|r| r.span.clone()))
+            .collect();
+        let (src, spans) = Excerpt::new(name, &index, &spans);
+        let shown = Shown { d, src, spans };
         eprintln!("{}", Rendered(&handler, &shown));
     }
 }
@@ -105,7 +112,9 @@ impl fmt::Display for Rendered<'_> {
     }
 }
 
-/// One JSON object per file; `flags_table` says which llama-server flag table was used.
+/// One JSON object per file on stdout; `flags_table` says which llama-server flag table was
+/// used. Written item by item: a file with hundreds of thousands of diagnostics never holds
+/// them all as JSON values at once.
 pub fn print_json(
     name: &str,
     source: &str,
@@ -113,18 +122,21 @@ pub fn print_json(
     profiles: usize,
     flags_table: Option<&str>,
 ) {
-    let items: Vec<_> = diags
-        .iter()
-        .map(|d| {
+    let index = LineIndex::new(source);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Keys in the order `serde_json::json!` sorts them.
+    let written = (|| -> std::io::Result<()> {
+        out.write_all(b"{\"diagnostics\":[")?;
+        for (i, d) in diags.iter().enumerate() {
             let (line, column, end_line, end_column) = match &d.span {
                 Some(s) => {
-                    let (l, c) = line_col(source, s.start);
-                    let (el, ec) = line_col(source, s.end);
+                    let (l, c) = index.line_col(s.start);
+                    let (el, ec) = index.line_col(s.end);
                     (json!(l), json!(c), json!(el), json!(ec))
                 }
                 None => (json!(null), json!(null), json!(null), json!(null)),
             };
-            json!({
+            let item = json!({
                 "code": d.code,
                 "severity": d.severity.as_str(),
                 "message": d.message,
@@ -133,14 +145,22 @@ pub fn print_json(
                 "end_line": end_line,
                 "end_column": end_column,
                 "help": d.help,
-            })
-        })
-        .collect();
-    let out = json!({
-        "file": name,
-        "diagnostics": items,
-        "profiles": profiles,
-        "flags_table": flags_table,
-    });
-    println!("{out}");
+            });
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut out, &item)?;
+        }
+        write!(
+            out,
+            "],\"file\":{},\"flags_table\":{},\"profiles\":{profiles}}}",
+            json!(name),
+            json!(flags_table)
+        )?;
+        writeln!(out)?;
+        out.flush()
+    })();
+    if let Err(e) = written {
+        eprintln!("error: writing the JSON report failed: {e}");
+    }
 }

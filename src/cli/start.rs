@@ -97,13 +97,15 @@ pub fn run(args: Args) -> i32 {
     opts.health_timeout = Duration::from_secs(args.timeout);
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
-    record(
-        &project.conf_path,
-        &args.id,
-        &rendered.argv,
-        &log_path,
-        plan.as_ref(),
-    );
+    if launched(&outcome) {
+        record(
+            &project.conf_path,
+            &args.id,
+            &rendered.argv,
+            &log_path,
+            plan.as_ref(),
+        );
+    }
     match outcome {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,
         Ok(LaunchOutcome::Running(handle)) => match handle.stop() {
@@ -115,6 +117,18 @@ pub fn run(args: Args) -> i32 {
             ),
         },
         Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    }
+}
+
+/// Whether this run started llama-server, so the log at the log path is its own: a launch
+/// refused before the spawn (port in use, missing binary or model, unwritable log) leaves the
+/// previous run's log there, which must not be recorded as this run's outcome.
+fn launched(outcome: &Result<LaunchOutcome, crate::launch::LaunchError>) -> bool {
+    use crate::launch::LaunchError as E;
+    match outcome {
+        Ok(_) => true,
+        Err(E::ExitedDuringStartup { .. } | E::HealthTimeout { .. }) => true,
+        Err(_) => false,
     }
 }
 

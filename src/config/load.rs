@@ -206,6 +206,20 @@ fn add_entry(doc: &Document, profile: &mut Profile, entry: RawEntry, diags: &mut
         return;
     }
     let parsed = set_typed(profile, key, &value, vspan.clone());
+    if key == Key::FitTarget && parsed.is_ok() && has_empty_item(&value) {
+        diags.push(
+            Diagnostic::warning(
+                "conf::empty-list-item",
+                format!("FIT_TARGET `{value}` has an empty item"),
+            )
+            .at(vspan.clone())
+            .label("empty item")
+            .help(
+                "llama.cpp skips empty items, so every margin after it applies to the previous \
+                 GPU; write one number per GPU in device order, e.g. `128,512,1024`",
+            ),
+        );
+    }
     if let Err(why) = parsed {
         diags.push(
             Diagnostic::error("conf::bad-value", format!("bad {key_text}: {why}"))
@@ -214,6 +228,11 @@ fn add_entry(doc: &Document, profile: &mut Profile, entry: RawEntry, diags: &mut
                 .help(value_help(key)),
         );
     }
+}
+
+/// An empty item in a `,`/`/` list (`128,,1024`, `,128`, `128,`).
+fn has_empty_item(list: &str) -> bool {
+    list.split([',', '/']).any(str::is_empty)
 }
 
 fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Result<(), String> {

@@ -86,9 +86,19 @@ pub fn parse_on_off(s: &str) -> Result<bool, String> {
     }
 }
 
+/// `CTX_SIZE` becomes `--ctx-size`, which llama-server reads with `std::stoi` (a 32-bit int,
+/// common/arg.cpp): a larger number makes it refuse to start.
 pub fn parse_ctx(s: &str) -> Result<u64, String> {
-    s.parse::<u64>()
-        .map_err(|_| format!("`{s}` is not a whole number of tokens"))
+    let n = s
+        .parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a whole number of tokens"))?;
+    if n > i32::MAX as u64 {
+        return Err(format!(
+            "`{s}` is larger than llama-server accepts for --ctx-size ({}, a 32-bit int)",
+            i32::MAX
+        ));
+    }
+    Ok(n)
 }
 
 /// TTL: whole seconds (llama-swap's `ttl`, an integer).

@@ -232,6 +232,23 @@ fn set_value2(arg: &mut ParsedArg, v: &Token<'_>, diags: &mut Vec<Diagnostic>) {
     });
 }
 
+/// Every flag spelling of the active table, prepared once per table for "did you mean".
+fn flag_words() -> std::sync::Arc<suggest::Dictionary> {
+    type Cached = Option<(usize, std::sync::Arc<suggest::Dictionary>)>;
+    static WORDS: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
+    let table = active::table();
+    let key = std::ptr::from_ref(table) as usize;
+    let mut cached = WORDS.lock().unwrap_or_else(|e| e.into_inner());
+    match &*cached {
+        Some((k, words)) if *k == key => words.clone(),
+        _ => {
+            let words = std::sync::Arc::new(suggest::Dictionary::new(table.all_aliases()));
+            *cached = Some((key, words.clone()));
+            words
+        }
+    }
+}
+
 fn unknown(tok: &Token<'_>) -> Diagnostic {
     if let Some((_, why)) = NOT_FOR_SERVER.iter().find(|(n, _)| *n == tok.text) {
         return Diagnostic::error(
@@ -248,7 +265,7 @@ fn unknown(tok: &Token<'_>) -> Diagnostic {
     let d = Diagnostic::error("args::unknown-flag", format!("unknown flag `{}`", tok.text))
         .at(tok.span.clone())
         .label("llama-server refuses to start: \"invalid argument\"");
-    match suggest::closest(tok.text, active::table().all_aliases()) {
+    match flag_words().closest(tok.text) {
         Some(s) => d.help(format!("did you mean `{s}`?")),
         None => d.help("remove it; `llama-server --help` lists the flags this build accepts"),
     }

@@ -86,6 +86,25 @@ fn int(spec: &FlagSpec, text: &str, span: Range<usize>, out: &mut Vec<Diagnostic
     let ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     match text.parse::<i32>() {
         Ok(v) if ok => Some(i64::from(v)),
+        _ if ok => {
+            // Digits only, but past i32: `std::stoi` throws out_of_range.
+            out.push(
+                Diagnostic::error(
+                    "args::invalid-value",
+                    format!("`{text}` is out of range for {}", spec.canonical),
+                )
+                .at(span)
+                .label("larger than a 32-bit int")
+                .help(format!(
+                    "llama-server reads {} as a 32-bit int ({} to {}) and refuses to start \
+                     with a larger number; write a smaller one",
+                    spec.canonical,
+                    i32::MIN,
+                    i32::MAX
+                )),
+            );
+            None
+        }
         _ => {
             let mut d = invalid(spec, text, span, "an integer");
             let prefix_len =

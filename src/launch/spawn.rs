@@ -33,6 +33,24 @@ pub struct LogOptions {
     pub own_process_group: bool,
 }
 
+/// The child gets SIGKILL when profilec dies, even by SIGKILL itself (which no handler can
+/// forward): no llama-server outlives `profilec start` holding the port and the GPU memory.
+/// Linux `PR_SET_PDEATHSIG`; a parent already gone before it took effect fails the spawn.
+fn die_with_parent(cmd: &mut Command) {
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs between fork and exec and only makes two async-signal-safe
+    // system calls (prctl, getppid); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            if nix::unistd::getppid() != parent {
+                return Err(io::Error::other("profilec exited before the child started"));
+            }
+            Ok(())
+        });
+    }
+}
+
 /// A running child whose stdout and stderr go to a log file.
 #[derive(Debug)]
 pub struct LoggedChild {
@@ -62,6 +80,7 @@ pub fn spawn_logged(
     if log.own_process_group {
         cmd.process_group(0);
     }
+    die_with_parent(&mut cmd);
     if log.tee {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     } else {

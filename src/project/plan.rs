@@ -128,11 +128,13 @@ impl PlanReport {
     }
 }
 
-/// The exit code for a plan that could not be made: 2 for a model file that cannot be read
-/// (I/O), 1 for a launch llama.cpp would refuse.
+/// The exit code for a plan that could not be made: the model's own code as `inspect` gives
+/// it (2 for a file that cannot be read, 1 for one that is not a usable GGUF), 1 for a launch
+/// llama.cpp would refuse.
 pub fn plan_error_code(e: &ProfilePlanError) -> i32 {
     match e {
-        ProfilePlanError::Model(_) | ProfilePlanError::Plan(PlanError::Gguf(_)) => 2,
+        ProfilePlanError::Model(g) => g.exit_code(),
+        ProfilePlanError::Plan(PlanError::Gguf(g)) => g.exit_code(),
         _ => 1,
     }
 }

@@ -5,6 +5,7 @@
 
 mod general;
 mod layers;
+mod limits;
 mod sizes;
 
 use std::path::Path;
@@ -88,10 +89,16 @@ impl ModelFacts {
         let n_layer = m
             .u64(&key("block_count"))
             .ok_or_else(|| bad(&key("block_count"), "is missing"))?;
-        let n_layer = u32::try_from(n_layer)
-            .ok()
-            .filter(|n| *n <= 4096)
-            .ok_or_else(|| bad(&key("block_count"), "is larger than 4096"))?;
+        if n_layer == 0 || n_layer > limits::MAX_LAYERS {
+            return Err(bad(
+                &key("block_count"),
+                &format!(
+                    "is {n_layer}; llama.cpp accepts 1 to {} blocks (LLAMA_MAX_LAYERS)",
+                    limits::MAX_LAYERS
+                ),
+            ));
+        }
+        let n_layer = n_layer as u32;
         let n_embd = m.u64(&key("embedding_length")).unwrap_or(0);
         let n_vocab = m
             .u64(&key("vocab_size"))
@@ -116,7 +123,7 @@ impl ModelFacts {
             .min(u64::from(n_layer)) as u32;
         let experts = expert_facts(m, &arch, &layer_facts);
         let (params, non_layer, quant_mix) = sizes::totals(model, experts.as_ref());
-        Ok(ModelFacts {
+        let facts = ModelFacts {
             general: GeneralInfo::from_metadata(m),
             sampling: Sampling::from_metadata(m),
             n_layer,
@@ -138,7 +145,9 @@ impl ModelFacts {
             quant_mix,
             total_bytes: model.tensor_bytes(),
             arch,
-        })
+        };
+        limits::validate(&facts, m, &|k, reason| bad(k, &reason))?;
+        Ok(facts)
     }
 
     pub fn is_moe(&self) -> bool {
