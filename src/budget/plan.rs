@@ -153,7 +153,7 @@ pub fn plan_model(
     let caches = kv::kv_caches(facts, &ctx, &placement)?;
     let rs = kv::recurrent(facts, &ctx, &placement);
     let output = kv::output_bytes(facts, &ctx);
-    let compute = compute_per_device(model, facts, &ctx, &placement, machine.gpus.len());
+    let compute = compute_per_device(model, facts, &ctx, &placement, &w, opts, machine);
     let mut notes = notes(opts, machine, &ctx, &placement);
     notes.extend(super::compute::family_notes(facts));
     if !super::compute::within_limits(facts, &ctx) {
@@ -164,7 +164,11 @@ pub fn plan_model(
     let mut refs: Vec<DeviceRef> = (0..machine.gpus.len()).map(DeviceRef::Gpu).collect();
     refs.push(DeviceRef::Cpu);
     for dev in refs {
-        let Some(info) = machine.device(&dev.to_string()) else {
+        let info = match dev {
+            DeviceRef::Gpu(i) => machine.gpus.get(i),
+            DeviceRef::Cpu => Some(&machine.cpu),
+        };
+        let Some(info) = info else {
             continue;
         };
         let on = |per: &[(DeviceRef, u64)]| -> u64 {
@@ -181,7 +185,12 @@ pub fn plan_model(
         let plain = w.plain_bytes(dev);
         let repack = w.repack_bytes(dev);
         let active = dev.is_gpu() && (plain > 0 || repack > 0 || kv_b > 0 || rs_b > 0);
-        let overhead = if active { machine.cuda_overhead_mib } else { 0 };
+        // An RPC server's own process holds its context, not this device's memory budget.
+        let overhead = if active && !info.is_rpc() {
+            machine.cuda_overhead_mib
+        } else {
+            0
+        };
         let components = [
             mib(plain),
             mib(repack),
@@ -192,7 +201,7 @@ pub fn plan_model(
         ];
         let total = round2(components.iter().sum::<f64>() + overhead as f64);
         devices.push(DevicePlan {
-            name: dev.to_string(),
+            name: info.id.clone(),
             weights_mib: components[0],
             weights_repack_mib: components[1],
             kv_mib: components[2],
@@ -211,7 +220,7 @@ pub fn plan_model(
                     mib: mib(b.bytes),
                 })
                 .collect(),
-            rules: rules(dev, &w, &caches, rs.as_ref(), active, machine),
+            rules: rules(dev, &w, &caches, rs.as_ref(), overhead > 0, machine),
         });
     }
     let fits = devices.iter().all(|d| d.total_mib <= d.capacity_mib);
@@ -311,27 +320,60 @@ fn rules(
     out
 }
 
-/// Compute buffer per backend from the graph replay (`budget::compute`): GPUs in order, then CPU.
+/// Compute buffer per backend from the scheduler and the graph replay (`budget::compute`):
+/// the machine's devices in order, then the host.
 fn compute_per_device(
     model: &Model,
     facts: &ModelFacts,
     ctx: &ContextParams,
     placement: &LayerPlacement,
-    n_gpus: usize,
+    w: &WeightsEstimate,
+    opts: &RunOptions,
+    machine: &Machine,
 ) -> Vec<(DeviceRef, u64)> {
+    use super::compute::{Backends, DeviceKind, Placement, WeightMap};
+    let n_gpus = machine.gpus.len();
     let to_gpu = |d: &DeviceRef| match d {
-        DeviceRef::Gpu(i) => Some(*i),
+        DeviceRef::Gpu(i) => Some(*i).filter(|&i| i < n_gpus),
         DeviceRef::Cpu => None,
     };
     let layers: Vec<Option<usize>> = placement.layers.iter().map(to_gpu).collect();
-    let bytes = super::compute::split_bytes(
-        model,
-        facts,
-        ctx,
-        &layers,
-        to_gpu(&placement.output),
-        n_gpus,
-    );
+    let kv: Vec<Option<usize>> = placement.kv.iter().map(to_gpu).collect();
+    let weights: WeightMap = w
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), (to_gpu(&t.device), t.bytes)))
+        .collect();
+    let place = Placement {
+        layers: &layers,
+        output: to_gpu(&placement.output),
+        kv: &kv,
+        weights: Some(&weights),
+    };
+    let devices = machine
+        .gpus
+        .iter()
+        .map(|g| {
+            if g.is_rpc() {
+                DeviceKind::Rpc
+            } else {
+                DeviceKind::Cuda
+            }
+        })
+        .collect();
+    // src/llama-context.cpp (`llama_context::llama_context`): pipeline parallelism needs several
+    // devices, every layer and the output offloaded, layer split, KV offload and no -ot.
+    let pipeline = n_gpus > 1
+        && placement.n_gpu_layers > u64::from(facts.n_layer)
+        && opts.split_mode == crate::resolve::SplitMode::Layer
+        && opts.kv_offload
+        && opts.overrides.is_empty();
+    let backends = Backends {
+        devices,
+        op_offload: true,
+        n_copies: if pipeline { 4 } else { 1 },
+    };
+    let bytes = super::compute::scheduled(model, facts, ctx, place, &backends).bytes;
     bytes
         .into_iter()
         .enumerate()
