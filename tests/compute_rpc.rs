@@ -94,6 +94,8 @@ struct Case {
     args: &'static str,
 }
 
+/// The fixtures have four layers; `-ts 1,1` puts three on RPC0 and one (with the output) on
+/// RPC1, `-ts 2,1,2` two on RPC0, one on RPC1 and one with the output on RPC2.
 const CASES: &[Case] = &[
     // MoE with every expert on the host: the CPU runs the expert matmuls, the devices the rest.
     Case {
@@ -104,24 +106,35 @@ const CASES: &[Case] = &[
     Case {
         model: "qwen3moe",
         devices: 3,
-        args: "-ngl 99 -ts 1,1,2 -ot exps=CPU -c 2048 -ub 128 -fa off",
+        args: "-ngl 99 -ts 2,1,2 -ot exps=CPU -c 2048 -ub 128 -fa off",
     },
-    // Dense, layer split, pipeline parallelism on (no -ot, everything offloaded).
+    // Dense, layer split, everything offloaded and no -ot: pipeline parallelism (4 copies).
     Case {
         model: "llama-gqa",
         devices: 2,
-        args: "-ngl 99 -ts 3,1 -c 8192 -ub 2048 -b 2048 -fa off",
+        args: "-ngl 99 -ts 1,1 -c 8192 -ub 2048 -b 2048 -fa off",
     },
     Case {
         model: "llama-gqa",
         devices: 3,
-        args: "-ngl 99 -ts 1,1,1 -c 4096 -ub 512 -fa on",
+        args: "-ngl 99 -ts 2,1,2 -c 4096 -ub 512 -fa on",
     },
-    // Partial offload: the first layers and the token embeddings on the host.
+    // Partial offload: layers 0-1 and the token embeddings on the host.
     Case {
         model: "qwen2moe-shexp",
         devices: 2,
         args: "-ngl 3 -ts 1,1 -c 4096 -ub 256 -fa on",
+    },
+    // Sliding-window and recurrent layers over two devices.
+    Case {
+        model: "gemma3-swa",
+        devices: 2,
+        args: "-ngl 99 -ts 1,1 -c 4096 -ub 1024 -b 1024 -fa off",
+    },
+    Case {
+        model: "lfm2-hybrid",
+        devices: 2,
+        args: "-ngl 99 -ts 1,1 -c 4096 -ub 512 -fa on --no-op-offload",
     },
 ];
 
