@@ -305,10 +305,46 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
     s.finish()
 
 
+def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
+    """Qwen3-30B-A3B / Qwen3-Coder-30B-A3B (qwen3moe, 48 blocks, 128 experts of 768, 8 used),
+    for the public GPU logs (/work/shared/reference/gpu-logs cases 1 and 13): the metadata dump
+    of those logs, tensor types from their type counts."""
+    embd, heads, kv, head, n_exp, n_ff = 2048, 32, 4, 128, 128, 768
+    s = Shaped(path, "qwen3moe", 48, embd, 151936, 40960)
+    s.u("feed_forward_length", 6144)
+    s.u("attention.head_count", heads)
+    s.u("attention.head_count_kv", kv)
+    s.u("attention.key_length", head)
+    s.u("attention.value_length", head)
+    s.u("expert_count", n_exp)
+    s.u("expert_used_count", 8)
+    s.u("expert_feed_forward_length", n_ff)
+    s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
+    s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
+    s.embd_out(attn, out_t)
+    for il in range(48):
+        b = f"blk.{il}"
+        s.t(f"{b}.attn_norm.weight", [embd])
+        s.t(f"{b}.attn_q.weight", [embd, heads * head], attn)
+        s.t(f"{b}.attn_k.weight", [embd, kv * head], attn)
+        s.t(f"{b}.attn_v.weight", [embd, kv * head], attn_v)
+        s.t(f"{b}.attn_output.weight", [heads * head, embd], attn)
+        s.t(f"{b}.attn_q_norm.weight", [head])
+        s.t(f"{b}.attn_k_norm.weight", [head])
+        s.t(f"{b}.ffn_norm.weight", [embd])
+        s.t(f"{b}.ffn_gate_inp.weight", [embd, n_exp])
+        s.t(f"{b}.ffn_gate_exps.weight", [embd, n_ff, n_exp], exps)
+        s.t(f"{b}.ffn_up_exps.weight", [embd, n_ff, n_exp], exps)
+        s.t(f"{b}.ffn_down_exps.weight", [n_ff, embd, n_exp], exps_down)
+    s.finish()
+
+
 def shaped_models(out):
     d = os.path.join(out, SHAPED)
     os.makedirs(d, exist_ok=True)
     p = lambda n: os.path.join(d, n)
+    qwen3moe_30b(p("qwen3-30b-a3b-q4_k_m.gguf"), QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K)
+    qwen3moe_30b(p("qwen3-coder-30b-a3b-q8_0.gguf"), QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0)
     glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
     glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")
     gpt_oss_120b(p("gpt-oss-120b-f16.gguf"))
