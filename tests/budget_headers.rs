@@ -2,6 +2,7 @@
 //! (scripts/make_header_models.py writes them under target/header-models), against what users
 //! measured with llama.cpp (seed-repo-notes §3–4: q8_0 K and V, flash attention on, ctx 262144).
 
+use crate::support::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -9,10 +10,6 @@ use std::sync::OnceLock;
 use profilec::budget::{CacheKind, Plan, Program, plan};
 use profilec::hardware;
 use profilec::resolve::{Effective, Origin, apply_args};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Writes the header models once per test binary.
 fn models() -> &'static Path {

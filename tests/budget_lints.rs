@@ -2,7 +2,7 @@
 //! (docs/diagnostics.md `budget::…`) on header-only models shaped like the corpus models, on the
 //! reference rig (RTX 4090 + 5070 Ti, 64 GB).
 
-mod solver_support;
+use crate::solver_support;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! `-sm none`, `-ot` layer ranges and `exps=CPU`. Each test selects the tensors a rule should
 //! move by name, independently of the planner, and compares the per-device weights.
 
-use std::path::PathBuf;
+use crate::support::root;
 
 use profilec::budget::{
     DeviceRef, PlacementError, Plan, PlanError, Program, WeightsError, mib, plan,
@@ -11,10 +11,6 @@ use profilec::budget::{
 use profilec::gguf::{Model, Tensor};
 use profilec::hardware::{self, Machine};
 use profilec::resolve::{Effective, Origin, apply_args};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn rig() -> Machine {
     hardware::load(&root().join("profiles/profilec.toml"))

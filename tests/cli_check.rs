@@ -1,11 +1,7 @@
 //! `profilec check` through the real binary: exit codes, JSON shape, --deny-warnings.
 
+use crate::support;
 use std::fs;
-use std::process::Command;
-
-fn profilec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
-}
 
 fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     let path = dir.path().join("models.conf");
@@ -17,7 +13,11 @@ fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
 fn clean_file_exits_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL=a.gguf\n");
-    let out = profilec().arg("check").arg(&path).output().expect("run");
+    let out = support::profilec()
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -30,7 +30,7 @@ fn clean_file_exits_zero() {
 fn errors_exit_one_and_json_has_positions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL=a.gguf\nCTX_SZE=1\n");
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--format", "json"])
         .arg(&path)
         .output()
@@ -61,9 +61,13 @@ fn errors_exit_one_and_json_has_positions() {
 fn warnings_pass_unless_denied() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nMODEL=a.gguf\n");
-    let out = profilec().arg("check").arg(&path).output().expect("run");
+    let out = support::profilec()
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0));
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--deny-warnings"])
         .arg(&path)
         .output()
@@ -73,13 +77,13 @@ fn warnings_pass_unless_denied() {
 
 #[test]
 fn missing_file_and_bad_usage_exit_two() {
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "/nonexistent/models.conf"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--format", "xml"])
         .output()
         .expect("run");
@@ -91,7 +95,11 @@ fn non_utf8_file_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("models.conf");
     fs::write(&path, b"[a]\nNAME=\xff\n").expect("write");
-    let out = profilec().arg("check").arg(&path).output().expect("run");
+    let out = support::profilec()
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
 }
@@ -100,7 +108,11 @@ fn non_utf8_file_is_an_io_error() {
 fn human_output_points_at_the_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL = a.gguf\n");
-    let out = profilec().arg("check").arg(&path).output().expect("run");
+    let out = support::profilec()
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("conf::space-around-equals"), "{err}");
     assert!(err.contains("models.conf:3:6"), "{err}");

@@ -1,9 +1,9 @@
 //! The compute-buffer model against real llama.cpp b11434 runs measured here: a grid over
 //! context 512–32768, ubatch 128/512, -np 1/4, f16/q8_0 caches and flash attention on/off on
-//! every measured family. `cargo test --test compute_real -- --nocapture` prints the error
+//! every measured family. `cargo test --test integration compute_real:: -- --nocapture` prints the error
 //! table that docs/memory-model.md ("Compute buffers") quotes.
 
-mod compute_support;
+use crate::compute_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

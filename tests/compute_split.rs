@@ -1,7 +1,7 @@
 //! The graph model on the real fixture GGUFs without running llama.cpp: family choice, the
 //! split variant's consistency with the CPU estimate, and how the buffer scales.
 
-mod compute_support;
+use crate::compute_support;
 
 use compute_support::{Case, fixture, open};
 use profilec::budget::Program;

@@ -1,7 +1,7 @@
 //! fit's prediction on the reference rig with header-only models shaped like the corpus models,
 //! against the FIT-era runs of the seed repo (seed-repo-notes §4 rows 31–38; docs/placement.md).
 
-mod solver_support;
+use crate::solver_support;
 
 use profilec::budget::Program;
 use profilec::place::fit::{FitPrediction, predict};

@@ -1,8 +1,7 @@
 //! `profilec plan` shows fit's predicted result for a FIT profile (human and JSON).
 
-mod solver_support;
-
-use std::process::Command;
+use crate::solver_support;
+use crate::support;
 
 use solver_support::{models, root};
 
@@ -25,7 +24,7 @@ fn conf_dir() -> tempfile::TempDir {
 }
 
 fn plan(dir: &tempfile::TempDir, id: &str, format: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["plan", id, "models.conf", "--format", format])
         .current_dir(dir.path())
         .output()

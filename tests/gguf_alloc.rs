@@ -1,29 +1,41 @@
 //! A hostile header cannot make the reader allocate more than the file's size: a counting
 //! global allocator records the largest single allocation while each crafted file is parsed.
-//! One test function only, so no other test thread allocates meanwhile.
+//! The allocator serves the whole test crate, so it counts only on the thread that asked
+//! (a thread-local switch): other tests allocating meanwhile do not disturb the measurement.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::Cursor;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use profilec::gguf::read_header;
 
-mod common;
+use crate::common;
 use common::Gguf;
 
 struct Counting;
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static LARGEST: Cell<usize> = const { Cell::new(0) };
+}
+
+fn record(size: usize) {
+    // try_with: the allocator also runs while thread-locals are being torn down.
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = LARGEST.try_with(|l| l.set(l.get().max(size)));
+    }
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        record(layout.size());
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        record(new_size);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -69,9 +81,11 @@ fn crafted_counts_never_allocate_beyond_the_file() {
         ),
     ];
     for (what, bytes) in cases {
-        LARGEST.store(0, Ordering::Relaxed);
+        LARGEST.with(|l| l.set(0));
+        COUNTING.with(|c| c.set(true));
         let r = read_header(Cursor::new(&bytes), bytes.len() as u64);
-        let largest = LARGEST.load(Ordering::Relaxed);
+        COUNTING.with(|c| c.set(false));
+        let largest = LARGEST.with(Cell::get);
         assert!(r.is_err(), "{what}");
         // Messages and the test harness allocate a few KiB; nothing may scale with the claimed count.
         assert!(

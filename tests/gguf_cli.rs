@@ -1,14 +1,14 @@
 //! `profilec inspect` through the binary: output, JSON and exit codes.
 
+use crate::support;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
 }
 
 fn inspect(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .arg("inspect")
         .args(args)
         .output()

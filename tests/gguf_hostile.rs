@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use profilec::gguf::{self, FormatError, read_header};
 use proptest::prelude::*;
 
-mod common;
+use crate::common;
 use common::Gguf;
 
 fn models() -> PathBuf {

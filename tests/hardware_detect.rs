@@ -34,10 +34,17 @@ fn detects_cpu_and_ram() {
 
 #[test]
 fn no_driver_means_cpu_only_with_a_note() {
+    let d = hardware::detect(Path::new("."));
     if has_nvidia_driver() {
+        // A machine with a driver must show the other side of the same rule, not pass silently.
+        assert!(
+            d.notes.iter().all(|n| n.code != "hw::no-nvidia-driver"),
+            "{:#?}",
+            d.notes
+        );
+        assert_eq!(d.gpus_detected, !d.hardware.gpus.is_empty());
         return;
     }
-    let d = hardware::detect(Path::new("."));
     assert!(!d.gpus_detected);
     assert!(d.hardware.gpus.is_empty());
     assert!(d.observed.gpu_free_mib.is_empty());

@@ -1,8 +1,8 @@
 //! `hw --write` changes only the values it records and keeps every other byte.
 
+use crate::support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 use profilec::hardware::{self, update_toml};
 
@@ -64,7 +64,7 @@ fn cli_write_changes_only_cpu_values_and_keeps_comments() {
     std::fs::write(&path, COMMENTED).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["hw", "--write"])
         .arg(&path)
         .output()
@@ -112,7 +112,7 @@ fn cli_write_changes_only_cpu_values_and_keeps_comments() {
     assert_eq!(names, ["profilec.toml"]);
 
     // A second write finds nothing to change and leaves the file alone.
-    let again = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let again = support::profilec()
         .args(["hw", "--write"])
         .arg(&path)
         .output()
@@ -124,7 +124,7 @@ fn cli_write_changes_only_cpu_values_and_keeps_comments() {
 #[test]
 fn cli_write_defaults_to_profilec_toml_in_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["hw", "--write"])
         .current_dir(dir.path())
         .output()
@@ -215,7 +215,7 @@ fn invalid_toml_is_not_touched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("profilec.toml");
     std::fs::write(&path, "[cpu\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["hw", "--write"])
         .arg(&path)
         .output()

@@ -1,7 +1,7 @@
 //! The process side without a model: argv reaches the program literally, output lands in the
 //! log, and dead or silent "servers" end in typed errors within their timeouts.
 
-mod launch_support;
+use crate::launch_support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! server's exit status comes back. One test function, because signal handlers are
 //! process-wide and two foreground launches in parallel would both see every signal.
 
-mod launch_support;
+use crate::launch_support;
 
 use std::time::{Duration, Instant};
 

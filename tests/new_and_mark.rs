@@ -2,19 +2,16 @@
 //! end, `mark-tested` changes only SPEED and drops the NOT YET TESTED line, and the result
 //! checks with no new error.
 
+use crate::support;
+use crate::support::root;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use profilec::check::check_source;
 use profilec::diag::Severity;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn profilec(args: &[&str], file: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
+    support::profilec()
         .args(args)
         .arg(file)
         .output()
@@ -52,7 +49,7 @@ fn new_then_mark_tested_on_every_corpus_version() {
         let before = fs::read_to_string(&original).expect("read");
         fs::write(&conf, &before).expect("copy");
 
-        let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+        let out = support::profilec()
             .args(["new", "--bench", "--id", "next-test", "--file"])
             .arg(&conf)
             .arg(models.join("Qwen3-Next/qwen3next-hybrid.gguf"))
@@ -123,7 +120,7 @@ fn new_refuses_an_existing_id_and_leaves_the_file() {
     let conf = dir.path().join("models.conf");
     let text = "[mine]\nNAME=x\nMODEL=llama-gqa.gguf\r\n";
     fs::write(&conf, text).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["new", "--id", "mine", "--file"])
         .arg(&conf)
         .arg(models.join("llama-gqa.gguf"))
@@ -143,7 +140,7 @@ fn new_dry_run_prints_a_diff_and_keeps_crlf() {
     let conf = dir.path().join("models.conf");
     let text = "# mine\r\n[a]\r\nNAME=A\r\nMODEL=g.gguf";
     fs::write(&conf, text).expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["new", "--dry-run", "--file"])
         .arg(&conf)
         .arg(models.join("g.gguf"))
@@ -161,7 +158,7 @@ fn new_dry_run_prints_a_diff_and_keeps_crlf() {
         text,
         "dry run writes nothing"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["new", "--file"])
         .arg(&conf)
         .arg(models.join("g.gguf"))
@@ -184,7 +181,7 @@ fn a_model_outside_the_models_dir_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     fs::create_dir_all(dir.path().join("models")).expect("dir");
     let conf = dir.path().join("models.conf");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["new", "--file"])
         .arg(&conf)
         .arg(root().join("models/llama-gqa.gguf"))
@@ -199,7 +196,7 @@ fn a_model_outside_the_models_dir_is_refused() {
 fn new_plans_the_profile_on_the_reference_rig() {
     let dir = tempfile::tempdir().expect("tempdir");
     let conf = dir.path().join("models.conf");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["new", "--dry-run", "--hardware"])
         .arg(root().join("profiles/profilec.toml"))
         .arg("--file")

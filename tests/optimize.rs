@@ -1,21 +1,13 @@
 //! `optimize` (and `run --model X --optimize`): one JSON object valid against
 //! docs/optimize.schema.json, decisions from the memory model, errors on stderr only.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn gemma() -> PathBuf {
-    std::env::var_os("PROFILEC_GEMMA_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/models/gemma-3-270m-q4_k_m.gguf"))
-}
+use crate::support;
+use crate::support::root;
+use std::path::Path;
+use std::process::Output;
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
+    support::profilec()
         .args(args)
         .output()
         .expect("run profilec")
@@ -62,11 +54,14 @@ fn cpu_only_box() {
 
 #[test]
 fn reference_rig_model_that_fits() {
+    let Some(gemma) = support::real_model() else {
+        return;
+    };
     let hw = model_arg(&root().join("profiles/profilec.toml"));
     let v = valid(&run(&[
         "optimize",
         "--model",
-        &model_arg(&gemma()),
+        &model_arg(&gemma),
         "--hardware",
         &hw,
     ]));
@@ -89,6 +84,9 @@ fn reference_rig_model_that_fits() {
 
 #[test]
 fn small_gpu_model_that_does_not_fit() {
+    let Some(gemma) = support::real_model() else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let hw = dir.path().join("small.toml");
     std::fs::write(
@@ -99,7 +97,7 @@ fn small_gpu_model_that_does_not_fit() {
     let v = valid(&run(&[
         "optimize",
         "--model",
-        &model_arg(&gemma()),
+        &model_arg(&gemma),
         "--hardware",
         &model_arg(&hw),
     ]));

@@ -229,7 +229,7 @@ fn ranges(set: &BTreeSet<u32>) -> Vec<RangeInclusive<u32>> {
 
 /// Every distinct `-ot` spec of the corpus, regenerated from its layer sets: the same
 /// placement, never longer. The table in docs/placement.md is this test's output
-/// (`cargo test --test place_regex -- --nocapture corpus`).
+/// (`cargo test --test integration place_regex::corpus -- --nocapture`).
 #[test]
 fn corpus_specs_regenerated_no_longer() {
     let mut specs = BTreeSet::new();

@@ -1,14 +1,12 @@
 //! `profilec plan`: JSON shape, exit codes, profile and ad-hoc modes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support;
+use crate::support::root;
+use std::path::Path;
+use std::process::Output;
 
 fn profilec(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
+    support::profilec()
         .args(args)
         .current_dir(dir)
         .output()

@@ -1,15 +1,12 @@
 //! `profilec check` on preset files through the real binary: dialect detection, exit codes,
 //! JSON positions, and the preset `profilec render` writes.
 
+use crate::support;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use profilec::preset::{Dialect, detect};
-
-fn profilec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,7 +30,7 @@ fn codes(v: &serde_json::Value) -> Vec<String> {
 #[test]
 fn rendered_preset_checks_clean() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = profilec()
+    let out = support::profilec()
         .args(["render", "--all", "--format", "preset"])
         .arg(format!("{root}/profiles/models.conf"))
         .output()
@@ -51,7 +48,7 @@ fn rendered_preset_checks_clean() {
         detect(&String::from_utf8_lossy(&out.stdout)),
         Dialect::Preset
     );
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--format", "json"])
         .arg(&path)
         .output()
@@ -68,7 +65,7 @@ fn docs_examples_fail_only_on_mmap() {
     // (it became `--load-mode`): llama-server refuses both files with "option 'mmap' not
     // recognized in preset '*'". Everything else in them checks clean.
     for (name, line) in [("docs-preset-hf.ini", 3), ("docs-preset-named.ini", 2)] {
-        let out = profilec()
+        let out = support::profilec()
             .args(["check", "--format", "json"])
             .arg(fixture(name))
             .output()
@@ -105,7 +102,7 @@ fn docs_examples_without_mmap_check_clean() {
 
 #[test]
 fn server_readme_example() {
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--format", "json"])
         .arg(fixture("server-readme.ini"))
         .output()
@@ -131,7 +128,7 @@ fn dialect_flag_and_detection() {
     let path = dir.path().join("x.ini");
     fs::write(&path, "[m]\nhf = org/repo\njinja = yes\n").expect("write");
     for dialect in ["auto", "preset"] {
-        let out = profilec()
+        let out = support::profilec()
             .args(["check", "--format", "json", "--dialect", dialect])
             .arg(&path)
             .output()
@@ -140,7 +137,7 @@ fn dialect_flag_and_detection() {
         assert_eq!(out.status.code(), Some(1));
     }
     // Forced to models.conf, the same text is read with models.conf rules.
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--format", "json", "--dialect", "models-conf"])
         .arg(&path)
         .output()
@@ -153,7 +150,7 @@ fn dialect_flag_and_detection() {
     // Warnings fail only with --deny-warnings.
     fs::write(&path, "[m]\nhf = org/repo\nport = 1\n").expect("write");
     let run = |deny: bool| {
-        let mut c = profilec();
+        let mut c = support::profilec();
         c.args(["check", "--dialect", "preset"]).arg(&path);
         if deny {
             c.arg("--deny-warnings");
@@ -161,7 +158,7 @@ fn dialect_flag_and_detection() {
         c.output().expect("run").status.code()
     };
     assert_eq!((run(false), run(true)), (Some(0), Some(1)));
-    let out = profilec()
+    let out = support::profilec()
         .args(["check", "--dialect", "preset"])
         .arg(dir.path().join("missing.ini"))
         .output()

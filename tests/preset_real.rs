@@ -2,30 +2,21 @@
 //! `profilec check` accepts: `GET /models` lists exactly its sections. No model is loaded
 //! (router mode starts a model only on request), so this needs only the binary.
 
+use crate::support;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use profilec::launch::{INSTALL_COMMAND, find_llama_server, http};
+use profilec::launch::http;
 use profilec::preset::check_preset_source;
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
 
 #[test]
 fn router_lists_the_rendered_sections() {
-    let server = match find_llama_server(None) {
-        Ok(s) => s,
-        Err(e) if std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1") => {
-            eprintln!("skipping (PROFILEC_SKIP_REAL=1): {e}");
-            return;
-        }
-        Err(e) => panic!("{e}\ninstall it: {INSTALL_COMMAND}\n(PROFILEC_SKIP_REAL=1 skips)"),
+    let Some(server) = support::real_server() else {
+        return;
     };
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "--all", "--format", "preset"])
         .arg(Path::new(root).join("profiles/models.conf"))
         .output()
@@ -40,7 +31,7 @@ fn router_lists_the_rendered_sections() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ini = dir.path().join("router.ini");
     std::fs::write(&ini, &text).expect("write");
-    let port = free_port();
+    let port = support::free_port();
     let log = dir.path().join("router.log");
     let mut child = Command::new(&server)
         .arg("--models-preset")

@@ -1,6 +1,7 @@
 //! `render`: the sh line round-trips through a real POSIX shell, the env flow refuses what
 //! dotenv/word splitting would mangle, and the router preset has one section per profile.
 
+use crate::support;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -76,7 +77,7 @@ fn env_flow_writes_only_set_keys_and_refuses_unsafe_values() {
 #[test]
 fn preset_through_the_binary() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "--all", "--format", "preset"])
         .arg(format!("{root}/profiles/models.conf"))
         .output()
@@ -119,14 +120,14 @@ fn render_refuses_a_profile_with_errors() {
         "[a]\nNAME=A\nMODEL=m.gguf\nEXTRA_ARGS=--ctx-size=4096\n",
     )
     .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "a"])
         .arg(&conf)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("args::equals-value"));
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["render", "b"])
         .arg(&conf)
         .output()

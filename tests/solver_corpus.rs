@@ -3,7 +3,7 @@
 //! against the splits the seed repo tuned by hand and ran without OOM (seed-repo-notes §3–4;
 //! the comparison table is in docs/placement.md).
 
-mod solver_support;
+use crate::solver_support;
 
 use profilec::config::Strategy;
 use profilec::place::solver::{SolveError, StrategyKind};

@@ -1,8 +1,7 @@
 //! `profilec plan` shows the solver's placement for a pinned profile (human and JSON).
 
-mod solver_support;
-
-use std::process::Command;
+use crate::solver_support;
+use crate::support;
 
 use solver_support::{models, root};
 
@@ -24,7 +23,7 @@ fn conf_dir() -> tempfile::TempDir {
 }
 
 fn plan(dir: &tempfile::TempDir, format: &str) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["plan", "glm-q8", "models.conf", "--format", format])
         .current_dir(dir.path())
         .output()

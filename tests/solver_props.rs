@@ -2,7 +2,7 @@
 //! more VRAM never leaves fewer weight bytes on the GPUs, and the generated `-ot` rules route
 //! every tensor of the model exactly as the layer counts say.
 
-mod solver_support;
+use crate::solver_support;
 
 use profilec::config::Strategy;
 use profilec::flags::{BufferType, parse_ot, place};

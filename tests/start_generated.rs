@@ -4,32 +4,18 @@
 //! recorded), but on a file whose every tensor we chose, so the plan is checked on a model that
 //! is not the one the memory model was tuned on.
 
-mod launch_support;
+use crate::launch_support;
+use crate::support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use launch_support::free_port;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use profilec::launch::{self, INSTALL_COMMAND, http};
-
-/// The real llama-server, or `None` when it is absent and PROFILEC_SKIP_REAL=1. The model is
-/// in the repository, so only the server can be missing.
-fn real_server() -> Option<PathBuf> {
-    match launch::find_llama_server(None) {
-        Ok(server) => Some(server),
-        Err(e) if std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1") => {
-            eprintln!("skipping a real-server test (PROFILEC_SKIP_REAL=1): {e}");
-            None
-        }
-        Err(e) => panic!(
-            "{e}\ninstall it: {INSTALL_COMMAND}\n(set PROFILEC_SKIP_REAL=1 to skip the tests that need it)"
-        ),
-    }
-}
+use profilec::launch::http;
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
@@ -87,13 +73,13 @@ fn wait_healthy(child: &mut std::process::Child, port: u16) {
 
 #[test]
 fn start_serves_the_generated_llama_and_matches_its_plan() {
-    if real_server().is_none() {
+    if support::real_server().is_none() {
         return;
     }
     let port = free_port();
     let dir = setup(port);
     let conf = dir.path().join("models.conf");
-    let child = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let child = support::profilec()
         .args(["start", "tiny"])
         .arg(&conf)
         .args(["--quiet", "--timeout", "120"])

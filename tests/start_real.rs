@@ -2,10 +2,11 @@
 //! check, render, launch without a shell, /health, one completion, SIGINT, the log parsed and
 //! the observation recorded.
 
-mod launch_support;
+use crate::launch_support;
+use crate::support;
 
 use std::fs;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use launch_support::{free_port, real_parts};
@@ -42,7 +43,7 @@ fn dry_run_prints_the_command_and_starts_nothing() {
     };
     let port = free_port();
     let dir = setup(port, &model);
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .args(["start", "gemma"])
         .arg(dir.path().join("models.conf"))
         .arg("--dry-run")
@@ -61,7 +62,7 @@ fn dry_run_prints_the_command_and_starts_nothing() {
     assert!(words[0].ends_with("llama-server"), "{words:?}");
     assert!(http::get("127.0.0.1", port, "/health", Duration::from_millis(300)).is_err());
     // The short `start` binary does the same.
-    let short = Command::new(env!("CARGO_BIN_EXE_start"))
+    let short = support::start_binary()
         .arg("gemma")
         .arg(dir.path().join("models.conf"))
         .arg("--dry-run")
@@ -78,7 +79,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
     let port = free_port();
     let dir = setup(port, &model);
     let conf = dir.path().join("models.conf");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let mut child = support::profilec()
         .args(["start", "gemma"])
         .arg(&conf)
         .args(["--quiet", "--timeout", "120"])
@@ -123,7 +124,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
     launch_support::assert_observed_matches_plan(&row);
 
     // `log --profile` reads the same log against the same plan.
-    let out = Command::new(env!("CARGO_BIN_EXE_profilec"))
+    let out = support::profilec()
         .arg("log")
         .arg(dir.path().join(".profilec/logs/gemma.log"))
         .args(["--profile", "gemma", "--format", "json", "--file"])

@@ -1,7 +1,8 @@
 //! `profilec log` through the built binary: exit codes and the JSON object.
 
+use crate::support;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -10,7 +11,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn profilec(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_profilec"))
+    support::profilec()
         .arg("log")
         .args(args)
         .output()

@@ -8,56 +8,11 @@ use std::time::{Duration, Instant};
 
 use profilec::budget::{ContextParams, Program};
 use profilec::gguf::{Model, ModelFacts};
-use profilec::launch::{self, INSTALL_COMMAND};
+use profilec::resolve::{Effective, Origin, apply_args};
 
-pub const DEFAULT_GEMMA: &str = "target/models/gemma-3-270m-q4_k_m.gguf";
-
-pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name)
-}
-
-pub fn gemma_path() -> PathBuf {
-    std::env::var_os("PROFILEC_GEMMA_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_GEMMA))
-}
-
-fn skip_or_fail(problem: String) -> Option<PathBuf> {
-    if std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1") {
-        eprintln!("skipping a real llama.cpp test (PROFILEC_SKIP_REAL=1): {problem}");
-        return None;
-    }
-    panic!("{problem}\n(set PROFILEC_SKIP_REAL=1 to skip the tests that need it)");
-}
-
-/// llama-completion, or `None` when absent and PROFILEC_SKIP_REAL=1 (else the test fails).
-pub fn completion() -> Option<PathBuf> {
-    match launch::find_llama_completion(None) {
-        Ok(p) => Some(p),
-        Err(e) => skip_or_fail(format!("{e}\ninstall it: {INSTALL_COMMAND}")),
-    }
-}
-
-pub fn server() -> Option<PathBuf> {
-    match launch::find_llama_server(None) {
-        Ok(p) => Some(p),
-        Err(e) => skip_or_fail(format!("{e}\ninstall it: {INSTALL_COMMAND}")),
-    }
-}
-
-/// The real Gemma 3 270M, or `None` when absent and PROFILEC_SKIP_REAL=1.
-pub fn gemma() -> Option<PathBuf> {
-    let p = gemma_path();
-    if p.is_file() {
-        return Some(p);
-    }
-    skip_or_fail(format!(
-        "the real test model {} is missing; run scripts/fetch_test_models.sh",
-        p.display()
-    ))
-}
+pub use crate::support::{
+    fixture, real_completion as completion, real_model as gemma, real_server as server,
+};
 
 /// One launch setting of the grid.
 #[derive(Debug, Clone)]
@@ -106,45 +61,13 @@ impl Case {
         )
     }
 
-    /// llama.cpp's context numbers for this case (docs/memory-model.md §1): completion reserves
-    /// `n_batch` output rows, llama-server one per sequence.
+    /// llama.cpp's context numbers for this case, from the library's own resolution of the
+    /// case's argv (docs/memory-model.md §1): completion reserves `n_batch` output rows,
+    /// llama-server one per sequence.
     pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
-        let pad = |x: u64| x.div_ceil(256) * 256;
-        let n_seq = self.np.max(1);
-        // An explicit -np without -kvu gives one stream per sequence in both programs.
-        let unified = n_seq == 1;
-        let mut n_ctx = pad(if self.ctx == 0 {
-            facts.n_ctx_train
-        } else {
-            self.ctx
-        });
-        let (n_ctx_seq, n_stream) = if unified {
-            (n_ctx, 1)
-        } else {
-            let per = pad(n_ctx / n_seq);
-            n_ctx = per * n_seq;
-            (per, n_seq)
-        };
-        let n_batch = 2048.min(n_ctx);
-        let n_ubatch = self.ub.min(n_batch);
-        ContextParams {
-            program,
-            n_ctx,
-            n_ctx_seq,
-            n_seq,
-            n_stream,
-            unified,
-            n_batch,
-            n_ubatch,
-            n_outputs_max: match program {
-                Program::LlamaCompletion => n_batch,
-                Program::LlamaServer => n_seq,
-            },
-            flash_attn: self.fa,
-            swa_full: false,
-            type_k: self.kv.into(),
-            type_v: self.kv.into(),
-        }
+        let mut eff = Effective::default();
+        apply_args(&mut eff, &self.argv().join(" "), Origin::ExtraArgs);
+        ContextParams::new(&eff.options(), facts, program)
     }
 }
 

