@@ -206,9 +206,15 @@ def glm47_flash(path, q):
 def gpt_oss_120b(path):
     # GPT-OSS-120B (ggml-org F16 file: MXFP4 experts, F16 elsewhere): 36 blocks, 64 heads of 64,
     # 8 KV heads, sliding window 128 on every other block, 128 experts (4 used) of 2880.
+    gpt_oss(path, 36, 128, QT.F16, QT.F16)
+
+
+def gpt_oss(path, blocks, NE, dense, embd_t):
+    """gpt-oss with `blocks` layers and `NE` experts; `dense` = type of attention and output,
+    `embd_t` = token_embd (the 20B MXFP4 file of GPU log case 11: Q8_0 for both)."""
     a = "gpt-oss"
-    E, H, KV, D, NE, FE = 2880, 64, 8, 64, 128, 2880
-    s = Shaped(path, a, 36, E, 201088, 131072)
+    E, H, KV, D, FE = 2880, 64, 8, 64, 2880
+    s = Shaped(path, a, blocks, E, 201088, 131072)
     s.u("attention.head_count", H)
     s.u("attention.head_count_kv", KV)
     s.u("attention.key_length", D)
@@ -218,14 +224,14 @@ def gpt_oss_120b(path):
     s.u("expert_used_count", 4)
     s.u("expert_feed_forward_length", FE)
     s.u("feed_forward_length", FE)
-    s.embd_out(QT.F16, QT.F16)
-    for i in range(36):
+    s.embd_out(embd_t, dense)
+    for i in range(blocks):
         b = f"blk.{i}"
         s.t(f"{b}.attn_norm.weight", [E])
-        s.t(f"{b}.attn_q.weight", [E, H * D], QT.F16)
-        s.t(f"{b}.attn_k.weight", [E, KV * D], QT.F16)
-        s.t(f"{b}.attn_v.weight", [E, KV * D], QT.F16)
-        s.t(f"{b}.attn_output.weight", [H * D, E], QT.F16)
+        s.t(f"{b}.attn_q.weight", [E, H * D], dense)
+        s.t(f"{b}.attn_k.weight", [E, KV * D], dense)
+        s.t(f"{b}.attn_v.weight", [E, KV * D], dense)
+        s.t(f"{b}.attn_output.weight", [H * D, E], dense)
         s.t(f"{b}.attn_q.bias", [H * D])
         s.t(f"{b}.attn_k.bias", [KV * D])
         s.t(f"{b}.attn_v.bias", [KV * D])
@@ -345,6 +351,7 @@ def shaped_models(out):
     p = lambda n: os.path.join(d, n)
     qwen3moe_30b(p("qwen3-30b-a3b-q4_k_m.gguf"), QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K)
     qwen3moe_30b(p("qwen3-coder-30b-a3b-q8_0.gguf"), QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0)
+    gpt_oss(p("gpt-oss-20b-mxfp4.gguf"), 24, 32, QT.Q8_0, QT.Q8_0)
     glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
     glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")
     gpt_oss_120b(p("gpt-oss-120b-f16.gguf"))
