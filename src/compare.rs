@@ -1,13 +1,9 @@
 //! Plan against measurement: what profilec predicted per device and component, beside what
 //! llama.cpp reported in its startup log. The calibration loop's unit of truth.
 
-use std::path::Path;
-
 use serde::Serialize;
 
-use crate::budget::{Plan, Program, plan};
-use crate::project::Project;
-use crate::render::effective;
+use crate::budget::Plan;
 use crate::startup_log::StartupReport;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,21 +74,6 @@ pub fn compare(plan: &Plan, report: &StartupReport) -> Vec<ComponentDiff> {
         }
     }
     out
-}
-
-/// The plan of a profile as `start` launches it (llama-server, effective options with the
-/// machine's `[defaults]`), when its model can be read.
-pub fn plan_profile(project: &Project, id: &str) -> Option<Plan> {
-    let profile = project.profile(id).ok()?;
-    let opts = effective(profile, &project.hardware).options();
-    let model = opts.model.clone()?;
-    plan(
-        Path::new(&model),
-        &opts,
-        &project.hardware.machine(),
-        Program::LlamaServer,
-    )
-    .ok()
 }
 
 /// A small table for people.

@@ -8,9 +8,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::budget::{Plan, Program, plan_model};
+use crate::config::GpuLayers;
 use crate::gguf::{self, GgufError, Model, ModelFacts};
 use crate::hardware::Hardware;
-use crate::resolve::{Effective, Origin};
+use crate::resolve::RunOptions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OptimizeError {
@@ -181,11 +182,10 @@ fn choose(
 ) -> Result<(u64, u64, Plan), OptimizeError> {
     let machine = hw.machine();
     let try_plan = |ctx: u64, ngl: u64| -> Result<Plan, OptimizeError> {
-        let mut eff = Effective::default();
-        eff.set_flag("--ctx-size", &[&ctx.to_string()], Origin::Placement);
-        eff.set_flag("--n-gpu-layers", &[&ngl.to_string()], Origin::Placement);
-        eff.set_flag("--parallel", &["1"], Origin::Placement);
-        let opts = eff.options();
+        let mut opts = RunOptions::builtin();
+        opts.ctx_size = ctx;
+        opts.gpu_layers = GpuLayers::Count(u32::try_from(ngl).unwrap_or(u32::MAX));
+        opts.parallel = Some(1);
         plan_model(
             model,
             facts,

@@ -38,7 +38,7 @@ fn plan_of(file: &str, args: &str) -> Plan {
         .machine();
     plan(
         &models().join(file),
-        &eff.options(),
+        &eff.options().expect("options"),
         &machine,
         Program::LlamaServer,
     )

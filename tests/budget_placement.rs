@@ -24,7 +24,7 @@ fn try_plan(model: &str, args: &str, machine: &Machine) -> Result<Plan, PlanErro
     apply_args(&mut eff, args, Origin::ExtraArgs);
     plan(
         &root().join("models").join(model),
-        &eff.options(),
+        &eff.options().expect("options"),
         machine,
         Program::LlamaServer,
     )

@@ -105,7 +105,7 @@ fn grid(gemma: &Path) -> Vec<Case> {
 fn try_plan(model: &Path, args: &str, program: Program) -> Result<Plan, PlanError> {
     let mut eff = Effective::default();
     apply_args(&mut eff, args, Origin::ExtraArgs);
-    plan(model, &eff.options(), &machine(), program)
+    plan(model, &eff.options().expect("options"), &machine(), program)
 }
 
 fn plan_for(model: &Path, args: &str, program: Program) -> Plan {

@@ -28,7 +28,7 @@ proptest! {
 
     #[test]
     fn sh_line_splits_back_to_the_argv(argv in prop::collection::vec(word(), 0..8)) {
-        let r = Rendered { program: PathBuf::from("/usr/bin/llama-server"), argv: argv.clone(), env: Default::default() };
+        let r = Rendered { program: PathBuf::from("/usr/bin/llama-server"), argv: argv.clone(), env: Default::default(), arguments: Vec::new() };
         let words = sh_split(&r.to_sh()).expect("balanced quotes");
         prop_assert_eq!(&words[0], "/usr/bin/llama-server");
         prop_assert_eq!(&words[1..], &argv[..]);
@@ -41,7 +41,7 @@ proptest! {
     /// The real shell is the oracle: `sh -c 'printf "%s\0" LINE'` prints the words it split.
     #[test]
     fn a_real_posix_shell_agrees(argv in prop::collection::vec(word(), 1..6)) {
-        let r = Rendered { program: PathBuf::from("llama-server"), argv: argv.clone(), env: Default::default() };
+        let r = Rendered { program: PathBuf::from("llama-server"), argv: argv.clone(), env: Default::default(), arguments: Vec::new() };
         let out = Command::new("sh")
             .arg("-c")
             .arg(format!("printf '%s\\0' {}", r.to_sh()))
@@ -61,14 +61,14 @@ fn env_flow_writes_only_set_keys_and_refuses_unsafe_values() {
         None,
     );
     assert_eq!(
-        to_env(&report.conf.profiles[0]).expect("env"),
+        to_env(&report.conf.profiles[0], &[]).expect("env"),
         "MODEL=m.gguf\nCTX_SIZE=4096\nEXTRA_ARGS=--jinja -ot exps=CPU\n"
     );
     let report = check_source(
         "[a]\nNAME=A\nMODEL=my model.gguf\nEXTRA_ARGS=--alias $HOME --chat-template-kwargs '{}' #x\n",
         None,
     );
-    let errors = to_env(&report.conf.profiles[0]).expect_err("unsafe");
+    let errors = to_env(&report.conf.profiles[0], &[]).expect_err("unsafe");
     let keys: Vec<_> = errors.iter().map(|e| e.key).collect();
     assert_eq!(keys, vec!["MODEL", "EXTRA_ARGS"]);
     assert!(errors[1].why.contains("comment"), "{}", errors[1].why);

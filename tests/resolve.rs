@@ -36,7 +36,7 @@ fn layers_apply_in_order_and_later_flags_win() {
     assert_eq!(argv.iter().filter(|a| *a == "--override-tensor").count(), 2);
     assert_eq!(eff.value("--model"), Some("/models/Q/m.gguf"));
 
-    let o = eff.options();
+    let o = eff.options().expect("options");
     assert_eq!(o.ctx_size, 65536);
     assert_eq!(o.cache_type_k, "q8_0");
     assert_eq!(o.flash_attn, FlashAttn::On);
@@ -56,7 +56,7 @@ fn llama_server_builtins_when_nothing_is_set() {
         &Default::default(),
         Path::new("models"),
     );
-    let o = eff.options();
+    let o = eff.options().expect("options");
     assert_eq!((o.ctx_size, o.batch, o.ubatch), (0, 2048, 512));
     assert_eq!((o.n_seq(), o.unified()), (4, true));
     assert_eq!(
@@ -78,7 +78,7 @@ fn negations_and_cpu_moe_expand() {
         &Default::default(),
         Path::new("models"),
     );
-    let o = eff.options();
+    let o = eff.options().expect("options");
     assert!(!o.repack);
     assert!(!o.kv_offload);
     assert!(!o.context_shift);

@@ -6,7 +6,7 @@
 use crate::solver_support;
 
 use profilec::config::Strategy;
-use profilec::place::solver::{SolveError, StrategyKind};
+use profilec::place::solver::SolveError;
 use solver_support::{counts, layers_on_gpus, solve};
 
 /// q8_0 cache, flash attention, one slot, -b 2048 -ub 512: how the corpus profiles ran.
@@ -21,7 +21,7 @@ fn auto(file: &str, ctx: u64) -> profilec::place::solver::Placement {
 #[test]
 fn glm_q4_is_one_gpu() {
     let p = auto("glm-4.7-flash-q4_k_m.gguf", 131072);
-    assert_eq!(p.strategy, StrategyKind::A);
+    assert_eq!(p.strategy, Strategy::A);
     assert_eq!(
         p.flags,
         [
@@ -41,7 +41,7 @@ fn glm_q4_is_one_gpu() {
 #[test]
 fn glm_q8_is_c_33_14_at_128k_like_the_corpus() {
     let p = auto("glm-4.7-flash-q8_0.gguf", 131072);
-    assert_eq!(p.strategy, StrategyKind::C);
+    assert_eq!(p.strategy, Strategy::C);
     assert_eq!(counts(&p), [33, 14]);
     // Exactly the corpus' hand-written rule (conf 43eb322).
     assert_eq!(
@@ -50,13 +50,13 @@ fn glm_q8_is_c_33_14_at_128k_like_the_corpus() {
     );
     // At the bench context 35+12 and 37+10 both ran; the solver fills the 4090 to 37.
     let p = auto("glm-4.7-flash-q8_0.gguf", 10240);
-    assert_eq!((p.strategy, counts(&p)), (StrategyKind::C, vec![37, 10]));
+    assert_eq!((p.strategy, counts(&p)), (Strategy::C, vec![37, 10]));
 }
 
 #[test]
 fn gpt_oss_is_d_with_at_least_the_hand_tuned_layers() {
     let p = auto("gpt-oss-120b-f16.gguf", 131072);
-    assert_eq!(p.strategy, StrategyKind::D);
+    assert_eq!(p.strategy, Strategy::D);
     assert!(layers_on_gpus(&p) >= 11 + 4, "{:?}", p.gpu_layers);
     assert!(p.flags.last().is_some_and(|ot| ot.ends_with(",exps=CPU")));
     let p = auto("gpt-oss-120b-f16.gguf", 10240);
@@ -73,7 +73,7 @@ fn qwen3_next_and_coder_are_d_with_at_least_the_hand_tuned_layers() {
         ("qwen3-coder-next-ud-q6_k_xl.gguf", 10240, 16 + 8),
     ] {
         let p = auto(file, ctx);
-        assert_eq!(p.strategy, StrategyKind::D, "{file}");
+        assert_eq!(p.strategy, Strategy::D, "{file}");
         assert!(
             layers_on_gpus(&p) >= hand,
             "{file} @ {ctx}: {:?} < {hand}",
@@ -86,18 +86,18 @@ fn qwen3_next_and_coder_are_d_with_at_least_the_hand_tuned_layers() {
 fn qwen35_moe_and_dense() {
     // 35B-A3B fits both GPUs whole (FIT put ~24 GB / ~12 GB there): C.
     let p = auto("qwen3.5-35b-a3b-ud-q6_k_xl.gguf", 262144);
-    assert_eq!((p.strategy, layers_on_gpus(&p)), (StrategyKind::C, 40));
+    assert_eq!((p.strategy, layers_on_gpus(&p)), (Strategy::C, 40));
     // 122B-A10B is beyond VRAM: D.
     let p = auto("qwen3.5-122b-a10b-ud-q4_k_xl.gguf", 262144);
-    assert_eq!(p.strategy, StrategyKind::D);
+    assert_eq!(p.strategy, Strategy::D);
     // 27B dense Q6: every layer on the GPUs, 4090 first (FIT left 1.3 GiB of weights on the CPU).
     let p = auto("qwen3.5-27b-ud-q6_k_xl.gguf", 262144);
-    assert_eq!(p.strategy, StrategyKind::B);
+    assert_eq!(p.strategy, Strategy::B);
     assert_eq!(layers_on_gpus(&p), 65);
     assert!(counts(&p)[0] > counts(&p)[1]);
     // Q8 does not fit: B with the first layers on the CPU (FIT kept 57/65 on the GPUs).
     let p = auto("qwen3.5-27b-ud-q8_k_xl.gguf", 262144);
-    assert_eq!(p.strategy, StrategyKind::B);
+    assert_eq!(p.strategy, Strategy::B);
     assert!(p.rationale.iter().any(|r| r.contains("stay on the CPU")));
 }
 
@@ -137,7 +137,7 @@ fn forcing_c_on_a_model_beyond_vram_says_what_to_change() {
     else {
         panic!("{err}");
     };
-    assert_eq!(*strategy, StrategyKind::C);
+    assert_eq!(*strategy, Strategy::C);
     assert!(
         overruns
             .iter()

@@ -8,7 +8,7 @@ use profilec::config::Strategy;
 use profilec::flags::{BufferType, parse_ot, place};
 use profilec::gguf::{TensorRole, tensor_layer, tensor_role};
 use profilec::hardware::Machine;
-use profilec::place::solver::{Placement, StrategyKind};
+use profilec::place::solver::Placement;
 use proptest::prelude::*;
 use solver_support::{open, rig, solve_on};
 
@@ -108,8 +108,8 @@ proptest! {
 fn the_rig_plans_route_exactly() {
     let m = rig();
     for (file, s) in [
-        ("glm-4.7-flash-q8_0.gguf", StrategyKind::C),
-        ("gpt-oss-120b-f16.gguf", StrategyKind::D),
+        ("glm-4.7-flash-q8_0.gguf", Strategy::C),
+        ("gpt-oss-120b-f16.gguf", Strategy::D),
     ] {
         let p = solve_on(file, ARGS, Strategy::Auto, &m).expect("fits");
         assert_eq!(p.strategy, s);

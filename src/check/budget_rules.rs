@@ -11,8 +11,8 @@ use crate::diag::Diagnostic;
 use crate::flags::{BufferType, ParsedArgs, parse_args, place};
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::{Hardware, Machine};
+use crate::place::eval::{Evaluator, margins};
 use crate::place::fit::{self, RamCheck};
-use crate::place::solver::eval::{Bench, margins};
 use crate::place::solver::solve;
 use crate::resolve::{self, RunOptions, SplitMode};
 
@@ -41,7 +41,10 @@ pub fn check(
         let Some((_, Some((model, facts)))) = cache.iter().find(|(q, _)| *q == path) else {
             continue;
         };
-        let opts = resolve::resolve(p, &hw.defaults, dir).options();
+        // A value of the wrong type is `args::invalid-value`; nothing to plan.
+        let Ok(opts) = resolve::resolve(p, &hw.defaults, dir).options() else {
+            continue;
+        };
         let ctx = Ctx {
             p,
             model,
@@ -90,8 +93,8 @@ struct Over {
 }
 
 impl Ctx<'_> {
-    fn bench(&self) -> Bench<'_> {
-        Bench {
+    fn eval(&self) -> Evaluator<'_> {
+        Evaluator {
             model: self.model,
             facts: self.facts,
             path: self.path,
@@ -149,9 +152,9 @@ impl Ctx<'_> {
     }
 
     fn budget(&self, out: &mut Vec<Diagnostic>) {
-        let bench = self.bench();
+        let eval = self.eval();
         if self.opts.fit {
-            self.split_none_under_fit(&bench, out);
+            self.split_none_under_fit(&eval, out);
             let Ok(pred) = fit::predict(
                 self.model,
                 self.facts,
@@ -163,7 +166,7 @@ impl Ctx<'_> {
                 return;
             };
             if !pred.fits {
-                let overs = overruns(&bench, &pred.plan);
+                let overs = overruns(&eval, &pred.plan);
                 let why = match &pred.disabled_by {
                     Some(d) => format!("fit will not move layers ({d})"),
                     None => "even fit's placement (all layers it can move) is short".into(),
@@ -173,22 +176,22 @@ impl Ctx<'_> {
             self.swap(&pred.ram, out);
             return;
         }
-        let Ok(plan) = bench.plan_options(self.opts) else {
+        let Ok(plan) = eval.plan_options(self.opts) else {
             return;
         };
         self.report_overruns(
-            &overruns(&bench, &plan),
+            &overruns(&eval, &plan),
             "the profile pins placement (FIT=off)",
             out,
         );
-        if let Ok(ram) = fit::ram_check(&bench, self.opts, &plan) {
+        if let Ok(ram) = fit::ram_check(&eval, self.opts, &plan) {
             self.swap(&ram, out);
         }
     }
 
     /// fit keeps a `-sm none` model on the main GPU by moving layers to the CPU while the other
     /// GPUs idle: judged on the all-layers plan.
-    fn split_none_under_fit(&self, bench: &Bench, out: &mut Vec<Diagnostic>) {
+    fn split_none_under_fit(&self, eval: &Evaluator, out: &mut Vec<Diagnostic>) {
         if self.opts.split_mode != SplitMode::None || self.machine.gpus.len() < 2 {
             return;
         }
@@ -196,11 +199,11 @@ impl Ctx<'_> {
         if all.gpu_layers == GpuLayers::Auto {
             all.gpu_layers = GpuLayers::All;
         }
-        let Ok(plan) = bench.plan_options(&all) else {
+        let Ok(plan) = eval.plan_options(&all) else {
             return;
         };
         let main = format!("CUDA{}", self.opts.main_gpu);
-        let overs: Vec<Over> = overruns(bench, &plan)
+        let overs: Vec<Over> = overruns(eval, &plan)
             .into_iter()
             .filter(|o| o.device == main)
             .collect();
@@ -330,17 +333,17 @@ fn help_for(largest: &str) -> &'static str {
     }
 }
 
-fn overruns(bench: &Bench, plan: &Plan) -> Vec<Over> {
+fn overruns(eval: &Evaluator, plan: &Plan) -> Vec<Over> {
     plan.devices
         .iter()
         .filter(|d| d.name != "CPU")
-        .filter(|d| d.total_mib > bench.budget(d))
+        .filter(|d| d.total_mib > eval.budget(d))
         .map(|d| {
             let (largest, largest_mib) = largest(d);
             Over {
                 device: d.name.clone(),
                 total: d.total_mib,
-                budget: bench.budget(d),
+                budget: eval.budget(d),
                 largest,
                 largest_mib,
             }

@@ -41,16 +41,15 @@ pub fn run(args: Args) -> i32 {
     let diffs = match &args.profile {
         None => None,
         Some(id) => {
-            let project = match crate::project::open(&args.file, args.hardware.as_deref()) {
-                Ok(p) => p,
+            let resolved = crate::project::open(&args.file, args.hardware.as_deref())
+                .and_then(|mut p| p.resolve(id, crate::budget::Program::LlamaServer));
+            let resolved = match resolved {
+                Ok(r) => r,
                 Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
             };
-            if let Err(e) = project.profile(id) {
-                return super::fail(&e.to_string(), &e.help(), e.exit_code());
-            }
-            match crate::compare::plan_profile(&project, id) {
-                Some(plan) => Some(crate::compare::compare(&plan, &report)),
-                None => {
+            match resolved.plan() {
+                Ok(plan) => Some(crate::compare::compare(&plan, &report)),
+                Err(_) => {
                     return super::fail(
                         &format!("cannot plan [{id}]: its model file cannot be read"),
                         "check MODEL and the models directory (`profilec check`)",

@@ -3,7 +3,8 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::report::print_human;
-use crate::project::{Project, open};
+use crate::budget::Program;
+use crate::project::{Project, ResolvedProfile, open};
 use crate::render::{render, to_env, to_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,7 +46,7 @@ pub fn run(mut args: Args) -> i32 {
     {
         args.file = PathBuf::from(file);
     }
-    let project = match open(&args.file, args.hardware.as_deref()) {
+    let mut project = match open(&args.file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -56,7 +57,26 @@ pub fn run(mut args: Args) -> i32 {
         if project.report.has_errors() {
             return refuse(&project, project.report.diagnostics.iter().collect());
         }
-        return match to_preset(&project.report.conf, &project.hardware) {
+        let ids: Vec<String> = project
+            .report
+            .conf
+            .profiles
+            .iter()
+            .map(|p| p.id.value.clone())
+            .collect();
+        let mut resolved = Vec::new();
+        for id in &ids {
+            match resolve(&mut project, id) {
+                Ok(r) => resolved.push(r),
+                Err(code) => return code,
+            }
+        }
+        let pairs: Vec<(&str, &crate::resolve::Effective)> = ids
+            .iter()
+            .zip(&resolved)
+            .map(|(id, r)| (id.as_str(), &r.effective))
+            .collect();
+        return match to_preset(&pairs) {
             Ok(text) => {
                 print!("{text}");
                 0
@@ -92,7 +112,14 @@ pub fn run(mut args: Args) -> i32 {
             code = code.max(refuse(&project, errors));
             continue;
         }
-        let rendered = render(profile, &project.hardware);
+        let resolved = match resolve(&mut project, &id) {
+            Ok(r) => r,
+            Err(c) => {
+                code = code.max(c);
+                continue;
+            }
+        };
+        let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
         match args.format {
             Format::Args => {
                 println!("{}", rendered.program.display());
@@ -102,14 +129,33 @@ pub fn run(mut args: Args) -> i32 {
             }
             Format::Sh => println!("{}", rendered.to_sh()),
             Format::Json => println!("{}", rendered.to_json()),
-            Format::Env => match to_env(profile) {
-                Ok(text) => print!("{text}"),
-                Err(errors) => code = code.max(env_errors(&errors)),
-            },
+            Format::Env => {
+                let placement = resolved.pinned.as_ref().and_then(|p| p.as_ref().ok());
+                let flags = placement.map_or(&[][..], |p| p.flags.as_slice());
+                let Ok(profile) = project.profile(&id) else {
+                    continue;
+                };
+                match to_env(profile, flags) {
+                    Ok(text) => print!("{text}"),
+                    Err(errors) => code = code.max(env_errors(&errors)),
+                }
+            }
             Format::Preset => {}
         }
     }
     code
+}
+
+/// The profile resolved for launch, or the exit code after saying why it cannot be launched.
+fn resolve(project: &mut Project, id: &str) -> Result<ResolvedProfile, i32> {
+    let resolved = project
+        .resolve(id, Program::LlamaServer)
+        .map_err(|e| super::fail(&e.to_string(), &e.help(), e.exit_code()))?;
+    if let Some(e) = resolved.launch_blocker() {
+        eprintln!("not rendered: `[{id}]`");
+        return Err(super::fail(&e.to_string(), &e.help(), 1));
+    }
+    Ok(resolved)
 }
 
 fn refuse(project: &Project, errors: Vec<&crate::diag::Diagnostic>) -> i32 {

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::budget::Program;
 use crate::launch::{
     LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
 };
@@ -32,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> i32 {
-    let project = match open(&args.file, args.hardware.as_deref()) {
+    let mut project = match open(&args.file, args.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -51,7 +52,15 @@ pub fn run(args: Args) -> i32 {
         eprintln!("not started: `[{}]` has errors", args.id);
         return 1;
     }
-    let rendered = render(profile, &project.hardware);
+    let resolved = match project.resolve(&args.id, Program::LlamaServer) {
+        Ok(r) => r,
+        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+    };
+    if let Some(e) = resolved.launch_blocker() {
+        eprintln!("not started: `[{}]`", args.id);
+        return super::fail(&e.to_string(), &e.help(), 1);
+    }
+    let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
     let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
         Ok(p) => p,
         Err(e) if args.dry_run => {
@@ -76,7 +85,7 @@ pub fn run(args: Args) -> i32 {
     if let Some(dir) = log_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let plan = crate::compare::plan_profile(&project, &args.id);
+    let plan = resolved.plan().ok();
     let mut opts = LaunchOptions::new(&log_path);
     opts.mode = Mode::Foreground;
     opts.tee = !args.quiet;

@@ -38,9 +38,11 @@ impl fmt::Display for GpuLayers {
     }
 }
 
-/// `STRATEGY`: how placement is decided (DESIGN.md §6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `STRATEGY`: how placement is decided (docs/placement.md, the pinned strategies). A solved
+/// placement is always one of A–D.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Strategy {
+    #[serde(rename = "auto")]
     Auto,
     /// One GPU.
     A,
@@ -61,6 +63,17 @@ impl Strategy {
             "C" | "c" => Ok(Strategy::C),
             "D" | "d" => Ok(Strategy::D),
             _ => Err(format!("`{s}` is not a strategy")),
+        }
+    }
+
+    /// The value as models.conf spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Auto => "auto",
+            Strategy::A => "A",
+            Strategy::B => "B",
+            Strategy::C => "C",
+            Strategy::D => "D",
         }
     }
 }

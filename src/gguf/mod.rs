@@ -8,6 +8,7 @@
 //! Layers: [`read_header`] (one file, any `Read + Seek`) → [`Model::open`] (all shards of a
 //! model) → [`ModelFacts::from_model`] (architecture facts for the memory model and `inspect`).
 
+mod cache;
 mod error;
 pub mod facts;
 mod model;
@@ -15,6 +16,7 @@ mod reader;
 pub mod types;
 mod value;
 
+pub use cache::{LoadedModel, ModelCache};
 pub use error::{FormatError, GgufError};
 pub use facts::{
     AttentionKind, ExpertFacts, GeneralInfo, LayerBytes, LayerFacts, ModelFacts, NonLayerBytes,

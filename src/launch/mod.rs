@@ -28,7 +28,7 @@ pub use error::{INSTALL_COMMAND, LaunchError, Origin};
 pub use handle::ServerHandle;
 pub use preflight::{check_port, preflight};
 pub use spawn::{LogOptions, LoggedChild, describe_status, exit_code, log_tail, spawn_logged};
-pub use spec::{LaunchSpec, shell_quote};
+pub use spec::LaunchSpec;
 pub use wait::{Phase, Progress, ProgressFn, TAIL_LINES, stderr_indicator};
 
 use forward::Forwarder;

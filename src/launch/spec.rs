@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::LaunchError;
 use crate::hardware::{DEFAULT_HOST, DEFAULT_PORT};
+use crate::render::shell_quote;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchSpec {
@@ -120,19 +121,6 @@ impl LaunchSpec {
 
     pub fn model_path(&self) -> Option<&Path> {
         self.model.as_deref()
-    }
-}
-
-/// Single-quotes a word unless it consists only of characters no POSIX shell treats specially.
-pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::budget::{Plan, PlanError, Program};
 use crate::config::GpuLayers;
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Machine;
-use crate::place::solver::eval::{Bench, margins};
+use crate::place::eval::{Evaluator, margins};
 use crate::resolve::{RunOptions, SplitMode};
 
 /// One GPU's share of fit's result.
@@ -135,7 +135,7 @@ pub fn predict(
         _ => (0..machine.gpus.len()).collect(),
     };
     let nd = devs.len();
-    let bench = Bench {
+    let eval = Evaluator {
         model,
         facts,
         path,
@@ -147,7 +147,7 @@ pub fn predict(
     let disabled_by = placement_disabled_by(opts, machine.gpus.len());
     let mut log = Vec::new();
     let mut o = opts.clone();
-    let first = bench.plan_options(&o)?;
+    let first = eval.plan_options(&o)?;
     let n_streams = first.context.n_stream.max(1);
     let auto_ctx = opts.ctx_size == 0;
     if auto_ctx {
@@ -155,7 +155,7 @@ pub fn predict(
     }
     let tensor = opts.split_mode == SplitMode::Tensor;
     let mut plan = if auto_ctx {
-        bench.plan_options(&o)?
+        eval.plan_options(&o)?
     } else {
         first
     };
@@ -165,17 +165,17 @@ pub fn predict(
         log.push("llama_params_fit is not implemented for SPLIT_MODE_TENSOR, abort".into());
     } else if nd == 0 {
         log.push("no GPU: fit only compares the context against host memory".into());
-    } else if all_fit(&bench, &plan) {
+    } else if all_fit(&eval, &plan) {
         log.push("targets for free memory can be met on all devices, no changes needed".into());
     } else {
-        log.extend(report::deficit(&bench, &plan));
+        log.extend(report::deficit(&eval, &plan));
         if auto_ctx && facts.n_ctx_train > opts.fit_ctx {
             let n_max = o.ctx_size;
             let n_min = opts.fit_ctx.saturating_mul(n_streams);
-            let n = reduce_ctx(&bench, &o, &plan, &devs, n_min, n_max)?;
+            let n = reduce_ctx(&eval, &o, &plan, &devs, n_min, n_max)?;
             if n < n_max {
                 o.ctx_size = n;
-                plan = bench.plan_options(&o)?;
+                plan = eval.plan_options(&o)?;
                 ctx_reduced_from = Some(n_max);
                 log.push(format!("context size reduced from {n_max} to {n}"));
             }
@@ -190,13 +190,13 @@ pub fn predict(
                 o.ctx_size
             ));
         }
-        if nd == 1 && all_fit(&bench, &plan) {
+        if nd == 1 && all_fit(&eval, &plan) {
             log.push("entire model can be fit by reducing context".into());
         } else if let Some(why) = &disabled_by {
             log.push(format!("{why}, abort"));
         } else {
-            let s = place_layers(&bench, &o, &devs, &mut log)?;
-            plan = bench.plan_options(&layers::options(&o, &s, &devs, facts.n_layer))?;
+            let s = place_layers(&eval, &o, &devs, &mut log)?;
+            plan = eval.plan_options(&layers::options(&o, &s, &devs, facts.n_layer))?;
             slots = Some(s);
         }
     }
@@ -204,14 +204,14 @@ pub fn predict(
         Some(s) => layers::options(&o, s, &devs, facts.n_layer),
         None => o.clone(),
     };
-    let ram = ram_check(&bench, &final_opts, &plan)?;
-    let fits = all_fit(&bench, &plan);
+    let ram = ram_check(&eval, &final_opts, &plan)?;
+    let fits = all_fit(&eval, &plan);
     let mut p = FitPrediction {
         disabled_by,
         n_ctx: plan.n_ctx,
         ctx_reduced_from,
         n_gpu_layers: u32::try_from(plan.placement.n_gpu_layers).unwrap_or(u32::MAX),
-        devices: report::devices(&bench, &plan, slots.as_deref(), &devs),
+        devices: report::devices(&eval, &plan, slots.as_deref(), &devs),
         overrides: slots
             .as_deref()
             .and_then(|s| layers::overrides(s, &devs, facts.n_layer)),
@@ -228,15 +228,15 @@ pub fn predict(
         plan,
     };
     p.flags = report::flags(&p, slots.is_some());
-    p.findings = report::findings(&p, &bench);
+    p.findings = report::findings(&p, &eval);
     Ok(p)
 }
 
-fn all_fit(bench: &Bench, plan: &Plan) -> bool {
+fn all_fit(eval: &Evaluator, plan: &Plan) -> bool {
     plan.devices
         .iter()
         .filter(|d| d.name != "CPU")
-        .all(|d| d.total_mib <= bench.budget(d))
+        .all(|d| d.total_mib <= eval.budget(d))
 }
 
 /// Σ `f` over the GPUs fit works with (`-sm none`: the main GPU only).
@@ -251,24 +251,24 @@ fn gpu_sum(plan: &Plan, devs: &[usize], f: impl Fn(&crate::budget::DevicePlan) -
 /// Step 2: the context where total GPU use meets the total target, interpolated linearly
 /// between `n_min` and `n_max`, rounded down to 256 per stream.
 fn reduce_ctx(
-    bench: &Bench,
+    eval: &Evaluator,
     o: &RunOptions,
     at_max: &Plan,
     devs: &[usize],
     n_min: u64,
     n_max: u64,
 ) -> Result<u64, PlanError> {
-    let mut target = gpu_sum(at_max, devs, |d| bench.budget(d));
+    let mut target = gpu_sum(at_max, devs, |d| eval.budget(d));
     let nd = devs.len();
     if nd > 1 {
         let model = gpu_sum(at_max, devs, |d| d.weights_mib + d.weights_repack_mib);
         let ngl = at_max
             .placement
             .n_gpu_layers
-            .min(u64::from(bench.facts.n_layer))
+            .min(u64::from(eval.facts.n_layer))
             .max(1);
         let per_layer = model / ngl as f64;
-        let div = if bench.facts.experts.is_some() {
+        let div = if eval.facts.experts.is_some() {
             6.0
         } else {
             2.0
@@ -281,27 +281,27 @@ fn reduce_ctx(
     }
     let mut lo = o.clone();
     lo.ctx_size = n_min;
-    let used_min = gpu_sum(&bench.plan_options(&lo)?, devs, |d| d.total_mib);
+    let used_min = gpu_sum(&eval.plan_options(&lo)?, devs, |d| d.total_mib);
     if used_min >= target || used_max <= used_min {
         return Ok(n_min);
     }
     let span = (n_max - n_min) as f64;
     let n = n_min + (span * (target - used_min) / (used_max - used_min)) as u64;
-    let step = 256 * (n_min / bench.base.fit_ctx.max(1)).max(1);
+    let step = 256 * (n_min / eval.base.fit_ctx.max(1)).max(1);
     Ok((n / step * step).clamp(n_min, n_max))
 }
 
 fn place_layers(
-    bench: &Bench,
+    eval: &Evaluator,
     o: &RunOptions,
     devs: &[usize],
     log: &mut Vec<String>,
 ) -> Result<Vec<Slot>, PlanError> {
-    let moe = bench.facts.experts.is_some();
+    let moe = eval.facts.experts.is_some();
     let mut surplus = false;
     if moe {
-        let plan = bench.plan_options(&layers::dense_only(o))?;
-        let s = gpu_sum(&plan, devs, |d| bench.budget(d) - d.total_mib);
+        let plan = eval.plan_options(&layers::dense_only(o))?;
+        let s = gpu_sum(&plan, devs, |d| eval.budget(d) - d.total_mib);
         surplus = s >= 0.0;
         log.push(format!(
             "with only dense weights in device memory there is a total {} of {:.0} MiB",
@@ -314,21 +314,21 @@ fn place_layers(
     } else {
         "filling dense layers back-to-front:".into()
     });
-    let slots = layers::fill_back_to_front(bench, o, devs)?;
-    log.extend(report::slot_lines(bench, o, &slots, devs, false)?);
+    let slots = layers::fill_back_to_front(eval, o, devs)?;
+    log.extend(report::slot_lines(eval, o, &slots, devs, false)?);
     if !moe || !surplus {
         return Ok(slots);
     }
-    let slots = layers::convert_front_to_back(bench, o, devs, slots)?;
+    let slots = layers::convert_front_to_back(eval, o, devs, slots)?;
     log.push("converting dense-only layers to full layers and filling them front-to-back with overflow to next device/system memory:".into());
-    log.extend(report::slot_lines(bench, o, &slots, devs, true)?);
+    log.extend(report::slot_lines(eval, o, &slots, devs, true)?);
     Ok(slots)
 }
 
 /// The host side of `plan` under `opts` against RAM − OS reserve (resident and mapped).
-pub fn ram_check(bench: &Bench, opts: &RunOptions, plan: &Plan) -> Result<RamCheck, PlanError> {
-    let cpu = &bench.machine.cpu;
-    let row = bench.cpu_row(opts, plan)?;
+pub fn ram_check(eval: &Evaluator, opts: &RunOptions, plan: &Plan) -> Result<RamCheck, PlanError> {
+    let cpu = &eval.machine.cpu;
+    let row = eval.cpu_row(opts, plan)?;
     let mapped = plan.device("CPU").map_or(0.0, |d| d.total_mib);
     let (w, kv, compute, total, cap) = match &row {
         Some(r) => (

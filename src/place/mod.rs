@@ -13,6 +13,7 @@
 //! assert_eq!(place(&rules, "blk.30.ffn_up_exps.weight").unwrap().buffer, BufferType::Cpu);
 //! ```
 
+pub mod eval;
 pub mod expand;
 pub mod lint;
 pub mod regex;

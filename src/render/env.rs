@@ -20,7 +20,15 @@ impl EnvError {
 }
 
 /// The `.env` lines start.sh would write for this profile (only non-empty keys, raw values).
-pub fn to_env(profile: &Profile) -> Result<String, Vec<EnvError>> {
+/// `placement`: the STRATEGY's flags, appended to EXTRA_ARGS (later flags win in llama-server).
+pub fn to_env(profile: &Profile, placement: &[String]) -> Result<String, Vec<EnvError>> {
+    let extra: Vec<String> = profile
+        .extra_args
+        .as_ref()
+        .map(|v| v.value.clone())
+        .into_iter()
+        .chain((!placement.is_empty()).then(|| placement.join(" ")))
+        .collect();
     let pairs: Vec<(&'static str, Option<String>)> = vec![
         ("MODEL", profile.model.as_ref().map(|v| v.value.clone())),
         (
@@ -48,10 +56,7 @@ pub fn to_env(profile: &Profile) -> Result<String, Vec<EnvError>> {
                     .join(",")
             }),
         ),
-        (
-            "EXTRA_ARGS",
-            profile.extra_args.as_ref().map(|v| v.value.clone()),
-        ),
+        ("EXTRA_ARGS", (!extra.is_empty()).then(|| extra.join(" "))),
     ];
     let mut out = String::new();
     let mut errors = Vec::new();

@@ -6,17 +6,14 @@ mod env;
 mod preset;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 pub use env::{EnvError, to_env};
 pub use preset::to_preset;
 
-use crate::config::Profile;
-use crate::hardware::Hardware;
-use crate::launch::shell_quote;
-use crate::resolve::{Effective, Origin, resolve};
+use crate::resolve::Effective;
 
 /// A launch as data: the program and its arguments, plus environment variables to set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,6 +21,20 @@ pub struct Rendered {
     pub program: PathBuf,
     pub argv: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// `argv` flag by flag, with where each came from.
+    pub arguments: Vec<Argument>,
+}
+
+/// One flag of the argv and its values, with its origin: `default` (llama-server's or
+/// profilec.toml's `[defaults]`/`[runtime]`), `key` (a profile key, named in `key`),
+/// `extra_args`, or `strategy` (the solver's placement for STRATEGY).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Argument {
+    pub flag: String,
+    pub values: Vec<String>,
+    pub origin: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<&'static str>,
 }
 
 impl Rendered {
@@ -42,49 +53,37 @@ impl Rendered {
     }
 }
 
-/// The effective options of a profile on this machine, with the server's address from
-/// `[runtime]` made explicit (so `start` and the log agree on where it listens).
-pub fn effective(profile: &Profile, hw: &Hardware) -> Effective {
-    let mut eff = resolve(profile, &hw.defaults, &absolute(&hw.runtime.models_dir));
-    if eff.get("--host").is_none() {
-        eff.set_flag("--host", &[&hw.runtime.host], Origin::Defaults);
-    }
-    if eff.get("--port").is_none() {
-        eff.set_flag("--port", &[&hw.runtime.port.to_string()], Origin::Defaults);
-    }
-    // b11434 prints its buffer sizes only at -lv 4; without them `start` cannot record what was
-    // allocated (`log`, observed.jsonl). A profile's own verbosity wins.
-    if eff.get("--log-verbosity").is_none() && eff.get("--log-verbose").is_none() {
-        eff.set_flag("--log-verbosity", &["4"], Origin::Defaults);
-    }
-    eff
-}
-
-/// An absolute, `..`-free path, so the command works from any directory (the router preset is
-/// read by a server started elsewhere). Lexical: symlinks are left as the user wrote them.
-pub fn absolute(path: &std::path::Path) -> PathBuf {
-    use std::path::Component;
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// The launch of a profile: `program` is what `[runtime] llama_server` names (found on PATH
-/// at start time when it is a bare name).
-pub fn render(profile: &Profile, hw: &Hardware) -> Rendered {
+/// The launch of resolved settings: `program` is what `[runtime] llama_server` names (found on
+/// PATH at start time when it is a bare name).
+pub fn render(program: &Path, eff: &Effective) -> Rendered {
     Rendered {
-        program: hw.runtime.llama_server.clone(),
-        argv: effective(profile, hw).argv(),
+        program: program.to_path_buf(),
+        argv: eff.argv(),
         env: BTreeMap::new(),
+        arguments: eff
+            .settings
+            .iter()
+            .map(|s| Argument {
+                flag: s.flag().to_string(),
+                values: s.values.clone(),
+                origin: s.origin.kind(),
+                key: s.origin.key(),
+            })
+            .collect(),
+    }
+}
+
+/// Quotes `word` for a POSIX shell only where the shell would change it (the inverse of
+/// [`sh_split`] word by word).
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

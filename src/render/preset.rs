@@ -4,21 +4,19 @@
 //! treats ` #`/` ;` as a comment and keeps one value per key, so accumulating flags are joined
 //! with `,` (as `-ot` accepts) and values it would cut are refused.
 
-use super::{EnvError, effective};
-use crate::config::Conf;
-use crate::hardware::Hardware;
+use super::EnvError;
 use crate::resolve::{Effective, Setting};
 
 /// Server-wide options that belong to the router process, not to a model.
 const ROUTER_ONLY: &[&str] = &["--host", "--port"];
 
-pub fn to_preset(conf: &Conf, hw: &Hardware) -> Result<String, Vec<EnvError>> {
+/// The preset of resolved profiles `(id, launch settings)`, in file order.
+pub fn to_preset(profiles: &[(&str, &Effective)]) -> Result<String, Vec<EnvError>> {
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut errors = Vec::new();
-    for p in &conf.profiles {
-        let eff = effective(p, hw);
-        match preset_pairs(&eff) {
-            Ok(pairs) => sections.push((p.id.value.clone(), pairs)),
+    for (id, eff) in profiles {
+        match preset_pairs(eff) {
+            Ok(pairs) => sections.push((id.to_string(), pairs)),
             Err(e) => errors.extend(e),
         }
     }

@@ -1,4 +1,4 @@
-//! Effective options: what llama-server will really run with (DESIGN.md §4).
+//! Effective options: what llama-server will really run with (docs/render.md, the canonical argv).
 //!
 //! llama-server's built-in defaults ← `[defaults]` of profilec.toml ← the profile's keys ←
 //! EXTRA_ARGS, where a later setting of a flag replaces an earlier one, except flags that
@@ -7,13 +7,13 @@
 
 mod options;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub use options::{FlashAttn, RunOptions, SplitMode};
+pub use options::{FlashAttn, OptionError, RunOptions, SplitMode};
 
 use crate::config::{Key, Profile};
 use crate::flags::{self, FlagSpec, ValueKind, parse_args};
-use crate::hardware::Defaults;
+use crate::hardware::{Defaults, Hardware};
 
 /// Where a setting came from, for rationale and `plan --format json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -24,8 +24,33 @@ pub enum Origin {
     /// A profile key (MODEL, CTX_SIZE, …).
     Key(&'static str),
     ExtraArgs,
-    /// Added by profilec's placement.
+    /// The runtime address and log level `render` makes explicit (`[runtime]` of profilec.toml).
+    Runtime,
+    /// The solver's flags for the profile's STRATEGY (docs/placement.md).
+    Strategy,
+    /// Candidates of profilec's own searches (`optimize`, `new`).
     Placement,
+}
+
+impl Origin {
+    /// The origin's kind as `render --format json` prints it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Origin::Defaults | Origin::Runtime => "default",
+            Origin::Key(_) => "key",
+            Origin::ExtraArgs => "extra_args",
+            Origin::Strategy => "strategy",
+            Origin::Placement => "placement",
+        }
+    }
+
+    /// The profile key a `Key` origin names.
+    pub fn key(self) -> Option<&'static str> {
+        match self {
+            Origin::Key(k) => Some(k),
+            _ => None,
+        }
+    }
 }
 
 /// One flag as it will appear on the command line.
@@ -129,7 +154,8 @@ impl Effective {
         out
     }
 
-    pub fn options(&self) -> RunOptions {
+    /// The typed options; a value of the wrong type is an error, never a default.
+    pub fn options(&self) -> Result<RunOptions, OptionError> {
         RunOptions::from_effective(self)
     }
 }
@@ -178,6 +204,42 @@ pub fn resolve(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> Eff
     eff
 }
 
+/// The effective options of a profile on this machine, with the server's address from
+/// `[runtime]` made explicit (so `start` and the log agree on where it listens).
+pub fn for_launch(profile: &Profile, hw: &Hardware) -> Effective {
+    let mut eff = resolve(profile, &hw.defaults, &absolute(&hw.runtime.models_dir));
+    if eff.get("--host").is_none() {
+        eff.set_flag("--host", &[&hw.runtime.host], Origin::Runtime);
+    }
+    if eff.get("--port").is_none() {
+        eff.set_flag("--port", &[&hw.runtime.port.to_string()], Origin::Runtime);
+    }
+    // b11434 prints its buffer sizes only at -lv 4; without them `start` cannot record what was
+    // allocated (`log`, observed.jsonl). A profile's own verbosity wins.
+    if eff.get("--log-verbosity").is_none() && eff.get("--log-verbose").is_none() {
+        eff.set_flag("--log-verbosity", &["4"], Origin::Runtime);
+    }
+    eff
+}
+
+/// An absolute, `..`-free path, so the command works from any directory (the router preset is
+/// read by a server started elsewhere). Lexical: symlinks are left as the user wrote them.
+pub fn absolute(path: &std::path::Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The effective options of `[defaults]` alone: the start of an ad-hoc or scaffolded launch.
 pub fn from_defaults(defaults: &Defaults) -> Effective {
     let mut eff = Effective::default();
@@ -204,6 +266,11 @@ pub fn apply_args(eff: &mut Effective, args: &str, origin: Origin) {
             origin,
         });
     }
+}
+
+/// [`apply_args`] for argv words (`plan --model M -- ARGS`, the solver's flags).
+pub fn apply_words(eff: &mut Effective, words: &[String], origin: Origin) {
+    apply_args(eff, &words.join(" "), origin);
 }
 
 fn apply_defaults(eff: &mut Effective, defaults: &Defaults) {

@@ -1,5 +1,5 @@
 //! The typed view of effective options, with llama-server b11434's built-in defaults for
-//! everything the settings leave out (common/common.h, tools/server; llama-cpp-memory.md §6).
+//! everything the settings leave out (llama.cpp common/common.h, tools/server/server.cpp).
 
 use std::path::PathBuf;
 
@@ -66,74 +66,166 @@ fn ser_display<S: serde::Serializer>(v: &GpuLayers, s: S) -> Result<S::Ok, S::Er
     s.serialize_str(&v.to_string())
 }
 
+/// A setting whose value llama-server would not read as its flag's type: an error, never a
+/// silent default (`check` reports the same value with its span as `args::invalid-value`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{flag} {value}`: the value is not {expected}")]
+pub struct OptionError {
+    pub flag: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl OptionError {
+    pub fn help(&self) -> String {
+        format!(
+            "write {} after {} (`profilec check` shows where it is set)",
+            self.expected, self.flag
+        )
+    }
+}
+
+/// Reads the typed value of one flag, or `default` when no setting names it.
+fn read<T>(
+    eff: &Effective,
+    flag: &'static str,
+    expected: &'static str,
+    default: T,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<T, OptionError> {
+    match eff.value(flag) {
+        None => Ok(default),
+        Some(v) => parse(v).ok_or_else(|| OptionError {
+            flag,
+            value: v.to_string(),
+            expected,
+        }),
+    }
+}
+
+fn list<T: std::str::FromStr>(v: &str) -> Option<Vec<T>> {
+    v.split([',', '/'])
+        .map(|x| x.trim().parse::<T>().ok())
+        .collect()
+}
+
 impl RunOptions {
-    pub fn from_effective(eff: &Effective) -> RunOptions {
-        let int = |flag: &str, default: u64| {
-            eff.value(flag)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(default)
+    /// llama-server b11434's built-in options: a launch with no settings.
+    pub fn builtin() -> RunOptions {
+        RunOptions {
+            model: None,
+            ctx_size: 0,
+            batch: 2048,
+            ubatch: 512,
+            parallel: None,
+            kv_unified: None,
+            cache_type_k: "f16".into(),
+            cache_type_v: "f16".into(),
+            flash_attn: FlashAttn::Auto,
+            swa_full: false,
+            kv_offload: true,
+            load_mode: "auto".into(),
+            repack: true,
+            gpu_layers: GpuLayers::Auto,
+            split_mode: SplitMode::Layer,
+            tensor_split: Vec::new(),
+            main_gpu: 0,
+            overrides: Vec::new(),
+            fit: true,
+            fit_target: vec![1024],
+            fit_ctx: 4096,
+            context_shift: false,
+            host: crate::hardware::DEFAULT_HOST.into(),
+            port: crate::hardware::DEFAULT_PORT,
+        }
+    }
+
+    /// The typed view of `eff`: each flag it sets, read as llama-server reads it; the
+    /// [`RunOptions::builtin`] value for every other.
+    pub fn from_effective(eff: &Effective) -> Result<RunOptions, OptionError> {
+        let d = RunOptions::builtin();
+        let int = |flag: &'static str, default: u64| {
+            read(eff, flag, "a non-negative integer", default, |v| {
+                v.parse::<u64>().ok()
+            })
         };
         let text = |flag: &str, default: &str| eff.value(flag).unwrap_or(default).to_string();
         // Overrides are re-derived from the argv so `-cmoe`/`-ncmoe` expand exactly as `check` sees them.
         let overrides = parse_args(&override_args(eff)).tensor_overrides();
-        RunOptions {
+        Ok(RunOptions {
             model: eff.value("--model").map(PathBuf::from),
-            ctx_size: int("--ctx-size", 0),
-            batch: int("--batch-size", 2048),
-            ubatch: int("--ubatch-size", 512),
-            parallel: eff
-                .value("--parallel")
-                .and_then(|v| v.parse::<i64>().ok())
-                .and_then(|n| u64::try_from(n).ok()),
+            ctx_size: int("--ctx-size", d.ctx_size)?,
+            batch: int("--batch-size", d.batch)?,
+            ubatch: int("--ubatch-size", d.ubatch)?,
+            // A negative count (`-np -1`) is llama-server's auto.
+            parallel: read(eff, "--parallel", "an integer", None, |v| {
+                v.parse::<i64>().ok().map(|n| u64::try_from(n).ok())
+            })?,
             kv_unified: eff.switch("--kv-unified"),
-            cache_type_k: text("--cache-type-k", "f16"),
-            cache_type_v: text("--cache-type-v", "f16"),
-            flash_attn: match eff.value("--flash-attn") {
-                Some("on" | "enabled" | "true" | "1") => FlashAttn::On,
-                Some("off" | "disabled" | "false" | "0") => FlashAttn::Off,
-                _ => FlashAttn::Auto,
-            },
-            swa_full: eff.switch("--swa-full").unwrap_or(false),
-            kv_offload: eff.switch("--kv-offload").unwrap_or(true),
-            load_mode: text("--load-mode", "auto"),
-            repack: eff.switch("--repack").unwrap_or(true),
-            gpu_layers: eff
-                .value("--n-gpu-layers")
-                .and_then(|v| GpuLayers::parse(v).ok())
-                .unwrap_or(GpuLayers::Auto),
-            split_mode: match eff.value("--split-mode") {
-                Some("none") => SplitMode::None,
-                Some("row") => SplitMode::Row,
-                Some("tensor") => SplitMode::Tensor,
-                _ => SplitMode::Layer,
-            },
-            tensor_split: eff
-                .value("--tensor-split")
-                .map(|v| {
-                    v.split([',', '/'])
-                        .filter_map(|x| x.trim().parse::<f64>().ok())
-                        .collect()
-                })
-                .unwrap_or_default(),
-            main_gpu: int("--main-gpu", 0),
+            cache_type_k: text("--cache-type-k", &d.cache_type_k),
+            cache_type_v: text("--cache-type-v", &d.cache_type_v),
+            flash_attn: read(
+                eff,
+                "--flash-attn",
+                "on, off or auto",
+                d.flash_attn,
+                |v| match v {
+                    "on" | "enabled" | "true" | "1" => Some(FlashAttn::On),
+                    "off" | "disabled" | "false" | "0" => Some(FlashAttn::Off),
+                    "auto" | "-1" => Some(FlashAttn::Auto),
+                    _ => None,
+                },
+            )?,
+            swa_full: eff.switch("--swa-full").unwrap_or(d.swa_full),
+            kv_offload: eff.switch("--kv-offload").unwrap_or(d.kv_offload),
+            load_mode: text("--load-mode", &d.load_mode),
+            repack: eff.switch("--repack").unwrap_or(d.repack),
+            gpu_layers: read(
+                eff,
+                "--n-gpu-layers",
+                "a layer count, auto or all",
+                d.gpu_layers,
+                |v| match v.parse::<i64>() {
+                    // llama.cpp reads a negative count as auto (common/arg.cpp).
+                    Ok(n) if n < 0 => Some(GpuLayers::Auto),
+                    _ => GpuLayers::parse(v).ok(),
+                },
+            )?,
+            split_mode: read(
+                eff,
+                "--split-mode",
+                "none, layer, row or tensor",
+                d.split_mode,
+                |v| match v {
+                    "none" => Some(SplitMode::None),
+                    "layer" => Some(SplitMode::Layer),
+                    "row" => Some(SplitMode::Row),
+                    "tensor" => Some(SplitMode::Tensor),
+                    _ => None,
+                },
+            )?,
+            tensor_split: read(
+                eff,
+                "--tensor-split",
+                "a list of proportions",
+                d.tensor_split,
+                list::<f64>,
+            )?,
+            main_gpu: int("--main-gpu", d.main_gpu)?,
             overrides,
             fit: !matches!(eff.value("--fit"), Some("off" | "disabled" | "false" | "0")),
-            fit_target: eff
-                .value("--fit-target")
-                .map(|v| {
-                    v.split([',', '/'])
-                        .filter_map(|x| x.trim().parse::<u64>().ok())
-                        .collect()
-                })
-                .unwrap_or_else(|| vec![1024]),
-            fit_ctx: int("--fit-ctx", 4096),
-            context_shift: eff.switch("--context-shift").unwrap_or(false),
-            host: text("--host", crate::hardware::DEFAULT_HOST),
-            port: eff
-                .value("--port")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(crate::hardware::DEFAULT_PORT),
-        }
+            fit_target: read(
+                eff,
+                "--fit-target",
+                "a list of MiB margins",
+                d.fit_target,
+                list::<u64>,
+            )?,
+            fit_ctx: int("--fit-ctx", d.fit_ctx)?,
+            context_shift: eff.switch("--context-shift").unwrap_or(d.context_shift),
+            host: text("--host", &d.host),
+            port: read(eff, "--port", "a port number", d.port, |v| v.parse().ok())?,
+        })
     }
 
     /// Sequences (slots) llama-server serves: `-np`, auto = 4.

@@ -118,7 +118,7 @@ pub fn add_profile(
 
 /// `path` relative to `dir`, when it lies inside it (both made absolute first).
 fn relative_to(path: &Path, dir: &Path) -> Option<String> {
-    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| crate::render::absolute(p));
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| crate::resolve::absolute(p));
     let rel = abs(path).strip_prefix(abs(dir)).ok()?.to_path_buf();
     Some(rel.to_string_lossy().into_owned())
 }

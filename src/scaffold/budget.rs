@@ -7,9 +7,18 @@ use super::Budget;
 use crate::budget::{Plan, PlanError, Program, plan_model};
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Hardware;
-use crate::resolve::{Origin, from_defaults};
+use crate::resolve::{SplitMode, from_defaults};
 
 const MIN_CTX: u64 = 4096;
+
+/// What a candidate launch adds to `[defaults]`, and to the new profile's EXTRA_ARGS.
+#[derive(Debug, Clone, Copy, Default)]
+struct Candidate {
+    /// `-ctk f16 -ctv f16`: the cache type of `[defaults]` does not divide the head size.
+    f16_cache: bool,
+    /// `--split-mode none --main-gpu 0` (strategy A).
+    one_gpu: bool,
+}
 
 /// Plans `model` with the machine's `[defaults]`, from the trained context down (halving) to
 /// 4096 tokens, or at `ctx` when given. `None` when even the smallest context does not fit.
@@ -23,16 +32,25 @@ pub fn plan_budget(
     let machine = hw.machine();
     let mut extra_flags: Vec<String> = Vec::new();
     let mut rationale = Vec::new();
-    let run = |ctx: u64, extra: &[&str]| -> Result<Plan, PlanError> {
-        let mut eff = from_defaults(&hw.defaults);
-        eff.set_flag("--ctx-size", &[&ctx.to_string()], Origin::Placement);
-        eff.set_flag("--parallel", &["1"], Origin::Placement);
-        crate::resolve::apply_args(&mut eff, &extra.join(" "), Origin::Placement);
+    // The machine's `[defaults]` once; each candidate changes typed fields only.
+    let base = from_defaults(&hw.defaults).options().ok()?;
+    let run = |ctx: u64, layout: Candidate| -> Result<Plan, PlanError> {
+        let mut opts = base.clone();
+        opts.ctx_size = ctx;
+        opts.parallel = Some(1);
+        if layout.f16_cache {
+            opts.cache_type_k = "f16".into();
+            opts.cache_type_v = "f16".into();
+        }
+        if layout.one_gpu {
+            opts.split_mode = SplitMode::None;
+            opts.main_gpu = 0;
+        }
         plan_model(
             model,
             facts,
             path.to_path_buf(),
-            &eff.options(),
+            &opts,
             &machine,
             Program::LlamaServer,
         )
@@ -47,13 +65,14 @@ pub fn plan_budget(
     let first = *ladder.first()?;
     // A cache type whose blocks do not divide the head size is refused by llama.cpp: fall back
     // to f16 for this model and say so.
-    if let Err(PlanError::Kv(e)) = run(first, &[]) {
+    let mut written = Candidate::default();
+    if let Err(PlanError::Kv(e)) = run(first, written) {
         rationale.push(format!("{e}; using f16 caches for this model"));
         extra_flags.extend(["-ctk", "f16", "-ctv", "f16"].map(String::from));
+        written.f16_cache = true;
     }
-    let extra: Vec<&str> = extra_flags.iter().map(String::as_str).collect();
     for &c in &ladder {
-        let Ok(plan) = run(c, &extra) else { continue };
+        let Ok(plan) = run(c, written) else { continue };
         if !plan.fits {
             continue;
         }
@@ -66,11 +85,13 @@ pub fn plan_budget(
             rationale.push(format!("context {c}: the trained context fits"));
         }
         let mut strategy = "FIT (llama.cpp places layers at load time)".to_string();
-        let mut a_flags = extra.clone();
-        a_flags.extend(["--split-mode", "none", "--main-gpu", "0"]);
+        let one_gpu = Candidate {
+            one_gpu: true,
+            ..written
+        };
         let mut shown = plan;
         if machine.gpus.len() > 1
-            && let Ok(single) = run(c, &a_flags)
+            && let Ok(single) = run(c, one_gpu)
             && single.fits
         {
             strategy = "A (one GPU: everything fits CUDA0)".into();

@@ -9,7 +9,7 @@ use profilec::budget::Program;
 use profilec::config::Strategy;
 use profilec::gguf::{Model, ModelFacts};
 use profilec::hardware::{self, Machine};
-use profilec::place::solver::{Placement, SolveError, StrategyKind};
+use profilec::place::solver::{Placement, SolveError};
 use profilec::resolve::{Effective, Origin, RunOptions, apply_args};
 
 pub fn root() -> PathBuf {
@@ -58,7 +58,7 @@ pub fn options(args: &str) -> RunOptions {
         &format!("--fit-target 128,1024 {args}"),
         Origin::ExtraArgs,
     );
-    eff.options()
+    eff.options().expect("options")
 }
 
 pub fn open(file: &str) -> (Model, ModelFacts, PathBuf) {
@@ -99,6 +99,6 @@ pub fn counts(p: &Placement) -> Vec<u32> {
     p.gpu_layers.iter().map(|(_, c)| *c).collect()
 }
 
-pub fn is(p: &Placement, s: StrategyKind) -> bool {
+pub fn is(p: &Placement, s: Strategy) -> bool {
     p.strategy == s
 }

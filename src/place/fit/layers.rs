@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::budget::PlanError;
 use crate::config::GpuLayers;
 use crate::flags::parse_ot;
-use crate::place::solver::eval::{Bench, max_true};
+use crate::place::eval::{Evaluator, max_true};
 use crate::resolve::RunOptions;
 
 /// How much of a device's first partial layer stays on the device (fit's `layer_fraction_t`).
@@ -113,28 +113,28 @@ pub fn options(base: &RunOptions, slots: &[Slot], devs: &[usize], n_layer: u32) 
 }
 
 fn fits(
-    bench: &Bench,
+    eval: &Evaluator,
     base: &RunOptions,
     slots: &[Slot],
     devs: &[usize],
     id: usize,
 ) -> Result<bool, PlanError> {
-    let n_layer = bench.facts.n_layer;
-    let plan = bench.plan_options(&options(base, slots, devs, n_layer))?;
+    let n_layer = eval.facts.n_layer;
+    let plan = eval.plan_options(&options(base, slots, devs, n_layer))?;
     let d = devs.get(id).copied().unwrap_or(id);
-    Ok(bench.device_fits(&plan, &format!("CUDA{d}")))
+    Ok(eval.device_fits(&plan, &format!("CUDA{d}")))
 }
 
 /// Step 3: each GPU from the last to the first takes the most unassigned layers that keep it
 /// within its target; for MoE every layer is dense-only (the output unit excepted).
 pub fn fill_back_to_front(
-    bench: &Bench,
+    eval: &Evaluator,
     base: &RunOptions,
     devs: &[usize],
 ) -> Result<Vec<Slot>, PlanError> {
     let nd = devs.len();
-    let units = bench.facts.n_layer + 1;
-    let moe = bench.facts.experts.is_some();
+    let units = eval.facts.n_layer + 1;
+    let moe = eval.facts.experts.is_some();
     let mut slots = vec![Slot::default(); nd];
     for id in (0..nd).rev() {
         let assigned: u32 = slots.iter().skip(id + 1).map(|s| s.n_layer).sum();
@@ -151,7 +151,7 @@ pub fn fill_back_to_front(
             }
             s
         };
-        let best = max_true(0, unassigned, |n| fits(bench, base, &with(n), devs, id))?;
+        let best = max_true(0, unassigned, |n| fits(eval, base, &with(n), devs, id))?;
         slots = with(best.unwrap_or(0));
     }
     Ok(slots)
@@ -205,7 +205,7 @@ fn max_full(slots: &[Slot], id: usize) -> u32 {
 /// Step 4: front to back, each GPU converts dense-only layers to full ones, then tries to hold
 /// part of one more layer (UP, then GATE; ATTN when UP does not fit).
 pub fn convert_front_to_back(
-    bench: &Bench,
+    eval: &Evaluator,
     base: &RunOptions,
     devs: &[usize],
     mut slots: Vec<Slot>,
@@ -217,7 +217,7 @@ pub fn convert_front_to_back(
         let lo = own.n_layer - own.n_part.min(own.n_layer);
         let hi = max_full(&slots, id);
         let Some(k) = max_true(lo, hi, |k| {
-            fits(bench, base, &convert(&slots, id, k), devs, id)
+            fits(eval, base, &convert(&slots, id, k), devs, id)
         })?
         else {
             continue;
@@ -234,13 +234,13 @@ pub fn convert_front_to_back(
             }
             s
         };
-        let pick = if fits(bench, base, &with(Fraction::Up), devs, id)? {
-            if fits(bench, base, &with(Fraction::Gate), devs, id)? {
+        let pick = if fits(eval, base, &with(Fraction::Up), devs, id)? {
+            if fits(eval, base, &with(Fraction::Gate), devs, id)? {
                 Some(Fraction::Gate)
             } else {
                 Some(Fraction::Up)
             }
-        } else if fits(bench, base, &with(Fraction::Attn), devs, id)? {
+        } else if fits(eval, base, &with(Fraction::Attn), devs, id)? {
             Some(Fraction::Attn)
         } else {
             None

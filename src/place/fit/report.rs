@@ -2,34 +2,34 @@
 
 use super::{DeviceFit, FitPrediction, Fraction, Slot, layers};
 use crate::budget::{Plan, PlanError};
-use crate::place::solver::eval::Bench;
+use crate::place::eval::Evaluator;
 use crate::resolve::RunOptions;
 
-fn label(bench: &Bench, id: usize) -> String {
-    match bench.machine.gpus.get(id) {
+fn label(eval: &Evaluator, id: usize) -> String {
+    match eval.machine.gpus.get(id) {
         Some(g) if !g.name.is_empty() => format!("CUDA{id} ({})", g.name),
         _ => format!("CUDA{id}"),
     }
 }
 
 /// fit's first lines when the initial parameters do not fit.
-pub fn deficit(bench: &Bench, plan: &Plan) -> Vec<String> {
+pub fn deficit(eval: &Evaluator, plan: &Plan) -> Vec<String> {
     let mut out = vec!["projected memory use with initial parameters [MiB]:".to_string()];
     let mut need = 0.0;
-    for (id, _) in bench.machine.gpus.iter().enumerate() {
+    for (id, _) in eval.machine.gpus.iter().enumerate() {
         let Some(d) = plan.device(&format!("CUDA{id}")) else {
             continue;
         };
-        let margin = bench.margins.get(id).copied().unwrap_or(1024);
+        let margin = eval.margins.get(id).copied().unwrap_or(1024);
         out.push(format!(
             "  - {}: {:6.0} total, {:6.0} used, {:6.0} free vs. target of {:6}",
-            label(bench, id),
+            label(eval, id),
             d.capacity_mib,
             d.total_mib,
             d.capacity_mib - d.total_mib,
             margin
         ));
-        need += (d.total_mib - bench.budget(d)).max(0.0);
+        need += (d.total_mib - eval.budget(d)).max(0.0);
     }
     out.push(format!(
         "cannot meet free memory targets on all devices, need to use {need:.0} MiB less in total"
@@ -38,13 +38,13 @@ pub fn deficit(bench: &Bench, plan: &Plan) -> Vec<String> {
 }
 
 pub fn slot_lines(
-    bench: &Bench,
+    eval: &Evaluator,
     o: &RunOptions,
     slots: &[Slot],
     devs: &[usize],
     overflow: bool,
 ) -> Result<Vec<String>, PlanError> {
-    let plan = bench.plan_options(&layers::options(o, slots, devs, bench.facts.n_layer))?;
+    let plan = eval.plan_options(&layers::options(o, slots, devs, eval.facts.n_layer))?;
     Ok(slots
         .iter()
         .zip(devs)
@@ -55,14 +55,14 @@ pub fn slot_lines(
             if overflow {
                 format!(
                     "  - {}: {:2} layers ({:2} overflowing), {used:6.0} MiB used, {free:6.0} MiB free",
-                    label(bench, id),
+                    label(eval, id),
                     s.n_layer,
                     s.n_part
                 )
             } else {
                 format!(
                     "  - {}: {:2} layers, {used:6.0} MiB used, {free:6.0} MiB free",
-                    label(bench, id),
+                    label(eval, id),
                     s.n_layer
                 )
             }
@@ -71,12 +71,12 @@ pub fn slot_lines(
 }
 
 pub fn devices(
-    bench: &Bench,
+    eval: &Evaluator,
     plan: &Plan,
     slots: Option<&[Slot]>,
     devs: &[usize],
 ) -> Vec<DeviceFit> {
-    let _ = bench;
+    let _ = eval;
     devs.iter()
         .enumerate()
         .map(|(k, &id)| {
@@ -127,15 +127,15 @@ pub fn flags(p: &FitPrediction, placed: bool) -> Vec<String> {
     f
 }
 
-pub fn findings(p: &FitPrediction, bench: &Bench) -> Vec<String> {
+pub fn findings(p: &FitPrediction, eval: &Evaluator) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(why) = &p.disabled_by {
         out.push(format!(
             "fit will not place layers: {why}; it can only shrink an automatic context (-c unset)"
         ));
     }
-    let units = bench.facts.n_layer + 1;
-    if p.n_gpu_layers < units && !bench.machine.gpus.is_empty() {
+    let units = eval.facts.n_layer + 1;
+    if p.n_gpu_layers < units && !eval.machine.gpus.is_empty() {
         out.push(format!(
             "{}/{units} layers on the GPUs, {} on the CPU",
             p.n_gpu_layers,
@@ -157,7 +157,7 @@ pub fn findings(p: &FitPrediction, bench: &Bench) -> Vec<String> {
             r.mapped_over_mib, r.mapped_total_mib, r.os_reserve_mib, r.ram_mib
         ));
     }
-    let now = &bench.margins;
+    let now = &eval.margins;
     if !p.recommended_fit_target.is_empty() && *now != p.recommended_fit_target {
         let list: Vec<String> = p
             .recommended_fit_target

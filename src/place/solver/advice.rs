@@ -1,9 +1,9 @@
 //! What to say when no layout fits: which term broke which budget, and what would fix it.
 
-use super::StrategyKind;
-use super::eval::{Bench, Overrun};
+use crate::config::Strategy;
+use crate::place::eval::{Evaluator, Overrun};
 
-pub fn describe(strategy: &StrategyKind, overruns: &[Overrun], advice: &[String]) -> String {
+pub fn describe(strategy: &Strategy, overruns: &[Overrun], advice: &[String]) -> String {
     let what: Vec<String> = overruns
         .iter()
         .map(|o| {
@@ -26,15 +26,15 @@ pub fn describe(strategy: &StrategyKind, overruns: &[Overrun], advice: &[String]
 }
 
 /// Changes that shrink the terms that overran, most specific first.
-pub fn advise(bench: &Bench, strategy: StrategyKind, overruns: &[Overrun]) -> Vec<String> {
-    let o = &bench.base;
+pub fn advise(eval: &Evaluator, strategy: Strategy, overruns: &[Overrun]) -> Vec<String> {
+    let o = &eval.base;
     let mut out = Vec::new();
     let kv_heavy = overruns.iter().any(|r| r.largest == "kv");
     let gpu_over = overruns.iter().any(|r| r.device != "CPU");
     if gpu_over || kv_heavy {
         if o.ctx_size == 0 || o.ctx_size > 8192 {
             let now = if o.ctx_size == 0 {
-                bench.facts.n_ctx_train
+                eval.facts.n_ctx_train
             } else {
                 o.ctx_size
             };
@@ -57,10 +57,10 @@ pub fn advise(bench: &Bench, strategy: StrategyKind, overruns: &[Overrun]) -> Ve
             (o.ubatch / 2).max(128)
         ));
     }
-    if strategy == StrategyKind::C {
+    if strategy == Strategy::C {
         out.push("strategy D: keep the experts of the last layers on the CPU".into());
     }
-    if strategy == StrategyKind::A && bench.machine.gpus.len() > 1 {
+    if strategy == Strategy::A && eval.machine.gpus.len() > 1 {
         out.push("strategy B/C/D: split over the GPUs".into());
     }
     if overruns.iter().any(|r| r.device == "CPU") {

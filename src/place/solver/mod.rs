@@ -11,14 +11,14 @@
 //! ```
 
 mod advice;
-pub mod eval;
 mod strategies;
 
 use std::path::Path;
 
 use serde::Serialize;
 
-pub use eval::{Bench, Layout, Overrun, margins};
+use crate::place::eval::{Evaluator, margins};
+pub use crate::place::eval::{Layout, Overrun};
 
 use crate::budget::{Plan, PlanError, Program};
 use crate::config::Strategy;
@@ -26,34 +26,10 @@ use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Machine;
 use crate::resolve::RunOptions;
 
-/// Which placement a plan uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum StrategyKind {
-    /// llama.cpp's `--fit` decides at load time (predicted by [`crate::place::fit`]).
-    #[serde(rename = "fit")]
-    Fit,
-    A,
-    B,
-    C,
-    D,
-}
-
-impl StrategyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StrategyKind::Fit => "fit",
-            StrategyKind::A => "A",
-            StrategyKind::B => "B",
-            StrategyKind::C => "C",
-            StrategyKind::D => "D",
-        }
-    }
-}
-
 /// A placement that fits: the argv additions and the plan they give.
 #[derive(Debug, Clone, Serialize)]
 pub struct Placement {
-    pub strategy: StrategyKind,
+    pub strategy: Strategy,
     /// Added to the launch after the profile's own arguments (later flags win).
     pub flags: Vec<String>,
     pub plan: Plan,
@@ -69,7 +45,7 @@ pub enum SolveError {
     #[error("{}", advice::describe(.strategy, .overruns, .advice))]
     DoesNotFit {
         /// The last strategy tried.
-        strategy: StrategyKind,
+        strategy: Strategy,
         overruns: Vec<Overrun>,
         advice: Vec<String>,
     },
@@ -92,7 +68,7 @@ pub fn solve(
     program: Program,
     strategy: Strategy,
 ) -> Result<Placement, SolveError> {
-    let bench = Bench {
+    let eval = Evaluator {
         model,
         facts,
         path,
@@ -101,5 +77,5 @@ pub fn solve(
         margins: margins(&base.fit_target, machine.gpus.len()),
         base: base.clone(),
     };
-    strategies::solve(&bench, strategy)
+    strategies::solve(&eval, strategy)
 }

@@ -3,21 +3,21 @@
 use std::ops::RangeInclusive;
 
 use super::advice::advise;
-use super::eval::{Bench, Layout, Overrun, max_true};
-use super::{Placement, SolveError, StrategyKind};
+use super::{Placement, SolveError};
 use crate::budget::Plan;
 use crate::config::{GpuLayers, Strategy};
-use crate::flags::BufferType;
+use crate::flags::{BufferType, parse_ot};
+use crate::place::eval::{Evaluator, Layout, Overrun, max_true};
 use crate::place::regex::device_rules;
 use crate::resolve::SplitMode;
 
-type Search = fn(&Bench) -> Result<Placement, SolveError>;
+type Search = fn(&Evaluator) -> Result<Placement, SolveError>;
 
 /// GPU indices, fastest first (stable: CUDA order among equals).
-fn by_speed(bench: &Bench) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..bench.machine.gpus.len()).collect();
+fn by_speed(eval: &Evaluator) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..eval.machine.gpus.len()).collect();
     v.sort_by(|&a, &b| {
-        let s = |i: usize| bench.machine.gpus.get(i).map_or(0.0, |g| g.speed);
+        let s = |i: usize| eval.machine.gpus.get(i).map_or(0.0, |g| g.speed);
         s(b).total_cmp(&s(a))
     });
     v
@@ -27,31 +27,31 @@ fn cuda(i: usize) -> BufferType {
     BufferType::parse(&format!("CUDA{i}")).unwrap_or(BufferType::Cpu)
 }
 
-fn ngl_word(bench: &Bench) -> String {
-    if bench.facts.n_layer < 99 {
+fn ngl_word(eval: &Evaluator) -> String {
+    if eval.facts.n_layer < 99 {
         "99".into()
     } else {
         "all".into()
     }
 }
 
-pub fn solve(bench: &Bench, strategy: Strategy) -> Result<Placement, SolveError> {
-    if bench.machine.gpus.is_empty() {
+pub fn solve(eval: &Evaluator, strategy: Strategy) -> Result<Placement, SolveError> {
+    if eval.machine.gpus.is_empty() {
         return Err(SolveError::NotApplicable {
             strategy: "A-D",
             need: "at least one GPU",
             have: "no GPU".into(),
         });
     }
-    let moe = bench.facts.experts.is_some();
+    let moe = eval.facts.experts.is_some();
     let mut rejected = Vec::new();
     let result = match strategy {
-        Strategy::A => strategy_a(bench),
-        Strategy::B => strategy_b(bench),
-        Strategy::C if !moe => return Err(not_moe("C", bench)),
-        Strategy::D if !moe => return Err(not_moe("D", bench)),
-        Strategy::C => strategy_c(bench),
-        Strategy::D => strategy_d(bench),
+        Strategy::A => strategy_a(eval),
+        Strategy::B => strategy_b(eval),
+        Strategy::C if !moe => return Err(not_moe("C", eval)),
+        Strategy::D if !moe => return Err(not_moe("D", eval)),
+        Strategy::C => strategy_c(eval),
+        Strategy::D => strategy_d(eval),
         Strategy::Auto => {
             let order: &[Search] = if moe {
                 &[strategy_a, strategy_c, strategy_d]
@@ -60,7 +60,7 @@ pub fn solve(bench: &Bench, strategy: Strategy) -> Result<Placement, SolveError>
             };
             let mut last = None;
             for f in order {
-                match f(bench) {
+                match f(eval) {
                     Ok(p) => {
                         last = Some(Ok(p));
                         break;
@@ -81,7 +81,7 @@ pub fn solve(bench: &Bench, strategy: Strategy) -> Result<Placement, SolveError>
                                 .join(", ")
                         ));
                         last = Some(Err(SolveError::DoesNotFit {
-                            advice: advise(bench, strategy, &overruns),
+                            advice: advise(eval, strategy, &overruns),
                             strategy,
                             overruns,
                         }));
@@ -89,7 +89,7 @@ pub fn solve(bench: &Bench, strategy: Strategy) -> Result<Placement, SolveError>
                     Err(e) => return Err(e),
                 }
             }
-            last.unwrap_or_else(|| Err(not_moe("auto", bench)))
+            last.unwrap_or_else(|| Err(not_moe("auto", eval)))
         }
     };
     result.map(|mut p| {
@@ -100,25 +100,25 @@ pub fn solve(bench: &Bench, strategy: Strategy) -> Result<Placement, SolveError>
     })
 }
 
-fn not_moe(strategy: &'static str, bench: &Bench) -> SolveError {
+fn not_moe(strategy: &'static str, eval: &Evaluator) -> SolveError {
     SolveError::NotApplicable {
         strategy,
         need: "a MoE model (routed experts)",
-        have: format!("a dense `{}` model", bench.facts.arch),
+        have: format!("a dense `{}` model", eval.facts.arch),
     }
 }
 
-fn fail(bench: &Bench, strategy: StrategyKind, overruns: Vec<Overrun>) -> SolveError {
+fn fail(eval: &Evaluator, strategy: Strategy, overruns: Vec<Overrun>) -> SolveError {
     SolveError::DoesNotFit {
-        advice: advise(bench, strategy, &overruns),
+        advice: advise(eval, strategy, &overruns),
         strategy,
         overruns,
     }
 }
 
 fn finish(
-    bench: &Bench,
-    strategy: StrategyKind,
+    eval: &Evaluator,
+    strategy: Strategy,
     flags: Vec<String>,
     plan: Plan,
     counts: &[u32],
@@ -126,7 +126,7 @@ fn finish(
     layout: &Layout,
 ) -> Result<Placement, SolveError> {
     let mut rationale = vec![why];
-    let cpu = bench.cpu_row(&bench.options(layout), &plan)?;
+    let cpu = eval.cpu_row(&eval.options(layout), &plan)?;
     for d in plan.devices.iter().map(|d| match &cpu {
         Some(c) if d.name == "CPU" => c,
         _ => d,
@@ -135,7 +135,7 @@ fn finish(
             "{}: {:.0} of {:.0} MiB budget (weights {:.0}, KV {:.0}, compute {:.0})",
             d.name,
             d.total_mib,
-            bench.budget(d),
+            eval.budget(d),
             d.weights_mib + d.weights_repack_mib,
             d.kv_mib + d.recurrent_mib,
             d.compute_mib
@@ -160,21 +160,21 @@ fn finish(
 }
 
 /// A: everything on one GPU, the fastest that holds it.
-fn strategy_a(bench: &Bench) -> Result<Placement, SolveError> {
+fn strategy_a(eval: &Evaluator) -> Result<Placement, SolveError> {
     let mut best: Option<Vec<Overrun>> = None;
-    for g in by_speed(bench) {
+    for g in by_speed(eval) {
         let layout = Layout {
             split_mode: SplitMode::None,
             main_gpu: g as u64,
             ..Layout::all_layers()
         };
-        let (plan, over) = bench.check(&layout)?;
+        let (plan, over) = eval.check(&layout)?;
         if over.is_empty() {
             let flags = [
                 "--fit",
                 "off",
                 "--n-gpu-layers",
-                &ngl_word(bench),
+                &ngl_word(eval),
                 "--split-mode",
                 "none",
                 "--main-gpu",
@@ -182,33 +182,33 @@ fn strategy_a(bench: &Bench) -> Result<Placement, SolveError> {
             ]
             .map(String::from)
             .to_vec();
-            let mut counts = vec![0; bench.machine.gpus.len()];
+            let mut counts = vec![0; eval.machine.gpus.len()];
             if let Some(c) = counts.get_mut(g) {
-                *c = bench.facts.n_layer + 1;
+                *c = eval.facts.n_layer + 1;
             }
             let why = format!(
                 "A: the whole model fits CUDA{g} alone, so no layer crosses a device boundary"
             );
-            return finish(bench, StrategyKind::A, flags, plan, &counts, why, &layout);
+            return finish(eval, Strategy::A, flags, plan, &counts, why, &layout);
         }
         if best.is_none() {
             best = Some(over);
         }
     }
-    Err(fail(bench, StrategyKind::A, best.unwrap_or_default()))
+    Err(fail(eval, Strategy::A, best.unwrap_or_default()))
 }
 
 /// Greedy fill: each GPU, fastest first, takes the most units that keep it within budget.
 /// `build(counts)` turns per-GPU counts (CUDA order) into a layout; `rest_to_last` gives every
 /// unit not yet assigned to the last GPU in speed order (strategy C covers all layers).
 fn fill(
-    bench: &Bench,
+    eval: &Evaluator,
     units: u32,
     rest_to_last: bool,
     build: &dyn Fn(&[u32]) -> Layout,
 ) -> Result<(Vec<u32>, Plan), SolveError> {
-    let order = by_speed(bench);
-    let mut counts = vec![0u32; bench.machine.gpus.len()];
+    let order = by_speed(eval);
+    let mut counts = vec![0u32; eval.machine.gpus.len()];
     for (k, &g) in order.iter().enumerate() {
         let used: u32 = counts.iter().sum();
         let remaining = units.saturating_sub(used);
@@ -231,7 +231,7 @@ fn fill(
         }
         let name = format!("CUDA{g}");
         let best = max_true(0, remaining, |c| {
-            Ok(bench.device_fits(&bench.plan(&build(&with(c)))?, &name))
+            Ok(eval.device_fits(&eval.plan(&build(&with(c)))?, &name))
         })?;
         counts = with(best.unwrap_or(0));
         if let (Some(n), true) = (next, rest_to_last)
@@ -243,8 +243,10 @@ fn fill(
     // Fix-up: a later GPU taking the output layer or a share of the KV can push an earlier one
     // over; give up one layer at a time on the GPU that overran.
     for _ in 0..=units {
-        let (plan, over) = bench.check(&build(&counts))?;
-        let gpu = over.iter().find_map(|o| super::eval::gpu_index(&o.device));
+        let (plan, over) = eval.check(&build(&counts))?;
+        let gpu = over
+            .iter()
+            .find_map(|o| crate::place::eval::gpu_index(&o.device));
         match gpu {
             None => return Ok((counts, plan)),
             Some(_) if rest_to_last => return Ok((counts, plan)),
@@ -254,15 +256,15 @@ fn fill(
             },
         }
     }
-    let plan = bench.plan(&build(&counts))?;
+    let plan = eval.plan(&build(&counts))?;
     Ok((counts, plan))
 }
 
 /// Consecutive layer ranges from 0, in speed order.
-fn ranges(bench: &Bench, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u32>)> {
+fn ranges(eval: &Evaluator, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u32>)> {
     let mut at = 0u32;
     let mut out = Vec::new();
-    for g in by_speed(bench) {
+    for g in by_speed(eval) {
         let c = counts.get(g).copied().unwrap_or(0);
         if c > 0 {
             out.push((cuda(g), at..=at + c - 1));
@@ -272,26 +274,27 @@ fn ranges(bench: &Bench, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u32>
     out
 }
 
-fn ot_layout(bench: &Bench, counts: &[u32], experts_to_cpu: bool) -> Layout {
-    let rules = ranges(bench, counts);
+fn ot_layout(eval: &Evaluator, counts: &[u32], experts_to_cpu: bool) -> Layout {
+    let rules = ranges(eval, counts);
     let ot = if rules.is_empty() {
         experts_to_cpu.then(|| super::super::regex::EXPERTS_PATTERN.to_string() + "=CPU")
     } else {
         device_rules(&rules, experts_to_cpu).ok()
     };
     Layout {
-        ot,
+        // Generated rules always parse (tests/place_regex.rs); parsed once per candidate.
+        ot: ot.map(|v| parse_ot(&v).rules).unwrap_or_default(),
         ..Layout::all_layers()
     }
 }
 
-fn ot_flags(bench: &Bench, layout: &Layout) -> Vec<String> {
-    let mut f: Vec<String> = ["--fit", "off", "--n-gpu-layers", &ngl_word(bench)]
+fn ot_flags(eval: &Evaluator, layout: &Layout) -> Vec<String> {
+    let mut f: Vec<String> = ["--fit", "off", "--n-gpu-layers", &ngl_word(eval)]
         .map(String::from)
         .to_vec();
-    if let Some(ot) = &layout.ot {
+    if let Some(ot) = layout.ot_value() {
         f.push("--override-tensor".into());
-        f.push(ot.clone());
+        f.push(ot);
     }
     f
 }
@@ -306,8 +309,8 @@ fn split_text(counts: &[u32]) -> String {
 
 /// B: a dense model over the GPUs by `--tensor-split` layer counts; layers that fit nowhere stay
 /// on the CPU (the first ones, as llama.cpp offloads the last `-ngl`).
-fn strategy_b(bench: &Bench) -> Result<Placement, SolveError> {
-    let units = bench.facts.n_layer + 1;
+fn strategy_b(eval: &Evaluator) -> Result<Placement, SolveError> {
+    let units = eval.facts.n_layer + 1;
     let build = |counts: &[u32]| {
         let n: u32 = counts.iter().sum();
         Layout {
@@ -320,11 +323,11 @@ fn strategy_b(bench: &Bench) -> Result<Placement, SolveError> {
             ..Layout::all_layers()
         }
     };
-    let (counts, plan) = fill(bench, units, false, &build)?;
-    let over = bench.overruns(&bench.options(&build(&counts)), &plan)?;
+    let (counts, plan) = fill(eval, units, false, &build)?;
+    let over = eval.overruns(&eval.options(&build(&counts)), &plan)?;
     let on_gpu: u32 = counts.iter().sum();
     if !over.is_empty() || on_gpu == 0 {
-        return Err(fail(bench, StrategyKind::B, over));
+        return Err(fail(eval, Strategy::B, over));
     }
     let ts = counts
         .iter()
@@ -332,7 +335,7 @@ fn strategy_b(bench: &Bench) -> Result<Placement, SolveError> {
         .collect::<Vec<_>>()
         .join(",");
     let ngl = if on_gpu >= units {
-        ngl_word(bench)
+        ngl_word(eval)
     } else {
         on_gpu.to_string()
     };
@@ -357,8 +360,8 @@ fn strategy_b(bench: &Bench) -> Result<Placement, SolveError> {
         ));
     }
     finish(
-        bench,
-        StrategyKind::B,
+        eval,
+        Strategy::B,
         flags,
         plan,
         &counts,
@@ -368,22 +371,22 @@ fn strategy_b(bench: &Bench) -> Result<Placement, SolveError> {
 }
 
 /// C: a MoE model whose layers all fit the GPUs, pinned by layer ranges.
-fn strategy_c(bench: &Bench) -> Result<Placement, SolveError> {
-    let n = bench.facts.n_layer;
-    let build = |counts: &[u32]| ot_layout(bench, counts, false);
-    let (counts, plan) = fill(bench, n, true, &build)?;
-    let over = bench.overruns(&bench.options(&build(&counts)), &plan)?;
+fn strategy_c(eval: &Evaluator) -> Result<Placement, SolveError> {
+    let n = eval.facts.n_layer;
+    let build = |counts: &[u32]| ot_layout(eval, counts, false);
+    let (counts, plan) = fill(eval, n, true, &build)?;
+    let over = eval.overruns(&eval.options(&build(&counts)), &plan)?;
     if !over.is_empty() {
-        return Err(fail(bench, StrategyKind::C, over));
+        return Err(fail(eval, Strategy::C, over));
     }
-    let flags = ot_flags(bench, &build(&counts));
+    let flags = ot_flags(eval, &build(&counts));
     let why = format!(
         "C: all {n} layers with their experts on the GPUs, split {} (fastest GPU first)",
         split_text(&counts)
     );
     finish(
-        bench,
-        StrategyKind::C,
+        eval,
+        Strategy::C,
         flags,
         plan,
         &counts,
@@ -393,15 +396,15 @@ fn strategy_c(bench: &Bench) -> Result<Placement, SolveError> {
 }
 
 /// D: the first layers whole on the GPUs, the experts of every later layer on the CPU.
-fn strategy_d(bench: &Bench) -> Result<Placement, SolveError> {
-    let n = bench.facts.n_layer;
-    let build = |counts: &[u32]| ot_layout(bench, counts, true);
-    let (counts, plan) = fill(bench, n, false, &build)?;
-    let over = bench.overruns(&bench.options(&build(&counts)), &plan)?;
+fn strategy_d(eval: &Evaluator) -> Result<Placement, SolveError> {
+    let n = eval.facts.n_layer;
+    let build = |counts: &[u32]| ot_layout(eval, counts, true);
+    let (counts, plan) = fill(eval, n, false, &build)?;
+    let over = eval.overruns(&eval.options(&build(&counts)), &plan)?;
     if !over.is_empty() {
-        return Err(fail(bench, StrategyKind::D, over));
+        return Err(fail(eval, Strategy::D, over));
     }
-    let flags = ot_flags(bench, &build(&counts));
+    let flags = ot_flags(eval, &build(&counts));
     let whole: u32 = counts.iter().sum();
     let why = format!(
         "D: {} = {whole}/{n} layers whole on the GPUs, the experts of the other {} on the CPU (exps=CPU last)",
@@ -409,8 +412,8 @@ fn strategy_d(bench: &Bench) -> Result<Placement, SolveError> {
         n - whole
     );
     finish(
-        bench,
-        StrategyKind::D,
+        eval,
+        Strategy::D,
         flags,
         plan,
         &counts,

@@ -2,12 +2,21 @@
 //! (`plan`, `render`, `start`, `new`) starts from, so they all read, check and resolve the same
 //! way.
 
+mod plan;
+mod resolved;
+
 use std::path::{Path, PathBuf};
 
-use crate::check::{CheckError, CheckOptions, CheckReport, check_file};
+pub use plan::{Outcome, PlanReport, detected_note, plan_error_code, plan_report};
+pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
+
+use crate::budget::Program;
+use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};
 use crate::config::Profile;
 use crate::diag::{Diagnostic, Severity};
+use crate::gguf::ModelCache;
 use crate::hardware::{self, Hardware, LoadError, Origin};
+use crate::resolve::OptionError;
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -18,6 +27,8 @@ pub struct Project {
     /// Problems of profilec.toml (spans into `hardware_source`) or detection notes.
     pub hardware_diagnostics: Vec<Diagnostic>,
     pub hardware_source: Option<String>,
+    /// Every model opened so far, shared by the profiles that name it.
+    pub models: ModelCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +42,12 @@ pub enum ProjectError {
         id: String,
         file: PathBuf,
         suggestion: Option<String>,
+    },
+    #[error("profile `{id}`: {error}")]
+    Options {
+        id: String,
+        #[source]
+        error: OptionError,
     },
 }
 
@@ -49,13 +66,14 @@ impl ProjectError {
                 "check the --hardware path, or remove it to use profilec.toml beside models.conf"
                     .into()
             }
+            ProjectError::Options { error, .. } => error.help(),
         }
     }
 
     /// 2 for files that cannot be read, 1 for a wrong id.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ProjectError::UnknownProfile { .. } => 1,
+            ProjectError::UnknownProfile { .. } | ProjectError::Options { .. } => 1,
             _ => 2,
         }
     }
@@ -64,6 +82,22 @@ impl ProjectError {
 /// Reads and checks `conf_path` and decides the machine: `--hardware`, else profilec.toml beside
 /// the file, else detection. MODEL paths resolve against that machine's `[runtime] models_dir`.
 pub fn open(conf_path: &Path, hardware_file: Option<&Path>) -> Result<Project, ProjectError> {
+    open_with(conf_path, hardware_file, MachineFor::BesideConf)
+}
+
+/// [`open`] without the file-wide budget rules: for `plan`, which plans the one profile itself.
+pub fn open_for_plan(
+    conf_path: &Path,
+    hardware_file: Option<&Path>,
+) -> Result<Project, ProjectError> {
+    open_with(conf_path, hardware_file, MachineFor::Skip)
+}
+
+fn open_with(
+    conf_path: &Path,
+    hardware_file: Option<&Path>,
+    budget_machine: MachineFor,
+) -> Result<Project, ProjectError> {
     let conf_dir = match conf_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -71,7 +105,7 @@ pub fn open(conf_path: &Path, hardware_file: Option<&Path>) -> Result<Project, P
     let hw = hardware::resolve(hardware_file, &conf_dir)?;
     let opts = CheckOptions {
         models_dir: Some(hw.hardware.runtime.models_dir.clone()),
-        ..Default::default()
+        hardware: budget_machine,
     };
     let report = check_file(conf_path, &opts)?;
     Ok(Project {
@@ -81,6 +115,7 @@ pub fn open(conf_path: &Path, hardware_file: Option<&Path>) -> Result<Project, P
         hardware_origin: hw.origin,
         hardware_diagnostics: hw.diagnostics,
         hardware_source: hw.source,
+        models: ModelCache::default(),
     })
 }
 
@@ -102,6 +137,18 @@ impl Project {
                 suggestion,
             }
         })
+    }
+
+    /// Profile `id` resolved on this project's machine for `program`: the one value `plan`,
+    /// `render` and `start` read.
+    pub fn resolve(&mut self, id: &str, program: Program) -> Result<ResolvedProfile, ProjectError> {
+        let profile = self.profile(id)?.clone();
+        ResolvedProfile::of_profile(&profile, &self.hardware, program, &mut self.models).map_err(
+            |error| ProjectError::Options {
+                id: id.to_string(),
+                error,
+            },
+        )
     }
 
     /// Errors located inside one profile's section (its header to its last key), plus the

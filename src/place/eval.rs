@@ -1,4 +1,5 @@
-//! Measuring a candidate layout with the memory model, and the budget every layout is held to.
+//! Measuring a candidate layout with the memory model, and the budget every layout is held to:
+//! the harness the solver's searches and the fit prediction share.
 
 use std::path::{Path, PathBuf};
 
@@ -8,13 +9,13 @@ use crate::budget::{
     DevicePlan, DeviceRef, Plan, PlanError, Program, estimate_weights, mib, plan_model,
 };
 use crate::config::GpuLayers;
-use crate::flags::parse_ot;
+use crate::flags::OtRule;
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Machine;
 use crate::resolve::{RunOptions, SplitMode};
 
-/// Everything a search needs to plan one candidate.
-pub struct Bench<'a> {
+/// Everything a search needs to plan one candidate layout (the solver's and fit's harness).
+pub struct Evaluator<'a> {
     pub model: &'a Model,
     pub facts: &'a ModelFacts,
     pub path: &'a Path,
@@ -27,14 +28,14 @@ pub struct Bench<'a> {
 }
 
 /// The placement part of the launch options.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Layout {
     pub gpu_layers: GpuLayers,
     pub split_mode: SplitMode,
     pub main_gpu: u64,
     pub tensor_split: Vec<f64>,
-    /// The `-ot` value, if any.
-    pub ot: Option<String>,
+    /// The `-ot` rules in the order llama.cpp tries them (empty: none).
+    pub ot: Vec<OtRule>,
 }
 
 impl Layout {
@@ -44,8 +45,19 @@ impl Layout {
             split_mode: SplitMode::Layer,
             main_gpu: 0,
             tensor_split: Vec::new(),
-            ot: None,
+            ot: Vec::new(),
         }
+    }
+
+    /// The `-ot` value that gives these rules: `pattern=buffer`, comma-separated.
+    pub fn ot_value(&self) -> Option<String> {
+        (!self.ot.is_empty()).then(|| {
+            self.ot
+                .iter()
+                .map(|r| format!("{}={}", r.pattern, r.buffer))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
     }
 }
 
@@ -71,18 +83,14 @@ pub fn margins(fit_target: &[u64], n_gpus: usize) -> Vec<u64> {
         .collect()
 }
 
-impl Bench<'_> {
+impl Evaluator<'_> {
     pub fn options(&self, layout: &Layout) -> RunOptions {
         let mut o = self.base.clone();
         o.gpu_layers = layout.gpu_layers;
         o.split_mode = layout.split_mode;
         o.main_gpu = layout.main_gpu;
         o.tensor_split = layout.tensor_split.clone();
-        o.overrides = layout
-            .ot
-            .as_deref()
-            .map(|s| parse_ot(s).rules)
-            .unwrap_or_default();
+        o.overrides = layout.ot.clone();
         o
     }
 
