@@ -120,6 +120,12 @@ class Shaped:
     def u(self, key, val):
         self.w.add_uint32(f"{self.arch}.{key}", val)
 
+    def attention(self, heads, kv, head):
+        self.u("attention.head_count", heads)
+        self.u("attention.head_count_kv", kv)
+        self.u("attention.key_length", head)
+        self.u("attention.value_length", head)
+
     def t(self, name, ne, qt=QT.F32):
         blk, size = GGML_QUANT_SIZES[qt]
         n = int(np.prod(ne))
@@ -215,10 +221,7 @@ def gpt_oss(path, blocks, NE, dense, embd_t):
     a = "gpt-oss"
     E, H, KV, D, FE = 2880, 64, 8, 64, 2880
     s = Shaped(path, a, blocks, E, 201088, 131072)
-    s.u("attention.head_count", H)
-    s.u("attention.head_count_kv", KV)
-    s.u("attention.key_length", D)
-    s.u("attention.value_length", D)
+    s.attention(H, KV, D)
     s.u("attention.sliding_window", 128)
     s.u("expert_count", NE)
     s.u("expert_used_count", 4)
@@ -254,10 +257,7 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
     conv, inner, state, groups, rank = ssm
     D = 256
     s = Shaped(path, arch, blocks, embd, vocab, 262144)
-    s.u("attention.head_count", heads)
-    s.u("attention.head_count_kv", kv)
-    s.u("attention.key_length", D)
-    s.u("attention.value_length", D)
+    s.attention(heads, kv, D)
     s.u("full_attention_interval", 4)
     s.u("ssm.conv_kernel", conv)
     s.u("ssm.inner_size", inner)
@@ -318,10 +318,7 @@ def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
     embd, heads, kv, head, n_exp, n_ff = 2048, 32, 4, 128, 128, 768
     s = Shaped(path, "qwen3moe", 48, embd, 151936, 40960)
     s.u("feed_forward_length", 6144)
-    s.u("attention.head_count", heads)
-    s.u("attention.head_count_kv", kv)
-    s.u("attention.key_length", head)
-    s.u("attention.value_length", head)
+    s.attention(heads, kv, head)
     s.u("expert_count", n_exp)
     s.u("expert_used_count", 8)
     s.u("expert_feed_forward_length", n_ff)

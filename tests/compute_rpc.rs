@@ -19,7 +19,7 @@ use profilec::launch::find_program;
 use profilec::resolve::{Effective, Origin, apply_args};
 use profilec::startup_log::{self, StartupReport};
 
-use crate::support::{fixture, free_port, real_completion, root, skip_or_fail};
+use crate::support::{fixture, free_port, real_completion, root, run_log, skip_or_fail};
 
 const TOL: f64 = 0.001;
 const COMPUTE_BAR: f64 = 0.05;
@@ -134,21 +134,16 @@ fn run(bin: &Path, model: &Path, servers: &[RpcServer], args: &str) -> String {
         .iter()
         .map(|s| format!("127.0.0.1:{}", s.port))
         .collect();
-    let out = Command::new(bin)
-        .arg("-m")
+    let mut cmd = Command::new(bin);
+    cmd.arg("-m")
         .arg(model)
         .args(["--rpc", &rpc.join(",")])
         .args([
             "-lv", "4", "-fit", "off", "-n", "1", "-p", "hello", "-no-cnv",
         ])
         .args(["--no-warmup", "--temp", "0", "-t", "2"])
-        .args(args.split_whitespace())
-        .stdin(Stdio::null())
-        .output()
-        .expect("llama-completion runs");
-    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stdout));
-    text
+        .args(args.split_whitespace());
+    run_log(&mut cmd).0
 }
 
 /// The log names RPC buffers `RPC0[127.0.0.1:PORT]` (the device index inside that server); the
@@ -234,7 +229,7 @@ fn per_device_plan_matches_llama_cpp_over_rpc() {
         apply_args(&mut eff, case.args, Origin::ExtraArgs);
         let p = plan(
             &model,
-            &eff.options(),
+            &eff.options().expect("options"),
             &machine(case.devices),
             Program::LlamaCompletion,
         )

@@ -67,7 +67,7 @@ impl Case {
     pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
         let mut eff = Effective::default();
         apply_args(&mut eff, &self.argv().join(" "), Origin::ExtraArgs);
-        ContextParams::new(&eff.options(), facts, program)
+        ContextParams::new(&eff.options().expect("options"), facts, program)
     }
 }
 
