@@ -5,7 +5,7 @@
 
 use crate::support::{self, root};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -243,29 +243,6 @@ fn corpus_model(models: &Path, name: &str) {
     }
 }
 
-fn corpus_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in [
-        root().join("tests/fixtures/corpus"),
-        PathBuf::from("/work/shared/corpus"),
-    ] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("models.conf."))
-            })
-            .collect();
-        found.sort();
-        files.extend(found);
-    }
-    files
-}
-
 #[test]
 fn corpus_profiles_plan_what_they_render() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -273,7 +250,7 @@ fn corpus_profiles_plan_what_they_render() {
     rig_toml(dir.path(), &models);
     let mut seen = HashSet::new();
     let (mut rendered, mut refused) = (0, 0);
-    for file in corpus_files() {
+    for file in support::corpus_files() {
         let text = std::fs::read_to_string(&file).expect("corpus file");
         for line in text.lines() {
             if let Some(m) = line.trim().strip_prefix("MODEL=")
