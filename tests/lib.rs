@@ -40,6 +40,7 @@ mod gguf_cli;
 mod gguf_facts;
 mod gguf_fixtures;
 mod gguf_hostile;
+mod gguf_paths;
 mod gguf_real;
 mod gguf_split;
 mod hardware_cli;

@@ -187,12 +187,37 @@ pub fn read_file(path: &Path) -> Result<GgufFile, GgufError> {
         path: path.to_path_buf(),
         source,
     };
+    // stat before open: opening a FIFO blocks until a writer appears, so `inspect FIFO` would
+    // hang; a directory would read as a truncated GGUF.
+    let kind = std::fs::metadata(path).map_err(io)?.file_type();
+    if !kind.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}, not a GGUF file", describe_kind(kind)),
+        )));
+    }
     let file = File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     read_header(BufReader::new(file), len).map_err(|source| GgufError::Format {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// What a path that is not a regular file is, in words.
+fn describe_kind(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
 }
 
 fn check_shard(p: &Path, f: &GgufFile, index: u32, count: u64) -> Result<(), GgufError> {
