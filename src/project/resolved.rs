@@ -173,16 +173,7 @@ impl ResolvedProfile {
                 strategy: letter,
                 why,
             }),
-            Ok(m) => solve(
-                &m.model,
-                &m.facts,
-                &m.path,
-                &self.options,
-                &self.machine,
-                self.program,
-                strategy,
-            )
-            .map_err(StrategyError::from),
+            Ok(m) => self.solve(&m, strategy).map_err(StrategyError::from),
         };
         let result = result.and_then(|placement| {
             let mut effective = self.effective.clone();
@@ -252,15 +243,20 @@ impl ResolvedProfile {
             return None;
         }
         let m = self.loaded().ok()?;
-        Some(solve(
+        Some(self.solve(&m, Strategy::Auto))
+    }
+
+    /// The pinned solver on this profile's model, options, machine and program.
+    fn solve(&self, m: &LoadedModel, strategy: Strategy) -> Result<Placement, SolveError> {
+        solve(
             &m.model,
             &m.facts,
             &m.path,
             &self.options,
             &self.machine,
             self.program,
-            Strategy::Auto,
-        ))
+            strategy,
+        )
     }
 
     /// What llama.cpp's `--fit` will do at load time, when it is on and there is a GPU.
