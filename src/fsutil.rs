@@ -5,6 +5,17 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// profilec's cache directory: `$XDG_CACHE_HOME/profilec` (when absolute, as the XDG spec asks),
+/// else `~/.cache/profilec`.
+pub fn cache_dir() -> Option<PathBuf> {
+    let xdg = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from);
+    let base = match xdg.filter(|p| p.is_absolute()) {
+        Some(p) => p,
+        None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache"),
+    };
+    Some(base.join("profilec"))
+}
+
 /// Writes `text` to `path` through a temp file in the same directory (same filesystem, so the
 /// rename is atomic), keeping the original permissions, fsync'ed before the rename. A symlink is
 /// followed so the link survives.

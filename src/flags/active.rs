@@ -105,7 +105,7 @@ fn install(text: String) {
 /// that cannot be written only costs a rerun). The bool says whether the cache answered.
 pub fn read_build(path: &Path, timeout: Duration) -> Result<(Build, Vec<Row>, bool), ProbeError> {
     let key = Key::of(path);
-    let dir = cache::cache_dir();
+    let dir = crate::fsutil::cache_dir();
     if let (Some(key), Some(dir)) = (&key, &dir)
         && let Some((build, help)) = cache::load(dir, key)
         && let Ok(rows) = parse_help(&help)

@@ -51,16 +51,6 @@ impl Key {
     }
 }
 
-/// `$XDG_CACHE_HOME/profilec` (when absolute, as the XDG spec asks), else `~/.cache/profilec`.
-pub fn cache_dir() -> Option<PathBuf> {
-    let xdg = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from);
-    let base = match xdg.filter(|p| p.is_absolute()) {
-        Some(p) => p,
-        None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache"),
-    };
-    Some(base.join("profilec"))
-}
-
 /// The cached build and `--help` text of the binary `key` names, if its entry is there.
 pub fn load(dir: &Path, key: &Key) -> Option<(Build, String)> {
     let text = std::fs::read_to_string(dir.join(key.file_name())).ok()?;

