@@ -54,7 +54,7 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     match build(&args) {
         Ok(req) => execute(&req, args.format == "json"),
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 
@@ -126,7 +126,7 @@ fn execute(req: &BenchRequest, json: bool) -> i32 {
     bar.finish_and_clear();
     let outcome = match outcome {
         Ok(o) => o,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     let s = &outcome.summary;
     if json {
