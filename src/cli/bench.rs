@@ -51,6 +51,12 @@ pub struct Args {
     format: String,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == "json"
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     match build(&args) {
         Ok(req) => execute(&req, args.format == "json"),

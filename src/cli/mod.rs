@@ -236,6 +236,7 @@ impl Command {
             Command::Render(a) => a.json(),
             Command::Flags(a) => a.json(),
             Command::Plan(a) => a.json(),
+            Command::Bench(a) => a.json(),
             _ => false,
         }
     }

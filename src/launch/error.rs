@@ -204,7 +204,7 @@ impl crate::error::Failure for LaunchError {
         LaunchError::code(self)
     }
     fn help(&self) -> String {
-        LaunchError::help(self).into()
+        LaunchError::help(self)
     }
     fn exit_code(&self) -> i32 {
         LaunchError::exit_code(self)

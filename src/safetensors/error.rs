@@ -81,7 +81,7 @@ impl crate::error::Failure for SafetensorsError {
         SafetensorsError::code(self)
     }
     fn help(&self) -> String {
-        SafetensorsError::help(self).into()
+        SafetensorsError::help(self)
     }
     fn exit_code(&self) -> i32 {
         SafetensorsError::exit_code(self)
