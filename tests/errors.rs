@@ -16,6 +16,20 @@ fn run(args: &[&str], dir: &Path) -> Output {
         .expect("run profilec")
 }
 
+/// `check --format json ARGS`: the one object it printed.
+fn check_json(args: &[&str], dir: &Path) -> serde_json::Value {
+    let o = run(&[&["check", "--format", "json"], args].concat(), dir);
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stderr(&o)))
+}
+
+/// `text` as models.conf in a fresh directory, checked as JSON.
+fn check_conf(text: &str) -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("models.conf"), text).expect("write");
+    let v = check_json(&["models.conf"], dir.path());
+    (dir, v)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -227,14 +241,7 @@ fn new_ctx_beyond_what_llama_server_reads_is_refused() {
 
 #[test]
 fn a_lowercase_key_is_told_keys_are_upper_case() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("models.conf"),
-        "[a]\nNAME=A\nMODEL=a.gguf\nctx_size=4096\n",
-    )
-    .expect("write");
-    let o = run(&["check", "--format", "json", "models.conf"], dir.path());
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let (_dir, v) = check_conf("[a]\nNAME=A\nMODEL=a.gguf\nctx_size=4096\n");
     let d = &v["diagnostics"][0];
     assert_eq!(d["code"], "conf::unknown-key", "{v}");
     assert!(
@@ -247,14 +254,7 @@ fn a_lowercase_key_is_told_keys_are_upper_case() {
 
 #[test]
 fn a_conf_with_lowercase_keys_says_it_was_checked_as_a_preset() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("models.conf"),
-        "[a]\nmodel=a.gguf\nctx-size=4096\n",
-    )
-    .expect("write");
-    let o = run(&["check", "--format", "json", "models.conf"], dir.path());
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let (dir, v) = check_conf("[a]\nmodel=a.gguf\nctx-size=4096\n");
     let d = &v["diagnostics"][0];
     assert_eq!(d["code"], "conf::lowercase-keys", "{v}");
     assert_eq!(d["severity"], "warning");
@@ -292,8 +292,7 @@ fn ot_to_a_device_the_machine_lacks_names_the_devices_not_experts() {
     let dir = project(
         "[d]\nNAME=d\nMODEL=llama-gqa.gguf\nFIT=off\nN_GPU_LAYERS=99\nEXTRA_ARGS=-ot x=CUDA9\n",
     );
-    let o = run(&["check", "--format", "json", "models.conf"], dir.path());
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let v = check_json(&["models.conf"], dir.path());
     let diags = v["diagnostics"].as_array().cloned().unwrap_or_default();
     let codes: Vec<&str> = diags.iter().filter_map(|d| d["code"].as_str()).collect();
     assert!(!codes.contains(&"place::no-expert-tensors"), "{v}");
