@@ -22,6 +22,7 @@ mod check_args;
 mod cli_check;
 mod cli_habits;
 mod compute_real;
+mod compute_rpc;
 mod compute_split;
 mod conf_corpus;
 mod conf_diagnostics;
