@@ -233,6 +233,8 @@ pub fn corpus_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
 /// Runs `cmd` to its end with stdin closed; returns its stderr then stdout as one log text (where
 /// llama.cpp prints its startup lines) and the exit code.
 pub fn run_log(cmd: &mut Command) -> (String, Option<i32>) {

@@ -36,6 +36,8 @@ pub struct Machine {
     pub cpu: Device,
     /// Per active GPU, from `[runtime] cuda_overhead_mib`.
     pub cuda_overhead_mib: u64,
+    /// `[runtime] llama_cpp_build`: the build whose memory rules apply (`None` = b11434).
+    pub llama_cpp_build: Option<u32>,
 }
 
 impl Device {
@@ -112,6 +114,7 @@ impl Hardware {
                 drives_display: false,
             },
             cuda_overhead_mib: self.runtime.cuda_overhead_mib,
+            llama_cpp_build: self.runtime.llama_cpp_build,
         }
     }
 }
