@@ -342,12 +342,44 @@ def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
     s.finish()
 
 
+def qwen3moe_235b(path, t):
+    """Qwen3-235B-A22B (qwen3moe, 94 blocks, 64 heads, 4 KV heads of 128, 128 experts of 1536,
+    8 used), for GPU log cases 4-8 and 10: the logs' metadata dump; every matrix in type `t`."""
+    embd, heads, kv, head, n_exp, n_ff = 4096, 64, 4, 128, 128, 1536
+    s = Shaped(path, "qwen3moe", 94, embd, 151936, 131072)
+    s.u("feed_forward_length", 12288)
+    s.attention(heads, kv, head)
+    s.u("expert_count", n_exp)
+    s.u("expert_used_count", 8)
+    s.u("expert_feed_forward_length", n_ff)
+    s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
+    s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
+    s.embd_out(t, t)
+    for il in range(94):
+        b = f"blk.{il}"
+        s.t(f"{b}.attn_norm.weight", [embd])
+        s.t(f"{b}.attn_q.weight", [embd, heads * head], t)
+        s.t(f"{b}.attn_k.weight", [embd, kv * head], t)
+        s.t(f"{b}.attn_v.weight", [embd, kv * head], t)
+        s.t(f"{b}.attn_output.weight", [heads * head, embd], t)
+        s.t(f"{b}.attn_q_norm.weight", [head])
+        s.t(f"{b}.attn_k_norm.weight", [head])
+        s.t(f"{b}.ffn_norm.weight", [embd])
+        s.t(f"{b}.ffn_gate_inp.weight", [embd, n_exp])
+        s.t(f"{b}.ffn_gate_exps.weight", [embd, n_ff, n_exp], t)
+        s.t(f"{b}.ffn_up_exps.weight", [embd, n_ff, n_exp], t)
+        s.t(f"{b}.ffn_down_exps.weight", [n_ff, embd, n_exp], t)
+    s.finish()
+
+
 def shaped_models(out):
     d = os.path.join(out, SHAPED)
     os.makedirs(d, exist_ok=True)
     p = lambda n: os.path.join(d, n)
     qwen3moe_30b(p("qwen3-30b-a3b-q4_k_m.gguf"), QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K)
     qwen3moe_30b(p("qwen3-coder-30b-a3b-q8_0.gguf"), QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0)
+    qwen3moe_235b(p("qwen3-235b-a22b-q6_k.gguf"), QT.Q6_K)
+    qwen3moe_235b(p("qwen3-235b-a22b-q8_0.gguf"), QT.Q8_0)
     gpt_oss(p("gpt-oss-20b-mxfp4.gguf"), 24, 32, QT.Q8_0, QT.Q8_0)
     glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
     glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")
