@@ -313,3 +313,27 @@ fn ot_to_a_device_the_machine_lacks_names_the_devices_not_experts() {
         stderr(&o)
     );
 }
+
+#[test]
+fn optimize_with_a_broken_hardware_file_shows_its_diagnostics_then_one_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("bad.toml"), "[cpu]\nram_mb = 64\n").expect("write");
+    let model = fixture("llama-gqa.gguf");
+    let model = model.to_str().expect("utf-8 path");
+    let o = run(
+        &["optimize", "--model", model, "--hardware", "bad.toml"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("did you mean `ram_mib`?"), "{err}");
+    assert!(
+        err.contains("error[hw::invalid-file]: bad.toml has errors"),
+        "{err}"
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -53,13 +53,9 @@ pub fn run(args: Args) -> i32 {
             };
             match resolved.plan() {
                 Ok(plan) => Some(crate::compare::compare(&plan, &report)),
-                Err(_) => {
-                    return super::fail(&crate::error::ErrorReport::new(
-                        "plan::no-model-file",
-                        format!("cannot plan [{id}]: its model file cannot be read"),
-                        "check MODEL and the models directory (`profilec check`)",
-                        crate::error::exit::USAGE,
-                    ));
+                Err(e) => {
+                    eprintln!("not compared: [{id}] cannot be planned");
+                    return super::fail(&e);
                 }
             }
         }

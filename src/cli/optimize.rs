@@ -33,10 +33,15 @@ pub fn run(args: Args) -> i32 {
         .iter()
         .any(|d| d.severity == crate::diag::Severity::Error)
     {
-        for d in &resolved.diagnostics {
-            eprintln!("{}: {}", d.severity.as_str(), d.message);
-        }
-        return crate::error::exit::USAGE;
+        let file = args.hardware.as_deref().unwrap_or(std::path::Path::new(""));
+        let name = file.display().to_string();
+        let source = resolved.source.as_deref().unwrap_or("");
+        super::report::print_diagnostics(&name, source, &resolved.diagnostics);
+        return super::fail(&crate::error::ErrorReport::usage(
+            "hw::invalid-file",
+            format!("{name} has errors: nothing was planned"),
+            "fix the errors above (`profilec hw --hardware FILE` shows them)",
+        ));
     }
     match optimize(&args.model, &resolved.hardware) {
         Ok(r) => match serde_json::to_string_pretty(&r) {
