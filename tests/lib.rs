@@ -78,3 +78,4 @@ mod startup_log_formats;
 mod startup_log_props;
 mod vllm_kv;
 mod vllm_plan_cli;
+mod vllm_profiles;

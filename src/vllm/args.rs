@@ -3,7 +3,8 @@
 //! ([`super::flags`]) with the spelling rules of vLLM's `FlexibleArgumentParser`
 //! (vllm/utils/__init__.py: `--a_b` = `--a-b`, `--flag=value`) and argparse's
 //! `BooleanOptionalAction` (`--no-flag`). The table has no arity column: a negatable flag is a
-//! switch, any other flag takes the words up to the next flag (vLLM's list flags take several).
+//! switch, the flags of [`super::options::SINGLE_VALUE`] take one word, any other flag the words
+//! up to the next flag (vLLM's list flags take several).
 
 use std::ops::Range;
 
@@ -125,10 +126,16 @@ pub fn parse(line: &str) -> ServeArgs {
         if found.is_none() {
             arg.nearest = nearest(&table, &name_part);
         }
+        let single = arg
+            .name
+            .is_some_and(|n| super::options::SINGLE_VALUE.contains(&n));
         if !switch && arg.values.is_empty() {
             while let Some(next) = words.next_if(|w| !is_flag(&w.text)) {
                 arg.values.push(next.text.clone());
                 arg.value_words.push(next);
+                if single {
+                    break;
+                }
             }
         }
         out.args.push(arg);
