@@ -228,7 +228,7 @@ fn plan(
         .model
         .as_ref()
         .map_or(p.id.span.clone(), |m| m.span.clone());
-    let gpus = crate::project::vllm_gpus(&hw.machine());
+    let gpus = crate::resolve::vllm_gpus(&hw.machine());
     let id = &p.id.value;
     let plan = match crate::vllm::plan(model, &launch.serve_args(), &gpus, None) {
         Ok(plan) => plan,

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::hardware::Machine;
-use crate::project::{ResolvedProfile, VllmPlanError, vllm_gpus};
+use crate::project::{ResolvedProfile, VllmPlanError};
+use crate::resolve::vllm_gpus;
 use crate::safetensors;
 use crate::vllm::{self, VllmPlan};
 

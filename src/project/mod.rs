@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub use plan::{Outcome, PlanReport, detected_note, plan_error_code, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
-pub use vllm::{VllmPlanError, VllmProfile, gpus as vllm_gpus};
+pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};

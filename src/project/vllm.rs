@@ -5,9 +5,9 @@ use std::path::Path;
 use std::rc::Rc;
 
 use crate::hardware::Machine;
-use crate::resolve::VllmLaunch;
+use crate::resolve::{VllmLaunch, vllm_gpus as gpus};
 use crate::safetensors::{self, HfModel, SafetensorsError};
-use crate::vllm::{self, Gpu, VllmPlan};
+use crate::vllm::{self, VllmPlan};
 
 /// The vLLM half of a `ResolvedProfile`.
 #[derive(Debug, Clone)]
@@ -73,18 +73,4 @@ impl VllmProfile {
 
 fn open(dir: &Path) -> Result<Rc<HfModel>, Rc<SafetensorsError>> {
     safetensors::inspect(dir).map(Rc::new).map_err(Rc::new)
-}
-
-/// The machine's GPUs as vLLM sees them: `[[gpu]] total_mib` as CUDA's total, and what other
-/// programs leave (`total_mib − reserved_mib`) as free at startup.
-pub fn gpus(machine: &Machine) -> Vec<Gpu> {
-    machine
-        .gpus
-        .iter()
-        .map(|d| Gpu {
-            name: d.name.clone(),
-            total: d.total_mib << 20,
-            free: d.capacity_mib << 20,
-        })
-        .collect()
 }

@@ -11,7 +11,7 @@ mod vllm;
 use std::path::{Path, PathBuf};
 
 pub use options::{FlashAttn, OptionError, RunOptions, SplitMode};
-pub use vllm::{VllmLaunch, VllmSetting, resolve_vllm, runtime_of, vllm_for_launch};
+pub use vllm::{VllmLaunch, VllmSetting, resolve_vllm, runtime_of, vllm_for_launch, vllm_gpus};
 
 use crate::config::{Key, Profile};
 use crate::flags::{self, FlagSpec, ValueKind, parse_args};

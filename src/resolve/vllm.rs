@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::{Origin, absolute};
 use crate::config::{Profile, Runtime};
-use crate::hardware::Hardware;
+use crate::hardware::{Hardware, Machine};
+use crate::vllm::Gpu;
 use crate::vllm::args::{ServeArgs, parse};
 
 /// The runtime of a profile: its RUNTIME key, else vLLM when MODEL is a directory under
@@ -136,4 +137,18 @@ pub fn vllm_for_launch(profile: &Profile, hw: &Hardware) -> VllmLaunch {
         }
     }
     launch
+}
+
+/// The machine's GPUs as vLLM sees them: `[[gpu]] total_mib` as CUDA's total, and what other
+/// programs leave (`total_mib − reserved_mib`) as free at startup.
+pub fn vllm_gpus(machine: &Machine) -> Vec<Gpu> {
+    machine
+        .gpus
+        .iter()
+        .map(|d| Gpu {
+            name: d.name.clone(),
+            total: d.total_mib << 20,
+            free: d.capacity_mib << 20,
+        })
+        .collect()
 }
