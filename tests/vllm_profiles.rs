@@ -244,7 +244,8 @@ fn bad_input_gets_clear_diagnostics() {
          [too-long]\nNAME=c\nMODEL=hf/llama\nCTX_SIZE=999999\n\n\
          [llama-keys]\nNAME=d\nMODEL=hf/llama\nN_GPU_LAYERS=99\nFIT=on\nSTRATEGY=A\n\n\
          [missing]\nNAME=e\nRUNTIME=vllm\nMODEL=hf/not-there\n\n\
-         [overridden]\nNAME=f\nMODEL=hf/llama\nCTX_SIZE=1024\nEXTRA_ARGS=--max-model-len 2048 stray --gpu-memory-utilization 2\n",
+         [overridden]\nNAME=f\nMODEL=hf/llama\nCTX_SIZE=1024\nEXTRA_ARGS=--max-model-len 2048 stray --gpu-memory-utilization 2\n\n\
+         [forced]\nNAME=g\nRUNTIME=llama-server\nMODEL=hf/llama\n",
         &[],
         "",
     );
@@ -263,6 +264,8 @@ fn bad_input_gets_clear_diagnostics() {
     assert!(has("vllm::key-overridden", "warning", 30), "{d:?}");
     assert!(has("vllm::stray-argument", "error", 31), "{d:?}");
     assert!(has("vllm::invalid-value", "error", 31), "{d:?}");
+    // RUNTIME=llama-server on a directory: llama-server reads one GGUF file.
+    assert!(has("model::missing-file", "error", 36), "{d:?}");
     // No llama-server rule looks at a vLLM profile.
     assert!(
         !d.iter().any(|(c, _, _)| c.starts_with("args::")

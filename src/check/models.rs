@@ -92,6 +92,19 @@ pub fn check(
             None if !dir.join(path).is_file() => vec![model.value.clone()],
             None => vec![],
         };
+        if dir.join(path).is_dir() {
+            // RUNTIME=llama-server on a model directory: llama-server reads one GGUF file.
+            diags.push(
+                Diagnostic::error(
+                    "model::missing-file",
+                    format!("MODEL {} is a directory, not a GGUF file", dir.join(path).display()),
+                )
+                .at(model.span.clone())
+                .label("a directory")
+                .help("a Hugging Face model directory is served with vLLM: remove RUNTIME=llama-server (or write RUNTIME=vllm), or point MODEL at a .gguf file"),
+            );
+            continue;
+        }
         if !missing.is_empty() {
             let what = if shards.is_some() {
                 format!(
