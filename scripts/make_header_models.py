@@ -372,12 +372,86 @@ def qwen3moe_235b(path, t):
     s.finish()
 
 
+def glm4_z1_32b(path):
+    """GLM-Z1-32B-0414 IQ4_XS (glm4, GPU log cases 2/3): 61 blocks, 48 heads, 2 KV heads of 128,
+    fused QKV and gate+up; IQ4_XS matrices (306 tensors in the log), F32 norms and biases."""
+    a, E, H, KV, D, FF, V = "glm4", 6144, 48, 2, 128, 23040, 151552
+    s = Shaped(path, a, 61, E, V, 32768)
+    s.attention(H, KV, D)
+    s.u("feed_forward_length", FF)
+    s.u("rope.dimension_count", 64)
+    t = QT.IQ4_XS
+    s.embd_out(t, t)
+    for i in range(61):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [E])
+        s.t(f"{b}.attn_qkv.weight", [E, (H + 2 * KV) * D], t)
+        s.t(f"{b}.attn_qkv.bias", [(H + 2 * KV) * D])
+        s.t(f"{b}.attn_output.weight", [H * D, E], t)
+        s.t(f"{b}.post_attention_norm.weight", [E])
+        s.t(f"{b}.ffn_norm.weight", [E])
+        s.t(f"{b}.ffn_up.weight", [E, 2 * FF], t)
+        s.t(f"{b}.ffn_down.weight", [FF, E], t)
+        s.t(f"{b}.post_ffw_norm.weight", [E])
+    s.finish()
+
+
+def glm45_air(path):
+    """GLM-4.5-Air (glm4moe, GPU log case 12): 46 blocks + 1 NextN block, 96 heads, 8 KV heads of
+    128, first block dense (10944), 128 experts of 1408 (8 used) + 1 shared; the log's mix
+    (Q8_0 / IQ4_NL / IQ4_XS) is approximated by Q8_0 attention, IQ4_XS gate/up experts and
+    IQ4_NL down experts (1408 rows are no multiple of 256)."""
+    a, E, H, KV, D, FF, FE, NE, V = "glm4moe", 4096, 96, 8, 128, 10944, 1408, 128, 151552
+    s = Shaped(path, a, 47, E, V, 131072)
+    s.attention(H, KV, D)
+    s.u("feed_forward_length", FF)
+    s.u("rope.dimension_count", 64)
+    s.u("expert_count", NE)
+    s.u("expert_used_count", 8)
+    s.u("expert_shared_count", 1)
+    s.u("expert_feed_forward_length", FE)
+    s.u("leading_dense_block_count", 1)
+    s.u("nextn_predict_layers", 1)
+    s.u("expert_gating_func", 2)
+    s.w.add_float32(f"{a}.expert_weights_scale", 1.0)
+    s.w.add_bool(f"{a}.expert_weights_norm", True)
+    hi, lo = QT.Q8_0, QT.IQ4_XS
+    s.embd_out(hi, hi)
+    for i in range(47):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [E])
+        s.t(f"{b}.attn_q.weight", [E, H * D], hi)
+        s.t(f"{b}.attn_k.weight", [E, KV * D], hi)
+        s.t(f"{b}.attn_v.weight", [E, KV * D], hi)
+        s.t(f"{b}.attn_q.bias", [H * D])
+        s.t(f"{b}.attn_k.bias", [KV * D])
+        s.t(f"{b}.attn_v.bias", [KV * D])
+        s.t(f"{b}.attn_output.weight", [H * D, E], hi)
+        s.t(f"{b}.post_attention_norm.weight", [E])
+        if i == 0:
+            s.t(f"{b}.ffn_gate.weight", [E, FF], hi)
+            s.t(f"{b}.ffn_up.weight", [E, FF], hi)
+            s.t(f"{b}.ffn_down.weight", [FF, E], hi)
+            continue
+        s.t(f"{b}.ffn_gate_inp.weight", [E, NE])
+        s.t(f"{b}.exp_probs_b.bias", [NE])
+        s.t(f"{b}.ffn_gate_exps.weight", [E, FE, NE], lo)
+        s.t(f"{b}.ffn_up_exps.weight", [E, FE, NE], lo)
+        s.t(f"{b}.ffn_down_exps.weight", [FE, E, NE], QT.IQ4_NL)
+        s.t(f"{b}.ffn_gate_shexp.weight", [E, FE], hi)
+        s.t(f"{b}.ffn_up_shexp.weight", [E, FE], hi)
+        s.t(f"{b}.ffn_down_shexp.weight", [FE, E], hi)
+    s.finish()
+
+
 def shaped_models(out):
     d = os.path.join(out, SHAPED)
     os.makedirs(d, exist_ok=True)
     p = lambda n: os.path.join(d, n)
     qwen3moe_30b(p("qwen3-30b-a3b-q4_k_m.gguf"), QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K)
     qwen3moe_30b(p("qwen3-coder-30b-a3b-q8_0.gguf"), QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0)
+    glm4_z1_32b(p("glm-z1-32b-iq4_xs.gguf"))
+    glm45_air(p("glm-4.5-air-mix.gguf"))
     qwen3moe_235b(p("qwen3-235b-a22b-q6_k.gguf"), QT.Q6_K)
     qwen3moe_235b(p("qwen3-235b-a22b-q8_0.gguf"), QT.Q8_0)
     gpt_oss(p("gpt-oss-20b-mxfp4.gguf"), 24, 32, QT.Q8_0, QT.Q8_0)
