@@ -7,18 +7,26 @@
 use crate::solver_support::{models, root};
 
 use profilec::budget::{Plan, Program, plan};
-use profilec::hardware;
+use profilec::hardware::{self, Machine};
 use profilec::resolve::{Effective, Origin, apply_args};
 
-fn run(case: &str, model: &str, args: &str, program: Program) -> Plan {
-    let machine = hardware::load(&root().join(format!("tests/fixtures/gpu-logs/{case}.toml")))
+/// The hardware file of `case` (its GPUs and llama.cpp build).
+fn machine(case: &str) -> Machine {
+    hardware::load(&root().join(format!("tests/fixtures/gpu-logs/{case}.toml")))
         .unwrap_or_else(|e| panic!("{case}: {e}"))
         .hardware
-        .machine();
+        .machine()
+}
+
+fn run(case: &str, model: &str, args: &str, program: Program) -> Plan {
+    run_on(&machine(case), model, args, program)
+}
+
+fn run_on(machine: &Machine, model: &str, args: &str, program: Program) -> Plan {
     let mut eff = Effective::default();
     apply_args(&mut eff, args, Origin::ExtraArgs);
     let opts = eff.options().expect("options");
-    plan(&models().join(model), &opts, &machine, program).unwrap_or_else(|e| panic!("{case}: {e}"))
+    plan(&models().join(model), &opts, machine, program).unwrap_or_else(|e| panic!("{model}: {e}"))
 }
 
 /// `(device, compute MiB in the log)`; the device `CPU` is the host (`CUDA_Host`) buffer.
@@ -192,28 +200,14 @@ fn case_1_two_gpus_with_experts_on_the_host_b5622() {
 fn the_build_decides_the_servers_logits_and_mask() {
     // The same case-15 launch planned for b11434 (no build in the file): one logit row per
     // sequence and an F16 mask, so the compute buffer is far smaller than b8571's log.
-    let machine = {
-        let mut m = hardware::load(&root().join("tests/fixtures/gpu-logs/case15.toml"))
-            .expect("case15")
-            .hardware
-            .machine();
-        m.llama_cpp_build = None;
-        m
-    };
-    let mut eff = Effective::default();
-    apply_args(
-        &mut eff,
+    let mut m = machine("case15");
+    m.llama_cpp_build = None;
+    let now = run_on(
+        &m,
+        "qwen3.5-9b-q4_k_m.gguf",
         "-c 32768 -ngl 99 -np 2 -kvu -ctk q8_0 -ctv q8_0 -fa on -fit off",
-        Origin::ExtraArgs,
-    );
-    let opts = eff.options().expect("options");
-    let now = plan(
-        &models().join("qwen3.5-9b-q4_k_m.gguf"),
-        &opts,
-        &machine,
         Program::LlamaServer,
-    )
-    .expect("plan");
+    );
     let cuda0 = now.device("CUDA0").map_or(0.0, |d| d.compute_mib);
     assert!(
         cuda0 < 501.0 - 300.0,
