@@ -23,6 +23,7 @@ pub mod config;
 pub mod coresidency;
 pub mod diag;
 pub mod discover;
+pub mod doctor;
 pub mod edit;
 pub mod flags;
 pub mod fsutil;

@@ -234,3 +234,15 @@ pub fn corpus_files() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Asserts `value` satisfies the JSON schema at `schema` (a path under the repository root).
+pub fn assert_schema(value: &serde_json::Value, schema: &str) {
+    let text = std::fs::read_to_string(root().join(schema)).expect("schema file");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{value:#}");
+}

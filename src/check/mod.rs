@@ -12,6 +12,7 @@ mod budget_rules;
 mod ids;
 mod model_rules;
 mod models;
+mod roles;
 
 use std::path::{Path, PathBuf};
 
@@ -170,6 +171,7 @@ pub fn check_source_on(
     let extra: Vec<Option<Extra>> = conf.profiles.iter().map(parse_extra).collect();
     // Stage 1: the file alone.
     ids::check(&conf, &mut diagnostics);
+    roles::check(&conf, &mut diagnostics);
     bench::check(&conf, &mut diagnostics);
     args::check(&conf, &extra, &mut diagnostics);
     models::check(&conf, models_dir, &mut diagnostics);

@@ -10,6 +10,7 @@ mod bench;
 mod check;
 mod completions;
 mod coresidency;
+mod doctor;
 mod excerpt;
 mod flags;
 mod hw;
@@ -80,6 +81,8 @@ enum Command {
     Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
+    /// Memory free now per device, the risk against thresholds and a profile's plan, and fixes.
+    Doctor(doctor::Args),
     /// Shell completion script (bash, zsh, fish, powershell, elvish), with profile ids.
     Completions(completions::Args),
     /// Write the man pages (profilec.1 and one per verb).
@@ -144,6 +147,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Plan(a) => plan::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
+        Command::Doctor(a) => doctor::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

@@ -1,6 +1,8 @@
 use std::ops::Range;
 
-use super::values::{GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds};
+use super::values::{
+    GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_roles, parse_seconds,
+};
 use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
 use crate::syntax::{Document, LineKind};
@@ -249,6 +251,7 @@ fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Resu
         Key::FitTarget => p.fit_target = Some(Spanned::new(parse_mib_list(value)?, span)),
         Key::Strategy => p.strategy = Some(Spanned::new(Strategy::parse(value)?, span)),
         Key::Ttl => p.ttl = Some(Spanned::new(parse_seconds(value)?, span)),
+        Key::Roles => p.roles = Some(Spanned::new(parse_roles(value)?, span)),
     }
     Ok(())
 }
@@ -268,6 +271,9 @@ fn value_help(key: Key) -> &'static str {
         }
         Key::Ttl => {
             "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"
+        }
+        Key::Roles => {
+            "ROLES is a comma-separated list of role names (letters, digits, `-`, `_`), e.g. `general,coding`"
         }
         _ => "see docs/models-conf.md for the value of each key",
     }

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 pub use keys::Key;
 pub use load::load;
-pub use values::{GpuLayers, Strategy, parse_mib_list as values_mib_list};
+pub use values::{GpuLayers, Strategy, parse_mib_list as values_mib_list, parse_roles};
 
 use crate::syntax::Document;
 
@@ -57,6 +57,8 @@ pub struct Profile {
     pub strategy: Option<Spanned<Strategy>>,
     /// Seconds idle before llama-swap unloads the model (`ttl`); 0 = never.
     pub ttl: Option<Spanned<u64>>,
+    /// The roles this profile serves (`ROLES=general,coding`), in the order written.
+    pub roles: Option<Spanned<Vec<String>>>,
 }
 
 impl Default for Spanned<String> {
@@ -69,6 +71,11 @@ impl Profile {
     /// `bench-<id>` profiles benchmark `<id>` (the corpus convention, recognised by prefix only).
     pub fn bench_of(&self) -> Option<&str> {
         self.id.value.strip_prefix("bench-")
+    }
+
+    /// The roles this profile serves (empty without ROLES).
+    pub fn role_names(&self) -> &[String] {
+        self.roles.as_ref().map_or(&[], |r| r.value.as_slice())
     }
 
     /// The entry that set `key` last (the one that wins, as in start.sh).
@@ -95,5 +102,13 @@ impl Conf {
 
     pub fn profile(&self, id: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.id.value == id)
+    }
+
+    /// Every profile that lists `role` in ROLES, in file order (`check` requires exactly one).
+    pub fn with_role(&self, role: &str) -> Vec<&Profile> {
+        self.profiles
+            .iter()
+            .filter(|p| p.role_names().iter().any(|r| r == role))
+            .collect()
     }
 }
