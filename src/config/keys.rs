@@ -1,6 +1,7 @@
 /// The keys a profile may set. The first eight are the corpus dialect; FIT_TARGET was read by
 /// start.sh but never used; STRATEGY is profilec's own (pinned placement, docs/models-conf.md);
-/// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md).
+/// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md);
+/// SOURCE and SHA256 say where `pull` downloads MODEL from and what it must hash to (docs/remote.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Name,
@@ -14,10 +15,12 @@ pub enum Key {
     ExtraArgs,
     Strategy,
     Ttl,
+    Source,
+    Sha256,
 }
 
 impl Key {
-    pub const ALL: [Key; 11] = [
+    pub const ALL: [Key; 13] = [
         Key::Name,
         Key::Description,
         Key::Speed,
@@ -29,6 +32,8 @@ impl Key {
         Key::ExtraArgs,
         Key::Strategy,
         Key::Ttl,
+        Key::Source,
+        Key::Sha256,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +49,8 @@ impl Key {
             Key::ExtraArgs => "EXTRA_ARGS",
             Key::Strategy => "STRATEGY",
             Key::Ttl => "TTL",
+            Key::Source => "SOURCE",
+            Key::Sha256 => "SHA256",
         }
     }
 

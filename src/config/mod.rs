@@ -57,6 +57,10 @@ pub struct Profile {
     pub strategy: Option<Spanned<Strategy>>,
     /// Seconds idle before llama-swap unloads the model (`ttl`); 0 = never.
     pub ttl: Option<Spanned<u64>>,
+    /// Where `pull` downloads MODEL from: `hf://ORG/REPO/PATH.gguf[@REVISION]` or a URL.
+    pub source: Option<Spanned<crate::remote::Source>>,
+    /// Expected SHA-256 of MODEL (lowercase hex), one per shard of a split model.
+    pub sha256: Option<Spanned<Vec<String>>>,
 }
 
 impl Default for Spanned<String> {
