@@ -35,6 +35,8 @@ pub mod optimize;
 pub mod place;
 pub mod preset;
 pub mod project;
+pub mod pull;
+pub mod remote;
 pub mod render;
 pub mod resolve;
 pub mod safetensors;

@@ -3,6 +3,7 @@
 /// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md);
 /// ROLES names the jobs a profile serves (`general`, `coding`), one profile per role
 /// (docs/models-conf.md, "Roles").
+/// SOURCE and SHA256 say where `pull` downloads MODEL from and what it must hash to (docs/remote.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Name,
@@ -17,10 +18,12 @@ pub enum Key {
     Strategy,
     Ttl,
     Roles,
+    Source,
+    Sha256,
 }
 
 impl Key {
-    pub const ALL: [Key; 12] = [
+    pub const ALL: [Key; 14] = [
         Key::Name,
         Key::Description,
         Key::Speed,
@@ -33,6 +36,8 @@ impl Key {
         Key::Strategy,
         Key::Ttl,
         Key::Roles,
+        Key::Source,
+        Key::Sha256,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +54,8 @@ impl Key {
             Key::Strategy => "STRATEGY",
             Key::Ttl => "TTL",
             Key::Roles => "ROLES",
+            Key::Source => "SOURCE",
+            Key::Sha256 => "SHA256",
         }
     }
 

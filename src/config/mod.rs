@@ -59,6 +59,10 @@ pub struct Profile {
     pub ttl: Option<Spanned<u64>>,
     /// The roles this profile serves (`ROLES=general,coding`), in the order written.
     pub roles: Option<Spanned<Vec<String>>>,
+    /// Where `pull` downloads MODEL from: `hf://ORG/REPO/PATH.gguf[@REVISION]` or a URL.
+    pub source: Option<Spanned<crate::remote::Source>>,
+    /// Expected SHA-256 of MODEL (lowercase hex), one per shard of a split model.
+    pub sha256: Option<Spanned<Vec<String>>>,
 }
 
 impl Default for Spanned<String> {

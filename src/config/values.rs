@@ -146,3 +146,20 @@ pub fn parse_roles(s: &str) -> Result<Vec<String>, String> {
     }
     Ok(roles)
 }
+
+/// SHA256: one 64-hex-digit digest per file (comma-separated for a split model's shards).
+pub fn parse_sha256_list(s: &str) -> Result<Vec<String>, String> {
+    s.split(',')
+        .map(|d| {
+            let d = d.trim();
+            if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(d.to_ascii_lowercase())
+            } else {
+                Err(format!(
+                    "`{d}` is not a SHA-256 digest (64 hex digits, {} given)",
+                    d.len()
+                ))
+            }
+        })
+        .collect()
+}
