@@ -41,6 +41,7 @@ pub mod render;
 pub mod resolve;
 pub mod safetensors;
 pub mod scaffold;
+pub mod serve;
 pub mod startup_log;
 pub mod syntax;
 pub mod vllm;

@@ -7,6 +7,7 @@ mod support;
 mod common;
 mod compute_support;
 mod launch_support;
+mod serve_support;
 mod solver_support;
 
 mod bench_inputs;
@@ -69,6 +70,7 @@ mod resolved_argv;
 mod roles;
 mod safetensors_facts;
 mod safetensors_hostile;
+mod serve_api;
 mod solver_corpus;
 mod solver_plan_cli;
 mod solver_props;

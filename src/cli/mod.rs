@@ -26,6 +26,7 @@ mod plan;
 mod plan_vllm;
 mod render;
 mod report;
+mod serve;
 mod start;
 pub mod term;
 mod version;
@@ -83,6 +84,8 @@ enum Command {
     Plan(plan::Args),
     /// Memory free now per device, the risk against thresholds and a profile's plan, and fixes.
     Doctor(doctor::Args),
+    /// HTTP management API: models, plans, doctor, provisioning, behind a bearer token.
+    Serve(serve::Args),
     /// Shell completion script (bash, zsh, fish, powershell, elvish), with profile ids.
     Completions(completions::Args),
     /// Write the man pages (profilec.1 and one per verb).
@@ -148,6 +151,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
         Command::Doctor(a) => doctor::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }
