@@ -30,6 +30,10 @@ pub fn project_dir(profiles: &str, gpus: &str) -> tempfile::TempDir {
 const ONE_GPU: &str =
     "[[gpu]]\nid = \"CUDA0\"\nname = \"test GPU\"\ntotal_mib = 24576\nreserved_mib = 0\n";
 
+/// A dense fixture with every layer on CUDA0.
+const DENSE_ON_GPU: &str = "[dense]\nNAME=Dense\nMODEL=llama-gqa.gguf\nCTX_SIZE=4096\n\
+                            N_GPU_LAYERS=99\nFIT=off\nEXTRA_ARGS=-ctk f16 -ctv f16\n";
+
 fn now(gpu_free: Option<u64>, ram_free: u64) -> MemoryNow {
     let mut devices = Vec::new();
     if let Some(free) = gpu_free {
@@ -116,17 +120,13 @@ fn a_profile_that_does_not_fit_the_free_gpu_is_critical_with_remedies() {
 
 #[test]
 fn a_declared_gpu_that_is_not_there_now_is_critical() {
-    let dir = project_dir(
-        "[dense]\nNAME=Dense\nMODEL=llama-gqa.gguf\nCTX_SIZE=4096\nN_GPU_LAYERS=99\nFIT=off\n\
-         EXTRA_ARGS=-ctk f16 -ctv f16\n",
-        ONE_GPU,
-    );
+    let dir = project_dir(DENSE_ON_GPU, ONE_GPU);
     let p = resolved(dir.path(), "dense");
     let r = doctor(&now(None, 60000), &Thresholds::default(), Some(&p));
     let gpu = r
         .devices
         .iter()
-        .find(|d| d.id == "CUDA0")
+        .find(|d| d.memory.id == "CUDA0")
         .expect("CUDA0 row");
     assert_eq!(gpu.risk, Risk::Critical);
     assert!(gpu.why.contains("does not have now"), "{}", gpu.why);
@@ -200,11 +200,7 @@ fn a_profile_on_this_machines_ram() {
 
 #[test]
 fn start_refuses_a_launch_that_does_not_fit_now() {
-    let dir = project_dir(
-        "[dense]\nNAME=Dense\nMODEL=llama-gqa.gguf\nCTX_SIZE=4096\nN_GPU_LAYERS=99\nFIT=off\n\
-         EXTRA_ARGS=-ctk f16 -ctv f16\n",
-        ONE_GPU,
-    );
+    let dir = project_dir(DENSE_ON_GPU, ONE_GPU);
     let out = profilec()
         .args(["start", "dense"])
         .arg(dir.path().join("models.conf"))

@@ -92,22 +92,11 @@ fn start_role_launches_the_profile_with_that_role() {
 #[test]
 fn the_preset_writes_roles_as_aliases() {
     let (_dir, file) = conf(TWO);
-    let out = profilec()
-        .args(["render", "--all", "--format", "preset"])
-        .arg(&file)
-        .output()
-        .expect("run");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = support::render_preset(&file);
     let chat = text.split("[chat]").nth(1).expect("chat section");
     assert!(chat.contains("alias = general\n"), "{text}");
     assert!(text.contains("alias = coding,review\n"), "{text}");
-    let report = profilec::preset::check_preset_source(text.as_ref(), None);
+    let report = profilec::preset::check_preset_source(text.as_str(), None);
     assert!(report.diagnostics.is_empty(), "{:#?}", report.diagnostics);
 }
 
@@ -144,18 +133,8 @@ fn the_router_routes_a_role_to_its_model() {
         ),
     )
     .expect("toml");
-    let out = profilec()
-        .args(["render", "--all", "--format", "preset"])
-        .arg(dir.path().join("models.conf"))
-        .output()
-        .expect("render");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    fs::write(&ini, &out.stdout).expect("ini");
+    let text = support::render_preset(&dir.path().join("models.conf"));
+    fs::write(&ini, text).expect("ini");
     let mut router = support::start_router(&server, &ini, &["--models-max", "1"], dir.path());
     let body = router.models_when_ready(Duration::from_secs(60));
     let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");

@@ -246,3 +246,19 @@ pub fn assert_schema(value: &serde_json::Value, schema: &str) {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}\n{value:#}");
 }
+
+/// `profilec render --all --format preset CONF`, asserted to succeed: the preset text.
+pub fn render_preset(conf: &Path) -> String {
+    let out = profilec()
+        .args(["render", "--all", "--format", "preset"])
+        .arg(conf)
+        .output()
+        .expect("run profilec render");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the preset is UTF-8")
+}

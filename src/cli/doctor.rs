@@ -84,10 +84,10 @@ pub(crate) fn render_human(r: &DoctorReport) -> String {
         let need = d.need_mib.map_or("-".to_string(), |n| format!("{n:.0}"));
         out.push_str(&format!(
             "{:<8} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n",
-            d.id,
-            d.total_mib,
-            d.used_mib,
-            d.free_mib,
+            d.memory.id,
+            d.memory.total_mib,
+            d.memory.used_mib,
+            d.memory.free_mib,
             d.floor_mib,
             need,
             d.risk.as_str()
@@ -105,7 +105,12 @@ pub(crate) fn render_human(r: &DoctorReport) -> String {
         .iter()
         .filter(|d| d.risk != crate::doctor::Risk::Ok)
     {
-        out.push_str(&format!("  {} {}: {}\n", d.id, d.risk.as_str(), d.why));
+        out.push_str(&format!(
+            "  {} {}: {}\n",
+            d.memory.id,
+            d.risk.as_str(),
+            d.why
+        ));
     }
     if let Some(p) = &r.profile {
         if let Some(e) = &p.error {

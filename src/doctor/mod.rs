@@ -10,7 +10,7 @@ use serde::Serialize;
 pub use remedy::Remedy;
 
 use crate::budget::Plan;
-use crate::hardware::{DeviceKind, MemoryNow, SwapMemory};
+use crate::hardware::{DeviceKind, DeviceMemory, MemoryNow, SwapMemory};
 use crate::project::ResolvedProfile;
 
 /// Default `--min-free-gib`: what a desktop and a CUDA context want left over.
@@ -64,12 +64,9 @@ impl Risk {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceReport {
-    pub id: String,
-    pub kind: DeviceKind,
-    pub name: String,
-    pub total_mib: u64,
-    pub free_mib: u64,
-    pub used_mib: u64,
+    /// id, kind, name, total/free/used MiB now.
+    #[serde(flatten)]
+    pub memory: DeviceMemory,
     /// The MiB the thresholds keep free on this device.
     pub floor_mib: u64,
     /// What the profile's plan puts here (with a profile only).
@@ -143,12 +140,7 @@ pub fn doctor(
             let need = need_of(&d.id);
             let (risk, why) = device_risk(d.free_mib, floor, need);
             DeviceReport {
-                id: d.id.clone(),
-                kind: d.kind,
-                name: d.name.clone(),
-                total_mib: d.total_mib,
-                free_mib: d.free_mib,
-                used_mib: d.used_mib,
+                memory: d.clone(),
                 floor_mib: floor,
                 need_mib: need,
                 risk,
@@ -167,7 +159,7 @@ pub fn doctor(
     let profile = planned.map(|(resolved, planned_by, plan)| {
         let fits_now = devices.iter().all(|d| {
             d.need_mib
-                .is_none_or(|need| need <= d.free_mib as f64 && d.total_mib > 0)
+                .is_none_or(|need| need <= d.memory.free_mib as f64 && d.memory.total_mib > 0)
         });
         let below_floor = devices
             .iter()
@@ -253,12 +245,7 @@ fn device_risk(free: u64, floor: u64, need: Option<f64>) -> (Risk, String) {
 
 fn absent_device(id: &str, need: f64) -> DeviceReport {
     DeviceReport {
-        id: id.to_string(),
-        kind: DeviceKind::Gpu,
-        name: "(not present now)".into(),
-        total_mib: 0,
-        free_mib: 0,
-        used_mib: 0,
+        memory: DeviceMemory::new(id, DeviceKind::Gpu, "(not present now)", 0, 0),
         floor_mib: 0,
         need_mib: Some(need),
         risk: Risk::Critical,
@@ -276,7 +263,7 @@ fn summary(devices: &[DeviceReport], risk: Risk, profile: Option<&ProfileCheck>)
     let worst: Vec<&str> = devices
         .iter()
         .filter(|d| d.risk == risk)
-        .map(|d| d.id.as_str())
+        .map(|d| d.memory.id.as_str())
         .collect();
     match (risk, profile) {
         (Risk::Ok, Some(p)) => format!("ok: `{}` fits in the memory free now", p.id),
