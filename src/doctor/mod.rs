@@ -148,10 +148,11 @@ pub fn doctor(
             }
         })
         .collect();
-    // A device the plan uses that is not there now (a declared GPU on another machine).
+    // A device the plan uses that is not there now (a declared GPU on another machine); an RPC
+    // server is remote and not read here.
     if let Some((_, _, Ok(plan))) = &planned {
         for d in &plan.devices {
-            if d.total_mib > 0.0 && now.device(&d.name).is_none() {
+            if d.total_mib > 0.0 && now.device(&d.name).is_none() && !d.name.starts_with("RPC") {
                 devices.push(absent_device(&d.name, d.total_mib));
             }
         }

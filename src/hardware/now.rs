@@ -100,10 +100,14 @@ fn swap_now() -> SwapMemory {
 impl Machine {
     /// This machine with each device's capacity set to what is free now, so a plan or a
     /// placement against it answers "does it fit now". A device the reading lacks (a declared
-    /// GPU that is not there) has no capacity.
+    /// GPU that is not there) has no capacity; an RPC server (remote, not read here) keeps its
+    /// declared capacity.
     pub fn with_free(&self, now: &MemoryNow) -> Machine {
         let mut m = self.clone();
         for d in m.gpus.iter_mut().chain(std::iter::once(&mut m.cpu)) {
+            if d.is_rpc() {
+                continue;
+            }
             let free = now.device(&d.id).map_or(0, |n| n.free_mib);
             d.reserved_mib = d.total_mib.saturating_sub(free);
             d.capacity_mib = free;
