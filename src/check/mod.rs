@@ -12,6 +12,7 @@ mod budget_rules;
 mod ids;
 mod model_rules;
 mod models;
+mod roles;
 mod vllm_rules;
 
 use std::path::{Path, PathBuf};
@@ -239,6 +240,7 @@ pub fn check_source_on(
     let extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
     // Stage 1: the file alone.
     ids::check(&conf, &mut diagnostics);
+    roles::check(&conf, &mut diagnostics);
     bench::check(&conf, &mut diagnostics);
     args::check(llama, &extra, &mut diagnostics);
     models::check(&conf, &runtimes, models_dir, &mut diagnostics);

@@ -13,6 +13,7 @@ mod bench;
 mod check;
 mod completions;
 mod coresidency;
+mod doctor;
 mod excerpt;
 mod flags;
 mod hw;
@@ -28,6 +29,7 @@ mod plan;
 mod plan_vllm;
 mod render;
 mod report;
+mod serve;
 mod start;
 pub mod term;
 mod version;
@@ -82,6 +84,10 @@ enum Command {
     Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
+    /// Memory free now per device, the risk against thresholds and a profile's plan, and fixes.
+    Doctor(doctor::Args),
+    /// HTTP management API: models, plans, doctor, provisioning, behind a bearer token.
+    Serve(serve::Args),
     /// Shell completion script (bash, zsh, fish, powershell, elvish), with profile ids.
     Completions(completions::Args),
     /// Write the man pages (profilec.1 and one per verb).
@@ -184,6 +190,8 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Plan(a) => plan::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

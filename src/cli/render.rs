@@ -6,7 +6,9 @@ use crate::budget::Program;
 use crate::config::Runtime;
 use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
 use crate::project::{Project, ResolvedProfile, open};
-use crate::render::{render, render_profile, to_env_for, to_llama_swap, to_router_preset};
+use crate::render::{
+    PresetModel, render, render_profile, to_env_for, to_llama_swap, to_router_preset,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -163,12 +165,19 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
     }
     let sets = sets_of(&resolved, project, DEFAULT_STEP_LIMIT);
     let text = if format == Format::Preset {
-        let pairs: Vec<(&str, &crate::resolve::Effective)> = ids
+        let models: Vec<PresetModel> = project
+            .report
+            .conf
+            .profiles
             .iter()
             .zip(&resolved)
-            .map(|(id, r)| (id.as_str(), &r.effective))
+            .map(|(p, r)| PresetModel {
+                id: p.id.value.as_str(),
+                effective: &r.effective,
+                roles: p.role_names(),
+            })
             .collect();
-        to_router_preset(&pairs, &sets.models_max).map_err(|e| env_errors(&e))
+        to_router_preset(&models, &sets.models_max).map_err(|e| env_errors(&e))
     } else {
         let program = &project.hardware.runtime.llama_server;
         let entries: Vec<_> = ids

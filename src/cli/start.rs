@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use crate::budget::Program;
 use crate::config::Runtime;
+use crate::error::ErrorReport;
 use crate::launch::{
     LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
@@ -11,11 +12,17 @@ use crate::render::render_profile;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Profile id.
-    #[arg(add = super::profile_id_candidates())]
-    id: String,
+    /// Profile id (or `--role`).
+    #[arg(required_unless_present = "role", add = super::profile_id_candidates())]
+    id: Option<String>,
     /// The models.conf (default: the nearest one here or above).
     file: Option<PathBuf>,
+    /// Launch the one profile whose ROLES has this role (instead of an id).
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+    /// Launch even when the plan does not fit in the memory free now (`profilec doctor ID`).
+    #[arg(long)]
+    force: bool,
     /// Print the exact command and exit.
     #[arg(long)]
     dry_run: bool,
@@ -33,7 +40,11 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(args: Args) -> i32 {
+pub fn run(mut args: Args) -> i32 {
+    // `start --role R FILE`: the one positional is the file.
+    if args.role.is_some() && args.file.is_none() {
+        args.file = args.id.take().map(PathBuf::from);
+    }
     let file = match super::conf_file(args.file.clone()) {
         Ok(f) => f,
         Err(code) => return code,
@@ -43,20 +54,34 @@ pub fn run(args: Args) -> i32 {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
-    let profile = match project.profile(&args.id) {
+    let id = match (&args.role, &args.id) {
+        (Some(role), _) => match project.profile_for_role(role) {
+            Ok(id) => id,
+            Err(e) => return super::fail(&e),
+        },
+        (None, Some(id)) => id.clone(),
+        (None, None) => {
+            return super::fail(&ErrorReport::usage(
+                "usage::no-id",
+                "no profile id",
+                "give an ID or --role ROLE",
+            ));
+        }
+    };
+    let profile = match project.profile(&id) {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
     let errors = project.errors_for(profile);
     if !errors.is_empty() {
-        return super::refuse_profile(&project, &args.id, errors, "started");
+        return super::refuse_profile(&project, &id, errors, "started");
     }
-    let resolved = match project.resolve(&args.id, Program::LlamaServer) {
+    let resolved = match project.resolve(&id, Program::LlamaServer) {
         Ok(r) => r,
         Err(e) => return super::fail(&e),
     };
     if let Some(e) = resolved.launch_blocker() {
-        eprintln!("not started: `[{}]`", args.id);
+        eprintln!("not started: `[{id}]`");
         return super::fail(e);
     }
     let runtime = &project.hardware.runtime;
@@ -73,10 +98,13 @@ pub fn run(args: Args) -> i32 {
         println!("{}", spec.display());
         return 0;
     }
+    if let Some(code) = refuse_if_short(&resolved, &id, args.force) {
+        return code;
+    }
     let log_path = args.log.clone().unwrap_or_else(|| {
         crate::observed::path_for(&project.conf_path)
             .with_file_name("logs")
-            .join(format!("{}.log", args.id))
+            .join(format!("{}.log", id))
     });
     if let Some(dir) = log_path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -92,7 +120,7 @@ pub fn run(args: Args) -> i32 {
     if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
         record(
             &project.conf_path,
-            &args.id,
+            &id,
             &rendered.argv,
             &log_path,
             plan.as_ref(),
@@ -111,6 +139,45 @@ pub fn run(args: Args) -> i32 {
         },
         Err(e) => super::fail(&e),
     }
+}
+
+/// `doctor ID` before the launch: a plan that does not fit in the memory free now is refused
+/// (exit 1) unless `--force`; a warning is printed and the launch goes on.
+fn refuse_if_short(
+    resolved: &crate::project::ResolvedProfile,
+    id: &str,
+    force: bool,
+) -> Option<i32> {
+    use crate::doctor::{Risk, Thresholds, doctor};
+    let report = doctor(
+        &crate::hardware::memory_now(),
+        &Thresholds::default(),
+        Some(resolved),
+    );
+    let fits = !report.blocks_launch();
+    if fits && report.risk == Risk::Ok {
+        return None;
+    }
+    let text = super::doctor::render_human(&report);
+    if fits || force {
+        eprintln!(
+            "profilec: memory now{}
+{text}",
+            if force && !fits {
+                " (--force: launching anyway)"
+            } else {
+                ""
+            }
+        );
+        return None;
+    }
+    eprintln!("{text}not started: `[{id}]` does not fit in the memory free now");
+    Some(super::fail(&ErrorReport::new(
+        "doctor::does-not-fit-now",
+        "the plan needs more memory than is free now",
+        "free memory (another model? `profilec doctor` shows every device), apply a change listed above, or pass --force to launch anyway",
+        crate::error::exit::FAILED,
+    )))
 }
 
 /// Whether this run started llama-server, so the log at the log path is its own: a launch

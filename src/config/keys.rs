@@ -2,6 +2,9 @@
 /// start.sh but never used; STRATEGY is profilec's own (pinned placement, docs/models-conf.md);
 /// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md);
 /// RUNTIME picks the server (llama-server, or vLLM for a Hugging Face model directory: docs/vllm.md).
+/// ROLES names the jobs a profile serves (`general`, `coding`), one profile per role
+/// (docs/models-conf.md, "Roles").
+/// SOURCE and SHA256 say where `pull` downloads MODEL from and what it must hash to (docs/remote.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Name,
@@ -16,10 +19,13 @@ pub enum Key {
     Strategy,
     Ttl,
     Runtime,
+    Roles,
+    Source,
+    Sha256,
 }
 
 impl Key {
-    pub const ALL: [Key; 12] = [
+    pub const ALL: [Key; 15] = [
         Key::Name,
         Key::Description,
         Key::Speed,
@@ -32,6 +38,9 @@ impl Key {
         Key::Strategy,
         Key::Ttl,
         Key::Runtime,
+        Key::Roles,
+        Key::Source,
+        Key::Sha256,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +57,9 @@ impl Key {
             Key::Strategy => "STRATEGY",
             Key::Ttl => "TTL",
             Key::Runtime => "RUNTIME",
+            Key::Roles => "ROLES",
+            Key::Source => "SOURCE",
+            Key::Sha256 => "SHA256",
         }
     }
 

@@ -1,7 +1,8 @@
 use std::ops::Range;
 
 use super::values::{
-    GpuLayers, Runtime, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds,
+    GpuLayers, Runtime, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_roles,
+    parse_seconds, parse_sha256_list,
 };
 use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
@@ -250,6 +251,15 @@ fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Resu
         Key::Strategy => p.strategy = Some(Spanned::new(Strategy::parse(value)?, span)),
         Key::Ttl => p.ttl = Some(Spanned::new(parse_seconds(value)?, span)),
         Key::Runtime => p.runtime = Some(Spanned::new(Runtime::parse(value)?, span)),
+        Key::Roles => p.roles = Some(Spanned::new(parse_roles(value)?, span)),
+        Key::Source => {
+            let source = crate::remote::Source::parse(value).map_err(|e| match e {
+                crate::remote::RemoteError::BadSource { reason, .. } => reason,
+                other => other.to_string(),
+            })?;
+            p.source = Some(Spanned::new(source, span));
+        }
+        Key::Sha256 => p.sha256 = Some(Spanned::new(parse_sha256_list(value)?, span)),
     }
     Ok(())
 }
@@ -272,6 +282,15 @@ fn value_help(key: Key) -> &'static str {
         }
         Key::Ttl => {
             "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"
+        }
+        Key::Roles => {
+            "ROLES is a comma-separated list of role names (letters, digits, `-`, `_`), e.g. `general,coding`"
+        }
+        Key::Source => {
+            "SOURCE is hf://ORG/REPO/PATH.gguf (optionally @REVISION) or an https:// URL of the .gguf (docs/remote.md)"
+        }
+        Key::Sha256 => {
+            "SHA256 is the file's SHA-256 as 64 hex digits (`sha256sum FILE`), comma-separated per shard of a split model"
         }
         _ => "see docs/models-conf.md for the value of each key",
     }

@@ -148,3 +148,45 @@ impl Runtime {
         }
     }
 }
+
+/// `ROLES`: comma-separated role names. A role becomes a router model alias (llama.cpp
+/// tools/server/server-models.cpp splits `--alias` on `,`), so a name is what an id may be.
+pub fn parse_roles(s: &str) -> Result<Vec<String>, String> {
+    let mut roles: Vec<String> = Vec::new();
+    for item in s.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(format!("`{s}` has an empty role name"));
+        }
+        if let Some(c) = item
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "role `{item}` contains `{}`; a role may contain only letters, digits, `-` and `_`",
+                c.escape_default()
+            ));
+        }
+        if roles.iter().any(|r| r == item) {
+            return Err(format!("role `{item}` is listed twice"));
+        }
+        roles.push(item.to_string());
+    }
+    Ok(roles)
+}
+
+/// SHA256: one 64-hex-digit digest per file (comma-separated for a split model's shards).
+pub fn parse_sha256_list(s: &str) -> Result<Vec<String>, String> {
+    s.split(',')
+        .map(|d| {
+            let d = d.trim();
+            if d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(d.to_ascii_lowercase())
+            } else {
+                Err(format!(
+                    "`{d}` is not a SHA-256 digest (64 hex digits, {} given)",
+                    d.len()
+                ))
+            }
+        })
+        .collect()
+}

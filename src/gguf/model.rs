@@ -13,6 +13,10 @@ use super::reader::{GgufFile, read_header};
 use super::types::GgmlType;
 use super::value::Metadata;
 
+/// Reads one file of a model: `(path, Some((index, count)))` for a shard found from the first
+/// file's name, `None` for the file named by the caller.
+pub type ReadShard<'a> = dyn FnMut(&Path, Option<(u32, u32)>) -> Result<GgufFile, GgufError> + 'a;
+
 /// One file of the model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Shard {
@@ -53,7 +57,25 @@ impl Model {
     /// Opens a model. For a split model any shard may be given; every shard is found beside it,
     /// read and checked (`split.no`, `split.count`, `split.tensors.count`).
     pub fn open(path: &Path) -> Result<Model, GgufError> {
-        let first = read_file(path)?;
+        Model::open_with(path, &mut |p, shard| {
+            if let Some((index, count)) = shard
+                && !p.is_file()
+            {
+                return Err(GgufError::MissingShard {
+                    path: path.to_path_buf(),
+                    expected: p.to_path_buf(),
+                    index,
+                    count,
+                });
+            }
+            read_file(p)
+        })
+    }
+
+    /// [`Model::open`] with the files read by `read(path, Some((index, count)))` (`None` for the
+    /// file named first): the same split checks for a model read over HTTP (src/remote/).
+    pub fn open_with(path: &Path, read: &mut ReadShard<'_>) -> Result<Model, GgufError> {
+        let first = read(path, None)?;
         let count = first.metadata.u64("split.count").unwrap_or(1);
         let named = split_name(path);
         if count <= 1 {
@@ -85,18 +107,10 @@ impl Model {
         let mut files = Vec::new();
         for i in 1..=count32 {
             let p = shard_path(&prefix, i, count32);
-            if !p.is_file() {
-                return Err(GgufError::MissingShard {
-                    path: path.to_path_buf(),
-                    expected: p,
-                    index: i,
-                    count: count32,
-                });
-            }
             let f = if p == path {
                 first.clone()
             } else {
-                read_file(&p)?
+                read(&p, Some((i, count32)))?
             };
             check_shard(&p, &f, i, count)?;
             files.push((p, f));

@@ -4,7 +4,7 @@
 //! file's size.
 
 use std::collections::HashSet;
-use std::io::{BufRead, Seek, SeekFrom};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 
 use serde::Serialize;
 
@@ -263,10 +263,16 @@ impl<R: BufRead + Seek> Src<R> {
         let len = self.u64(what)?;
         self.need(len, what)?;
         let start = self.pos;
-        let mut buf = vec![0u8; usize::try_from(len).map_err(|_| self.truncated(what))?];
-        self.r
-            .read_exact(&mut buf)
+        // Grown as bytes arrive, not allocated from the claimed length: over HTTP (src/remote/)
+        // the file length is the remote one, and the reader caps what it transfers.
+        let mut buf = Vec::new();
+        let got = (&mut self.r)
+            .take(len)
+            .read_to_end(&mut buf)
             .map_err(|_| self.truncated(what))?;
+        if got as u64 != len {
+            return Err(self.truncated(what));
+        }
         self.pos += len;
         String::from_utf8(buf).map_err(|_| FormatError::InvalidUtf8 {
             what: what.to_string(),

@@ -10,6 +10,7 @@ mod fields;
 mod file;
 mod gpus;
 mod model;
+mod now;
 mod nvml;
 mod resolve;
 mod write;
@@ -22,6 +23,7 @@ use serde::Serialize;
 pub use detect::{Detected, Observed, detect, detect_cpu};
 pub use file::{FILE_NAME, LoadError, Loaded, load, parse};
 pub use model::{Device, DeviceKind, Machine};
+pub use now::{DeviceMemory, MemoryNow, SwapMemory, memory_now};
 pub use resolve::{Origin, Resolved, resolve};
 pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 

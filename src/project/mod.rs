@@ -4,12 +4,14 @@
 
 mod plan;
 mod resolved;
+mod roles;
 mod vllm;
 
 use std::path::{Path, PathBuf};
 
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
+pub use roles::RoleError;
 pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;

@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use env::{EnvError, to_env, to_env_for};
 pub use llama_swap::{LlamaSwapError, exclusive_groups, to_llama_swap};
 pub use llama_swap_check::{SwapReport, check_llama_swap};
-pub use preset::{models_max_comment, to_preset, to_router_preset};
+pub use preset::{PresetModel, models_max_comment, to_preset, to_router_preset};
 
 use crate::project::ResolvedProfile;
 use crate::resolve::{Effective, VllmLaunch};
