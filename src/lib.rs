@@ -36,6 +36,7 @@ pub mod preset;
 pub mod project;
 pub mod render;
 pub mod resolve;
+pub mod run;
 pub mod safetensors;
 pub mod scaffold;
 pub mod startup_log;

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::hardware::{self, Origin};
 use crate::optimize::optimize;
@@ -11,19 +11,21 @@ pub struct Args {
     /// Hardware file (default: detect this machine).
     #[arg(long)]
     hardware: Option<PathBuf>,
-    /// Accepted for `profilec run --model X --optimize`; `optimize` always only recommends.
-    #[arg(long, hide = true)]
-    optimize: bool,
 }
 
 /// One JSON object on stdout; warnings and errors on stderr; nothing is launched.
 pub fn run(args: Args) -> i32 {
-    let resolved = match hardware::resolve(args.hardware.as_deref(), std::path::Path::new(".")) {
+    recommend(&args.model, args.hardware.as_deref())
+}
+
+/// `optimize`'s output for `model`; also `run --model X --optimize`.
+pub(super) fn recommend(model: &Path, hardware_file: Option<&Path>) -> i32 {
+    let resolved = match hardware::resolve(hardware_file, Path::new(".")) {
         Ok(r) => r,
         Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
     };
     // With --hardware the file is the truth; a detection problem means a CPU-only plan.
-    let explicit = args.hardware.is_some();
+    let explicit = hardware_file.is_some();
     if !explicit || !matches!(resolved.origin, Origin::File(_)) {
         for note in &resolved.diagnostics {
             eprintln!("warning: {} (using CPU-only safe defaults)", note.message);
@@ -38,7 +40,7 @@ pub fn run(args: Args) -> i32 {
         }
         return 2;
     }
-    match optimize(&args.model, &resolved.hardware) {
+    match optimize(model, &resolved.hardware) {
         Ok(r) => match serde_json::to_string_pretty(&r) {
             Ok(text) => {
                 println!("{text}");
@@ -52,16 +54,4 @@ pub fn run(args: Args) -> i32 {
         },
         Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
     }
-}
-
-/// `profilec run --model X --optimize`: the seed's spelling of `optimize`.
-pub fn run_alias(args: Args) -> i32 {
-    if !args.optimize {
-        return super::fail(
-            "`profilec run` only supports --optimize (a recommendation, nothing is launched)",
-            "use `profilec run --model FILE --optimize`, or `profilec start <id>` to launch a profile",
-            2,
-        );
-    }
-    run(args)
 }

@@ -1,11 +1,12 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::budget::Program;
+use crate::hardware::Hardware;
 use crate::launch::{
     LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
 };
-use crate::project::open;
+use crate::project::{ResolvedProfile, open};
 use crate::render::render;
 
 #[derive(clap::Args)]
@@ -65,12 +66,59 @@ pub fn run(args: Args) -> i32 {
         eprintln!("not started: `[{}]`", args.id);
         return super::fail(&e.to_string(), &e.help(), 1);
     }
-    let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
-    let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
+    let launch = LaunchArgs {
+        dry_run: args.dry_run,
+        log: args.log,
+        timeout: args.timeout,
+        quiet: args.quiet,
+    };
+    let state_dir = crate::observed::path_for(&project.conf_path)
+        .parent()
+        .map_or_else(|| std::path::PathBuf::from(".profilec"), Path::to_path_buf);
+    launch_resolved(
+        &resolved,
+        &project.hardware,
+        &Recorded {
+            conf: &project.conf_path,
+            name: &args.id,
+            state_dir: &state_dir,
+        },
+        &launch,
+    )
+}
+
+/// How a resolved launch is started: `start`'s and `run`'s flags.
+pub(super) struct LaunchArgs {
+    pub dry_run: bool,
+    pub log: Option<PathBuf>,
+    pub timeout: u64,
+    pub quiet: bool,
+}
+
+/// Where a launch's log and observation go.
+pub(super) struct Recorded<'a> {
+    /// The models.conf whose `.profilec/observed.jsonl` records what llama.cpp allocated.
+    pub conf: &'a Path,
+    /// The profile id (or the model's name), for the log file and the observation.
+    pub name: &'a str,
+    /// `.profilec/` beside the models.conf: `logs/<name>.log` is the default log.
+    pub state_dir: &'a Path,
+}
+
+/// The one launch path of `start` and `run`: render, find llama-server, `--dry-run` prints the
+/// command, else launch in the foreground, wait for /health, record what was allocated.
+pub(super) fn launch_resolved(
+    resolved: &ResolvedProfile,
+    hardware: &Hardware,
+    rec: &Recorded<'_>,
+    args: &LaunchArgs,
+) -> i32 {
+    let rendered = render(&hardware.runtime.llama_server, &resolved.effective);
+    let program = match find_llama_server(Some(&hardware.runtime.llama_server)) {
         Ok(p) => p,
         Err(e) if args.dry_run => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            project.hardware.runtime.llama_server.clone()
+            hardware.runtime.llama_server.clone()
         }
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -82,11 +130,10 @@ pub fn run(args: Args) -> i32 {
         println!("{}", spec.display());
         return 0;
     }
-    let log_path = args.log.clone().unwrap_or_else(|| {
-        crate::observed::path_for(&project.conf_path)
-            .with_file_name("logs")
-            .join(format!("{}.log", args.id))
-    });
+    let log_path = args
+        .log
+        .clone()
+        .unwrap_or_else(|| rec.state_dir.join("logs").join(format!("{}.log", rec.name)));
     if let Some(dir) = log_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -98,13 +145,7 @@ pub fn run(args: Args) -> i32 {
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
     if launched(&outcome) {
-        record(
-            &project.conf_path,
-            &args.id,
-            &rendered.argv,
-            &log_path,
-            plan.as_ref(),
-        );
+        record(rec.conf, rec.name, &rendered.argv, &log_path, plan.as_ref());
     }
     match outcome {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,
