@@ -65,6 +65,8 @@ mod preset_roundtrip;
 mod render;
 mod resolve;
 mod resolved_argv;
+mod run_advice;
+mod run_real;
 mod safetensors_facts;
 mod safetensors_hostile;
 mod solver_corpus;

@@ -68,7 +68,8 @@ pub fn user_message(r: &ResolvedProfile, fields: &[Field], user: &[&'static str]
         "fields_you_may_set": allowed,
         "fixed_by_user": user,
     });
-    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| doc.to_string())
+    // Compact: every token of the prompt is prefill time on the advisor.
+    doc.to_string()
 }
 
 /// The argv with the model's directory left out: the advisor may be a remote service and needs

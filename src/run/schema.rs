@@ -14,7 +14,7 @@ use crate::flags::{self, CACHE_TYPES, ValueKind};
 /// The name the schema is sent under (`response_format.json_schema.name`).
 pub const SCHEMA_NAME: &str = "profilec_run_advice";
 /// The longest free-text reason accepted from the advisor (characters).
-pub const REASON_MAX_CHARS: usize = 300;
+pub const REASON_MAX_CHARS: usize = 160;
 
 /// The value an allowlisted field takes.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,122 @@
+//! `run --smart-run` against a real OpenAI-compatible advisor: llama-server b11434 serving the
+//! real Gemma 3 270M, asked with the json_schema response format. A 270M model gives poor
+//! advice; the point is the path: its answer arrives in the schema's shape, is validated,
+//! clamped and re-planned (`source=llm`), and the user's flag beats it.
+
+use std::time::{Duration, Instant};
+
+use crate::launch_support::{free_port, gemma_spec, quick_options, real_parts};
+use crate::run_advice::{project, text, trace_rows};
+use crate::support::profilec;
+use profilec::launch::{self, LaunchOutcome};
+
+#[test]
+fn gemma_as_the_advisor_is_accepted_clamped_and_beaten_by_the_user() {
+    let Some((server, model)) = real_parts() else {
+        return;
+    };
+    let logs = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let spec = gemma_spec(&server, &model, port);
+    let outcome = launch::launch(&spec, &quick_options(&logs.path().join("advisor.log")))
+        .unwrap_or_else(|e| panic!("{e}\n{}", e.help()));
+    let LaunchOutcome::Running(advisor) = outcome else {
+        panic!("handle mode returns a running server")
+    };
+    let dir = project(port, 4096);
+    // Grammar-constrained sampling over Gemma's 262k-token vocabulary runs at ~1 token/s on a
+    // busy 2-core machine; the advice is ~90 tokens.
+    let toml = dir.path().join("profilec.toml");
+    let with_time = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("timeout_secs = 2", "timeout_secs = 600");
+    std::fs::write(&toml, with_time).unwrap();
+
+    let started = Instant::now();
+    let out = profilec()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "tiny",
+            "--smart-run",
+            "--smart-run-debug",
+            "--smart-run-strict",
+        ])
+        .args(["--dry-run", "--", "-c", "1024", "-b", "512"])
+        .output()
+        .unwrap();
+    eprintln!("advice took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(660), "hang guard");
+    drop(advisor);
+    let err = text(&out.stderr);
+    eprintln!("{err}");
+    assert!(out.status.success(), "{err}");
+    // The configured model took part: source=llm, its name, the response's id and time.
+    assert!(err.contains("source=llm model=advisor-under-test"), "{err}");
+    assert!(err.contains("response_id=chatcmpl-"), "{err}");
+    assert!(!err.contains("created=-"), "{err}");
+
+    let argv: Vec<String> = text(&out.stdout)
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    let value = |flag: &str| {
+        argv.iter()
+            .position(|a| a == flag)
+            .map(|i| argv[i + 1].clone())
+    };
+    // The user's -c 1024 and -b 512 beat whatever the advisor said.
+    assert_eq!(value("--ctx-size").as_deref(), Some("1024"), "{argv:?}");
+    assert_eq!(value("--batch-size").as_deref(), Some("512"), "{argv:?}");
+    assert!(
+        err.contains("source=user field=--ctx-size value=1024"),
+        "{err}"
+    );
+
+    let row = trace_rows(dir.path()).pop().unwrap();
+    assert_eq!(row["source"], "llm");
+    let content = row["advice"]["reply"]["content"].as_str().unwrap();
+    eprintln!("gemma advised: {content}");
+    // The reply is one JSON object with only allowlisted keys: the grammar held.
+    let reply: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(content).expect("json_schema output is one object");
+    let allowed = [
+        "ctx_size",
+        "parallel",
+        "batch_size",
+        "ubatch_size",
+        "threads",
+        "threads_batch",
+        "flash_attn",
+        "cache_type_k",
+        "cache_type_v",
+        "reason",
+    ];
+    assert!(
+        reply.keys().all(|k| allowed.contains(&k.as_str())),
+        "{content}"
+    );
+    // Whatever was taken is within the safe ranges: threads within the 4 logical cores, the
+    // physical batch at most the logical one (clamped when the advice said more).
+    let num = |flag: &str| value(flag).and_then(|v| v.parse::<u64>().ok());
+    if let Some(t) = num("--threads") {
+        assert!((1..=4).contains(&t), "{argv:?}");
+    }
+    if let (Some(b), Some(ub)) = (num("--batch-size"), num("--ubatch-size")) {
+        assert!(ub <= b, "{argv:?}");
+    }
+    let advised_ub = reply.get("ubatch_size").and_then(serde_json::Value::as_u64);
+    let merged_b = num("--batch-size");
+    match (advised_ub, merged_b) {
+        (Some(ub), Some(b)) if ub > b => {
+            assert!(
+                err.contains(&format!("clamped from {ub} to --batch-size {b}")),
+                "{err}"
+            );
+            eprintln!("clamped: the advised ubatch {ub} to the user's batch {b}");
+        }
+        _ => eprintln!("nothing to clamp in this answer (advised ubatch {advised_ub:?})"),
+    }
+    assert_eq!(row["merged_argv"], serde_json::json!(argv));
+}
