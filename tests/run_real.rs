@@ -120,3 +120,53 @@ fn gemma_as_the_advisor_is_accepted_clamped_and_beaten_by_the_user() {
     }
     assert_eq!(row["merged_argv"], serde_json::json!(argv));
 }
+
+#[test]
+fn auto_batch_measure_keeps_the_fastest_size_that_fits() {
+    if crate::support::real_server().is_none() {
+        return;
+    }
+    // 20 MiB for llama.cpp: 4096 and 2048 do not fit a 4096 context, smaller sizes do.
+    let dir = project(1, 20);
+    let out = profilec()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "tiny",
+            "--auto-batch",
+            "--measure",
+            "--smart-run-debug",
+        ])
+        .args(["--dry-run", "--", "-c", "4096"])
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    eprintln!("{err}");
+    assert!(out.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("field=--ubatch-size"))
+        .expect("an auto-batch decision");
+    assert!(line.contains("llama-bench ("), "{line}");
+    // Every measured size is one the memory model let fit; the chosen one was measured.
+    let measured: Vec<u64> = line
+        .split("llama-bench (")
+        .nth(1)
+        .unwrap()
+        .split(", ")
+        .filter_map(|m| m.split(':').next()?.trim().parse().ok())
+        .collect();
+    assert!(
+        !measured.is_empty() && measured.iter().all(|&u| u <= 1024),
+        "{line}"
+    );
+    let argv = text(&out.stdout);
+    let chosen: u64 = argv
+        .split_whitespace()
+        .skip_while(|w| *w != "--ubatch-size")
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(measured.contains(&chosen), "{chosen} not in {measured:?}");
+}

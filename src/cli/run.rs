@@ -36,6 +36,9 @@ pub struct Args {
     /// Choose -b/-ub: the largest physical batch whose compute buffers fit every device.
     #[arg(long)]
     auto_batch: bool,
+    /// With --auto-batch: a short llama-bench sweep of the sizes that fit; the fastest is kept.
+    #[arg(long, requires = "auto_batch")]
+    measure: bool,
     /// Print the exact command `start` would run and exit.
     #[arg(long)]
     dry_run: bool,
@@ -93,6 +96,7 @@ pub fn run(args: Args) -> i32 {
             Smart::Off
         },
         auto_batch: args.auto_batch,
+        measure: args.measure,
         dry_run: args.dry_run,
     };
     let out = match run_verb(&req) {

@@ -199,9 +199,17 @@ pub fn merge_advice(
 /// Physical batch sizes `--auto-batch` tries, largest first.
 const UBATCH_LADDER: [u64; 8] = [4096, 2048, 1024, 512, 256, 128, 64, 32];
 
+/// How many of the fitting physical batch sizes `--measure` compares (the largest ones).
+const MEASURED: usize = 3;
+
 /// `--auto-batch`: the largest `-ub` (with `-b` at least as large) whose compute buffers fit
 /// every device by the memory model. The user's own `-ub` wins; a user `-b` caps the search.
-pub fn auto_batch(r: ResolvedProfile, user: &[&'static str]) -> (ResolvedProfile, Vec<Decision>) {
+/// With `measure`, llama-bench compares the largest fitting sizes and the fastest is kept.
+pub fn auto_batch(
+    r: ResolvedProfile,
+    user: &[&'static str],
+    measure: bool,
+) -> (ResolvedProfile, Vec<Decision>) {
     if user.contains(&"--ubatch-size") {
         let decision = Decision {
             flag: "--ubatch-size".into(),
@@ -213,6 +221,7 @@ pub fn auto_batch(r: ResolvedProfile, user: &[&'static str]) -> (ResolvedProfile
     }
     let user_batch = user.contains(&"--batch-size").then_some(r.options.batch);
     let n_ctx = r.plan().map(|p| p.n_ctx).unwrap_or(u64::MAX).max(32);
+    let mut fitting: Vec<(u64, u64, ResolvedProfile)> = Vec::new();
     for &u in UBATCH_LADDER
         .iter()
         .filter(|&&u| u <= n_ctx && user_batch.is_none_or(|b| u <= b))
@@ -223,47 +232,79 @@ pub fn auto_batch(r: ResolvedProfile, user: &[&'static str]) -> (ResolvedProfile
         if user_batch.is_none() {
             eff.set_flag("--batch-size", &[&b.to_string()], Origin::Placement);
         }
-        let Ok(candidate) = with_effective(&r, eff) else {
-            continue;
-        };
-        if fit_verdict(&candidate).is_ok() {
-            let compute = candidate.plan().ok().map(|p| {
-                p.devices
-                    .iter()
-                    .map(|d| format!("{} compute {:.0} MiB", d.name, d.compute_mib))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
-            let decisions = vec![
-                Decision {
-                    flag: "--ubatch-size".into(),
-                    value: Some(u.to_string()),
-                    source: Source::Static,
-                    reason: format!(
-                        "auto-batch: the largest of {} that fits every device ({})",
-                        UBATCH_LADDER.map(|x| x.to_string()).join("/"),
-                        compute.unwrap_or_default()
-                    ),
-                },
-                Decision {
-                    flag: "--batch-size".into(),
-                    value: Some(b.to_string()),
-                    source: if user_batch.is_some() {
-                        Source::User
-                    } else {
-                        Source::Static
-                    },
-                    reason: "auto-batch: at least the physical batch".into(),
-                },
-            ];
-            return (candidate, decisions);
+        if let Ok(candidate) = with_effective(&r, eff)
+            && fit_verdict(&candidate).is_ok()
+        {
+            fitting.push((u, b, candidate));
+            if !measure || fitting.len() == MEASURED {
+                break;
+            }
         }
     }
-    let decision = Decision {
-        flag: "--ubatch-size".into(),
-        value: r.effective.value("--ubatch-size").map(str::to_owned),
-        source: Source::Static,
-        reason: "auto-batch: no physical batch size fits every device; left as it was".into(),
-    };
-    (r, vec![decision])
+    if fitting.is_empty() {
+        let decision = Decision {
+            flag: "--ubatch-size".into(),
+            value: r.effective.value("--ubatch-size").map(str::to_owned),
+            source: Source::Static,
+            reason: "auto-batch: no physical batch size fits every device; left as it was".into(),
+        };
+        return (r, vec![decision]);
+    }
+    let mut reason = format!(
+        "auto-batch: the largest of {} that fits every device",
+        UBATCH_LADDER.map(|x| x.to_string()).join("/")
+    );
+    let mut pick = 0;
+    if measure {
+        let sizes: Vec<u64> = fitting.iter().map(|f| f.0).collect();
+        let batch = fitting.iter().map(|f| f.1).max().unwrap_or(512);
+        match super::measure::sweep(&r, &sizes, batch) {
+            Ok(sweep) => {
+                let measured: Vec<String> = sweep
+                    .results
+                    .iter()
+                    .map(|(u, ts)| format!("{u}: {ts:.1} t/s"))
+                    .collect();
+                if let Some((best, _)) = sweep.fastest() {
+                    pick = sizes.iter().position(|&u| u == best).unwrap_or(0);
+                }
+                reason = format!(
+                    "auto-batch --measure: the fastest prompt processing of the fitting sizes by {} ({})",
+                    sweep.program.display(),
+                    measured.join(", ")
+                );
+            }
+            Err(e) => {
+                reason =
+                    format!("{reason}; --measure failed, the memory model's choice is kept: {e}");
+            }
+        }
+    }
+    let (u, b, candidate) = fitting.swap_remove(pick);
+    let compute = candidate.plan().ok().map(|p| {
+        p.devices
+            .iter()
+            .map(|d| format!("{} compute {:.0} MiB", d.name, d.compute_mib))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let decisions = vec![
+        Decision {
+            flag: "--ubatch-size".into(),
+            value: Some(u.to_string()),
+            source: Source::Static,
+            reason: format!("{reason} ({})", compute.unwrap_or_default()),
+        },
+        Decision {
+            flag: "--batch-size".into(),
+            value: Some(b.to_string()),
+            source: if user_batch.is_some() {
+                Source::User
+            } else {
+                Source::Static
+            },
+            reason: "auto-batch: at least the physical batch".into(),
+        },
+    ];
+    (candidate, decisions)
 }

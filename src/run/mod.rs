@@ -1,6 +1,6 @@
 //! `run`: one command from a profile or a model to the launch (docs/run.md). The static
 //! baseline is what `start` would run (a profile) or `optimize`'s recommendation (a model);
-//! `--auto-batch` searches the batch sizes by the memory model; `--smart-run` asks an
+//! `--auto-batch` searches the batch sizes by the memory model (`--measure`: and llama-bench); `--smart-run` asks an
 //! OpenAI-compatible advisor (`[llm]` of profilec.toml) with a JSON schema of allowlisted
 //! fields, validates and clamps the answer, and merges it field by field under the precedence
 //! user flags > advice > static, planning every merged value again. Every decision is appended
@@ -9,6 +9,7 @@
 mod advice;
 mod advisor;
 mod baseline;
+mod measure;
 mod merge;
 mod prompt;
 mod schema;
@@ -57,6 +58,8 @@ pub struct RunRequest {
     pub user_args: Vec<String>,
     pub smart: Smart,
     pub auto_batch: bool,
+    /// With `auto_batch`: confirm with a short llama-bench sweep, keep the fastest that fits.
+    pub measure: bool,
     /// Recorded in the trace.
     pub dry_run: bool,
 }
@@ -203,7 +206,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome, RunError> {
     let mut resolved = baseline::apply_user(&base.resolved, &req.user_args)?;
     let mut decisions: Vec<Decision> = user_decisions(&resolved, &user);
     if req.auto_batch {
-        let (r, d) = merge::auto_batch(resolved, &user);
+        let (r, d) = merge::auto_batch(resolved, &user, req.measure);
         resolved = r;
         decisions.extend(d);
     }
