@@ -386,27 +386,25 @@ fn the_request_carries_the_schema_in_the_shape_llama_server_honours() {
     );
 }
 
+/// `run tiny --smart-run --smart-run-debug --dry-run EXTRA` against an advisor answering
+/// `advice`, on a machine with `capacity_mib` for llama.cpp: the project, stderr and stdout of a
+/// run that succeeded.
+fn advised(advice: &str, capacity_mib: u64, extra: &[&str]) -> (tempfile::TempDir, String, String) {
+    let advisor = FakeAdvisor::start(Reply::Content(advice.into()));
+    let dir = project(advisor.port, capacity_mib);
+    let mut args = vec!["--smart-run", "--smart-run-debug", "--dry-run"];
+    args.extend(extra);
+    let out = run_in(dir.path(), &args);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("source=llm model=advisor-under-test"), "{err}");
+    (dir, err, text(&out.stdout))
+}
+
 #[test]
 fn out_of_range_advice_is_clamped_and_the_user_still_wins() {
     let advice = r#"{"threads": 4096, "threads_batch": 3, "ubatch_size": 9000, "batch_size": 256, "reason": "go"}"#;
-    let advisor = FakeAdvisor::start(Reply::Content(advice.into()));
-    let dir = project(advisor.port, 4096);
-    let out = run_in(
-        dir.path(),
-        &[
-            "--smart-run",
-            "--smart-run-debug",
-            "--smart-run-strict",
-            "--dry-run",
-            "--",
-            "-tb",
-            "1",
-        ],
-    );
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let argv = text(&out.stdout);
-    assert!(err.contains("source=llm model=advisor-under-test"), "{err}");
+    let (dir, err, argv) = advised(advice, 4096, &["--smart-run-strict", "--", "-tb", "1"]);
     assert!(
         err.contains("response_id=chatcmpl-fake-1 created=1764400000"),
         "{err}"
@@ -435,24 +433,8 @@ fn advice_that_does_not_fit_is_rejected_field_by_field() {
     // 20 MiB for llama.cpp on the CPU: a 4096-token physical batch needs ~50 MiB of compute.
     let advice =
         r#"{"batch_size": 4096, "ubatch_size": 4096, "threads": 3, "reason": "bigger batches"}"#;
-    let advisor = FakeAdvisor::start(Reply::Content(advice.into()));
-    let dir = project(advisor.port, 20);
     // llama.cpp caps the batch at the context: a 4096-token one needs a 4096 context.
-    let out = run_in(
-        dir.path(),
-        &[
-            "--smart-run",
-            "--smart-run-debug",
-            "--dry-run",
-            "--",
-            "-c",
-            "4096",
-        ],
-    );
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let argv = text(&out.stdout);
-    assert!(err.contains("source=llm"), "{err}");
+    let (_dir, err, argv) = advised(advice, 20, &["--", "-c", "4096"]);
     assert!(
         err.contains("source=static field=--ubatch-size") && err.contains("does not fit CPU:"),
         "{err}"

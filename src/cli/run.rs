@@ -39,21 +39,8 @@ pub struct Args {
     /// With --auto-batch: a short llama-bench sweep of the sizes that fit; the fastest is kept.
     #[arg(long, requires = "auto_batch")]
     measure: bool,
-    /// Print the exact command `start` would run and exit.
-    #[arg(long)]
-    dry_run: bool,
-    /// Hardware file (default: profilec.toml beside the models.conf, else detection).
-    #[arg(long)]
-    hardware: Option<PathBuf>,
-    /// Where to write the server log (default: .profilec/logs/<id>.log).
-    #[arg(long)]
-    log: Option<PathBuf>,
-    /// Seconds to wait for /health before giving up.
-    #[arg(long, default_value_t = 300)]
-    timeout: u64,
-    /// Do not echo the server's output to the terminal (it still goes to the log file).
-    #[arg(long)]
-    quiet: bool,
+    #[command(flatten)]
+    launch: super::start::LaunchArgs,
     /// llama-server flags that beat the advice and the static plan.
     #[arg(
         last = true,
@@ -68,7 +55,7 @@ pub fn run(args: Args) -> i32 {
         let Some(model) = &args.model else {
             return super::fail("--optimize needs --model", "run --model FILE --optimize", 2);
         };
-        return super::optimize::recommend(model, args.hardware.as_deref());
+        return super::optimize::recommend(model, args.launch.hardware.as_deref());
     }
     let target = match (&args.model, &args.id) {
         (Some(m), _) => Target::Model(m.clone()),
@@ -82,11 +69,11 @@ pub fn run(args: Args) -> i32 {
         (None, None) => return super::fail("no profile id or --model", "profilec run ID", 2),
     };
     if let Target::Profile { conf, .. } = &target {
-        super::flags::follow_for_conf(conf, args.hardware.as_deref());
+        super::flags::follow_for_conf(conf, args.launch.hardware.as_deref());
     }
     let req = RunRequest {
         target,
-        hardware: args.hardware.clone(),
+        hardware: args.launch.hardware.clone(),
         user_args: args.user_args.clone(),
         smart: if args.smart_run {
             Smart::On {
@@ -97,7 +84,7 @@ pub fn run(args: Args) -> i32 {
         },
         auto_batch: args.auto_batch,
         measure: args.measure,
-        dry_run: args.dry_run,
+        dry_run: args.launch.dry_run,
     };
     let out = match run_verb(&req) {
         Ok(out) => out,
@@ -110,12 +97,6 @@ pub fn run(args: Args) -> i32 {
         .clone()
         // A model run records beside the current directory, as its `.profilec/` is there.
         .unwrap_or_else(|| out.state_dir.with_file_name("models.conf"));
-    let launch = super::start::LaunchArgs {
-        dry_run: args.dry_run,
-        log: args.log,
-        timeout: args.timeout,
-        quiet: args.quiet,
-    };
     super::start::launch_resolved(
         &out.resolved,
         &out.hardware,
@@ -124,7 +105,7 @@ pub fn run(args: Args) -> i32 {
             name: &name,
             state_dir: &out.state_dir,
         },
-        &launch,
+        &args.launch,
     )
 }
 

@@ -16,21 +16,28 @@ pub struct Args {
     id: String,
     /// The models.conf (default: the nearest one here or above).
     file: Option<PathBuf>,
+    #[command(flatten)]
+    launch: LaunchArgs,
+}
+
+/// How a resolved launch is started: `start`'s and `run`'s flags.
+#[derive(clap::Args)]
+pub(super) struct LaunchArgs {
     /// Print the exact command and exit.
     #[arg(long)]
-    dry_run: bool,
+    pub dry_run: bool,
     /// Hardware file (default: profilec.toml beside the models.conf, else detection).
     #[arg(long)]
-    hardware: Option<PathBuf>,
+    pub hardware: Option<PathBuf>,
     /// Where to write the server log (default: .profilec/logs/<id>.log beside the models.conf).
     #[arg(long)]
-    log: Option<PathBuf>,
+    pub log: Option<PathBuf>,
     /// Seconds to wait for /health before giving up.
     #[arg(long, default_value_t = 300)]
-    timeout: u64,
+    pub timeout: u64,
     /// Do not echo the server's output to the terminal (it still goes to the log file).
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 pub fn run(args: Args) -> i32 {
@@ -38,8 +45,8 @@ pub fn run(args: Args) -> i32 {
         Ok(f) => f,
         Err(code) => return code,
     };
-    super::flags::follow_for_conf(&file, args.hardware.as_deref());
-    let mut project = match open(&file, args.hardware.as_deref()) {
+    super::flags::follow_for_conf(&file, args.launch.hardware.as_deref());
+    let mut project = match open(&file, args.launch.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
     };
@@ -66,12 +73,6 @@ pub fn run(args: Args) -> i32 {
         eprintln!("not started: `[{}]`", args.id);
         return super::fail(&e.to_string(), &e.help(), 1);
     }
-    let launch = LaunchArgs {
-        dry_run: args.dry_run,
-        log: args.log,
-        timeout: args.timeout,
-        quiet: args.quiet,
-    };
     let state_dir = crate::observed::path_for(&project.conf_path)
         .parent()
         .map_or_else(|| std::path::PathBuf::from(".profilec"), Path::to_path_buf);
@@ -83,16 +84,8 @@ pub fn run(args: Args) -> i32 {
             name: &args.id,
             state_dir: &state_dir,
         },
-        &launch,
+        &args.launch,
     )
-}
-
-/// How a resolved launch is started: `start`'s and `run`'s flags.
-pub(super) struct LaunchArgs {
-    pub dry_run: bool,
-    pub log: Option<PathBuf>,
-    pub timeout: u64,
-    pub quiet: bool,
 }
 
 /// Where a launch's log and observation go.
