@@ -170,3 +170,74 @@ fn auto_batch_measure_keeps_the_fastest_size_that_fits() {
         .unwrap();
     assert!(measured.contains(&chosen), "{chosen} not in {measured:?}");
 }
+
+/// The `profilec run` process; killed if the test fails before it stops it.
+struct RunProcess(std::process::Child);
+
+impl Drop for RunProcess {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+#[test]
+fn the_seed_launch_runs_through_starts_path() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use profilec::launch::http;
+    if crate::support::real_server().is_none() {
+        return;
+    }
+    // The advisor's port 1 refuses: the fallback path, then the launch.
+    let dir = project(1, 20);
+    let port = free_port();
+    let toml = dir.path().join("profilec.toml");
+    let with_port = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("[runtime]\n", &format!("[runtime]\nport = {port}\n"));
+    std::fs::write(&toml, with_port).unwrap();
+    let child = profilec()
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "tiny",
+            "--smart-run",
+            "--smart-run-debug",
+            "--auto-batch",
+        ])
+        .args(["--quiet", "--timeout", "120"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn profilec run");
+    let mut child = RunProcess(child);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
+        .is_ok_and(|r| r.status == 200)
+    {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "profilec run exited early"
+        );
+        assert!(Instant::now() < deadline, "no /health within 120 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    kill(Pid::from_raw(child.0.id() as i32), Signal::SIGINT).expect("SIGINT");
+    let status = child.0.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("run::advice-unreachable"), "{err}");
+    // What ran is what the trace says was merged, and start's record of it is there.
+    let row = trace_rows(dir.path()).pop().unwrap();
+    assert_eq!(row["dry_run"], false);
+    let observed = std::fs::read_to_string(dir.path().join(".profilec/observed.jsonl")).unwrap();
+    let observed: serde_json::Value =
+        serde_json::from_str(observed.lines().last().unwrap()).unwrap();
+    assert_eq!(observed["profile"], "tiny");
+    assert_eq!(observed["argv"], row["merged_argv"]);
+    assert!(text(observed["argv"].to_string().as_bytes()).contains("--ubatch-size"));
+}
