@@ -147,6 +147,13 @@ pub fn project(port: u16, capacity_mib: u64) -> tempfile::TempDir {
     dir
 }
 
+/// Replaces `from` by `to` in the project's profilec.toml.
+pub fn edit_toml(dir: &Path, from: &str, to: &str) {
+    let toml = dir.join("profilec.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(from, to);
+    std::fs::write(&toml, text).unwrap();
+}
+
 /// `profilec run tiny ARGS` inside `dir`, with a hang guard.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     let started = Instant::now();

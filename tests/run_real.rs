@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::launch_support::{free_port, gemma_spec, quick_options, real_parts};
-use crate::run_advice::{project, text, trace_rows};
+use crate::run_advice::{edit_toml, project, text, trace_rows};
 use crate::support::profilec;
 use profilec::launch::{self, LaunchOutcome};
 
@@ -26,11 +26,7 @@ fn gemma_as_the_advisor_is_accepted_clamped_and_beaten_by_the_user() {
     let dir = project(port, 4096);
     // Grammar-constrained sampling over Gemma's 262k-token vocabulary runs at ~1 token/s on a
     // busy 2-core machine; the advice is ~90 tokens.
-    let toml = dir.path().join("profilec.toml");
-    let with_time = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("timeout_secs = 2", "timeout_secs = 600");
-    std::fs::write(&toml, with_time).unwrap();
+    edit_toml(dir.path(), "timeout_secs = 2", "timeout_secs = 600");
 
     let started = Instant::now();
     let out = profilec()
@@ -194,11 +190,11 @@ fn the_seed_launch_runs_through_starts_path() {
     // The advisor's port 1 refuses: the fallback path, then the launch.
     let dir = project(1, 20);
     let port = free_port();
-    let toml = dir.path().join("profilec.toml");
-    let with_port = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("[runtime]\n", &format!("[runtime]\nport = {port}\n"));
-    std::fs::write(&toml, with_port).unwrap();
+    edit_toml(
+        dir.path(),
+        "[runtime]\n",
+        &format!("[runtime]\nport = {port}\n"),
+    );
     let child = profilec()
         .current_dir(dir.path())
         .args([
