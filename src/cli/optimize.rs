@@ -22,7 +22,7 @@ pub fn run(args: Args) -> i32 {
 pub(super) fn recommend(model: &Path, hardware_file: Option<&Path>) -> i32 {
     let resolved = match hardware::resolve(hardware_file, Path::new(".")) {
         Ok(r) => r,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
+        Err(e) => return super::fail(&e),
     };
     // With --hardware the file is the truth; a detection problem means a CPU-only plan.
     let explicit = hardware_file.is_some();
@@ -35,10 +35,15 @@ pub(super) fn recommend(model: &Path, hardware_file: Option<&Path>) -> i32 {
         .iter()
         .any(|d| d.severity == crate::diag::Severity::Error)
     {
-        for d in &resolved.diagnostics {
-            eprintln!("{}: {}", d.severity.as_str(), d.message);
-        }
-        return 2;
+        let file = hardware_file.unwrap_or(Path::new(""));
+        let name = file.display().to_string();
+        let source = resolved.source.as_deref().unwrap_or("");
+        super::report::print_diagnostics(&name, source, &resolved.diagnostics);
+        return super::fail(&crate::error::ErrorReport::usage(
+            "hw::invalid-file",
+            format!("{name} has errors: nothing was planned"),
+            "fix the errors above (`profilec hw --hardware FILE` shows them)",
+        ));
     }
     match optimize(model, &resolved.hardware) {
         Ok(r) => match serde_json::to_string_pretty(&r) {
@@ -46,12 +51,8 @@ pub(super) fn recommend(model: &Path, hardware_file: Option<&Path>) -> i32 {
                 println!("{text}");
                 0
             }
-            Err(e) => super::fail(
-                &format!("cannot print the recommendation: {e}"),
-                "please report this",
-                2,
-            ),
+            Err(e) => super::internal("cannot print the recommendation", e),
         },
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }

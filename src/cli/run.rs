@@ -53,7 +53,11 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     if args.optimize {
         let Some(model) = &args.model else {
-            return super::fail("--optimize needs --model", "run --model FILE --optimize", 2);
+            return super::usage(
+                "usage::run-optimize-needs-model",
+                "--optimize needs --model",
+                "run --model FILE --optimize",
+            );
         };
         return super::optimize::recommend(model, args.launch.hardware.as_deref());
     }
@@ -66,7 +70,13 @@ pub fn run(args: Args) -> i32 {
             },
             Err(code) => return code,
         },
-        (None, None) => return super::fail("no profile id or --model", "profilec run ID", 2),
+        (None, None) => {
+            return super::usage(
+                "usage::run-needs-target",
+                "no profile id or --model",
+                "profilec run ID [FILE], or profilec run --model PATH",
+            );
+        }
     };
     if let Target::Profile { conf, .. } = &target {
         super::flags::follow_for_conf(conf, args.launch.hardware.as_deref());
@@ -196,5 +206,5 @@ fn report_error(e: &RunError, debug: bool) -> i32 {
             a.code()
         );
     }
-    super::fail(&format!("[{}] {e}", e.code()), &e.help(), e.exit_code())
+    super::fail(e)
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{RunError, Target};
 use crate::budget::Program;
 use crate::diag::Severity;
+use crate::error::Failure;
 use crate::flags::parse_args;
 use crate::gguf::ModelCache;
 use crate::hardware::{self, Hardware};

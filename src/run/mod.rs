@@ -25,6 +25,7 @@ pub use merge::{Decision, Source};
 pub use schema::{Field, Kind, ModelLimits, fields, response_format, schema};
 
 use crate::diag::Diagnostic;
+use crate::error::Failure;
 use crate::hardware::{Hardware, LoadError};
 use crate::optimize::OptimizeError;
 use crate::project::{ProjectError, ResolvedProfile};
@@ -150,9 +151,9 @@ pub enum RunError {
     Advice(AdviceError),
 }
 
-impl RunError {
+impl Failure for RunError {
     /// A stable code (`run::…`).
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             RunError::Project(_) | RunError::HardwareFile(_) | RunError::Hardware(_) => {
                 "run::input"
@@ -167,7 +168,7 @@ impl RunError {
         }
     }
 
-    pub fn help(&self) -> String {
+    fn help(&self) -> String {
         match self {
             RunError::Project(e) => e.help(),
             RunError::HardwareFile(e) => e.help(),
@@ -188,7 +189,7 @@ impl RunError {
     }
 
     /// 2 usage and I/O, 1 a problem with the input or the advice under strict.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             RunError::Project(e) => e.exit_code(),
             RunError::Optimize(e) => e.exit_code(),
