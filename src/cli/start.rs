@@ -2,12 +2,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::budget::Program;
+use crate::config::Runtime;
 use crate::hardware::Hardware;
 use crate::launch::{
-    LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
+    LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
 use crate::project::{ResolvedProfile, open};
-use crate::render::render;
+use crate::render::render_profile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -99,17 +100,14 @@ pub(super) fn launch_resolved(
     rec: &Recorded<'_>,
     args: &LaunchArgs,
 ) -> i32 {
-    let rendered = render(&hardware.runtime.llama_server, &resolved.effective);
-    let program = match find_llama_server(Some(&hardware.runtime.llama_server)) {
-        Ok(p) => p,
-        Err(e) if args.dry_run => {
+    let runtime = &hardware.runtime;
+    let (rendered, spec) = match profile_spec(resolved, runtime) {
+        Ok(found) => found,
+        Err(e) if args.dry_run && !matches!(e, LaunchError::BadArgv(_)) => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            hardware.runtime.llama_server.clone()
+            println!("{}", render_profile(runtime, resolved).to_sh());
+            return 0;
         }
-        Err(e) => return super::fail(&e),
-    };
-    let spec = match LaunchSpec::from_argv(program, rendered.argv.clone()) {
-        Ok(s) => s,
         Err(e) => return super::fail(&e),
     };
     if args.dry_run {
@@ -130,7 +128,8 @@ pub(super) fn launch_resolved(
     opts.health_timeout = Duration::from_secs(args.timeout);
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
-    if launched(&outcome) {
+    // The log parser and the plan comparison read llama.cpp's log; vLLM's is only kept.
+    if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
         record(rec.conf, rec.name, &rendered.argv, &log_path, plan.as_ref());
     }
     match outcome {

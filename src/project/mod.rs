@@ -4,11 +4,13 @@
 
 mod plan;
 mod resolved;
+mod vllm;
 
 use std::path::{Path, PathBuf};
 
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
+pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};
