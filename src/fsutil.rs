@@ -37,6 +37,23 @@ pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     result
 }
 
+/// Appends `line` (a newline is added) to `path`, creating it and its directory: one `write` of
+/// the whole line on an `O_APPEND` file, so concurrent writers never interleave rows (a JSON
+/// Lines log: .profilec/observed.jsonl, .profilec/runs.jsonl).
+pub fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)?;
+    }
+    let mut row = String::with_capacity(line.len() + 1);
+    row.push_str(line);
+    row.push('\n');
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(row.as_bytes())
+}
+
 /// Creates `tmp` (never an existing file) holding `text`, synced to disk; the file stays open
 /// for the caller to adjust.
 fn write_temp(tmp: &Path, text: &str) -> std::io::Result<fs::File> {

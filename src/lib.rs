@@ -40,6 +40,7 @@ pub mod pull;
 pub mod remote;
 pub mod render;
 pub mod resolve;
+pub mod run;
 pub mod safetensors;
 pub mod scaffold;
 pub mod serve;

@@ -1,7 +1,6 @@
 //! After a run, what llama.cpp really allocated, appended to `.profilec/observed.jsonl` beside
 //! the models.conf: the start of a calibration loop (plan vs measured, per profile and build).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -57,15 +56,7 @@ pub fn record(
         plan,
     };
     let path = path_for(conf_path);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut line = serde_json::to_string(&row).map_err(std::io::Error::other)?;
-    line.push('\n');
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)?;
-    f.write_all(line.as_bytes())?;
+    let line = serde_json::to_string(&row).map_err(std::io::Error::other)?;
+    crate::fsutil::append_line(&path, &line)?;
     Ok(path)
 }

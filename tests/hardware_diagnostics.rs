@@ -63,7 +63,9 @@ fn unknown_key_without_a_close_match_lists_the_known_ones() {
     assert_eq!(d.code, "hw::unknown-key");
     assert_eq!(
         d.help.as_deref(),
-        Some("known keys in [llm]: model, base_url, api_key_env (see docs/hardware.md)")
+        Some(
+            "known keys in [llm]: model, base_url, api_key_env, timeout_secs (see docs/hardware.md)"
+        )
     );
 }
 

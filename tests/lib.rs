@@ -71,6 +71,8 @@ mod render;
 mod resolve;
 mod resolved_argv;
 mod roles;
+mod run_advice;
+mod run_real;
 mod safetensors_facts;
 mod safetensors_hostile;
 mod serve_api;

@@ -29,6 +29,7 @@ mod plan;
 mod plan_vllm;
 mod render;
 mod report;
+mod run;
 mod serve;
 mod start;
 pub mod term;
@@ -72,8 +73,8 @@ enum Command {
     MarkTested(mark_tested::Args),
     /// Recommended llama.cpp parameters for a model on this machine, as one JSON object.
     Optimize(optimize::Args),
-    /// `run --model X --optimize`: the same as `optimize`.
-    Run(optimize::Args),
+    /// Launch a profile or model: static plan, optional LLM advice (--smart-run), --auto-batch.
+    Run(run::Args),
     /// The exact llama-server command of a profile (args, sh, env, json, router preset).
     Render(render::Args),
     /// Check, then launch a profile's llama-server exactly as rendered (no shell).
@@ -184,7 +185,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Render(a) => render::run(a),
         Command::New(a) => new::run(a),
         Command::Optimize(a) => optimize::run(a),
-        Command::Run(a) => optimize::run_alias(a),
+        Command::Run(a) => run::run(a),
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::hardware::{self, Origin};
 use crate::optimize::optimize;
@@ -11,19 +11,21 @@ pub struct Args {
     /// Hardware file (default: detect this machine).
     #[arg(long)]
     hardware: Option<PathBuf>,
-    /// Accepted for `profilec run --model X --optimize`; `optimize` always only recommends.
-    #[arg(long, hide = true)]
-    optimize: bool,
 }
 
 /// One JSON object on stdout; warnings and errors on stderr; nothing is launched.
 pub fn run(args: Args) -> i32 {
-    let resolved = match hardware::resolve(args.hardware.as_deref(), std::path::Path::new(".")) {
+    recommend(&args.model, args.hardware.as_deref())
+}
+
+/// `optimize`'s output for `model`; also `run --model X --optimize`.
+pub(super) fn recommend(model: &Path, hardware_file: Option<&Path>) -> i32 {
+    let resolved = match hardware::resolve(hardware_file, Path::new(".")) {
         Ok(r) => r,
         Err(e) => return super::fail(&e),
     };
     // With --hardware the file is the truth; a detection problem means a CPU-only plan.
-    let explicit = args.hardware.is_some();
+    let explicit = hardware_file.is_some();
     if !explicit || !matches!(resolved.origin, Origin::File(_)) {
         for note in &resolved.diagnostics {
             eprintln!("warning: {} (using CPU-only safe defaults)", note.message);
@@ -33,7 +35,7 @@ pub fn run(args: Args) -> i32 {
         .iter()
         .any(|d| d.severity == crate::diag::Severity::Error)
     {
-        let file = args.hardware.as_deref().unwrap_or(std::path::Path::new(""));
+        let file = hardware_file.unwrap_or(Path::new(""));
         let name = file.display().to_string();
         let source = resolved.source.as_deref().unwrap_or("");
         super::report::print_diagnostics(&name, source, &resolved.diagnostics);
@@ -43,7 +45,7 @@ pub fn run(args: Args) -> i32 {
             "fix the errors above (`profilec hw --hardware FILE` shows them)",
         ));
     }
-    match optimize(&args.model, &resolved.hardware) {
+    match optimize(model, &resolved.hardware) {
         Ok(r) => match serde_json::to_string_pretty(&r) {
             Ok(text) => {
                 println!("{text}");
@@ -53,16 +55,4 @@ pub fn run(args: Args) -> i32 {
         },
         Err(e) => super::fail(&e),
     }
-}
-
-/// `profilec run --model X --optimize`: the seed's spelling of `optimize`.
-pub fn run_alias(args: Args) -> i32 {
-    if !args.optimize {
-        return super::usage(
-            "usage::run-needs-optimize",
-            "`profilec run` only supports --optimize (a recommendation, nothing is launched)",
-            "use `profilec run --model FILE --optimize`, or `profilec start <id>` to launch a profile",
-        );
-    }
-    run(args)
 }

@@ -1,13 +1,14 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::budget::Program;
 use crate::config::Runtime;
 use crate::error::ErrorReport;
+use crate::hardware::Hardware;
 use crate::launch::{
     LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
-use crate::project::open;
+use crate::project::{ResolvedProfile, open};
 use crate::render::render_profile;
 
 #[derive(clap::Args)]
@@ -20,24 +21,31 @@ pub struct Args {
     /// Launch the one profile whose ROLES has this role (instead of an id).
     #[arg(long, value_name = "ROLE")]
     role: Option<String>,
+    #[command(flatten)]
+    launch: LaunchArgs,
+}
+
+/// How a resolved launch is started: `start`'s and `run`'s flags.
+#[derive(clap::Args)]
+pub(super) struct LaunchArgs {
     /// Launch even when the plan does not fit in the memory free now (`profilec doctor ID`).
     #[arg(long)]
-    force: bool,
+    pub force: bool,
     /// Print the exact command and exit.
     #[arg(long)]
-    dry_run: bool,
+    pub dry_run: bool,
     /// Hardware file (default: profilec.toml beside the models.conf, else detection).
     #[arg(long)]
-    hardware: Option<PathBuf>,
+    pub hardware: Option<PathBuf>,
     /// Where to write the server log (default: .profilec/logs/<id>.log beside the models.conf).
     #[arg(long)]
-    log: Option<PathBuf>,
+    pub log: Option<PathBuf>,
     /// Seconds to wait for /health before giving up.
     #[arg(long, default_value_t = 300)]
-    timeout: u64,
+    pub timeout: u64,
     /// Do not echo the server's output to the terminal (it still goes to the log file).
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 pub fn run(mut args: Args) -> i32 {
@@ -49,8 +57,8 @@ pub fn run(mut args: Args) -> i32 {
         Ok(f) => f,
         Err(code) => return code,
     };
-    super::flags::follow_for_conf(&file, args.hardware.as_deref());
-    let mut project = match open(&file, args.hardware.as_deref()) {
+    super::flags::follow_for_conf(&file, args.launch.hardware.as_deref());
+    let mut project = match open(&file, args.launch.hardware.as_deref()) {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
@@ -84,12 +92,45 @@ pub fn run(mut args: Args) -> i32 {
         eprintln!("not started: `[{id}]`");
         return super::fail(e);
     }
-    let runtime = &project.hardware.runtime;
-    let (rendered, spec) = match profile_spec(&resolved, runtime) {
+    let state_dir = crate::observed::path_for(&project.conf_path)
+        .parent()
+        .map_or_else(|| std::path::PathBuf::from(".profilec"), Path::to_path_buf);
+    launch_resolved(
+        &resolved,
+        &project.hardware,
+        &Recorded {
+            conf: &project.conf_path,
+            name: &id,
+            state_dir: &state_dir,
+        },
+        &args.launch,
+    )
+}
+
+/// Where a launch's log and observation go.
+pub(super) struct Recorded<'a> {
+    /// The models.conf whose `.profilec/observed.jsonl` records what llama.cpp allocated.
+    pub conf: &'a Path,
+    /// The profile id (or the model's name), for the log file and the observation.
+    pub name: &'a str,
+    /// `.profilec/` beside the models.conf: `logs/<name>.log` is the default log.
+    pub state_dir: &'a Path,
+}
+
+/// The one launch path of `start` and `run`: render, find llama-server, `--dry-run` prints the
+/// command, else launch in the foreground, wait for /health, record what was allocated.
+pub(super) fn launch_resolved(
+    resolved: &ResolvedProfile,
+    hardware: &Hardware,
+    rec: &Recorded<'_>,
+    args: &LaunchArgs,
+) -> i32 {
+    let runtime = &hardware.runtime;
+    let (rendered, spec) = match profile_spec(resolved, runtime) {
         Ok(found) => found,
         Err(e) if args.dry_run && !matches!(e, LaunchError::BadArgv(_)) => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            println!("{}", render_profile(runtime, &resolved).to_sh());
+            println!("{}", render_profile(runtime, resolved).to_sh());
             return 0;
         }
         Err(e) => return super::fail(&e),
@@ -98,14 +139,13 @@ pub fn run(mut args: Args) -> i32 {
         println!("{}", spec.display());
         return 0;
     }
-    if let Some(code) = refuse_if_short(&resolved, &id, args.force) {
+    if let Some(code) = refuse_if_short(resolved, rec.name, args.force) {
         return code;
     }
-    let log_path = args.log.clone().unwrap_or_else(|| {
-        crate::observed::path_for(&project.conf_path)
-            .with_file_name("logs")
-            .join(format!("{}.log", id))
-    });
+    let log_path = args
+        .log
+        .clone()
+        .unwrap_or_else(|| rec.state_dir.join("logs").join(format!("{}.log", rec.name)));
     if let Some(dir) = log_path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -118,13 +158,7 @@ pub fn run(mut args: Args) -> i32 {
     let outcome = crate::launch::launch(&spec, &opts);
     // The log parser and the plan comparison read llama.cpp's log; vLLM's is only kept.
     if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
-        record(
-            &project.conf_path,
-            &id,
-            &rendered.argv,
-            &log_path,
-            plan.as_ref(),
-        );
+        record(rec.conf, rec.name, &rendered.argv, &log_path, plan.as_ref());
     }
     match outcome {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,

@@ -32,7 +32,7 @@ const RUNTIME_KEYS: &[&str] = &[
     "cuda_overhead_mib",
     "llama_cpp_build",
 ];
-const LLM_KEYS: &[&str] = &["model", "base_url", "api_key_env"];
+const LLM_KEYS: &[&str] = &["model", "base_url", "api_key_env", "timeout_secs"];
 
 /// A parsed file: the hardware (defaults where the file had problems) and every diagnostic.
 #[derive(Debug, Clone)]
@@ -356,5 +356,13 @@ fn read_llm(s: &Section, diags: &mut Vec<Diagnostic>) -> Llm {
         model: s.string("model", diags).unwrap_or(d.model),
         base_url: s.string("base_url", diags).unwrap_or(d.base_url),
         api_key_env: s.string("api_key_env", diags).unwrap_or(d.api_key_env),
+        timeout_secs: match s.u64("timeout_secs", diags) {
+            Some(0) => {
+                diags.push(s.out_of_range("timeout_secs", "at least 1 second"));
+                d.timeout_secs
+            }
+            Some(t) => t,
+            None => d.timeout_secs,
+        },
     }
 }

@@ -30,11 +30,13 @@ pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 /// Default CUDA context + cuBLAS workspace per active GPU (seed-repo-notes §3: "~500 MiB per
 /// active GPU"); `[runtime] cuda_overhead_mib` overrides it.
 pub const DEFAULT_CUDA_OVERHEAD_MIB: u64 = 500;
-/// Advice model used by `start --smart-run` when `[llm] model` is unset (DESIGN §8).
+/// Advice model used by `run --smart-run` when `[llm] model` is unset (DESIGN §8).
 pub const DEFAULT_LLM_MODEL: &str = "deepseek-ai/DeepSeek-V3.2";
 /// OpenAI-compatible endpoint that serves [`DEFAULT_LLM_MODEL`] under that exact name.
 pub const DEFAULT_LLM_BASE_URL: &str = "https://router.huggingface.co/v1";
 pub const DEFAULT_LLM_API_KEY_ENV: &str = "HF_TOKEN";
+/// Seconds `run --smart-run` waits for the advice (connect, send, the whole reply).
+pub const DEFAULT_LLM_TIMEOUT_SECS: u64 = 60;
 /// llama-server's own defaults, so an absent `[runtime]` renders nothing surprising.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 8080;
@@ -158,6 +160,8 @@ pub struct Llm {
     pub base_url: String,
     /// Name of the environment variable holding the API key (never the key itself).
     pub api_key_env: String,
+    /// The whole request's deadline, seconds.
+    pub timeout_secs: u64,
 }
 
 impl Default for Llm {
@@ -166,6 +170,7 @@ impl Default for Llm {
             model: DEFAULT_LLM_MODEL.to_owned(),
             base_url: DEFAULT_LLM_BASE_URL.to_owned(),
             api_key_env: DEFAULT_LLM_API_KEY_ENV.to_owned(),
+            timeout_secs: DEFAULT_LLM_TIMEOUT_SECS,
         }
     }
 }

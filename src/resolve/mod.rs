@@ -30,8 +30,12 @@ pub enum Origin {
     Runtime,
     /// The solver's flags for the profile's STRATEGY (docs/placement.md).
     Strategy,
-    /// Candidates of profilec's own searches (`optimize`, `new`).
+    /// Candidates of profilec's own searches (`optimize`, `new`, `run --auto-batch`).
     Placement,
+    /// Flags the user typed after `--` (`run ID -- ARGS`): they beat everything else.
+    CommandLine,
+    /// An LLM advisor's value, validated, clamped and planned (`run --smart-run`).
+    Advice,
 }
 
 impl Origin {
@@ -43,6 +47,8 @@ impl Origin {
             Origin::ExtraArgs => "extra_args",
             Origin::Strategy => "strategy",
             Origin::Placement => "placement",
+            Origin::CommandLine => "command_line",
+            Origin::Advice => "advice",
         }
     }
 
