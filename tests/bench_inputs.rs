@@ -29,7 +29,7 @@ pub fn conf(dir: &Path, model: &Path, port: u16, ram_mib: u64) {
     .expect("profilec.toml");
 }
 
-fn bench(dir: &Path, extra: &[&str]) -> std::process::Output {
+pub fn bench(dir: &Path, extra: &[&str]) -> std::process::Output {
     support::profilec()
         .args(["bench", "gemma-a", "--file"])
         .arg(dir.join("models.conf"))
@@ -40,7 +40,7 @@ fn bench(dir: &Path, extra: &[&str]) -> std::process::Output {
         .expect("run profilec bench")
 }
 
-fn nothing_written(dir: &Path) {
+pub fn nothing_written(dir: &Path) {
     assert!(
         !dir.join("out").exists(),
         "nothing may be written before the checks pass"

@@ -33,7 +33,7 @@ fn files(dir: &Path) -> (String, String) {
 }
 
 /// `profilec bench ARGS` on dir's models.conf with the test prompts and matrix, JSON output.
-fn bench_in(dir: &Path, args: &[&str]) -> Command {
+pub fn bench_in(dir: &Path, args: &[&str]) -> Command {
     let (prompts, matrix) = files(dir);
     let mut cmd = support::profilec();
     cmd.arg("bench")
@@ -47,7 +47,7 @@ fn bench_in(dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-fn num(v: &Value, path: &str) -> f64 {
+pub fn num(v: &Value, path: &str) -> f64 {
     v.pointer(path)
         .and_then(Value::as_f64)
         .unwrap_or_else(|| panic!("{path} missing or not a number in {v:#}"))
@@ -243,7 +243,7 @@ fn mapped_model_mib(log: &Path) -> f64 {
 }
 
 /// The llama-server child of `parent`, found in /proc.
-fn child_of(parent: u32) -> Option<u32> {
+pub fn child_of(parent: u32) -> Option<u32> {
     fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -253,7 +253,7 @@ fn child_of(parent: u32) -> Option<u32> {
     })
 }
 
-fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<i32> {
+pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<i32> {
     let until = Instant::now() + limit;
     while Instant::now() < until {
         if let Ok(Some(s)) = child.try_wait() {

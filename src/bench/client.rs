@@ -44,6 +44,7 @@ pub struct Exchange {
 /// A reusable client for one base URL (`http://host:port`).
 pub struct Client {
     agent: ureq::Agent,
+    base: String,
     url: String,
 }
 
@@ -55,10 +56,27 @@ impl Client {
             .http_status_as_error(false)
             .build()
             .into();
+        let base = base_url.trim_end_matches('/').to_owned();
         Client {
             agent,
-            url: format!("{}/v1/chat/completions", base_url.trim_end_matches('/')),
+            url: format!("{base}/v1/chat/completions"),
+            base,
         }
+    }
+
+    /// `POST base+path` with a JSON body; the answer as JSON (non-200 is an error).
+    pub fn post_json(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let resp = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("Content-Type", "application/json")
+            .send(body.to_string());
+        json_of(path, resp)
+    }
+
+    /// `GET base+path`; the answer as JSON.
+    pub fn get_json(&self, path: &str) -> Result<Value, String> {
+        json_of(path, self.agent.get(&format!("{}{path}", self.base)).call())
     }
 
     /// Sends `messages` at temperature 0 and reads the stream to its end.
@@ -151,6 +169,25 @@ impl Client {
         }
         Ok(())
     }
+}
+
+fn json_of(
+    path: &str,
+    resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Value, String> {
+    let mut resp = resp.map_err(|e| format!("{path}: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .map_err(|e| format!("{path}: {e}"))?;
+    if status != 200 {
+        let head: String = text.chars().take(300).collect();
+        return Err(format!("{path}: HTTP {status}: {head}"));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("{path}: not JSON: {e}"))
 }
 
 fn timings(t: &Value) -> ServerTimings {

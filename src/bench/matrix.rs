@@ -15,6 +15,8 @@ pub struct Matrix {
     pub runs: u32,
     /// Parallel requests per cell, one cell per value.
     pub concurrency: Vec<u32>,
+    /// Context depths in tokens (filler before each prompt); cells are concurrency × depth.
+    pub depth: Vec<u32>,
     /// Default `max_tokens` for prompts that do not set one.
     pub max_tokens: u32,
     /// Warm-up requests before the idle measurement (not recorded).
@@ -33,6 +35,7 @@ impl Default for Matrix {
         Matrix {
             runs: 1,
             concurrency: vec![1],
+            depth: vec![0],
             max_tokens: 32,
             warmup: 1,
             idle_seconds: 2.0,
@@ -160,6 +163,17 @@ pub fn parse(src: &str) -> Result<Matrix, Vec<LineProblem>> {
                     _ => bad("a non-empty array of integers ≥ 1, e.g. [1, 4]"),
                 }
             }
+            "depth" => {
+                let list: Option<Vec<u32>> = item.as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_integer().and_then(|n| u32::try_from(n).ok()))
+                        .collect()
+                });
+                match (list, item.as_array().map(|a| a.len())) {
+                    (Some(l), Some(n)) if !l.is_empty() && l.len() == n => m.depth = l,
+                    _ => bad("a non-empty array of token counts ≥ 0, e.g. [0, 4096]"),
+                }
+            }
             "idle_seconds" => match number(item) {
                 Some(s) if (0.0..=600.0).contains(&s) => m.idle_seconds = s,
                 _ => bad("a number of seconds in 0..=600"),
@@ -179,7 +193,7 @@ pub fn parse(src: &str) -> Result<Matrix, Vec<LineProblem>> {
             other => problems.push(LineProblem::new(
                 line,
                 format!(
-                    "unknown key `{other}` (known: runs, concurrency, max_tokens, warmup, idle_seconds, sample_ms, request_timeout_s, [criteria])"
+                    "unknown key `{other}` (known: runs, concurrency, depth, max_tokens, warmup, idle_seconds, sample_ms, request_timeout_s, [criteria])"
                 ),
             )),
         }
@@ -222,13 +236,17 @@ mod tests {
 
     #[test]
     fn reads_a_matrix_and_reports_lines() {
-        let m =
-            parse("runs = 2\nconcurrency = [1, 2]\n[criteria]\ncorrectness_min = 0.5\n").unwrap();
+        let m = parse(
+            "runs = 2\nconcurrency = [1, 2]\ndepth = [0, 256]\n[criteria]\ncorrectness_min = 0.5\n",
+        )
+        .unwrap();
         assert_eq!((m.runs, m.concurrency.clone()), (2, vec![1, 2]));
+        assert_eq!(m.depth, vec![0, 256]);
         assert_eq!(m.criteria.correctness_min, Some(0.5));
         let p = parse("runs = 0\n\nconcurrency = []\n[criteria]\nspeed = 3\n").unwrap_err();
         let lines: Vec<usize> = p.iter().map(|p| p.line).collect();
         assert_eq!(lines, vec![1, 3, 5], "{p:?}");
+        assert_eq!(parse("depth = [-1]\n").unwrap_err()[0].line, 1);
         let p = parse("runs = 1\nconcurrency = [1\n").unwrap_err();
         assert_eq!(p[0].line, 2, "{p:?}");
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::client::{Client, Exchange};
+use super::depth::{self, Filler};
 use super::output::{Record, RunWriter};
 use super::prepare::{Target, argv_hash};
 use super::sampler::{Sampler, cpu_pct, peak_rss_mib};
@@ -16,10 +17,15 @@ use super::stats::{Failed, Measured, Percentiles, evaluate, mean};
 use super::{BenchRequest, Event, Progress};
 use crate::launch::{LaunchOptions, LaunchOutcome, ServerHandle, describe_status, http};
 
-/// One concurrency level of one profile.
+/// One concurrency level at one context depth of one profile.
 #[derive(Debug, Clone, Serialize)]
 pub struct CellSummary {
     pub concurrency: u32,
+    /// Requested context depth (filler tokens before each prompt).
+    pub depth: u32,
+    /// The filler's length in the server's tokens (equal to `depth` unless the tokenizer could
+    /// not cut it there; `None` when the filler could not be built).
+    pub depth_tokens: Option<u64>,
     pub requests: usize,
     pub errors: usize,
     pub ttft_ms: Option<Percentiles>,
@@ -50,7 +56,7 @@ pub struct ProfileResult {
     /// What the criteria are checked on.
     #[serde(flatten)]
     pub measured: Measured,
-    /// Lowest concurrency cell's mean generation t/s (what `mark-tested --from-bench` writes).
+    /// Shallowest, lowest-concurrency cell's mean generation t/s (what `mark-tested --from-bench` writes).
     pub speed_tps: Option<f64>,
     pub passed: bool,
     pub failed_criteria: Vec<Failed>,
@@ -70,6 +76,7 @@ pub fn profile(
         progress(Event::Phase(format!("{}: launching", t.ran)));
         let mut opts = LaunchOptions::new(run_dir.join(format!("server-{}.log", t.ran)));
         opts.health_timeout = req.health_timeout;
+        opts.nice = req.nice;
         match crate::launch::launch(spec, &opts) {
             Ok(LaunchOutcome::Running(h)) => server = Some(h),
             Ok(LaunchOutcome::Exited(_)) => {}
@@ -105,17 +112,34 @@ pub fn profile(
     let idle_to = now(&sampler);
     let mut windows = Vec::new();
     let mut records: Vec<Record> = Vec::new();
-    for &c in &req.matrix.concurrency {
+    for &d in &req.matrix.depth {
         if failure.is_some() {
             break;
         }
-        progress(Event::Phase(format!("{}: concurrency {c}", t.ran)));
-        let from = now(&sampler);
-        let (cell, aborted) = cell(t, req, &client, c, &gone, writer, progress);
-        windows.push((c, from, now(&sampler)));
-        records.extend(cell);
-        if aborted {
-            failure = Some("the server stopped answering during the run".into());
+        progress(Event::Phase(format!("{}: depth {d}: filler", t.ran)));
+        let filler =
+            match depth::filler(&client, d).and_then(|f| fits(&client, req, &f).map(|()| f)) {
+                Ok(f) => f,
+                Err(e) => {
+                    failure = Some(format!("depth {d}: {e}"));
+                    break;
+                }
+            };
+        for &c in &req.matrix.concurrency {
+            if failure.is_some() {
+                break;
+            }
+            progress(Event::Phase(format!(
+                "{}: depth {d}, concurrency {c}",
+                t.ran
+            )));
+            let from = now(&sampler);
+            let (cell, aborted) = cell(t, req, &client, (c, d, &filler), &gone, writer, progress);
+            windows.push((c, d, filler.tokens, from, now(&sampler)));
+            records.extend(cell);
+            if aborted {
+                failure = Some("the server stopped answering during the run".into());
+            }
         }
     }
     let samples = sampler.map(|s| {
@@ -137,10 +161,13 @@ pub fn profile(
     writer.samples(&t.ran, &samples);
     let cells: Vec<CellSummary> = windows
         .iter()
-        .map(|&(c, from, to)| {
-            let mine: Vec<&Record> = records.iter().filter(|r| r.concurrency == c).collect();
+        .map(|&(c, d, d_tokens, from, to)| {
+            let mine: Vec<&Record> = records
+                .iter()
+                .filter(|r| r.concurrency == c && r.depth == d)
+                .collect();
             summarize(
-                c,
+                (c, d, d_tokens),
                 &mine,
                 cpu_pct(&samples, from, to),
                 peak_rss_mib(&samples, from, to),
@@ -169,7 +196,7 @@ pub fn profile(
     let failed_criteria = evaluate(&req.matrix.criteria, &measured);
     let speed_tps = cells
         .iter()
-        .min_by_key(|c| c.concurrency)
+        .min_by_key(|c| (c.depth, c.concurrency))
         .and_then(|c| c.gen_tps_mean);
     let mut result = empty(t, pid, String::new());
     result.failure = failure;
@@ -181,13 +208,13 @@ pub fn profile(
     result
 }
 
-/// Sends the prompt set `runs` times with `c` requests in flight; stops early (`true`) when
-/// a request fails and the server is gone.
+/// Sends the prompt set `runs` times with `c` requests in flight, each behind the depth's
+/// filler; stops early (`true`) when a request fails and the server is gone.
 fn cell(
     t: &Target,
     req: &BenchRequest,
     client: &Client,
-    c: u32,
+    (c, d, filler): (u32, u32, &Filler),
     gone: &(dyn Fn() -> bool + Sync),
     writer: &RunWriter,
     progress: Progress,
@@ -206,8 +233,9 @@ fn cell(
                         break;
                     };
                     let Some(p) = req.prompts.get(i) else { break };
+                    let messages = depth::with_filler(&p.messages, filler);
                     let ex: Exchange =
-                        client.chat(&p.messages, p.max_tokens.unwrap_or(req.matrix.max_tokens));
+                        client.chat(&messages, p.max_tokens.unwrap_or(req.matrix.max_tokens));
                     let failed = ex.error.is_some();
                     let correct = match (&p.expect, failed) {
                         (Some(e), false) => Some(e.matches(&ex.answer)),
@@ -217,6 +245,7 @@ fn cell(
                         profile: t.id.clone(),
                         ran: t.ran.clone(),
                         concurrency: c,
+                        depth: d,
                         run,
                         prompt: p.id.clone(),
                         correct,
@@ -239,7 +268,7 @@ fn cell(
 }
 
 fn summarize(
-    c: u32,
+    (c, depth, depth_tokens): (u32, u32, u64),
     recs: &[&Record],
     active_cpu_pct: Option<f64>,
     peak_rss_mib: Option<f64>,
@@ -265,6 +294,8 @@ fn summarize(
     let wall: Vec<f64> = ok.iter().filter_map(|e| e.wall_gen_tps).collect();
     CellSummary {
         concurrency: c,
+        depth,
+        depth_tokens: Some(depth_tokens),
         requests: recs.len(),
         errors: recs.len() - ok.len(),
         ttft_ms: Percentiles::of(&ttft),
@@ -278,6 +309,28 @@ fn summarize(
         peak_rss_mib,
         correctness: mean(&scored),
     }
+}
+
+/// Every prompt at this depth fits the server's slot context: filler + templated prompt +
+/// `max_tokens` ≤ `n_ctx` per slot. Checked before the depth's first request.
+fn fits(client: &Client, req: &BenchRequest, filler: &Filler) -> Result<(), String> {
+    let n_ctx = depth::slot_ctx(client)?;
+    for p in &req.prompts {
+        let prompt = depth::prompt_tokens(client, &depth::with_filler(&p.messages, filler))?;
+        let generate = u64::from(p.max_tokens.unwrap_or(req.matrix.max_tokens));
+        if prompt + generate > n_ctx {
+            return Err(format!(
+                "prompt `{}` (line {}) needs {prompt} prompt tokens (with {} filler) + {generate} to \
+                 generate = {} > the slot's context of {n_ctx} tokens; lower --depth or \
+                 max_tokens, or raise the profile's CTX_SIZE",
+                p.id,
+                p.line,
+                filler.tokens,
+                prompt + generate
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn max_of(it: impl Iterator<Item = Option<f64>>) -> Option<f64> {

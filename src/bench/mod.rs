@@ -7,6 +7,7 @@
 //! time, measures it ([`measure`]) and writes [`output`].
 
 mod client;
+mod depth;
 mod error;
 mod matrix;
 mod measure;
@@ -99,6 +100,8 @@ pub struct BenchRequest {
     /// Attach to a running server instead of launching (no resource sampling then).
     pub url: Option<String>,
     pub health_timeout: Duration,
+    /// Niceness the launched servers run at (`--nice`); `None` keeps profilec's.
+    pub nice: Option<i32>,
 }
 
 /// What the progress callback is told.
@@ -135,7 +138,7 @@ pub fn run(req: &BenchRequest, progress: Progress) -> Result<BenchOutcome, Bench
     let run_dir = output::claim_run_dir(&req.out, req.run_name.as_deref())?;
     let mut writer = output::RunWriter::create(&run_dir)?;
     let per_cell = u64::from(req.matrix.runs) * req.prompts.len() as u64;
-    let cells = req.matrix.concurrency.len() as u64;
+    let cells = (req.matrix.concurrency.len() * req.matrix.depth.len()) as u64;
     progress(Event::Total(per_cell * cells * targets.len() as u64));
     let mut results = Vec::new();
     for target in &targets {

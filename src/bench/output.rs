@@ -25,6 +25,8 @@ pub struct Record {
     pub profile: String,
     pub ran: String,
     pub concurrency: u32,
+    /// Filler tokens before the prompt (the cell's context depth).
+    pub depth: u32,
     pub run: u32,
     pub prompt: String,
     /// `None`: the prompt has no expectation, or the request failed.
@@ -140,6 +142,9 @@ pub struct Summary {
     /// The first profile failure, if any (each profile has its own `failure`).
     pub failure: Option<String>,
     pub prompts: usize,
+    /// Niceness the servers ran at (`--nice`); `None`: profilec's own.
+    #[serde(default)]
+    pub nice: Option<i32>,
     pub matrix: Value,
     pub sampler: Option<Value>,
     pub profiles: Vec<Value>,
@@ -164,6 +169,7 @@ impl Summary {
             passed: !results.is_empty() && results.iter().all(|r| r.passed),
             failure,
             prompts: req.prompts.len(),
+            nice: req.nice,
             matrix: to_value::<Matrix>(&req.matrix),
             sampler: cost.map(|c| {
                 serde_json::json!({"interval_ms": req.matrix.sample_ms, "cpu_s": c.cpu_s, "wall_s": c.wall_s, "cpu_pct_of_one_core": c.cpu_pct})
@@ -232,7 +238,7 @@ pub fn read_summary(run_dir: &Path) -> Result<Summary, BenchError> {
         .map_err(|e| BenchError::NoRun(format!("{}: not a bench summary: {e}", path.display())))
 }
 
-/// The SPEED value a run measured for `id`: `~N t/s`, from the lowest-concurrency cell's mean
+/// The SPEED value a run measured for `id`: `~N t/s`, from the shallowest, lowest-concurrency cell's mean
 /// generation rate as llama-server timed it. Refused when that profile's run failed.
 pub fn measured_speed(run_dir: &Path, id: &str) -> Result<String, BenchError> {
     let s = read_summary(run_dir)?;

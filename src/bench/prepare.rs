@@ -97,6 +97,7 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
                 reasons.join("\n  ")
             )));
         }
+        depth_fits(req, &resolved.options).map_err(refuse)?;
         let configured = &project.hardware.runtime.llama_server;
         let rendered = render(configured, &resolved.effective);
         let program = find_llama_server(Some(configured))
@@ -116,6 +117,41 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
         });
     }
     Ok(targets)
+}
+
+/// The part of the context check that needs no tokenizer: the deepest cell's filler plus the
+/// largest `max_tokens` must fit one slot's context (llama-server: the whole `--ctx-size` with a
+/// unified KV cache, the default with auto slots; `ctx / -np` otherwise — tools/server/
+/// server-context.cpp `n_ctx_slot`). The exact check with the templated prompt runs on the
+/// server before each depth's first request (src/bench/measure.rs `fits`).
+fn depth_fits(req: &BenchRequest, opts: &crate::resolve::RunOptions) -> Result<(), String> {
+    let depth = u64::from(req.matrix.depth.iter().copied().max().unwrap_or(0));
+    if depth == 0 || opts.ctx_size == 0 {
+        return Ok(());
+    }
+    let slot = match (opts.parallel, opts.kv_unified) {
+        (Some(n), Some(false) | None) if n > 0 => opts.ctx_size / n,
+        _ => opts.ctx_size,
+    };
+    let generate = req
+        .prompts
+        .iter()
+        .map(|p| u64::from(p.max_tokens.unwrap_or(req.matrix.max_tokens)))
+        .max()
+        .unwrap_or(0);
+    if depth + generate > slot {
+        return Err(format!(
+            "--depth {depth} + max_tokens {generate} = {} tokens, more than one slot's context \
+             of {slot} tokens (CTX_SIZE {}{}) before the prompt itself; lower --depth or raise \
+             CTX_SIZE",
+            depth + generate,
+            opts.ctx_size,
+            opts.parallel
+                .map(|n| format!(" over {n} slots"))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(())
 }
 
 fn attach(req: &BenchRequest, url: &str) -> Result<Vec<Target>, BenchError> {

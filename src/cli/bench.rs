@@ -28,6 +28,9 @@ pub struct Args {
     /// Concurrency levels, e.g. 1,4 (overrides the matrix).
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<u32>>,
+    /// Context depths in tokens, e.g. 0,4096: filler before each prompt (overrides the matrix).
+    #[arg(long, value_delimiter = ',')]
+    depth: Option<Vec<u32>>,
     /// Criteria as KEY=VALUE,…, over the matrix's [criteria].
     #[arg(long)]
     criteria: Option<String>,
@@ -43,6 +46,9 @@ pub struct Args {
     /// Hardware file (default: profilec.toml beside the models.conf, else detection).
     #[arg(long)]
     hardware: Option<PathBuf>,
+    /// Run the launched servers at this niceness (0..=19; higher is lower priority), e.g. 10.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(0..=19))]
+    nice: Option<i32>,
     /// Seconds to wait for /health.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -90,6 +96,17 @@ fn build(args: &Args) -> Result<BenchRequest, BenchError> {
         }
         matrix.concurrency = c.clone();
     }
+    if args.nice.is_some() && args.url.is_some() {
+        return Err(BenchError::Criteria(
+            "--nice applies to servers bench launches, not to one attached with --url".into(),
+        ));
+    }
+    if let Some(d) = &args.depth {
+        if d.is_empty() {
+            return Err(BenchError::Criteria("--depth needs token counts".into()));
+        }
+        matrix.depth = d.clone();
+    }
     if let Some(c) = &args.criteria {
         matrix.criteria.apply_cli(c)?;
     }
@@ -107,6 +124,7 @@ fn build(args: &Args) -> Result<BenchRequest, BenchError> {
         run_name: args.name.clone(),
         url: args.url.clone(),
         health_timeout: Duration::from_secs(args.timeout),
+        nice: args.nice,
     })
 }
 

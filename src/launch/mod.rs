@@ -31,7 +31,9 @@ pub use error::{INSTALL_COMMAND, LaunchError, Origin};
 pub use handle::ServerHandle;
 pub use preflight::{check_port, preflight};
 pub use profile::{launch_profile, profile_spec};
-pub use spawn::{LogOptions, LoggedChild, describe_status, exit_code, log_tail, spawn_logged};
+pub use spawn::{
+    LogOptions, LoggedChild, describe_status, exit_code, log_tail, spawn_logged, spawn_logged_nice,
+};
 pub use spec::LaunchSpec;
 pub use version::{LlamaVersion, ServerBuild, detect_server, llama_version};
 pub use wait::{Phase, Progress, ProgressFn, TAIL_LINES, stderr_indicator};
@@ -68,6 +70,8 @@ pub struct LaunchOptions {
     pub stop_grace: Duration,
     /// Called after every health poll ([`stderr_indicator`] is a ready-made one).
     pub progress: Option<ProgressFn>,
+    /// Niceness of the server (`bench --nice`); `None` keeps profilec's.
+    pub nice: Option<i32>,
 }
 
 impl LaunchOptions {
@@ -81,6 +85,7 @@ impl LaunchOptions {
             poll_interval: DEFAULT_POLL_INTERVAL,
             stop_grace: DEFAULT_STOP_GRACE,
             progress: None,
+            nice: None,
         }
     }
 }
@@ -95,6 +100,7 @@ impl std::fmt::Debug for LaunchOptions {
             .field("poll_interval", &self.poll_interval)
             .field("stop_grace", &self.stop_grace)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("nice", &self.nice)
             .finish()
     }
 }
@@ -141,7 +147,7 @@ pub fn launch(spec: &LaunchSpec, opts: &LaunchOptions) -> Result<LaunchOutcome, 
         tee: opts.tee,
         own_process_group: opts.mode == Mode::Foreground,
     };
-    let mut child = spawn_logged(&spec.program, &spec.args, &log)?;
+    let mut child = spawn_logged_nice(&spec.program, &spec.args, &log, opts.nice)?;
     let end = wait_healthy(&mut child, spec, opts, forwarder.as_mut())?;
     let Some(forwarder) = forwarder.as_mut() else {
         return Ok(LaunchOutcome::Running(ServerHandle::new(

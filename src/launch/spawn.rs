@@ -51,6 +51,21 @@ fn die_with_parent(cmd: &mut Command) {
     }
 }
 
+/// The child runs at niceness `n` (setpriority(2) between fork and exec, so llama-server and
+/// every thread it creates inherit it): a low-priority server yields the CPU to the desktop.
+fn lower_priority(cmd: &mut Command, n: i32) {
+    // SAFETY: the closure runs between fork and exec and makes one async-signal-safe system
+    // call; it allocates nothing. `who` 0 is the calling (forked, single-threaded) process.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setpriority(libc::PRIO_PROCESS, 0, n) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// A running child whose stdout and stderr go to a log file.
 #[derive(Debug)]
 pub struct LoggedChild {
@@ -67,6 +82,16 @@ pub fn spawn_logged(
     args: &[String],
     log: &LogOptions,
 ) -> Result<LoggedChild, LaunchError> {
+    spawn_logged_nice(program, args, log, None)
+}
+
+/// [`spawn_logged`] at niceness `nice` (`None`: profilec's own).
+pub fn spawn_logged_nice(
+    program: &Path,
+    args: &[String],
+    log: &LogOptions,
+    nice: Option<i32>,
+) -> Result<LoggedChild, LaunchError> {
     let log_err = |source| LaunchError::LogFile {
         path: log.path.clone(),
         source,
@@ -81,6 +106,9 @@ pub fn spawn_logged(
         cmd.process_group(0);
     }
     die_with_parent(&mut cmd);
+    if let Some(n) = nice {
+        lower_priority(&mut cmd, n);
+    }
     if log.tee {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     } else {
