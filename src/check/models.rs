@@ -66,7 +66,24 @@ pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>
             None if !dir.join(path).is_file() => vec![model.value.clone()],
             None => vec![],
         };
-        if !missing.is_empty() {
+        if !missing.is_empty()
+            && let Some(source) = &p.source
+        {
+            // A model with a SOURCE is one `pull` away: not an error until someone starts it.
+            diags.push(
+                Diagnostic::warning(
+                    "model::not-pulled",
+                    format!(
+                        "model file {} is not downloaded yet (SOURCE={})",
+                        dir.join(path).display(),
+                        source.value
+                    ),
+                )
+                .at(model.span.clone())
+                .label("not on disk yet")
+                .help(format!("run `profilec pull {}` to download it", p.id.value)),
+            );
+        } else if !missing.is_empty() {
             let what = if shards.is_some() {
                 format!(
                     "{} of the model's shards are missing: {}",

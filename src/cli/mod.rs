@@ -23,6 +23,8 @@ mod new;
 mod optimize;
 mod plan;
 mod plan_vllm;
+mod pull;
+mod remote;
 mod render;
 mod report;
 mod start;
@@ -80,6 +82,8 @@ enum Command {
     Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
+    /// Download missing models from their SOURCE (resumed, SHA-256 verified, atomic install).
+    Pull(pull::Args),
     /// Shell completion script (bash, zsh, fish, powershell, elvish), with profile ids.
     Completions(completions::Args),
     /// Write the man pages (profilec.1 and one per verb).
@@ -142,6 +146,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Pull(a) => pull::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
         Command::Completions(a) => completions::run(a),
