@@ -14,10 +14,9 @@ Needs: pip install gguf==0.19.0
 import os
 import sys
 
-import gguf
-import numpy as np
-from gguf import GGMLQuantizationType as QT
-from gguf.constants import GGML_QUANT_SIZES
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gguf import GGMLQuantizationType as QT  # noqa: E402
+from make_header_models import Shaped  # noqa: E402
 
 ARCH = "llama"
 BLOCKS, EMBD, HEADS, KV, FF, VOCAB, CTX = 32, 4096, 32, 8, 14336, 128256, 131072
@@ -45,41 +44,28 @@ def tensors():
 
 
 def shard(path, no, items, total):
-    w = gguf.GGUFWriter(path, ARCH)
+    # Shaped (make_header_models.py) writes the hyper-parameters, the tensor table and the
+    # sparse data section; the split keys and the tokenizer are added here.
+    s = Shaped(path, ARCH, BLOCKS, EMBD, VOCAB, CTX)
+    w = s.w
     w.add_uint16("split.no", no)
     w.add_uint16("split.count", SHARDS)
     w.add_int32("split.tensors.count", total)
     if no == 0:
-        w.add_string("general.name", "Llama 3.1 8B (shaped, header only)")
-        w.add_uint32(f"{ARCH}.block_count", BLOCKS)
-        w.add_uint32(f"{ARCH}.context_length", CTX)
-        w.add_uint32(f"{ARCH}.embedding_length", EMBD)
-        w.add_uint32(f"{ARCH}.feed_forward_length", FF)
-        w.add_uint32(f"{ARCH}.attention.head_count", HEADS)
-        w.add_uint32(f"{ARCH}.attention.head_count_kv", KV)
+        s.u("feed_forward_length", FF)
+        s.u("attention.head_count", HEADS)
+        s.u("attention.head_count_kv", KV)
         w.add_float32(f"{ARCH}.rope.freq_base", 500000.0)
         w.add_float32(f"{ARCH}.attention.layer_norm_rms_epsilon", 1e-5)
-        w.add_uint32(f"{ARCH}.vocab_size", VOCAB)
         w.add_tokenizer_model("gpt2")
         w.add_tokenizer_pre("llama-bpe")
         w.add_token_list([f"tok{i:06d}" for i in range(VOCAB)])
         w.add_token_types([1] * VOCAB)
         w.add_bos_token_id(128000)
         w.add_eos_token_id(128009)
-    sizes = []
     for name, ne, qt in items:
-        blk, size = GGML_QUANT_SIZES[qt]
-        nbytes = int(np.prod(ne)) // blk * size
-        w.add_tensor_info(name, list(reversed(ne)), np.float32, nbytes, raw_dtype=qt)
-        sizes.append(nbytes)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_ti_data_to_file()
-    fout = w.fout[0]
-    w.write_padding(fout, fout.tell())
-    start = fout.tell()
-    fout.truncate(start + sum(gguf.GGUFWriter.ggml_pad(n, w.data_alignment) for n in sizes))
-    w.close()
+        s.t(name, ne, qt)
+    s.finish()
 
 
 def main():
@@ -90,7 +76,6 @@ def main():
     for i in range(SHARDS):
         path = os.path.join(out, f"{NAME}-{i + 1:05d}-of-{SHARDS:05d}.gguf")
         shard(path, i, all_t[cuts[i]:cuts[i + 1]], len(all_t))
-        print(f"{os.path.basename(path)}: {os.path.getsize(path) / 1e9:.2f} GB")
 
 
 if __name__ == "__main__":

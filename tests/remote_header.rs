@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use crate::http_support::{Fault, HubServer};
-use crate::support::{fixture, free_port, profilec, root};
+use crate::support::{fixture, free_port, generated_models, profilec, root};
 
 const SPLIT: &str = "llama-3.1-8b-shaped-q4_k_m";
 const MIB: u64 = 1 << 20;
@@ -15,19 +15,7 @@ const KEY_TINY: &str = "org/tiny/llama-gqa.gguf";
 /// The split, header-only Llama 3.1 8B (scripts/make_split_header_model.py), written once.
 fn split_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = root().join("target/header-models/split");
-        let status = Command::new("python3")
-            .arg(root().join("scripts/make_split_header_model.py"))
-            .arg(&dir)
-            .status()
-            .expect("python3 runs (install Python 3 and `pip install gguf==0.19.0`)");
-        assert!(
-            status.success(),
-            "make_split_header_model.py failed: `pip install gguf==0.19.0`"
-        );
-        dir
-    })
+    DIR.get_or_init(|| generated_models("make_split_header_model.py", "header-models/split"))
 }
 
 fn shard(i: u32) -> PathBuf {
@@ -142,7 +130,10 @@ fn inspect_of_a_hub_model_follows_the_redirect_and_sends_the_token_only_to_the_h
     assert_eq!(log[0].1.as_deref(), Some("Bearer hf_test_token"));
     // The bytes come from the storage host, which never sees the token.
     let fetched = storage.requests();
-    assert!(!fetched.is_empty() && hub.bytes_served() == 0, "{log:?} {fetched:?}");
+    assert!(
+        !fetched.is_empty() && hub.bytes_served() == 0,
+        "{log:?} {fetched:?}"
+    );
     assert!(
         fetched.iter().all(|(_, auth)| auth.is_none()),
         "the token leaked to the storage host: {fetched:?}"
