@@ -53,6 +53,34 @@ pub enum PlanError {
     },
 }
 
+impl crate::error::Failure for PlanError {
+    fn code(&self) -> &'static str {
+        match self {
+            PlanError::Gguf(e) => crate::error::Failure::code(e),
+            PlanError::Placement(_) => "budget::bad-placement",
+            PlanError::Weights(_) => "budget::bad-weights",
+            PlanError::Kv(_) => "budget::bad-kv",
+            PlanError::OutOfRange { .. } => "budget::out-of-range",
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            PlanError::Gguf(e) => crate::error::Failure::help(e),
+            PlanError::OutOfRange { help, .. } => (*help).into(),
+            _ => "fix the options the message names (`profilec check` shows where they are set)"
+                .into(),
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        match self {
+            PlanError::Gguf(e) => crate::error::Failure::exit_code(e),
+            _ => crate::error::exit::FAILED,
+        }
+    }
+}
+
 /// llama.cpp's `LLAMA_MAX_SEQ` (src/llama-cparams.h): `llama_context` refuses more sequences.
 pub const MAX_SEQ: u64 = 256;
 

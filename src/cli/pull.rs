@@ -33,6 +33,12 @@ pub struct Args {
     assume_free_bytes: Option<u64>,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.json
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     let conf = match super::conf_file(args.file) {
         Ok(f) => f,
@@ -61,18 +67,12 @@ pub fn run(args: Args) -> i32 {
     };
     let report = match pull_observed(&request, &Client::from_env(), &mut observe) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-            return e.exit_code();
-        }
+        Err(e) => return super::fail(&e),
     };
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot encode JSON: {e}");
-                return 2;
-            }
+            Err(e) => return super::internal("cannot encode the pull report as JSON", e),
         }
         return report.exit_code();
     }

@@ -13,10 +13,7 @@ pub(crate) fn is_remote(arg: &Path) -> bool {
 pub(crate) fn open(arg: &Path) -> Option<Result<RemoteModel, i32>> {
     let text = arg.to_str().filter(|s| Source::is_remote(s))?;
     let opened = Source::parse(text).and_then(|source| open_model(&source, &Client::from_env()));
-    Some(opened.map_err(|e| {
-        eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-        e.exit_code()
-    }))
+    Some(opened.map_err(|e| super::fail(&e)))
 }
 
 /// One line on stderr: what reading the remote header cost.
