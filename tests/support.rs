@@ -251,6 +251,34 @@ pub fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
+/// Asserts `value` satisfies the JSON schema at `schema` (a path under the repository root).
+pub fn assert_schema(value: &serde_json::Value, schema: &str) {
+    let text = std::fs::read_to_string(root().join(schema)).expect("schema file");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{value:#}");
+}
+
+/// `profilec render --all --format preset CONF`, asserted to succeed: the preset text.
+pub fn render_preset(conf: &Path) -> String {
+    let out = profilec()
+        .args(["render", "--all", "--format", "preset"])
+        .arg(conf)
+        .output()
+        .expect("run profilec render");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("the preset is UTF-8")
+}
+
 /// Runs `cmd` to its end with stdin closed; returns its stderr then stdout as one log text (where
 /// llama.cpp prints its startup lines) and the exit code.
 pub fn run_log(cmd: &mut Command) -> (String, Option<i32>) {

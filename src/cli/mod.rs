@@ -13,6 +13,7 @@ mod bench;
 mod check;
 mod completions;
 mod coresidency;
+mod doctor;
 mod excerpt;
 mod flags;
 mod hw;
@@ -30,6 +31,7 @@ mod pull;
 mod remote;
 mod render;
 mod report;
+mod serve;
 mod start;
 pub mod term;
 mod version;
@@ -86,6 +88,10 @@ enum Command {
     Plan(plan::Args),
     /// Download missing models from their SOURCE (resumed, SHA-256 verified, atomic install).
     Pull(pull::Args),
+    /// Memory free now per device, the risk against thresholds and a profile's plan, and fixes.
+    Doctor(doctor::Args),
+    /// HTTP management API: models, plans, doctor, provisioning, behind a bearer token.
+    Serve(serve::Args),
     /// Shell completion script (bash, zsh, fish, powershell, elvish), with profile ids.
     Completions(completions::Args),
     /// Write the man pages (profilec.1 and one per verb).
@@ -189,6 +195,8 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::Pull(a) => pull::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     }

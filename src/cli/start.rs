@@ -2,19 +2,27 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::budget::Program;
+use crate::config::Runtime;
+use crate::error::ErrorReport;
 use crate::launch::{
-    LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
+    LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
 use crate::project::open;
-use crate::render::render;
+use crate::render::render_profile;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Profile id.
-    #[arg(add = super::profile_id_candidates())]
-    id: String,
+    /// Profile id (or `--role`).
+    #[arg(required_unless_present = "role", add = super::profile_id_candidates())]
+    id: Option<String>,
     /// The models.conf (default: the nearest one here or above).
     file: Option<PathBuf>,
+    /// Launch the one profile whose ROLES has this role (instead of an id).
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+    /// Launch even when the plan does not fit in the memory free now (`profilec doctor ID`).
+    #[arg(long)]
+    force: bool,
     /// Print the exact command and exit.
     #[arg(long)]
     dry_run: bool,
@@ -32,7 +40,11 @@ pub struct Args {
     quiet: bool,
 }
 
-pub fn run(args: Args) -> i32 {
+pub fn run(mut args: Args) -> i32 {
+    // `start --role R FILE`: the one positional is the file.
+    if args.role.is_some() && args.file.is_none() {
+        args.file = args.id.take().map(PathBuf::from);
+    }
     let file = match super::conf_file(args.file.clone()) {
         Ok(f) => f,
         Err(code) => return code,
@@ -42,43 +54,57 @@ pub fn run(args: Args) -> i32 {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
-    let profile = match project.profile(&args.id) {
+    let id = match (&args.role, &args.id) {
+        (Some(role), _) => match project.profile_for_role(role) {
+            Ok(id) => id,
+            Err(e) => return super::fail(&e),
+        },
+        (None, Some(id)) => id.clone(),
+        (None, None) => {
+            return super::fail(&ErrorReport::usage(
+                "usage::no-id",
+                "no profile id",
+                "give an ID or --role ROLE",
+            ));
+        }
+    };
+    let profile = match project.profile(&id) {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
     let errors = project.errors_for(profile);
     if !errors.is_empty() {
-        return super::refuse_profile(&project, &args.id, errors, "started");
+        return super::refuse_profile(&project, &id, errors, "started");
     }
-    let resolved = match project.resolve(&args.id, Program::LlamaServer) {
+    let resolved = match project.resolve(&id, Program::LlamaServer) {
         Ok(r) => r,
         Err(e) => return super::fail(&e),
     };
     if let Some(e) = resolved.launch_blocker() {
-        eprintln!("not started: `[{}]`", args.id);
+        eprintln!("not started: `[{id}]`");
         return super::fail(e);
     }
-    let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
-    let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
-        Ok(p) => p,
-        Err(e) if args.dry_run => {
+    let runtime = &project.hardware.runtime;
+    let (rendered, spec) = match profile_spec(&resolved, runtime) {
+        Ok(found) => found,
+        Err(e) if args.dry_run && !matches!(e, LaunchError::BadArgv(_)) => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            project.hardware.runtime.llama_server.clone()
+            println!("{}", render_profile(runtime, &resolved).to_sh());
+            return 0;
         }
-        Err(e) => return super::fail(&e),
-    };
-    let spec = match LaunchSpec::from_argv(program, rendered.argv.clone()) {
-        Ok(s) => s,
         Err(e) => return super::fail(&e),
     };
     if args.dry_run {
         println!("{}", spec.display());
         return 0;
     }
+    if let Some(code) = refuse_if_short(&resolved, &id, args.force) {
+        return code;
+    }
     let log_path = args.log.clone().unwrap_or_else(|| {
         crate::observed::path_for(&project.conf_path)
             .with_file_name("logs")
-            .join(format!("{}.log", args.id))
+            .join(format!("{}.log", id))
     });
     if let Some(dir) = log_path.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -90,10 +116,11 @@ pub fn run(args: Args) -> i32 {
     opts.health_timeout = Duration::from_secs(args.timeout);
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
-    if launched(&outcome) {
+    // The log parser and the plan comparison read llama.cpp's log; vLLM's is only kept.
+    if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
         record(
             &project.conf_path,
-            &args.id,
+            &id,
             &rendered.argv,
             &log_path,
             plan.as_ref(),
@@ -112,6 +139,45 @@ pub fn run(args: Args) -> i32 {
         },
         Err(e) => super::fail(&e),
     }
+}
+
+/// `doctor ID` before the launch: a plan that does not fit in the memory free now is refused
+/// (exit 1) unless `--force`; a warning is printed and the launch goes on.
+fn refuse_if_short(
+    resolved: &crate::project::ResolvedProfile,
+    id: &str,
+    force: bool,
+) -> Option<i32> {
+    use crate::doctor::{Risk, Thresholds, doctor};
+    let report = doctor(
+        &crate::hardware::memory_now(),
+        &Thresholds::default(),
+        Some(resolved),
+    );
+    let fits = !report.blocks_launch();
+    if fits && report.risk == Risk::Ok {
+        return None;
+    }
+    let text = super::doctor::render_human(&report);
+    if fits || force {
+        eprintln!(
+            "profilec: memory now{}
+{text}",
+            if force && !fits {
+                " (--force: launching anyway)"
+            } else {
+                ""
+            }
+        );
+        return None;
+    }
+    eprintln!("{text}not started: `[{id}]` does not fit in the memory free now");
+    Some(super::fail(&ErrorReport::new(
+        "doctor::does-not-fit-now",
+        "the plan needs more memory than is free now",
+        "free memory (another model? `profilec doctor` shows every device), apply a change listed above, or pass --force to launch anyway",
+        crate::error::exit::FAILED,
+    )))
 }
 
 /// Whether this run started llama-server, so the log at the log path is its own: a launch

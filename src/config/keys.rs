@@ -1,6 +1,9 @@
 /// The keys a profile may set. The first eight are the corpus dialect; FIT_TARGET was read by
 /// start.sh but never used; STRATEGY is profilec's own (pinned placement, docs/models-conf.md);
 /// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md);
+/// RUNTIME picks the server (llama-server, or vLLM for a Hugging Face model directory: docs/vllm.md).
+/// ROLES names the jobs a profile serves (`general`, `coding`), one profile per role
+/// (docs/models-conf.md, "Roles").
 /// SOURCE and SHA256 say where `pull` downloads MODEL from and what it must hash to (docs/remote.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
@@ -15,12 +18,14 @@ pub enum Key {
     ExtraArgs,
     Strategy,
     Ttl,
+    Runtime,
+    Roles,
     Source,
     Sha256,
 }
 
 impl Key {
-    pub const ALL: [Key; 13] = [
+    pub const ALL: [Key; 15] = [
         Key::Name,
         Key::Description,
         Key::Speed,
@@ -32,6 +37,8 @@ impl Key {
         Key::ExtraArgs,
         Key::Strategy,
         Key::Ttl,
+        Key::Runtime,
+        Key::Roles,
         Key::Source,
         Key::Sha256,
     ];
@@ -49,6 +56,8 @@ impl Key {
             Key::ExtraArgs => "EXTRA_ARGS",
             Key::Strategy => "STRATEGY",
             Key::Ttl => "TTL",
+            Key::Runtime => "RUNTIME",
+            Key::Roles => "ROLES",
             Key::Source => "SOURCE",
             Key::Sha256 => "SHA256",
         }

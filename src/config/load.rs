@@ -1,7 +1,8 @@
 use std::ops::Range;
 
 use super::values::{
-    GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds, parse_sha256_list,
+    GpuLayers, Runtime, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_roles,
+    parse_seconds, parse_sha256_list,
 };
 use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
@@ -249,6 +250,8 @@ fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Resu
         Key::FitTarget => p.fit_target = Some(Spanned::new(parse_mib_list(value)?, span)),
         Key::Strategy => p.strategy = Some(Spanned::new(Strategy::parse(value)?, span)),
         Key::Ttl => p.ttl = Some(Spanned::new(parse_seconds(value)?, span)),
+        Key::Runtime => p.runtime = Some(Spanned::new(Runtime::parse(value)?, span)),
+        Key::Roles => p.roles = Some(Spanned::new(parse_roles(value)?, span)),
         Key::Source => {
             let source = crate::remote::Source::parse(value).map_err(|e| match e {
                 crate::remote::RemoteError::BadSource { reason, .. } => reason,
@@ -274,8 +277,14 @@ fn value_help(key: Key) -> &'static str {
         Key::Strategy => {
             "STRATEGY is `auto`, `A` (one GPU), `B` (tensor split), `C` (MoE layer split) or `D` (MoE with CPU experts)"
         }
+        Key::Runtime => {
+            "RUNTIME is `llama-server` (GGUF files) or `vllm` (a Hugging Face model directory, docs/vllm.md)"
+        }
         Key::Ttl => {
             "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"
+        }
+        Key::Roles => {
+            "ROLES is a comma-separated list of role names (letters, digits, `-`, `_`), e.g. `general,coding`"
         }
         Key::Source => {
             "SOURCE is hf://ORG/REPO/PATH.gguf (optionally @REVISION) or an https:// URL of the .gguf (docs/remote.md)"

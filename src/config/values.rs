@@ -122,6 +122,58 @@ pub fn parse_mib_list(s: &str) -> Result<Vec<u64>, String> {
         .collect()
 }
 
+/// `RUNTIME`: the server a profile launches. Without the key, a MODEL that is a directory (a
+/// Hugging Face checkpoint) means vLLM and anything else llama-server (`resolve::runtime_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    LlamaServer,
+    Vllm,
+}
+
+impl Runtime {
+    pub fn parse(s: &str) -> Result<Runtime, String> {
+        match s {
+            "llama-server" | "llama.cpp" => Ok(Runtime::LlamaServer),
+            "vllm" => Ok(Runtime::Vllm),
+            _ => Err(format!("`{s}` is not a runtime")),
+        }
+    }
+
+    /// The value as models.conf spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::LlamaServer => "llama-server",
+            Runtime::Vllm => "vllm",
+        }
+    }
+}
+
+/// `ROLES`: comma-separated role names. A role becomes a router model alias (llama.cpp
+/// tools/server/server-models.cpp splits `--alias` on `,`), so a name is what an id may be.
+pub fn parse_roles(s: &str) -> Result<Vec<String>, String> {
+    let mut roles: Vec<String> = Vec::new();
+    for item in s.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(format!("`{s}` has an empty role name"));
+        }
+        if let Some(c) = item
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return Err(format!(
+                "role `{item}` contains `{}`; a role may contain only letters, digits, `-` and `_`",
+                c.escape_default()
+            ));
+        }
+        if roles.iter().any(|r| r == item) {
+            return Err(format!("role `{item}` is listed twice"));
+        }
+        roles.push(item.to_string());
+    }
+    Ok(roles)
+}
+
 /// SHA256: one 64-hex-digit digest per file (comma-separated for a split model's shards).
 pub fn parse_sha256_list(s: &str) -> Result<Vec<String>, String> {
     s.split(',')

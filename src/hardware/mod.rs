@@ -10,6 +10,7 @@ mod fields;
 mod file;
 mod gpus;
 mod model;
+mod now;
 mod nvml;
 mod resolve;
 mod write;
@@ -22,6 +23,7 @@ use serde::Serialize;
 pub use detect::{Detected, Observed, detect, detect_cpu};
 pub use file::{FILE_NAME, LoadError, Loaded, load, parse};
 pub use model::{Device, DeviceKind, Machine};
+pub use now::{DeviceMemory, MemoryNow, SwapMemory, memory_now};
 pub use resolve::{Origin, Resolved, resolve};
 pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 
@@ -122,6 +124,8 @@ pub struct DefaultEntry {
 pub struct Runtime {
     /// A bare name is looked up on PATH at launch; a path is resolved against the toml's directory.
     pub llama_server: PathBuf,
+    /// `vllm` for vLLM profiles (docs/vllm.md); a bare name is looked up on PATH at launch.
+    pub vllm: PathBuf,
     /// Where profile MODEL paths are relative to; resolved against the toml's directory.
     pub models_dir: PathBuf,
     pub host: String,
@@ -138,6 +142,7 @@ impl Runtime {
     pub fn default_in(base: &std::path::Path) -> Self {
         Runtime {
             llama_server: PathBuf::from("llama-server"),
+            vllm: PathBuf::from("vllm"),
             models_dir: base.join("models"),
             host: DEFAULT_HOST.to_owned(),
             port: DEFAULT_PORT,

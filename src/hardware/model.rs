@@ -1,11 +1,11 @@
 //! The view of the machine the memory model and placement use: one [`Device`] per GPU (in CUDA
 //! order, the fill order of every strategy) and the CPU last, each with what llama.cpp may use.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Hardware;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceKind {
     Gpu,

@@ -4,11 +4,15 @@
 
 mod plan;
 mod resolved;
+mod roles;
+mod vllm;
 
 use std::path::{Path, PathBuf};
 
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
+pub use roles::RoleError;
+pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};

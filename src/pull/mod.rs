@@ -144,7 +144,7 @@ impl Failure for PullError {
     fn help(&self) -> String {
         match self {
             PullError::Conf { .. } => "check the path of models.conf".into(),
-            PullError::Hardware(e) => e.help(),
+            PullError::Hardware(e) => crate::error::Failure::help(e),
             PullError::UnknownProfile { .. } => "use an id from models.conf".into(),
             PullError::UnknownRole { .. } => {
                 "add the role to a profile's ROLES (e.g. ROLES=general,coding), or drop --roles"

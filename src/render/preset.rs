@@ -11,13 +11,30 @@ use crate::resolve::{Effective, Setting};
 /// Server-wide options that belong to the router process, not to a model.
 const ROUTER_ONLY: &[&str] = &["--host", "--port"];
 
-/// The preset of resolved profiles `(id, launch settings)`, in file order.
-pub fn to_preset(profiles: &[(&str, &Effective)]) -> Result<String, Vec<EnvError>> {
+/// Keys that name one model and so never move to `[*]`.
+const PER_MODEL: &[&str] = &["model", "alias"];
+
+/// One model section of the preset: a resolved profile and the roles it serves.
+#[derive(Debug, Clone, Copy)]
+pub struct PresetModel<'a> {
+    pub id: &'a str,
+    pub effective: &'a Effective,
+    /// ROLES: written as the section's `alias`, which llama-server's router reads as extra
+    /// names for the model (tools/server/server-models.cpp, `server_models::add_model`, splits
+    /// it on `,`), so a client asking for `"model": "coding"` reaches this profile.
+    pub roles: &'a [String],
+}
+
+/// The preset of resolved profiles, in file order.
+pub fn to_preset(profiles: &[PresetModel]) -> Result<String, Vec<EnvError>> {
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
     let mut errors = Vec::new();
-    for (id, eff) in profiles {
-        match preset_pairs(eff) {
-            Ok(pairs) => sections.push((id.to_string(), pairs)),
+    for m in profiles {
+        match preset_pairs(m.effective) {
+            Ok(mut pairs) => {
+                add_roles(&mut pairs, m.roles);
+                sections.push((m.id.to_string(), pairs));
+            }
             Err(e) => errors.extend(e),
         }
     }
@@ -28,7 +45,9 @@ pub fn to_preset(profiles: &[(&str, &Effective)]) -> Result<String, Vec<EnvError
     let shared: Vec<(String, String)> = match sections.first() {
         Some((_, first)) => first
             .iter()
-            .filter(|kv| kv.0 != "model" && sections.iter().all(|(_, s)| s.contains(kv)))
+            .filter(|kv| {
+                !PER_MODEL.contains(&kv.0.as_str()) && sections.iter().all(|(_, s)| s.contains(kv))
+            })
             .cloned()
             .collect(),
         None => Vec::new(),
@@ -90,6 +109,21 @@ fn preset_pairs(eff: &Effective) -> Result<Vec<(String, String)>, Vec<EnvError>>
     }
 }
 
+/// Roles join an `--alias` the profile already sets (EXTRA_ARGS), after it.
+fn add_roles(pairs: &mut Vec<(String, String)>, roles: &[String]) {
+    if roles.is_empty() {
+        return;
+    }
+    let joined = roles.join(",");
+    match pairs.iter_mut().find(|(k, _)| k == "alias") {
+        Some((_, v)) => {
+            v.push(',');
+            v.push_str(&joined);
+        }
+        None => pairs.push(("alias".to_string(), joined)),
+    }
+}
+
 fn preset_value(s: &Setting) -> String {
     if s.values.is_empty() {
         return if s.negated { "false" } else { "true" }.to_string();
@@ -99,7 +133,7 @@ fn preset_value(s: &Setting) -> String {
 
 /// [`to_preset`] with the safe `--models-max` in its header (docs/coresidency.md).
 pub fn to_router_preset(
-    profiles: &[(&str, &Effective)],
+    profiles: &[PresetModel],
     models_max: &ModelsMax,
 ) -> Result<String, Vec<EnvError>> {
     let text = to_preset(profiles)?;
