@@ -194,7 +194,7 @@ fn start_help_says_start_once() {
     assert_eq!(o.status.code(), Some(0));
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(
-        help.contains("Usage: start [OPTIONS] <ID> [FILE]"),
+        help.contains("Usage: start [OPTIONS] [ID] [FILE]"),
         "{help}"
     );
     assert!(!help.contains("start start"), "{help}");

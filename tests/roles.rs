@@ -84,7 +84,8 @@ fn start_role_launches_the_profile_with_that_role() {
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    // Like an unknown profile id: a wrong command line (docs/diagnostics.md, exit codes).
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("no profile has role `nobody`"), "{err}");
     assert!(err.contains("coding, general, review"), "{err}");
 }

@@ -149,6 +149,11 @@ fn refuse_if_short(
     force: bool,
 ) -> Option<i32> {
     use crate::doctor::{Risk, Thresholds, doctor};
+    // vLLM measures its own memory at startup (gpu_memory_utilization); doctor plans with
+    // llama.cpp's model, which a vLLM profile does not have, so it is not asked here.
+    if resolved.runtime != Runtime::LlamaServer {
+        return None;
+    }
     let report = doctor(
         &crate::hardware::memory_now(),
         &Thresholds::default(),
