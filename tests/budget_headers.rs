@@ -2,9 +2,8 @@
 //! (scripts/make_header_models.py writes them under target/header-models), against what users
 //! measured with llama.cpp (seed-repo-notes §3–4: q8_0 K and V, flash attention on, ctx 262144).
 
-use crate::support::root;
+use crate::support::{generated_models, root};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use profilec::budget::{CacheKind, Plan, Program, plan};
@@ -14,19 +13,7 @@ use profilec::resolve::{Effective, Origin, apply_args};
 /// Writes the header models once per test binary.
 fn models() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = root().join("target/header-models");
-        let status = Command::new("python3")
-            .arg(root().join("scripts/make_header_models.py"))
-            .arg(&dir)
-            .status()
-            .expect("python3 runs (install Python 3 and `pip install gguf==0.19.0`)");
-        assert!(
-            status.success(),
-            "scripts/make_header_models.py failed: `pip install gguf==0.19.0`"
-        );
-        dir
-    })
+    DIR.get_or_init(|| generated_models("make_header_models.py", "header-models"))
 }
 
 fn plan_of(file: &str, args: &str) -> Plan {

@@ -6,6 +6,7 @@ mod support;
 
 mod common;
 mod compute_support;
+mod http_support;
 mod launch_support;
 mod serve_support;
 mod solver_support;
@@ -68,6 +69,8 @@ mod preset_cli;
 mod preset_diagnostics;
 mod preset_real;
 mod preset_roundtrip;
+mod pull;
+mod remote_header;
 mod render;
 mod resolve;
 mod resolved_argv;

@@ -27,6 +27,22 @@ pub fn fixture(name: &str) -> PathBuf {
     root().join("models").join(name)
 }
 
+/// Runs `scripts/SCRIPT OUT_DIR` (a gguf-py generator of header-only models) and returns
+/// OUT_DIR = `target/OUT`. Callers keep the result in a `OnceLock` to run it once per binary.
+pub fn generated_models(script: &str, out: &str) -> PathBuf {
+    let dir = root().join("target").join(out);
+    let status = Command::new("python3")
+        .arg(root().join("scripts").join(script))
+        .arg(&dir)
+        .status()
+        .expect("python3 runs (install Python 3 and `pip install gguf==0.19.0`)");
+    assert!(
+        status.success(),
+        "scripts/{script} failed: `pip install gguf==0.19.0`"
+    );
+    dir
+}
+
 /// A file under tests/fixtures/.
 pub fn test_fixture(path: &str) -> PathBuf {
     root().join("tests/fixtures").join(path)

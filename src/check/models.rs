@@ -105,7 +105,24 @@ pub fn check(
             );
             continue;
         }
-        if !missing.is_empty() {
+        if !missing.is_empty()
+            && let Some(source) = &p.source
+        {
+            // A model with a SOURCE is one `pull` away: not an error until someone starts it.
+            diags.push(
+                Diagnostic::warning(
+                    "model::not-pulled",
+                    format!(
+                        "model file {} is not downloaded yet (SOURCE={})",
+                        dir.join(path).display(),
+                        source.value
+                    ),
+                )
+                .at(model.span.clone())
+                .label("not on disk yet")
+                .help(format!("run `profilec pull {}` to download it", p.id.value)),
+            );
+        } else if !missing.is_empty() {
             let what = if shards.is_some() {
                 format!(
                     "{} of the model's shards are missing: {}",

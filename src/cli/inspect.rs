@@ -39,10 +39,22 @@ pub fn run(args: Args) -> i32 {
             args.tensors,
         );
     }
+    if let Some(opened) = super::remote::open(&args.model) {
+        let remote = match opened {
+            Ok(m) => m,
+            Err(code) => return code,
+        };
+        super::remote::note_transfer(&remote);
+        return print(&remote.loaded.model, &remote.loaded.facts, &args);
+    }
     let (model, facts) = match gguf::inspect(&args.model) {
         Ok(x) => x,
         Err(e) => return super::fail(&e),
     };
+    print(&model, &facts, &args)
+}
+
+fn print(model: &Model, facts: &ModelFacts, args: &Args) -> i32 {
     match args.format {
         Format::Json => {
             let mut v = serde_json::json!({
@@ -58,7 +70,7 @@ pub fn run(args: Args) -> i32 {
                 Err(e) => return super::internal("cannot encode JSON", e),
             }
         }
-        Format::Human => print!("{}", human(&model, &facts, args.layers, args.tensors)),
+        Format::Human => print!("{}", human(model, facts, args.layers, args.tensors)),
     }
     0
 }

@@ -27,6 +27,8 @@ mod new;
 mod optimize;
 mod plan;
 mod plan_vllm;
+mod pull;
+mod remote;
 mod render;
 mod report;
 mod run;
@@ -85,6 +87,8 @@ enum Command {
     Flags(flags::Args),
     /// Memory plan per device (weights, KV, recurrent, compute, output) against capacity.
     Plan(plan::Args),
+    /// Download missing models from their SOURCE (resumed, SHA-256 verified, atomic install).
+    Pull(pull::Args),
     /// Memory free now per device, the risk against thresholds and a profile's plan, and fixes.
     Doctor(doctor::Args),
     /// HTTP management API: models, plans, doctor, provisioning, behind a bearer token.
@@ -189,6 +193,7 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         Command::MarkTested(a) => mark_tested::run(a),
         Command::Start(a) => start::run(a),
         Command::Plan(a) => plan::run(a),
+        Command::Pull(a) => pull::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Flags(a) => flags::run(a),
         Command::Doctor(a) => doctor::run(a),
@@ -246,6 +251,7 @@ impl Command {
             Command::Flags(a) => a.json(),
             Command::Plan(a) => a.json(),
             Command::Bench(a) => a.json(),
+            Command::Pull(a) => a.json(),
             _ => false,
         }
     }

@@ -3,11 +3,12 @@ use std::path::PathBuf;
 use crate::edit::unified_diff;
 use crate::fsutil::replace_if_unchanged;
 use crate::hardware;
-use crate::scaffold::{NewOptions, add_profile};
+use crate::scaffold::{NewOptions, add_profile, add_remote_profile};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The GGUF model (any shard of a split model).
+    /// The GGUF model (any shard of a split model), or hf://ORG/REPO/FILE.gguf[@REV] / an
+    /// https:// URL: the header is read remotely and SOURCE= is written (docs/remote.md).
     model: PathBuf,
     /// Profile id (default: <family>-<size>-<quant> from the GGUF metadata).
     #[arg(long)]
@@ -48,11 +49,20 @@ pub fn run(args: Args) -> i32 {
         id: args.id.clone(),
         ctx: args.ctx,
         bench: args.bench,
+        source: None,
     };
     let plan = |m: &crate::gguf::Model, f: &crate::gguf::ModelFacts| {
         crate::scaffold::plan_budget(m, f, &args.model, &hw, args.ctx)
     };
-    let added = match add_profile(&file, &args.model, &hw, &opts, &plan) {
+    let added = match super::remote::open(&args.model) {
+        Some(Err(code)) => return code,
+        Some(Ok(remote)) => {
+            super::remote::note_transfer(&remote);
+            add_remote_profile(&file, &remote, &hw, &opts, &plan)
+        }
+        None => add_profile(&file, &args.model, &hw, &opts, &plan),
+    };
+    let added = match added {
         Ok(a) => a,
         Err(e) => return super::fail(&e),
     };
@@ -66,12 +76,15 @@ pub fn run(args: Args) -> i32 {
     if let Err(e) = replace_if_unchanged(&file, before, &added.after) {
         return super::fail(&e);
     }
+    let next = if super::remote::is_remote(&args.model) {
+        format!("pull {} --file {}", added.id, file.display())
+    } else {
+        format!("start {} {}", added.id, file.display())
+    };
     eprintln!(
-        "added [{}] to {} (marked NOT YET TESTED); next: profilec start {} {}",
+        "added [{}] to {} (marked NOT YET TESTED); next: profilec {next}",
         added.id,
         file.display(),
-        added.id,
-        file.display()
     );
     0
 }

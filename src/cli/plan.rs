@@ -165,12 +165,23 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
     let detected = matches!(hw.origin, hardware::Origin::Detected);
     super::flags::follow_installed(Some(&hw.hardware.runtime.llama_server));
     refuse_bad_args(&args.args)?;
+    let mut models = ModelCache::default();
+    let model = match super::remote::open(model) {
+        Some(opened) => {
+            let remote = opened?;
+            super::remote::note_transfer(&remote);
+            let path = remote.loaded.path.clone();
+            models.insert(remote.loaded);
+            path
+        }
+        None => model.to_path_buf(),
+    };
     let resolved = ResolvedProfile::of_args(
-        model,
+        &model,
         &args.args,
         hw.hardware.machine(),
         program,
-        &mut ModelCache::default(),
+        &mut models,
     )
     .map_err(|e| super::fail(&e))?;
     Ok((resolved, 0, detected))

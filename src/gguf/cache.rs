@@ -42,6 +42,11 @@ impl ModelCache {
             .clone()
     }
 
+    /// Serves `loaded` for its path from now on (a model read elsewhere: a remote header).
+    pub fn insert(&mut self, loaded: LoadedModel) {
+        self.opened.insert(loaded.path.clone(), Ok(Rc::new(loaded)));
+    }
+
     /// How many distinct paths were opened (or tried).
     pub fn len(&self) -> usize {
         self.opened.len()

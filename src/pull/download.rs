@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::select::{Planned, PlannedFile};
 use super::{Action, ProfileAction, Progress, PullRequest};
+use crate::error::Failure as _;
 use crate::remote::{Client, RemoteError, Source};
 
 /// Attempts per file: a dropped connection resumes from the bytes already written.

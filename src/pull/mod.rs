@@ -17,6 +17,7 @@ use serde::Serialize;
 pub use disk::{FreeSpace, free_bytes};
 pub use select::Planned;
 
+use crate::error::Failure;
 use crate::remote::Client;
 
 /// What to pull.
@@ -130,8 +131,8 @@ pub enum PullError {
     UnknownRole { role: String, file: PathBuf },
 }
 
-impl PullError {
-    pub fn code(&self) -> &'static str {
+impl Failure for PullError {
+    fn code(&self) -> &'static str {
         match self {
             PullError::Conf { .. } => "pull::conf",
             PullError::Hardware(_) => "pull::hardware",
@@ -140,7 +141,7 @@ impl PullError {
         }
     }
 
-    pub fn help(&self) -> String {
+    fn help(&self) -> String {
         match self {
             PullError::Conf { .. } => "check the path of models.conf".into(),
             PullError::Hardware(e) => crate::error::Failure::help(e),
@@ -153,8 +154,8 @@ impl PullError {
     }
 
     /// 2: nothing was attempted.
-    pub fn exit_code(&self) -> i32 {
-        2
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
     }
 }
 

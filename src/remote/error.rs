@@ -1,6 +1,7 @@
 //! Typed errors of remote headers and downloads, with stable codes (docs/remote.md).
 
 use crate::diag::{Diagnostic, Severity};
+use crate::error::Failure;
 use crate::gguf::GgufError;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +34,9 @@ pub enum RemoteError {
     Gguf(Box<GgufError>),
 }
 
-impl RemoteError {
+impl Failure for RemoteError {
     /// Stable diagnostic code (`remote::…`, or the GGUF stage's own for a bad header).
-    pub fn code(&self) -> &'static str {
+    fn code(&self) -> &'static str {
         match self {
             RemoteError::BadSource { .. } => "remote::bad-source",
             RemoteError::Unreachable { .. } => "remote::unreachable",
@@ -51,7 +52,22 @@ impl RemoteError {
         }
     }
 
-    pub fn help(&self) -> &'static str {
+    fn help(&self) -> String {
+        self.help_text().to_string()
+    }
+
+    /// 2 for what cannot be reached or read; 1 when the bytes are there but not a usable GGUF.
+    fn exit_code(&self) -> i32 {
+        match self {
+            RemoteError::Gguf(e) => e.exit_code(),
+            RemoteError::HeaderTooLarge { .. } => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl RemoteError {
+    fn help_text(&self) -> &'static str {
         match self {
             RemoteError::BadSource { .. } => {
                 "write hf://ORG/REPO/PATH.gguf (optionally @REVISION) or an https:// URL of a .gguf file"
@@ -81,15 +97,6 @@ impl RemoteError {
                 "the file is not a usable GGUF (its header claims gigabytes); check the URL"
             }
             RemoteError::Gguf(e) => e.help(),
-        }
-    }
-
-    /// 2 for what cannot be reached or read; 1 when the bytes are there but not a usable GGUF.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            RemoteError::Gguf(e) => e.exit_code(),
-            RemoteError::HeaderTooLarge { .. } => 1,
-            _ => 2,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::edit::{EditError, append_block};
 use crate::error::{Failure, exit};
 use crate::gguf::{self, GgufError, shard_path, split_name};
 use crate::hardware::Hardware;
+use crate::remote::RemoteModel;
 use crate::syntax::Document;
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +127,47 @@ pub fn add_profile(
         model: model.to_path_buf(),
         dir: models_dir.clone(),
     })?;
+    append_profile(conf_path, (&m, &facts), &rel, model, hw, opts, plan_budget)
+}
+
+/// [`add_profile`] for a model read over HTTP: MODEL is the path `pull` will give it
+/// (`Source::model_path`, relative to the models directory) and SOURCE says where it comes
+/// from.
+pub fn add_remote_profile(
+    conf_path: &Path,
+    remote: &RemoteModel,
+    hw: &Hardware,
+    opts: &NewOptions,
+    plan_budget: &dyn Fn(&gguf::Model, &gguf::ModelFacts) -> Option<Budget>,
+) -> Result<Added, NewError> {
+    let rel = remote.source.model_path().to_string_lossy().into_owned();
+    let opts = NewOptions {
+        source: Some(remote.source.to_string()),
+        ..opts.clone()
+    };
+    let m = &remote.loaded;
+    let file = Path::new(remote.source.file_name());
+    append_profile(
+        conf_path,
+        (&m.model, &m.facts),
+        &rel,
+        file,
+        hw,
+        &opts,
+        plan_budget,
+    )
+}
+
+fn append_profile(
+    conf_path: &Path,
+    (m, facts): (&gguf::Model, &gguf::ModelFacts),
+    rel: &str,
+    model: &Path,
+    hw: &Hardware,
+    opts: &NewOptions,
+    plan_budget: &dyn Fn(&gguf::Model, &gguf::ModelFacts) -> Option<Budget>,
+) -> Result<Added, NewError> {
+    let models_dir = &hw.runtime.models_dir;
     let before = match std::fs::read_to_string(conf_path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -137,11 +179,11 @@ pub fn add_profile(
         }
     };
     let old = check_source(before.clone(), None);
-    let budget = plan_budget(&m, &facts);
+    let budget = plan_budget(m, facts);
     let (id, block) = scaffold(
-        &facts,
-        is_thinking(&m, &facts),
-        &rel,
+        facts,
+        is_thinking(m, facts),
+        rel,
         model,
         opts,
         budget.as_ref(),

@@ -8,7 +8,7 @@ mod ids;
 
 use std::path::Path;
 
-pub use add::{Added, NewError, add_profile};
+pub use add::{Added, NewError, add_profile, add_remote_profile};
 pub use budget::plan_budget;
 pub use ids::profile_id;
 
@@ -33,6 +33,8 @@ pub struct NewOptions {
     /// Context asked for; default: the largest that fits, capped at the trained context.
     pub ctx: Option<u64>,
     pub bench: bool,
+    /// Where `pull` downloads the model from (written as SOURCE=).
+    pub source: Option<String>,
 }
 
 /// The text to append: comment block, the profile, and its bench twin when asked for.
@@ -98,6 +100,9 @@ pub fn scaffold(
     out.push(format!("DESCRIPTION={}", kind_summary(facts)));
     out.push("SPEED=~estimated".into());
     out.push(format!("MODEL={model_rel}"));
+    if let Some(source) = &opts.source {
+        out.push(format!("SOURCE={source}"));
+    }
     out.push(format!("CTX_SIZE={ctx}"));
     for (k, v) in budget.map(|b| b.keys.as_slice()).unwrap_or(&[]) {
         out.push(format!("{k}={v}"));

@@ -1,6 +1,7 @@
 //! The routes of the management API and its OpenAPI document (generated from these
 //! annotations into docs/api/openapi.json; docs/api.md).
 
+use crate::error::Failure as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
