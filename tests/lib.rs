@@ -66,6 +66,7 @@ mod preset_roundtrip;
 mod render;
 mod resolve;
 mod resolved_argv;
+mod rpc_hosts;
 mod safetensors_facts;
 mod safetensors_hostile;
 mod solver_corpus;

@@ -13,6 +13,7 @@ mod coresidency;
 mod excerpt;
 mod flags;
 mod hw;
+mod hw_rpc;
 mod hw_where;
 mod inspect;
 mod inspect_hf;

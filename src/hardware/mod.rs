@@ -12,6 +12,9 @@ mod gpus;
 mod model;
 mod nvml;
 mod resolve;
+mod rpc_client;
+mod rpc_hosts;
+mod rpc_write;
 mod write;
 
 use std::ops::Range;
@@ -23,6 +26,12 @@ pub use detect::{Detected, Observed, detect, detect_cpu};
 pub use file::{FILE_NAME, LoadError, Loaded, load, parse};
 pub use model::{Device, DeviceKind, Machine};
 pub use resolve::{Origin, Resolved, resolve};
+pub use rpc_client::{
+    DEFAULT_TIMEOUT as RPC_TIMEOUT, DeviceMemory, Endpoint, RpcError, ServerInfo, parse_endpoint,
+    parse_endpoint_list, probe as probe_rpc, probe_all as probe_rpc_all,
+};
+pub use rpc_hosts::{RpcDevice, RpcHost};
+pub use rpc_write::{RpcWriteSummary, update_rpc_toml, write_rpc};
 pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 
 /// Default CUDA context + cuBLAS workspace per active GPU (seed-repo-notes §3: "~500 MiB per
@@ -46,6 +55,9 @@ pub const DEFAULT_CPU_SPEED: f64 = 0.05;
 pub struct Hardware {
     /// In CUDA order: `gpus[i].id == "CUDA{i}"`.
     pub gpus: Vec<Gpu>,
+    /// llama.cpp RPC servers (`--rpc`), in the order `--rpc` lists them; their devices come
+    /// before the local GPUs in llama.cpp's device list (docs/distributed.md).
+    pub rpc: Vec<RpcHost>,
     pub cpu: Cpu,
     pub defaults: Defaults,
     pub runtime: Runtime,

@@ -238,13 +238,13 @@ fn set_gpu(t: &mut Table, g: &Gpu) {
     }
 }
 
-fn int(n: u64) -> Value {
+pub(super) fn int(n: u64) -> Value {
     Value::from(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// Replaces a value keeping the whitespace and comment around it; an equal value is left as
 /// written (`65_536` stays `65_536`).
-fn set(t: &mut dyn TableLike, key: &str, new: Value) {
+pub(super) fn set(t: &mut dyn TableLike, key: &str, new: Value) {
     match t.get_mut(key) {
         Some(Item::Value(old)) => {
             if same(old, &new) {
@@ -261,7 +261,7 @@ fn set(t: &mut dyn TableLike, key: &str, new: Value) {
     }
 }
 
-fn set_if_absent(t: &mut dyn TableLike, key: &str, new: Value) {
+pub(super) fn set_if_absent(t: &mut dyn TableLike, key: &str, new: Value) {
     if !t.contains_key(key) {
         t.insert(key, Item::Value(new));
     }

@@ -1,0 +1,235 @@
+//! Remote hosts: `[[rpc]]` in profilec.toml and `hw --rpc`, which speaks llama.cpp's RPC protocol
+//! to running rpc-servers. The good path talks to real `ggml-rpc-server`s on 127.0.0.1; the bad
+//! inputs are real TCP listeners that misbehave in one way each (no answer, text, a hang-up in
+//! the handshake, another protocol version). Every case must end with a clear error, not a hang.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread::JoinHandle;
+
+use serde_json::Value;
+
+use crate::support::{output_within, profilec, rpc_server_bin, start_rpc};
+
+/// `hw --rpc LIST` with a 1 s timeout; (exit code, stdout, stderr).
+fn hw_rpc(list: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = output_within(
+        profilec()
+            .args(["hw", "--rpc", list, "--rpc-timeout", "1"])
+            .args(extra),
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The (total, free) MiB of the first device in the rpc-server's banner line
+/// `  CPU: <description> (24105 MiB, 24105 MiB free)`.
+fn banner_memory(text: &str) -> (u64, u64) {
+    let line = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Devices:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no device line in\n{text}"));
+    let inner = line
+        .rsplit_once('(')
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    let nums: Vec<u64> = inner
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (nums[0], nums[1])
+}
+
+#[test]
+fn hw_rpc_reports_what_the_rpc_server_prints_and_writes_it() {
+    let Some(bin) = rpc_server_bin() else { return };
+    let servers = [start_rpc(&bin), start_rpc(&bin)];
+    let list = format!("{},{}", servers[0].endpoint(), servers[1].endpoint());
+    let (code, out, err) = hw_rpc(&list, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    for (i, s) in servers.iter().enumerate() {
+        let (total, free) = banner_memory(&s.output());
+        let reported = &v["servers"][i];
+        assert_eq!(reported["endpoint"], s.endpoint().as_str());
+        assert_eq!(reported["version"], "7.0.0");
+        assert_eq!(reported["devices"][0]["total_mib"], total, "{out}");
+        // Free memory moves with everything else on the machine: printed, not compared.
+        println!(
+            "{}: banner {total} MiB total, {free} free; hw --rpc {}",
+            s.endpoint(),
+            reported["devices"][0]
+        );
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("profilec.toml");
+    std::fs::write(&file, "# my rig\n[cpu]\nram_mib = 32768\n").expect("seed file");
+    let (code, out, err) = hw_rpc(&list, &["--write", file.to_str().expect("utf-8")]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("RPC1") && out.contains("updated"), "{out}");
+    let shown = output_within(profilec().args([
+        "hw",
+        "--hardware",
+        file.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]));
+    let v: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(v["diagnostics"], Value::Array(vec![]), "{v}");
+    let gpus = v["machine"]["gpus"].as_array().expect("devices");
+    assert_eq!(gpus.len(), 2, "{v}");
+    for (i, s) in servers.iter().enumerate() {
+        assert_eq!(gpus[i]["id"], format!("RPC{i}").as_str());
+        assert_eq!(gpus[i]["endpoint"], s.endpoint().as_str());
+        assert_eq!(gpus[i]["server_index"], 0);
+    }
+    let text = std::fs::read_to_string(&file).expect("written");
+    assert!(
+        text.starts_with("# my rig\n[cpu]\nram_mib = 32768\n"),
+        "{text}"
+    );
+}
+
+/// A one-connection TCP server that does `behave` with the accepted socket.
+fn listener(behave: fn(std::net::TcpStream)) -> (String, JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr").to_string();
+    let h = std::thread::spawn(move || {
+        if let Ok((s, _)) = l.accept() {
+            behave(s);
+        }
+    });
+    (addr, h)
+}
+
+/// Reads the client's HELLO (1 + 8 + 24 bytes).
+fn read_hello(s: &mut std::net::TcpStream) -> bool {
+    let mut hello = [0u8; 33];
+    s.read_exact(&mut hello).is_ok() && hello[0] == 14
+}
+
+fn assert_error(list: &str, code: &str, words: &str) {
+    let (exit, out, err) = hw_rpc(list, &[]);
+    assert_eq!(exit, Some(2), "{out}{err}");
+    assert!(err.contains(&format!("error[{code}]")), "{code}: {err}");
+    assert!(err.contains(words), "{words}: {err}");
+    assert!(err.contains("help: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_endpoint_nobody_listens_on_is_unreachable() {
+    let port = crate::support::free_port();
+    assert_error(
+        &format!("127.0.0.1:{port}"),
+        "rpc::unreachable",
+        "cannot connect to the rpc-server",
+    );
+}
+
+#[test]
+fn a_port_that_never_answers_times_out() {
+    let (addr, h) = listener(|mut s| {
+        // Accepts and reads, answers nothing; returns when the client gives up.
+        let mut buf = [0u8; 64];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    assert_error(&addr, "rpc::timeout", "did not answer the HELLO handshake");
+    h.join().expect("listener");
+}
+
+#[test]
+fn a_text_service_is_not_an_rpc_server() {
+    let (addr, h) = listener(|mut s| {
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+    assert_error(&addr, "rpc::not-rpc-server", "HTTP/1.1");
+    h.join().expect("listener");
+}
+
+#[test]
+fn a_server_that_hangs_up_mid_handshake_is_reported() {
+    let (addr, h) = listener(|mut s| {
+        read_hello(&mut s);
+        // Half a reply, then the connection closes.
+        let _ = s.write_all(&28u64.to_le_bytes());
+        let _ = s.write_all(&[7, 0]);
+    });
+    assert_error(
+        &addr,
+        "rpc::closed",
+        "closed the connection during the HELLO",
+    );
+    h.join().expect("listener");
+}
+
+#[test]
+fn another_protocol_version_is_a_mismatch() {
+    let (addr, h) = listener(|mut s| {
+        if read_hello(&mut s) {
+            let mut reply = vec![0u8; 28];
+            reply[..3].copy_from_slice(&[6, 1, 0]);
+            let _ = s.write_all(&28u64.to_le_bytes());
+            let _ = s.write_all(&reply);
+        }
+    });
+    assert_error(&addr, "rpc::version-mismatch", "protocol 6.1.0");
+    h.join().expect("listener");
+}
+
+#[test]
+fn a_duplicate_or_malformed_endpoint_is_refused_before_connecting() {
+    assert_error(
+        "127.0.0.1:1,127.0.0.1:1",
+        "rpc::duplicate-endpoint",
+        "listed twice",
+    );
+    assert_error("127.0.0.1", "rpc::bad-endpoint", "no `:PORT`");
+}
+
+#[test]
+fn profilec_toml_rpc_hosts_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("profilec.toml");
+    std::fs::write(
+        &file,
+        "[[rpc]]\nendpoint = \"10.0.0.2:50052\"\n[[rpc.device]]\nname = \"CPU\"\ntotal_mib = 31958\n\n\
+         [[rpc]]\nendpoint = \"10.0.0.2:50052\"\n[[rpc.device]]\ntotal_mib = 1\n\n\
+         [[rpc]]\nendpoint = \"10.0.0.3\"\n[[rpc.device]]\ntotal_mib = 1\n\n\
+         [[rpc]]\nendpoint = \"10.0.0.4:1\"\n",
+    )
+    .expect("file");
+    let out = output_within(profilec().args([
+        "hw",
+        "--hardware",
+        file.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "hw::rpc-duplicate-endpoint",
+            "hw::rpc-bad-endpoint",
+            "hw::missing-key"
+        ],
+        "{v}"
+    );
+    let dup = &v["diagnostics"][0];
+    assert_eq!(dup["line"], 8, "points at the second endpoint: {dup}");
+    assert_eq!(v["machine"]["gpus"][0]["id"], "RPC0");
+    assert_eq!(v["machine"]["gpus"][0]["name"], "CPU on 10.0.0.2:50052");
+}
