@@ -367,6 +367,11 @@ def shaped_models(out):
     qwen_hybrid(p("qwen3.5-122b-a10b-ud-q4_k_xl.gguf"), arch="qwen35moe", blocks=48, embd=3072,
                 heads=32, kv=2, ssm=(4, 8192, 128, 16, 64), experts=(256, 8, 1024), n_ff=None,
                 vocab=248320, mix=(QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K, QT.Q8_0))
+    # Qwen3.5-9B Q4_K_M (GPU log cases 15/16): 32 blocks, 4 KV heads of 256 (KV 2176 MiB per
+    # 262144 q8_0 cells over 8 layers), RS 50.25 MiB per sequence, Q4_K token_embd (545.62 MiB).
+    qwen_hybrid(p("qwen3.5-9b-q4_k_m.gguf"), arch="qwen35", blocks=32, embd=4096, heads=16, kv=4,
+                ssm=(4, 4096, 128, 16, 32), experts=None, n_ff=12288, vocab=248320,
+                mix=(QT.Q4_K, QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q6_K))
     dense27 = dict(arch="qwen35", blocks=64, embd=5120, heads=24, kv=4,
                    ssm=(4, 6144, 128, 16, 48), experts=None, n_ff=17408, vocab=248320)
     qwen_hybrid(p("qwen3.5-27b-ud-q6_k_xl.gguf"),

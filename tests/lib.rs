@@ -44,6 +44,7 @@ mod gguf_hostile;
 mod gguf_paths;
 mod gguf_real;
 mod gguf_split;
+mod gpu_logs;
 mod hardware_cli;
 mod hardware_detect;
 mod hardware_diagnostics;

@@ -190,7 +190,7 @@ pub fn plan_model(
     machine: &Machine,
     program: Program,
 ) -> Result<Plan, PlanError> {
-    let ctx = ContextParams::new(opts, facts, program);
+    let ctx = ContextParams::new(opts, facts, program).on_build(machine.llama_cpp_build);
     check_ranges(facts, &ctx)?;
     let placement = LayerPlacement::new(facts, opts, machine)?;
     let w = weights::estimate(model, opts, &placement, machine)?;

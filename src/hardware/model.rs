@@ -43,6 +43,8 @@ pub struct Machine {
     pub cpu: Device,
     /// Per active GPU, from `[runtime] cuda_overhead_mib`.
     pub cuda_overhead_mib: u64,
+    /// `[runtime] llama_cpp_build`: the build whose memory rules apply (`None` = b11434).
+    pub llama_cpp_build: Option<u32>,
 }
 
 impl Device {
@@ -139,6 +141,7 @@ impl Hardware {
                 server_index: None,
             },
             cuda_overhead_mib: self.runtime.cuda_overhead_mib,
+            llama_cpp_build: self.runtime.llama_cpp_build,
         }
     }
 }

@@ -106,7 +106,8 @@ impl Builder<'_> {
         let t = self.t;
         let cache = self.cache();
         if self.ctx.flash_attn {
-            let o = self.op(dv * h * t * F32, &[q, cache, cache, c.mask]);
+            let mask = self.fa_mask(c);
+            let o = self.op(dv * h * t * F32, &[q, cache, cache, mask]);
             let Some(dm) = v_mla else {
                 return self.view(o);
             };

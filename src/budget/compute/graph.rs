@@ -50,6 +50,8 @@ impl Placement<'_> {
 pub struct Cache {
     pub n_kv: u64,
     pub mask: Id,
+    /// The in-graph F16 cast of an F32 mask (`ContextParams::fa_mask_cast`), once made.
+    pub mask_f16: Option<Id>,
     pub k_idxs: Id,
     pub v_idxs: Id,
 }
@@ -87,6 +89,26 @@ pub fn swa_cells(facts: &ModelFacts, ctx: &ContextParams) -> u64 {
 }
 
 impl<'a> Builder<'a> {
+    /// The mask flash attention reads: the F16 input, or on older builds the F16 cast of the
+    /// F32 input, made at its first reader (where ggml's graph order puts it: just before the
+    /// first attention, on that layer's backend) and shared by every later layer.
+    pub fn fa_mask(&mut self, c: Cache) -> Id {
+        if !self.ctx.fa_mask_cast {
+            return c.mask;
+        }
+        if let Some(m) = c.mask_f16 {
+            return m;
+        }
+        let size = self.g.tensors.get(c.mask).map_or(0, |t| t.size / 2);
+        let m = self.op(size, &[c.mask]);
+        for slot in [&mut self.full, &mut self.swa] {
+            if let Some(x) = slot.as_mut().filter(|x| x.mask == c.mask) {
+                x.mask_f16 = Some(m);
+            }
+        }
+        m
+    }
+
     pub fn op(&mut self, size: u64, srcs: &[Id]) -> Id {
         self.node(size, srcs, false)
     }
@@ -178,12 +200,17 @@ impl<'a> Builder<'a> {
         // Inputs live on the CPU backend (ggml-backend's scheduler pins graph inputs there).
         self.dev = None;
         let tokens = self.g.input(4 * t, None);
-        let embd_in = self.g.input(e * t * F32, None);
-        let mixed_tok = self.g.input(4 * t, None);
-        let mixed_slots = self.g.input(8 * t, None);
-        let mixed_embd = self.g.input(e * t * F32, None);
+        // [embd input, mixed tokens, mixed slots, mixed embd input] (`ContextParams::embd_select`).
+        let select = self.ctx.embd_select.then(|| {
+            [
+                self.g.input(e * t * F32, None),
+                self.g.input(4 * t, None),
+                self.g.input(8 * t, None),
+                self.g.input(e * t * F32, None),
+            ]
+        });
         self.pos = self.g.input(4 * t, None);
-        let mask_elt = if fa { 2 } else { 4 };
+        let mask_elt = if fa && !self.ctx.fa_mask_cast { 2 } else { 4 };
         let v_max = self
             .facts
             .layers
@@ -198,6 +225,7 @@ impl<'a> Builder<'a> {
         let cache = |b: &mut Builder, n_kv: u64| Cache {
             n_kv,
             mask: b.g.input(n_kv * t * mask_elt, None),
+            mask_f16: None,
             k_idxs: b.g.input(8 * t, None),
             v_idxs: b.g.input(8 * t * v_idx_rows, None),
         };
@@ -216,10 +244,12 @@ impl<'a> Builder<'a> {
         let tok_embd = self.w("token_embd.weight");
         let embd = self.get_rows(e * t * F32, tok_embd, tokens);
         self.g.expand(embd);
-        self.g.expand(embd_in);
-        let n1 = self.get_rows(e * t * F32, tok_embd, mixed_tok);
-        let n2 = self.op(e * t * F32, &[mixed_embd]);
-        self.g.view_with(n2, &[n1, mixed_slots, n2]);
+        if let Some([embd_in, mixed_tok, mixed_slots, mixed_embd]) = select {
+            self.g.expand(embd_in);
+            let n1 = self.get_rows(e * t * F32, tok_embd, mixed_tok);
+            let n2 = self.op(e * t * F32, &[mixed_embd]);
+            self.g.view_with(n2, &[n1, mixed_slots, n2]);
+        }
         let mut cur = embd;
         if self.fam == Family::Gemma3 {
             // Token rows scaled by sqrt(n_embd) through an input column (`inp_scale_rows`).
