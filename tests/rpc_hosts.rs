@@ -233,3 +233,24 @@ fn profilec_toml_rpc_hosts_are_checked() {
     assert_eq!(v["machine"]["gpus"][0]["id"], "RPC0");
     assert_eq!(v["machine"]["gpus"][0]["name"], "CPU on 10.0.0.2:50052");
 }
+
+#[test]
+fn rpc_buffers_map_back_to_their_devices() {
+    // Lines as b11434 prints them with `--rpc A,B` (-lv 4).
+    let log = "\
+0.00.033.673 I llama_prepare_model_devices: using device RPC0 (127.0.0.1:33105) (unknown id) - 24105 MiB free
+0.00.033.858 I llama_prepare_model_devices: using device RPC1 (127.0.0.1:33106) (unknown id) - 24105 MiB free
+0.00.047.025 I load_tensors: RPC0[127.0.0.1:33105] model buffer size =     0.16 MiB
+0.00.047.025 I load_tensors: RPC0[127.0.0.1:33106] model buffer size =     0.07 MiB
+0.00.048.826 I llama_kv_cache: RPC0[127.0.0.1:33105] KV buffer size =     0.19 MiB
+0.00.051.786 I sched_reserve: RPC0[127.0.0.1:33106] compute buffer size =     4.30 MiB
+";
+    let r = profilec::startup_log::parse(log).expect("log");
+    assert_eq!(r.devices[1].description.as_deref(), Some("127.0.0.1:33106"));
+    let rows: Vec<(&str, f64, f64)> = r
+        .per_device
+        .iter()
+        .map(|d| (d.device.as_str(), d.weights_mib, d.compute_mib))
+        .collect();
+    assert_eq!(rows, [("RPC0", 0.16, 0.0), ("RPC1", 0.07, 4.3)]);
+}

@@ -12,6 +12,7 @@ mod budget_rules;
 mod ids;
 mod model_rules;
 mod models;
+mod rpc_rules;
 
 use std::path::{Path, PathBuf};
 

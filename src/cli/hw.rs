@@ -143,7 +143,7 @@ fn to_json(r: &Report) -> Value {
     json!({
         "source": r.source,
         "hardware": r.hardware,
-        "machine": r.hardware.machine(),
+        "machine": r.hardware.machine_with_all_rpc(),
         "observed": r.observed,
         "written": r.written,
         "diagnostics": diags,
@@ -152,7 +152,7 @@ fn to_json(r: &Report) -> Value {
 
 fn human(r: &Report) -> String {
     let hw = r.hardware;
-    let m = hw.machine();
+    let m = hw.machine_with_all_rpc();
     let mut out = format!("hardware: {}\n", r.source);
     for (i, g) in m.gpus.iter().enumerate() {
         let display = if g.drives_display {

@@ -89,14 +89,35 @@ impl Machine {
 }
 
 impl Hardware {
-    /// RPC devices first (`RPC0`, `RPC1`, … numbered across servers in `--rpc` order, as
-    /// `ggml_backend_rpc_add_server` in ggml-rpc.cpp does and `llama_prepare_model_devices` in
-    /// src/llama.cpp orders them), then the local GPUs, then the CPU.
+    /// The machine a launch without `--rpc` sees: local GPUs, then the CPU.
     pub fn machine(&self) -> Machine {
-        let rpc = self
-            .rpc
+        self.machine_for(None)
+    }
+
+    /// Every declared device, each `[[rpc]]` host in file order (what `hw` shows).
+    pub fn machine_with_all_rpc(&self) -> Machine {
+        let all: Vec<&str> = self.rpc.iter().map(|h| h.endpoint.as_str()).collect();
+        self.machine_for(Some(&all.join(",")))
+    }
+
+    /// The machine a launch with `--rpc LIST` sees: the devices of each listed `[[rpc]]` host
+    /// first (`RPC0`, `RPC1`, … numbered across servers in `--rpc` order, as
+    /// `ggml_backend_rpc_add_server` in ggml-rpc.cpp does and `llama_prepare_model_devices` in
+    /// src/llama.cpp orders them), then the local GPUs, then the CPU. An endpoint without a
+    /// `[[rpc]]` host adds nothing (`check` reports it: `rpc::undeclared-endpoint`).
+    pub fn machine_for(&self, rpc: Option<&str>) -> Machine {
+        let listed: Vec<&str> = rpc
+            .map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let hosts = listed
             .iter()
-            .flat_map(|h| h.devices.iter().enumerate().map(move |(k, d)| (h, k, d)));
+            .filter_map(|e| self.rpc.iter().find(|h| h.endpoint == *e));
+        let rpc = hosts.flat_map(|h| h.devices.iter().enumerate().map(move |(k, d)| (h, k, d)));
         let rpc = rpc.enumerate().map(|(n, (h, k, d))| Device {
             id: format!("RPC{n}"),
             kind: DeviceKind::Gpu,
