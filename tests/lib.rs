@@ -67,6 +67,7 @@ mod preset_roundtrip;
 mod render;
 mod resolve;
 mod resolved_argv;
+mod rpc_e2e;
 mod rpc_hosts;
 mod safetensors_facts;
 mod safetensors_hostile;
