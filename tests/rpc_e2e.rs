@@ -171,3 +171,45 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
         f(&seen, "compute_mib")
     );
 }
+
+#[test]
+fn start_refuses_when_an_rpc_server_is_down_or_differs() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let Some(bin) = rpc_server_bin() else { return };
+    let mut servers = vec![start_rpc(&bin), start_rpc(&bin)];
+    let port = free_port();
+    let dir = rig(&servers, &model, port);
+    let conf = dir.path().join("models.conf");
+    let down = servers.pop().expect("second server");
+    let endpoint = down.endpoint();
+    drop(down);
+    let out = output_within(profilec().args(["start", "gemma-rpc"]).arg(&conf));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[rpc::unreachable]") && err.contains(&endpoint),
+        "{err}"
+    );
+    assert!(
+        http::get("127.0.0.1", port, "/health", Duration::from_millis(300)).is_err(),
+        "nothing was started"
+    );
+
+    // The file declares a second device on the live server, which has one.
+    let toml = dir.path().join("profilec.toml");
+    let text = fs::read_to_string(&toml).expect("toml");
+    let first = servers[0].endpoint();
+    let text = text.replace(
+        &format!("endpoint = \"{first}\"\n"),
+        &format!("endpoint = \"{first}\"\n\n[[rpc.device]]\nname = \"ghost\"\ntotal_mib = 4096\n"),
+    );
+    fs::write(&toml, text).expect("toml");
+    let conf_text = fs::read_to_string(&conf).expect("conf");
+    fs::write(&conf, conf_text.replace(&format!(",{endpoint}"), "")).expect("conf");
+    let out = output_within(profilec().args(["start", "gemma-rpc"]).arg(&conf));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("[rpc::device-count]"), "{err}");
+}

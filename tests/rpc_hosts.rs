@@ -254,3 +254,91 @@ fn rpc_buffers_map_back_to_their_devices() {
         .collect();
     assert_eq!(rows, [("RPC0", 0.16, 0.0), ("RPC1", 0.07, 4.3)]);
 }
+
+#[test]
+fn preflight_refuses_a_device_with_less_free_memory_than_planned() {
+    use profilec::budget::{Program, plan};
+    use profilec::hardware::{DeviceMemory, ServerInfo};
+    use profilec::resolve::{Effective, Origin, apply_args};
+
+    let hw = profilec::hardware::parse(
+        "[[rpc]]\nendpoint = \"127.0.0.1:50052\"\n[[rpc.device]]\nname = \"CPU\"\ntotal_mib = 16384\n\n[cpu]\nram_mib = 16384\n",
+        std::path::Path::new("."),
+    );
+    assert!(hw.diagnostics.is_empty(), "{:?}", hw.diagnostics);
+    let machine = hw.hardware.machine_for(Some("127.0.0.1:50052"));
+    let mut eff = Effective::default();
+    apply_args(&mut eff, "-ngl 99 -c 4096 -fit off", Origin::ExtraArgs);
+    let p = plan(
+        &crate::support::fixture("llama-gqa.gguf"),
+        &eff.options().expect("options"),
+        &machine,
+        Program::LlamaServer,
+    )
+    .expect("plan");
+    let planned = p.device("RPC0").expect("RPC0 planned").total_mib;
+    assert!(planned > 1.0, "{planned}");
+    let server = |free_mib| ServerInfo {
+        endpoint: "127.0.0.1:50052".into(),
+        version: "7.0.0".into(),
+        devices: vec![DeviceMemory {
+            total_mib: 16384,
+            free_mib,
+        }],
+    };
+    assert!(profilec::project::check_free(&machine, &p, &[server(16000)]).is_ok());
+    let e = profilec::project::check_free(&machine, &p, &[server(1)]).expect_err("too little");
+    assert_eq!(e.code(), "rpc::not-enough-memory");
+    assert!(
+        e.to_string()
+            .contains("RPC0 (127.0.0.1:50052, device 0 there) has 1 MiB free"),
+        "{e}"
+    );
+}
+
+#[test]
+fn check_reports_rpc_use_the_hardware_cannot_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("models.conf");
+    // check reads profilec.toml when there is a models directory to plan from.
+    std::fs::create_dir(dir.path().join("models")).expect("models dir");
+    std::fs::write(
+        &conf,
+        "[a]\nNAME=A\nMODEL=m.gguf\nEXTRA_ARGS=--rpc 10.0.0.2:50052,10.0.0.7:50052\n\n\
+         [b]\nNAME=B\nMODEL=m.gguf\nEXTRA_ARGS=--rpc 8.8.8.8:50052\n",
+    )
+    .expect("conf");
+    let check = |toml: &str| {
+        std::fs::write(dir.path().join("profilec.toml"), toml).expect("toml");
+        let out = output_within(
+            profilec()
+                .arg("check")
+                .arg(&conf)
+                .args(["--format", "json"]),
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let v: Value = serde_json::from_str(text.lines().next().unwrap_or("{}")).expect("json");
+        let codes: Vec<String> = v["diagnostics"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d["code"].as_str())
+                    .filter(|c| c.starts_with("rpc::"))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        (codes, v)
+    };
+    let (codes, v) = check("[cpu]\nram_mib = 8192\n");
+    assert_eq!(codes, ["rpc::no-rpc-hosts", "rpc::no-rpc-hosts"], "{v}");
+    let (codes, v) = check(
+        "[cpu]\nram_mib = 8192\n\n[[rpc]]\nendpoint = \"10.0.0.2:50052\"\n[[rpc.device]]\ntotal_mib = 8192\n\n\
+         [[rpc]]\nendpoint = \"8.8.8.8:50052\"\n[[rpc.device]]\ntotal_mib = 8192\n",
+    );
+    assert_eq!(
+        codes,
+        ["rpc::undeclared-endpoint", "rpc::public-endpoint"],
+        "{v}"
+    );
+}

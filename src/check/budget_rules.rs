@@ -31,7 +31,6 @@ pub fn check(
     };
     for (p, e) in conf.profiles.iter().zip(extra) {
         let eff = resolve::resolve(p, &hw.defaults, dir);
-        super::rpc_rules::check(p, eff.value("--rpc"), e.as_ref(), hw, out);
         let Some(path) = p.model.as_ref().and_then(|m| model_path(dir, &m.value)) else {
             continue;
         };

@@ -177,6 +177,7 @@ pub fn check_source_on(
     // Stage 2: the models on disk, then the machine.
     let mut models = ModelCache::default();
     model_rules::check(&conf, &extra, models_dir, &mut models, &mut diagnostics);
+    rpc_rules::check_all(&conf, &extra, hardware, &mut diagnostics);
     budget_rules::check(
         &conf,
         &extra,

@@ -5,13 +5,29 @@
 
 use std::net::Ipv4Addr;
 use std::ops::Range;
+use std::path::Path;
 
 use super::Extra;
-use crate::config::Profile;
+use crate::config::{Conf, Profile};
 use crate::diag::Diagnostic;
 use crate::hardware::{Hardware, parse_endpoint_list};
 
-pub(super) fn check(
+/// Every profile's effective `--rpc` (EXTRA_ARGS or `[defaults] rpc`) against `hw`.
+pub(super) fn check_all(
+    conf: &Conf,
+    extra: &[Option<Extra>],
+    hw: Option<&Hardware>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(hw) = hw else { return };
+    for (p, e) in conf.profiles.iter().zip(extra) {
+        // MODEL's directory does not matter for --rpc.
+        let eff = crate::resolve::resolve(p, &hw.defaults, Path::new("."));
+        check(p, eff.value("--rpc"), e.as_ref(), hw, out);
+    }
+}
+
+fn check(
     p: &Profile,
     rpc: Option<&str>,
     args: Option<&Extra>,

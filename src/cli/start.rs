@@ -5,7 +5,7 @@ use crate::budget::Program;
 use crate::launch::{
     LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
 };
-use crate::project::open;
+use crate::project::{PREFLIGHT_TIMEOUT, open, rpc_preflight};
 use crate::render::render;
 
 #[derive(clap::Args)]
@@ -91,6 +91,12 @@ pub fn run(args: Args) -> i32 {
         let _ = std::fs::create_dir_all(dir);
     }
     let plan = resolved.plan().ok();
+    if let Some(rpc) = resolved.effective.value("--rpc")
+        && let Err(e) = rpc_preflight(rpc, &resolved.machine, plan.as_ref(), PREFLIGHT_TIMEOUT)
+    {
+        eprintln!("not started: `[{}]` needs its rpc-servers", args.id);
+        return super::fail(&format!("[{}] {e}", e.code()), &e.help(), 1);
+    }
     let mut opts = LaunchOptions::new(&log_path);
     opts.mode = Mode::Foreground;
     opts.tee = !args.quiet;

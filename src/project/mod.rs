@@ -4,11 +4,13 @@
 
 mod plan;
 mod resolved;
+mod rpc_preflight;
 
 use std::path::{Path, PathBuf};
 
 pub use plan::{Outcome, PlanReport, detected_note, plan_error_code, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
+pub use rpc_preflight::{PREFLIGHT_TIMEOUT, RpcPreflightError, check_free, rpc_preflight};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};
