@@ -23,22 +23,30 @@ pub enum OptimizeError {
     Plan { model: PathBuf, why: String },
 }
 
-impl OptimizeError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for OptimizeError {
+    fn code(&self) -> &'static str {
+        match self {
+            OptimizeError::MissingModel(_) => "io::model-missing",
+            OptimizeError::Model(e) => e.code(),
+            OptimizeError::Plan { .. } => "optimize::cannot-plan",
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             OptimizeError::MissingModel(_) => "pass the path of a .gguf file with --model".into(),
-            OptimizeError::Model(e) => e.help().into(),
+            OptimizeError::Model(e) => crate::error::Failure::help(e),
             OptimizeError::Plan { .. } => {
                 "try `profilec plan --model FILE` to see the details".into()
             }
         }
     }
 
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             OptimizeError::Model(e) => e.exit_code(),
-            OptimizeError::Plan { .. } => 1,
-            OptimizeError::MissingModel(_) => 2,
+            OptimizeError::Plan { .. } => crate::error::exit::FAILED,
+            OptimizeError::MissingModel(_) => crate::error::exit::USAGE,
         }
     }
 }

@@ -176,8 +176,14 @@ fn per_device_plan_matches_llama_cpp_over_rpc() {
     for case in CASES {
         let model = fixture(&format!("{}.gguf", case.model));
         let used = servers.get(..case.devices).expect("enough servers");
-        let log = run(&completion, &model, used, case.args);
         let what = format!("{} x{} [{}]", case.model, case.devices, case.args);
+        let mut log = run(&completion, &model, used, case.args);
+        if startup_log::parse(&log).map_or(true, |r| r.compute_buffers.is_empty()) {
+            // On a loaded machine one run stopped at `load_tensors` (the RPC transfer broke off);
+            // one retry tells such a flake from a real failure, which fails again below.
+            println!("{what}: no compute buffers, retrying once");
+            log = run(&completion, &model, used, case.args);
+        }
         let report = startup_log::parse(&log).unwrap_or_else(|e| panic!("{what}: {e}\n{log}"));
         assert!(
             !report.compute_buffers.is_empty(),

@@ -28,6 +28,7 @@ mod conf_corpus;
 mod conf_diagnostics;
 mod conf_roundtrip;
 mod coresidency;
+mod errors;
 mod fit_corpus;
 mod fit_plan_cli;
 mod flags_build;

@@ -5,6 +5,7 @@
 
 use crate::budget::Program;
 use crate::budget::render_human;
+use crate::error::Failure;
 use crate::launch::{LaunchSpec, find_llama_server, preflight};
 use crate::project::open;
 use crate::render::render;

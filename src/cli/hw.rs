@@ -46,6 +46,12 @@ struct Report<'a> {
     written: Option<WriteSummary>,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     if let Some(list) = &args.rpc {
         return super::hw_rpc::run(list, args.rpc_timeout, args.write.as_deref(), args.format);
@@ -66,10 +72,7 @@ pub fn run(args: Args) -> i32 {
                 },
                 args.format,
             ),
-            Err(e) => {
-                eprintln!("error: {e}");
-                2
-            }
+            Err(e) => super::fail(&e),
         };
     }
     let base = match &args.write {
@@ -80,10 +83,7 @@ pub fn run(args: Args) -> i32 {
     let written = match &args.write {
         Some(path) => match hardware::write_detected(path, &detected) {
             Ok(summary) => Some(summary),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
+            Err(e) => return super::fail(&e),
         },
         None => None,
     };

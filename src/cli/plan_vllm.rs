@@ -25,17 +25,11 @@ pub fn gpus(machine: &Machine) -> Vec<Gpu> {
 pub fn run(dir: &Path, args: &[String], machine: &Machine, json: bool) -> i32 {
     let model = match safetensors::inspect(dir) {
         Ok(m) => m,
-        Err(e) => {
-            eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-            return e.exit_code();
-        }
+        Err(e) => return super::fail(&e),
     };
     let plan = match vllm::plan(&model, args, &gpus(machine), None) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}\n  help: {}", e.help());
-            return 1;
-        }
+        Err(e) => return super::fail(&e),
     };
     if json {
         match serde_json::to_string_pretty(&serde_json::json!({
@@ -44,10 +38,7 @@ pub fn run(dir: &Path, args: &[String], machine: &Machine, json: bool) -> i32 {
             "vllm_lines": plan.vllm_lines(),
         })) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot encode JSON: {e}");
-                return 2;
-            }
+            Err(e) => return super::internal("cannot encode JSON", e),
         }
     } else {
         print!("{}", human(&plan));

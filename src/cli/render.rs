@@ -2,7 +2,6 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::report::print_human;
 use crate::budget::Program;
 use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
 use crate::project::{Project, ResolvedProfile, open};
@@ -43,6 +42,12 @@ pub struct Args {
     hardware: Option<PathBuf>,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(mut args: Args) -> i32 {
     // `render --all FILE`: the one positional is the file.
     if args.all
@@ -58,11 +63,15 @@ pub fn run(mut args: Args) -> i32 {
     super::flags::follow_for_conf(&file, args.hardware.as_deref());
     let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if matches!(args.format, Format::Preset | Format::LlamaSwap) {
         if !args.all {
-            return super::fail("this format renders every profile", "add --all", 2);
+            return super::usage(
+                "usage::needs-all",
+                "this format renders every profile",
+                "add --all",
+            );
         }
         return render_all(&mut project, args.format);
     }
@@ -70,10 +79,10 @@ pub fn run(mut args: Args) -> i32 {
         (Some(id), false) => vec![id.clone()],
         (None, true) => project.report.conf.ids(),
         _ => {
-            return super::fail(
+            return super::usage(
+                "usage::no-profile",
                 "give one profile id, or --all",
                 "e.g. `profilec render glm-flash-q4 models.conf`",
-                2,
             );
         }
     };
@@ -81,11 +90,11 @@ pub fn run(mut args: Args) -> i32 {
     for id in ids {
         let profile = match project.profile(&id) {
             Ok(p) => p,
-            Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+            Err(e) => return super::fail(&e),
         };
         let errors = project.errors_for(profile);
         if !errors.is_empty() {
-            code = code.max(refuse(&project, errors));
+            code = code.max(super::refuse_profile(&project, &id, errors, "rendered"));
             continue;
         }
         let resolved = match resolve(&mut project, &id) {
@@ -126,7 +135,12 @@ pub fn run(mut args: Args) -> i32 {
 /// config (with groups of profiles that fit together).
 fn render_all(project: &mut Project, format: Format) -> i32 {
     if project.report.has_errors() {
-        return refuse(project, project.report.diagnostics.iter().collect());
+        return super::refuse_profile(
+            project,
+            "--all",
+            project.report.diagnostics.iter().collect(),
+            "rendered",
+        );
     }
     let ids: Vec<String> = project.report.conf.ids();
     let mut resolved = Vec::new();
@@ -154,12 +168,7 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
             .zip(&resolved)
             .map(|(p, r)| (p, render(program, &r.effective)))
             .collect();
-        to_llama_swap(&entries, &sets).map_err(|errors| {
-            for e in &errors {
-                eprintln!("error: {e}\n  help: {}", e.help());
-            }
-            1
-        })
+        to_llama_swap(&entries, &sets).map_err(|errors| fail_all(&errors))
     };
     match text {
         Ok(text) => {
@@ -174,29 +183,19 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
 fn resolve(project: &mut Project, id: &str) -> Result<ResolvedProfile, i32> {
     let resolved = project
         .resolve(id, Program::LlamaServer)
-        .map_err(|e| super::fail(&e.to_string(), &e.help(), e.exit_code()))?;
+        .map_err(|e| super::fail(&e))?;
     if let Some(e) = resolved.launch_blocker() {
         eprintln!("not rendered: `[{id}]`");
-        return Err(super::fail(&e.to_string(), &e.help(), 1));
+        return Err(super::fail(e));
     }
     Ok(resolved)
 }
 
-fn refuse(project: &Project, errors: Vec<&crate::diag::Diagnostic>) -> i32 {
-    let owned: Vec<_> = errors.into_iter().cloned().collect();
-    print_human(
-        &project.conf_path.display().to_string(),
-        project.report.conf.doc.source(),
-        &owned,
-        project.report.conf.profiles.len(),
-    );
-    eprintln!("not rendered: fix the errors above (`profilec check` shows them all)");
-    1
+fn env_errors(errors: &[crate::render::EnvError]) -> i32 {
+    fail_all(errors)
 }
 
-fn env_errors(errors: &[crate::render::EnvError]) -> i32 {
-    for e in errors {
-        eprintln!("error: {e}\n  help: {}", e.help());
-    }
-    1
+/// Every error, each as the protocol prints it; the highest exit code.
+fn fail_all<E: crate::error::Failure>(errors: &[E]) -> i32 {
+    errors.iter().map(super::fail).max().unwrap_or(0)
 }

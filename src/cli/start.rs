@@ -40,30 +40,23 @@ pub fn run(args: Args) -> i32 {
     super::flags::follow_for_conf(&file, args.hardware.as_deref());
     let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     let profile = match project.profile(&args.id) {
         Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
-    let errors: Vec<_> = project.errors_for(profile).into_iter().cloned().collect();
+    let errors = project.errors_for(profile);
     if !errors.is_empty() {
-        super::report::print_human(
-            &project.conf_path.display().to_string(),
-            project.report.conf.doc.source(),
-            &errors,
-            project.report.conf.profiles.len(),
-        );
-        eprintln!("not started: `[{}]` has errors", args.id);
-        return 1;
+        return super::refuse_profile(&project, &args.id, errors, "started");
     }
     let resolved = match project.resolve(&args.id, Program::LlamaServer) {
         Ok(r) => r,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if let Some(e) = resolved.launch_blocker() {
         eprintln!("not started: `[{}]`", args.id);
-        return super::fail(&e.to_string(), &e.help(), 1);
+        return super::fail(e);
     }
     let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
     let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
@@ -72,11 +65,11 @@ pub fn run(args: Args) -> i32 {
             eprintln!("note: {e} (showing the command with the configured name)");
             project.hardware.runtime.llama_server.clone()
         }
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     let spec = match LaunchSpec::from_argv(program, rendered.argv.clone()) {
         Ok(s) => s,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if args.dry_run {
         println!("{}", spec.display());
@@ -116,13 +109,14 @@ pub fn run(args: Args) -> i32 {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,
         Ok(LaunchOutcome::Running(handle)) => match handle.stop() {
             Ok(status) => crate::launch::exit_code(status),
-            Err(e) => super::fail(
-                &format!("stopping the server: {e}"),
+            Err(e) => super::fail(&crate::error::ErrorReport::new(
+                "launch::stop-failed",
+                format!("stopping the server: {e}"),
                 "check `ps` for a leftover llama-server",
-                1,
-            ),
+                crate::error::exit::FAILED,
+            )),
         },
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 

@@ -116,9 +116,7 @@ fn header_problem(
                 .help("a header is `[id]` alone on its line; start.sh did not recognise this line, so the keys below it overwrote the previous profile"),
         );
     }
-    let bad = id_text
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'));
+    let bad = id_text.char_indices().find(|(_, c)| !is_id_char(*c));
     if id_text.is_empty() {
         return Some(
             Diagnostic::error("conf::invalid-header", "empty profile id")
@@ -140,16 +138,16 @@ fn header_problem(
     })
 }
 
-fn suggest_id(id: &str) -> String {
+/// Whether `c` may appear in a profile id (start.sh's header regex: letters, digits, `-`, `_`).
+pub fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+/// `id` with every character an id cannot hold replaced by `-`.
+pub fn suggest_id(id: &str) -> String {
     id.trim()
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if is_id_char(c) { c } else { '-' })
         .collect()
 }
 
@@ -284,6 +282,22 @@ fn unknown_key(key: &str, span: &Range<usize>) -> Diagnostic {
         })
         .min();
     let known = Key::ALL.map(Key::as_str).join(", ");
+    // `model=`: the key is right but its case is not (preset and .env habits).
+    if let Some(upper) = Key::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .find(|k| k.eq_ignore_ascii_case(key))
+    {
+        return Diagnostic::error(
+            "conf::unknown-key",
+            format!("`{key}` is not a key: models.conf keys are upper case (`{upper}`)"),
+        )
+        .at(span.clone())
+        .label(format!("write `{upper}`"))
+        .help(format!(
+            "write `{upper}=`; the old scripts matched keys exactly and silently ignored this line"
+        ));
+    }
     let mut d = Diagnostic::error("conf::unknown-key", format!("unknown key `{key}`"))
         .at(span.clone())
         .label("not a profile key");

@@ -9,8 +9,8 @@ mod values;
 use std::ops::Range;
 
 pub use keys::Key;
-pub use load::load;
-pub use values::{GpuLayers, Strategy, parse_mib_list as values_mib_list};
+pub use load::{is_id_char, load, suggest_id};
+pub use values::{GpuLayers, Strategy, parse_ctx, parse_mib_list as values_mib_list};
 
 use crate::syntax::Document;
 

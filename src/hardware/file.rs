@@ -55,14 +55,25 @@ pub enum LoadError {
     Discover(#[from] crate::discover::DiscoverError),
 }
 
-impl LoadError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for LoadError {
+    fn code(&self) -> &'static str {
+        match self {
+            LoadError::Read { .. } => "io::read",
+            LoadError::Discover(e) => e.code(),
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             LoadError::Read { .. } => "check the --hardware path, or remove it to use the \
                  profilec.toml beside models.conf (`profilec hw --where` shows the search)"
                 .into(),
             LoadError::Discover(e) => e.help(),
         }
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
     }
 }
 

@@ -197,3 +197,16 @@ impl LaunchError {
         Diagnostic::error(self.code(), self.to_string()).help(self.help())
     }
 }
+
+/// The verb-wide protocol ([`crate::error`]) over the inherent methods above.
+impl crate::error::Failure for LaunchError {
+    fn code(&self) -> &'static str {
+        LaunchError::code(self)
+    }
+    fn help(&self) -> String {
+        LaunchError::help(self)
+    }
+    fn exit_code(&self) -> i32 {
+        LaunchError::exit_code(self)
+    }
+}

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use crate::budget::{Plan, PlanError, Program, plan_model};
 use crate::config::{Profile, Strategy};
+use crate::error::{Failure, exit};
 use crate::gguf::{GgufError, LoadedModel, ModelCache};
 use crate::hardware::{Hardware, Machine};
 use crate::place::fit::{FitPrediction, predict};
@@ -31,8 +32,25 @@ pub enum StrategyError {
     },
 }
 
-impl StrategyError {
-    pub fn help(&self) -> String {
+impl Failure for StrategyError {
+    fn code(&self) -> &'static str {
+        match self {
+            StrategyError::NoModel { .. } => "strategy::no-model",
+            StrategyError::Solve(SolveError::DoesNotFit { .. }) => "strategy::does-not-fit",
+            StrategyError::Solve(SolveError::Plan(e)) => e.code(),
+            StrategyError::Solve(SolveError::NotApplicable { .. }) => "strategy::not-applicable",
+            StrategyError::Options { .. } => "strategy::bad-flags",
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        match self {
+            StrategyError::Solve(SolveError::Plan(e)) => e.exit_code(),
+            _ => exit::FAILED,
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             StrategyError::NoModel { .. } => {
                 "put the model file where MODEL points (relative to [runtime] models_dir), or remove STRATEGY and let --fit place it".into()
@@ -61,6 +79,33 @@ pub enum ProfilePlanError {
     Model(Rc<GgufError>),
     #[error(transparent)]
     Plan(#[from] PlanError),
+}
+
+impl Failure for ProfilePlanError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProfilePlanError::NoModel => "plan::no-model",
+            ProfilePlanError::Model(e) => Failure::code(e.as_ref()),
+            ProfilePlanError::Plan(e) => e.code(),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            ProfilePlanError::NoModel => "set MODEL = file.gguf in the profile".into(),
+            ProfilePlanError::Model(e) => Failure::help(e.as_ref()),
+            ProfilePlanError::Plan(e) => e.help(),
+        }
+    }
+
+    /// The model file's own code (2 unreadable, 1 not a usable GGUF); 1 for the rest.
+    fn exit_code(&self) -> i32 {
+        match self {
+            ProfilePlanError::NoModel => exit::FAILED,
+            ProfilePlanError::Model(e) => Failure::exit_code(e.as_ref()),
+            ProfilePlanError::Plan(e) => e.exit_code(),
+        }
+    }
 }
 
 /// A profile (or an ad-hoc model + arguments) ready to plan, render and launch.

@@ -13,9 +13,15 @@ pub struct EnvError {
     pub why: String,
 }
 
-impl EnvError {
-    pub fn help(&self) -> &'static str {
-        "the .env flow cannot carry this value; launch with `profilec start` (no shell, no dotenv) or change the value"
+impl crate::error::Failure for EnvError {
+    fn code(&self) -> &'static str {
+        "render::env-value"
+    }
+    fn help(&self) -> String {
+        "the .env flow cannot carry this value; launch with `profilec start` (no shell, no dotenv) or change the value".into()
+    }
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
     }
 }
 
