@@ -12,7 +12,7 @@ use crate::hardware::{self, RpcError, RpcWriteSummary, ServerInfo};
 pub fn run(list: &str, timeout_secs: f64, write: Option<&Path>, format: Format) -> i32 {
     let endpoints = match hardware::parse_endpoint_list(list) {
         Ok(e) => e,
-        Err(e) => return fail(&e),
+        Err(e) => return super::fail(&e),
     };
     let timeout = Duration::from_secs_f64(timeout_secs.clamp(0.1, 600.0));
     let results = hardware::probe_rpc_all(&endpoints, timeout);
@@ -23,7 +23,7 @@ pub fn run(list: &str, timeout_secs: f64, write: Option<&Path>, format: Format) 
     let written = match (write, errors.is_empty()) {
         (Some(path), true) => match hardware::write_rpc(path, &servers) {
             Ok(summary) => Some(summary),
-            Err(e) => return super::fail(&e.to_string(), "fix the file and retry", 2),
+            Err(e) => return super::fail(&e),
         },
         _ => None,
     };
@@ -51,11 +51,6 @@ pub fn run(list: &str, timeout_secs: f64, write: Option<&Path>, format: Format) 
         }
     }
     if errors.is_empty() { 0 } else { 2 }
-}
-
-fn fail(e: &RpcError) -> i32 {
-    eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-    2
 }
 
 fn human(servers: &[ServerInfo], written: Option<&RpcWriteSummary>) -> String {

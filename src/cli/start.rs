@@ -88,7 +88,7 @@ pub fn run(args: Args) -> i32 {
         && let Err(e) = rpc_preflight(rpc, &resolved.machine, plan.as_ref(), PREFLIGHT_TIMEOUT)
     {
         eprintln!("not started: `[{}]` needs its rpc-servers", args.id);
-        return super::fail(&format!("[{}] {e}", e.code()), &e.help(), 1);
+        return super::fail(&e);
     }
     let mut opts = LaunchOptions::new(&log_path);
     opts.mode = Mode::Foreground;

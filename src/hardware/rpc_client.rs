@@ -93,6 +93,19 @@ pub enum RpcError {
     },
 }
 
+impl crate::error::Failure for RpcError {
+    fn code(&self) -> &'static str {
+        RpcError::code(self)
+    }
+    fn help(&self) -> String {
+        RpcError::help(self)
+    }
+    /// A server that cannot be asked is an I/O failure (docs/diagnostics.md).
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
+    }
+}
+
 impl RpcError {
     /// Stable code, documented in docs/distributed.md.
     pub fn code(&self) -> &'static str {

@@ -33,6 +33,19 @@ pub enum RpcPreflightError {
     },
 }
 
+impl crate::error::Failure for RpcPreflightError {
+    fn code(&self) -> &'static str {
+        RpcPreflightError::code(self)
+    }
+    fn help(&self) -> String {
+        RpcPreflightError::help(self)
+    }
+    /// Nothing was launched: the launch failed (docs/diagnostics.md).
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
+    }
+}
+
 impl RpcPreflightError {
     pub fn code(&self) -> &'static str {
         match self {
