@@ -137,17 +137,7 @@ fn read_devices(host: &Section, diags: &mut Vec<Diagnostic>) -> Vec<RpcDevice> {
             span: table.span(),
         };
         s.check_keys(DEVICE_KEYS, diags);
-        let total = s.u64("total_mib", diags);
-        if total.is_none() && table.get("total_mib").is_none() {
-            diags.push(s.missing("total_mib", "31958"));
-        }
-        let total = match total {
-            Some(0) => {
-                diags.push(s.out_of_range("total_mib", "above 0"));
-                0
-            }
-            t => t.unwrap_or(0),
-        };
+        let total = s.required_size("total_mib", "31958", diags);
         let mut reserved = s.u64("reserved_mib", diags).unwrap_or(0);
         if reserved > total && total > 0 {
             diags.push(s.out_of_range("reserved_mib", &format!("at most total_mib ({total})")));

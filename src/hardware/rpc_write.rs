@@ -6,10 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
+use toml_edit::{ArrayOfTables, Item, Table, Value};
 
 use super::rpc_client::ServerInfo;
-use super::write::{WriteError, int, set, set_if_absent};
+use super::write::{WriteError, int, parse_doc, set, set_if_absent};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RpcWriteSummary {
@@ -28,12 +28,7 @@ pub fn update_rpc_toml(
     servers: &[ServerInfo],
     path: &Path,
 ) -> Result<(String, usize), WriteError> {
-    let mut doc: DocumentMut =
-        src.parse()
-            .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
-                path: path.to_owned(),
-                message: e.message().trim().to_owned(),
-            })?;
+    let mut doc = parse_doc(src, path)?;
     let not_table = || WriteError::NotATable {
         path: path.to_owned(),
         key: "rpc".to_owned(),

@@ -86,12 +86,7 @@ pub fn update_toml(
     gpus: Option<&[Gpu]>,
     path: &Path,
 ) -> Result<Updated, WriteError> {
-    let mut doc: DocumentMut =
-        src.parse()
-            .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
-                path: path.to_owned(),
-                message: e.message().trim().to_owned(),
-            })?;
+    let mut doc = parse_doc(src, path)?;
     let not_table = |key: &str| WriteError::NotATable {
         path: path.to_owned(),
         key: key.to_owned(),
@@ -260,6 +255,15 @@ fn set_gpu(t: &mut Table, g: &Gpu) {
     if let Some(bus) = &g.pci_bus_id {
         set(t, "pci_bus_id", Value::from(bus.as_str()));
     }
+}
+
+/// `src` as an editable document; invalid TOML is left untouched and named by `path`.
+pub(super) fn parse_doc(src: &str, path: &Path) -> Result<DocumentMut, WriteError> {
+    src.parse()
+        .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
+            path: path.to_owned(),
+            message: e.message().trim().to_owned(),
+        })
 }
 
 pub(super) fn int(n: u64) -> Value {
