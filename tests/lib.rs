@@ -83,3 +83,5 @@ mod startup_log_formats;
 mod startup_log_props;
 mod vllm_kv;
 mod vllm_plan_cli;
+mod vllm_profiles;
+mod vllm_start;

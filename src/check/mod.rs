@@ -13,10 +13,11 @@ mod ids;
 mod model_rules;
 mod models;
 mod rpc_rules;
+mod vllm_rules;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Conf, Profile};
+use crate::config::{self, Conf, Profile, Runtime};
 use crate::diag::{Diagnostic, Severity};
 use crate::flags::{ParsedArgs, parse_args};
 use crate::gguf::ModelCache;
@@ -214,24 +215,47 @@ pub fn check_source_on(
     hardware: Option<&Hardware>,
 ) -> CheckReport {
     let (conf, mut diagnostics) = config::load(Document::parse(text));
-    let extra: Vec<Option<Extra>> = conf.profiles.iter().map(parse_extra).collect();
+    let runtimes: Vec<Runtime> = conf
+        .profiles
+        .iter()
+        .map(|p| crate::resolve::runtime_of(p, models_dir))
+        .collect();
+    // The llama-server rules see the llama-server profiles only; vLLM profiles have their own.
+    let llama_only;
+    let llama: &Conf = if runtimes.iter().all(|r| *r == Runtime::LlamaServer) {
+        &conf
+    } else {
+        llama_only = Conf {
+            doc: conf.doc.clone(),
+            profiles: conf
+                .profiles
+                .iter()
+                .zip(&runtimes)
+                .filter(|(_, r)| **r == Runtime::LlamaServer)
+                .map(|(p, _)| p.clone())
+                .collect(),
+        };
+        &llama_only
+    };
+    let extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
     // Stage 1: the file alone.
     ids::check(&conf, &mut diagnostics);
     bench::check(&conf, &mut diagnostics);
-    args::check(&conf, &extra, &mut diagnostics);
-    models::check(&conf, models_dir, &mut diagnostics);
+    args::check(llama, &extra, &mut diagnostics);
+    models::check(&conf, &runtimes, models_dir, &mut diagnostics);
     // Stage 2: the models on disk, then the machine.
     let mut models = ModelCache::default();
-    model_rules::check(&conf, &extra, models_dir, &mut models, &mut diagnostics);
-    rpc_rules::check_all(&conf, &extra, hardware, &mut diagnostics);
+    model_rules::check(llama, &extra, models_dir, &mut models, &mut diagnostics);
+    rpc_rules::check_all(llama, &extra, hardware, &mut diagnostics);
     budget_rules::check(
-        &conf,
+        llama,
         &extra,
         models_dir,
         hardware,
         &mut models,
         &mut diagnostics,
     );
+    vllm_rules::check(&conf, &runtimes, models_dir, hardware, &mut diagnostics);
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     CheckReport {
         conf,

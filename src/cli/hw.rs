@@ -206,8 +206,9 @@ fn human(r: &Report) -> String {
     );
     let rt = &hw.runtime;
     out += &format!(
-        "runtime: {} on {}:{}, models in {}, CUDA overhead {} MiB per GPU\n",
+        "runtime: {} (vLLM profiles: {}) on {}:{}, models in {}, CUDA overhead {} MiB per GPU\n",
         rt.llama_server.display(),
+        rt.vllm.display(),
         rt.host,
         rt.port,
         rt.models_dir.display(),

@@ -102,6 +102,15 @@ pub fn run(args: Args) -> i32 {
             Err(code) => return code,
         },
     };
+    if resolved.vllm.is_some() {
+        if profile_errors > 0 {
+            eprintln!(
+                "note: the profile has {profile_errors} error(s): run `profilec check {}`",
+                file.display()
+            );
+        }
+        return super::plan_vllm::run_profile(&resolved, args.format == Format::Json);
+    }
     let mut report = match plan_report(&resolved, profile_errors) {
         Ok(r) => r,
         Err(e) => return super::fail(&e),

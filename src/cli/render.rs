@@ -3,9 +3,10 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::budget::Program;
+use crate::config::Runtime;
 use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
 use crate::project::{Project, ResolvedProfile, open};
-use crate::render::{render, to_env, to_llama_swap, to_router_preset};
+use crate::render::{render, render_profile, to_env_for, to_llama_swap, to_router_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -104,7 +105,7 @@ pub fn run(mut args: Args) -> i32 {
                 continue;
             }
         };
-        let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
+        let rendered = render_profile(&project.hardware.runtime, &resolved);
         match args.format {
             Format::Args => {
                 println!("{}", rendered.program.display());
@@ -120,7 +121,7 @@ pub fn run(mut args: Args) -> i32 {
                 let Ok(profile) = project.profile(&id) else {
                     continue;
                 };
-                match to_env(profile, flags) {
+                match to_env_for(profile, flags, resolved.runtime) {
                     Ok(text) => print!("{text}"),
                     Err(errors) => code = code.max(env_errors(&errors)),
                 }
@@ -142,11 +143,21 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
             "rendered",
         );
     }
-    let ids: Vec<String> = project.report.conf.ids();
+    let mut ids = Vec::new();
     let mut resolved = Vec::new();
-    for id in &ids {
-        match resolve(project, id) {
-            Ok(r) => resolved.push(r),
+    for id in project.report.conf.ids() {
+        match resolve(project, &id) {
+            // The router and llama-swap groups are llama-server processes planned with
+            // llama.cpp's memory model; a vLLM profile is served on its own (`start ID`).
+            Ok(r) if r.runtime == Runtime::Vllm => {
+                eprintln!(
+                    "note: `[{id}]` is a vLLM profile: left out (launch it with `profilec start {id}`)"
+                );
+            }
+            Ok(r) => {
+                ids.push(id);
+                resolved.push(r);
+            }
             Err(code) => return code,
         }
     }
@@ -160,11 +171,9 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
         to_router_preset(&pairs, &sets.models_max).map_err(|e| env_errors(&e))
     } else {
         let program = &project.hardware.runtime.llama_server;
-        let entries: Vec<_> = project
-            .report
-            .conf
-            .profiles
+        let entries: Vec<_> = ids
             .iter()
+            .filter_map(|id| project.report.conf.profile(id))
             .zip(&resolved)
             .map(|(p, r)| (p, render(program, &r.effective)))
             .collect();

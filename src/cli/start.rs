@@ -2,11 +2,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::budget::Program;
+use crate::config::Runtime;
 use crate::launch::{
-    LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
+    LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
 use crate::project::{PREFLIGHT_TIMEOUT, open, rpc_preflight};
-use crate::render::render;
+use crate::render::render_profile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,17 +59,14 @@ pub fn run(args: Args) -> i32 {
         eprintln!("not started: `[{}]`", args.id);
         return super::fail(e);
     }
-    let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
-    let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
-        Ok(p) => p,
-        Err(e) if args.dry_run => {
+    let runtime = &project.hardware.runtime;
+    let (rendered, spec) = match profile_spec(&resolved, runtime) {
+        Ok(found) => found,
+        Err(e) if args.dry_run && !matches!(e, LaunchError::BadArgv(_)) => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            project.hardware.runtime.llama_server.clone()
+            println!("{}", render_profile(runtime, &resolved).to_sh());
+            return 0;
         }
-        Err(e) => return super::fail(&e),
-    };
-    let spec = match LaunchSpec::from_argv(program, rendered.argv.clone()) {
-        Ok(s) => s,
         Err(e) => return super::fail(&e),
     };
     if args.dry_run {
@@ -96,7 +94,8 @@ pub fn run(args: Args) -> i32 {
     opts.health_timeout = Duration::from_secs(args.timeout);
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
-    if launched(&outcome) {
+    // The log parser and the plan comparison read llama.cpp's log; vLLM's is only kept.
+    if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
         record(
             &project.conf_path,
             &args.id,

@@ -1,6 +1,8 @@
 use std::ops::Range;
 
-use super::values::{GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds};
+use super::values::{
+    GpuLayers, Runtime, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds,
+};
 use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
 use crate::syntax::{Document, LineKind};
@@ -247,6 +249,7 @@ fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Resu
         Key::FitTarget => p.fit_target = Some(Spanned::new(parse_mib_list(value)?, span)),
         Key::Strategy => p.strategy = Some(Spanned::new(Strategy::parse(value)?, span)),
         Key::Ttl => p.ttl = Some(Spanned::new(parse_seconds(value)?, span)),
+        Key::Runtime => p.runtime = Some(Spanned::new(Runtime::parse(value)?, span)),
     }
     Ok(())
 }
@@ -263,6 +266,9 @@ fn value_help(key: Key) -> &'static str {
         Key::FitTarget => "FIT_TARGET is a MiB margin per GPU in device order, e.g. `128,1024`",
         Key::Strategy => {
             "STRATEGY is `auto`, `A` (one GPU), `B` (tensor split), `C` (MoE layer split) or `D` (MoE with CPU experts)"
+        }
+        Key::Runtime => {
+            "RUNTIME is `llama-server` (GGUF files) or `vllm` (a Hugging Face model directory, docs/vllm.md)"
         }
         Key::Ttl => {
             "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"

@@ -25,6 +25,7 @@ const CPU_KEYS: &[&str] = &[
 ];
 const RUNTIME_KEYS: &[&str] = &[
     "llama_server",
+    "vllm",
     "models_dir",
     "host",
     "port",
@@ -316,13 +317,10 @@ fn read_runtime(s: &Section, base: &Path, diags: &mut Vec<Diagnostic>) -> Runtim
     s.check_keys(RUNTIME_KEYS, diags);
     let mut rt = Runtime::default_in(base);
     if let Some(p) = s.string("llama_server", diags) {
-        let p = PathBuf::from(p);
-        // A bare program name is found on PATH at launch; only real paths are file-relative.
-        rt.llama_server = if p.components().count() > 1 && p.is_relative() {
-            base.join(p)
-        } else {
-            p
-        };
+        rt.llama_server = program_path(PathBuf::from(p), base);
+    }
+    if let Some(p) = s.string("vllm", diags) {
+        rt.vllm = program_path(PathBuf::from(p), base);
     }
     if let Some(p) = s.string("models_dir", diags) {
         rt.models_dir = base.join(p);
@@ -349,6 +347,15 @@ fn read_runtime(s: &Section, base: &Path, diags: &mut Vec<Diagnostic>) -> Runtim
         }
     }
     rt
+}
+
+/// A bare program name is found on PATH at launch; only real paths are file-relative.
+fn program_path(p: PathBuf, base: &Path) -> PathBuf {
+    if p.components().count() > 1 && p.is_relative() {
+        base.join(p)
+    } else {
+        p
+    }
 }
 
 fn read_llm(s: &Section, diags: &mut Vec<Diagnostic>) -> Llm {

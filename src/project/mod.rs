@@ -5,12 +5,14 @@
 mod plan;
 mod resolved;
 mod rpc_preflight;
+mod vllm;
 
 use std::path::{Path, PathBuf};
 
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
 pub use rpc_preflight::{PREFLIGHT_TIMEOUT, RpcPreflightError, check_free, rpc_preflight};
+pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};
