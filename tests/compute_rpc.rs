@@ -10,53 +10,19 @@
 //! table docs/accuracy.md shows.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use profilec::budget::{Plan, Program, plan};
 use profilec::hardware::{self, Machine};
-use profilec::launch::find_program;
 use profilec::resolve::{Effective, Origin, apply_args};
 use profilec::startup_log::{self, StartupReport};
 
-use crate::support::{fixture, free_port, real_completion, root, run_log, skip_or_fail};
+use crate::support::{
+    RpcServer, fixture, real_completion, root, rpc_server_bin, run_log, start_rpc,
+};
 
 const TOL: f64 = 0.001;
 const COMPUTE_BAR: f64 = 0.05;
-
-/// Kills the rpc-server it owns when dropped, so a failing assertion never leaves one behind.
-struct RpcServer {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for RpcServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_rpc(bin: &Path) -> RpcServer {
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string(), "-t", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ggml-rpc-server starts");
-    let server = RpcServer { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "rpc-server on {port} never listened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
 
 /// A machine of `n` RPC devices in front of this host's CPU (`[[gpu]] id = "RPC0"`…).
 fn machine(n: usize) -> Machine {
@@ -202,16 +168,8 @@ fn per_device_plan_matches_llama_cpp_over_rpc() {
     let Some(completion) = real_completion() else {
         return;
     };
-    let rpc_bin = match find_program("ggml-rpc-server", None, "GGML_RPC_SERVER") {
-        Ok(p) => p,
-        Err(e) => {
-            let problem = format!(
-                "{e}\nggml-rpc-server comes with llama.cpp built with -DGGML_RPC=ON: bash .ci/run rebuilds it"
-            );
-            // Panics unless the developer opted out of real-part tests.
-            skip_or_fail::<()>(&problem);
-            return;
-        }
+    let Some(rpc_bin) = rpc_server_bin() else {
+        return;
     };
     let servers: Vec<RpcServer> = (0..3).map(|_| start_rpc(&rpc_bin)).collect();
     let mut failures = Vec::new();

@@ -216,6 +216,8 @@ fn gpu(id: &str, capacity: u64) -> Device {
         capacity_mib: capacity,
         speed: 1.0,
         drives_display: false,
+        endpoint: None,
+        server_index: None,
     }
 }
 

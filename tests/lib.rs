@@ -75,6 +75,8 @@ mod render;
 mod resolve;
 mod resolved_argv;
 mod roles;
+mod rpc_e2e;
+mod rpc_hosts;
 mod run_advice;
 mod run_real;
 mod safetensors_facts;

@@ -290,3 +290,88 @@ pub fn run_log(cmd: &mut Command) -> (String, Option<i32>) {
     text.push_str(&String::from_utf8_lossy(&out.stdout));
     (text, out.status.code())
 }
+
+/// A real `ggml-rpc-server` (CPU backend) on a free loopback port, its stdout in a file. Dropping
+/// it kills the server, so a failing assertion never leaves one behind.
+pub struct RpcServer {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub log: tempfile::NamedTempFile,
+}
+
+impl RpcServer {
+    /// `127.0.0.1:PORT`, as `--rpc` takes it.
+    pub fn endpoint(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// What the server printed so far (its banner lists each device's memory).
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for RpcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The installed `ggml-rpc-server`, or the skip/fail policy with how to get it.
+pub fn rpc_server_bin() -> Option<PathBuf> {
+    match launch::find_program("ggml-rpc-server", None, "GGML_RPC_SERVER") {
+        Ok(p) => Some(p),
+        Err(e) => skip_or_fail(&format!(
+            "{e}\nggml-rpc-server comes with llama.cpp built with -DGGML_RPC=ON: bash .ci/run rebuilds it"
+        )),
+    }
+}
+
+/// Starts an rpc-server on 127.0.0.1 and waits (at most 20 s) until it listens. Its stdout is
+/// line-buffered through coreutils' `stdbuf`, so the startup banner reaches the file at once.
+pub fn start_rpc(bin: &Path) -> RpcServer {
+    let port = free_port();
+    let log = tempfile::NamedTempFile::new().expect("rpc-server log file");
+    let out = log.reopen().expect("log file handle");
+    let child = Command::new("stdbuf")
+        .arg("-oL")
+        .arg(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string(), "-t", "1"])
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ggml-rpc-server starts (through stdbuf, from coreutils)");
+    let server = RpcServer { child, port, log };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rpc-server on {port} never listened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server
+}
+
+/// Runs `cmd` with a generous hang guard (60 s): a command that does not end is killed and the
+/// test fails, instead of hanging the suite.
+pub fn output_within(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().ok().flatten().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} hung for 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}

@@ -29,8 +29,8 @@ pub fn check(
     let (Some(dir), Some(hw)) = (models_dir, hw) else {
         return;
     };
-    let machine = hw.machine();
     for (p, e) in conf.profiles.iter().zip(extra) {
+        let eff = resolve::resolve(p, &hw.defaults, dir);
         let Some(path) = p.model.as_ref().and_then(|m| model_path(dir, &m.value)) else {
             continue;
         };
@@ -38,9 +38,10 @@ pub fn check(
             continue;
         };
         // A value of the wrong type is `args::invalid-value`; nothing to plan.
-        let Ok(opts) = resolve::resolve(p, &hw.defaults, dir).options() else {
+        let Ok(opts) = eff.options() else {
             continue;
         };
+        let machine = hw.machine_for(eff.value("--rpc"));
         let ctx = Ctx {
             p,
             model: &loaded.model,

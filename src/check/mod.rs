@@ -13,6 +13,7 @@ mod ids;
 mod model_rules;
 mod models;
 mod roles;
+mod rpc_rules;
 mod vllm_rules;
 
 use std::path::{Path, PathBuf};
@@ -247,6 +248,7 @@ pub fn check_source_on(
     // Stage 2: the models on disk, then the machine.
     let mut models = ModelCache::default();
     model_rules::check(llama, &extra, models_dir, &mut models, &mut diagnostics);
+    rpc_rules::check_all(llama, &extra, hardware, &mut diagnostics);
     budget_rules::check(
         llama,
         &extra,

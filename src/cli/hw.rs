@@ -21,6 +21,13 @@ pub struct Args {
     /// Only say which profilec.toml `plan`, `render` and `start` use from here, and why.
     #[arg(long = "where", conflicts_with = "write")]
     where_used: bool,
+    /// Ask these running llama.cpp rpc-servers (llama-server's --rpc syntax) for their devices
+    /// and memory; with --write, record them as [[rpc]] entries instead of the local machine.
+    #[arg(long, value_name = "HOST:PORT[,…]", conflicts_with_all = ["hardware", "where_used"])]
+    rpc: Option<String>,
+    /// Seconds each connect, send and receive to an rpc-server may take.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0, requires = "rpc")]
+    rpc_timeout: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +53,9 @@ impl Args {
 }
 
 pub fn run(args: Args) -> i32 {
+    if let Some(list) = &args.rpc {
+        return super::hw_rpc::run(list, args.rpc_timeout, args.write.as_deref(), args.format);
+    }
     if args.where_used {
         return super::hw_where::run(args.hardware.as_deref(), args.format);
     }
@@ -133,7 +143,7 @@ fn to_json(r: &Report) -> Value {
     json!({
         "source": r.source,
         "hardware": r.hardware,
-        "machine": r.hardware.machine(),
+        "machine": r.hardware.machine_with_all_rpc(),
         "observed": r.observed,
         "written": r.written,
         "diagnostics": diags,
@@ -142,7 +152,7 @@ fn to_json(r: &Report) -> Value {
 
 fn human(r: &Report) -> String {
     let hw = r.hardware;
-    let m = hw.machine();
+    let m = hw.machine_with_all_rpc();
     let mut out = format!("hardware: {}\n", r.source);
     for (i, g) in m.gpus.iter().enumerate() {
         let display = if g.drives_display {

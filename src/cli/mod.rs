@@ -17,6 +17,7 @@ mod doctor;
 mod excerpt;
 mod flags;
 mod hw;
+mod hw_rpc;
 mod hw_where;
 mod inspect;
 mod inspect_hf;

@@ -8,7 +8,7 @@ use crate::hardware::Hardware;
 use crate::launch::{
     LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
-use crate::project::{ResolvedProfile, open};
+use crate::project::{PREFLIGHT_TIMEOUT, ResolvedProfile, open, rpc_preflight};
 use crate::render::render_profile;
 
 #[derive(clap::Args)]
@@ -150,6 +150,12 @@ pub(super) fn launch_resolved(
         let _ = std::fs::create_dir_all(dir);
     }
     let plan = resolved.plan().ok();
+    if let Some(rpc) = resolved.effective.value("--rpc")
+        && let Err(e) = rpc_preflight(rpc, &resolved.machine, plan.as_ref(), PREFLIGHT_TIMEOUT)
+    {
+        eprintln!("not started: `[{}]` needs its rpc-servers", rec.name);
+        return super::fail(&e);
+    }
     let mut opts = LaunchOptions::new(&log_path);
     opts.mode = Mode::Foreground;
     opts.tee = !args.quiet;

@@ -39,6 +39,7 @@ pub fn detect(base_dir: &Path) -> Detected {
     Detected {
         hardware: Hardware {
             gpus: probe.gpus,
+            rpc: Vec::new(),
             cpu,
             defaults: Defaults::default(),
             runtime: Runtime::default_in(base_dir),

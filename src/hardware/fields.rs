@@ -105,6 +105,18 @@ impl Section<'_> {
         }
     }
 
+    /// A size that must be there and above 0 (`total_mib`); 0 when it is missing or bad.
+    pub fn required_size(&self, key: &str, example: &str, diags: &mut Vec<Diagnostic>) -> u64 {
+        let size = self.u64(key, diags);
+        if size.is_none() && self.table.get(key).is_none() {
+            diags.push(self.missing(key, example));
+        }
+        if size == Some(0) {
+            diags.push(self.out_of_range(key, "above 0"));
+        }
+        size.unwrap_or(0)
+    }
+
     pub fn u32(&self, key: &str, diags: &mut Vec<Diagnostic>) -> Option<u32> {
         let n = self.u64(key, diags)?;
         match u32::try_from(n) {

@@ -13,7 +13,7 @@ use crate::diag::Diagnostic;
 /// The file name looked for beside models.conf.
 pub const FILE_NAME: &str = crate::discover::HARDWARE_NAME;
 
-const TOP: &[&str] = &["gpu", "cpu", "defaults", "runtime", "llm"];
+const TOP: &[&str] = &["gpu", "rpc", "cpu", "defaults", "runtime", "llm"];
 const CPU_KEYS: &[&str] = &[
     "ram_mib",
     "os_reserve_mib",
@@ -136,6 +136,14 @@ fn read_document(root: &Table, base: &Path, diags: &mut Vec<Diagnostic>) -> Hard
             Vec::new()
         }
     };
+    let rpc = match root.get("rpc") {
+        None => Vec::new(),
+        Some(Item::ArrayOfTables(a)) => super::rpc_hosts::read_rpc_hosts(a.iter(), diags),
+        Some(other) => {
+            diags.push(section_type(root, "rpc", other, "[[rpc]]"));
+            Vec::new()
+        }
+    };
     let empty = Table::new();
     let cpu_section = section(root, "cpu", diags).unwrap_or_else(|| Section {
         table: &empty,
@@ -154,6 +162,7 @@ fn read_document(root: &Table, base: &Path, diags: &mut Vec<Diagnostic>) -> Hard
         .unwrap_or_default();
     Hardware {
         gpus,
+        rpc,
         cpu,
         defaults,
         runtime,

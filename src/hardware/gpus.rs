@@ -37,17 +37,7 @@ pub(super) fn read_gpus<'a>(
         let id = id.unwrap_or_else(|| format!("CUDA{i}"));
         let id_span = s.value_span("id");
         check_id(&s, i, &id, id_span.clone(), &gpus, &id_spans, diags);
-        let total = s.u64("total_mib", diags);
-        if total.is_none() && table.get("total_mib").is_none() {
-            diags.push(s.missing("total_mib", "24564"));
-        }
-        let total = match total {
-            Some(0) => {
-                diags.push(s.out_of_range("total_mib", "above 0"));
-                0
-            }
-            t => t.unwrap_or(0),
-        };
+        let total = s.required_size("total_mib", "24564", diags);
         let mut reserved = s.u64("reserved_mib", diags).unwrap_or(0);
         if reserved > total && total > 0 {
             let mut d = Diagnostic::error(

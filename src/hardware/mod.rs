@@ -13,6 +13,9 @@ mod model;
 mod now;
 mod nvml;
 mod resolve;
+mod rpc_client;
+mod rpc_hosts;
+mod rpc_write;
 mod write;
 
 use std::ops::Range;
@@ -25,6 +28,13 @@ pub use file::{FILE_NAME, LoadError, Loaded, load, parse};
 pub use model::{Device, DeviceKind, Machine};
 pub use now::{DeviceMemory, MemoryNow, SwapMemory, memory_now};
 pub use resolve::{Origin, Resolved, resolve};
+pub use rpc_client::{
+    DEFAULT_TIMEOUT as RPC_TIMEOUT, DeviceMemory as RpcDeviceMemory, Endpoint, RpcError,
+    ServerInfo, parse_endpoint, parse_endpoint_list, probe as probe_rpc,
+    probe_all as probe_rpc_all,
+};
+pub use rpc_hosts::{RpcDevice, RpcHost};
+pub use rpc_write::{RpcWriteSummary, update_rpc_toml, write_rpc};
 pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 
 /// Default CUDA context + cuBLAS workspace per active GPU (seed-repo-notes §3: "~500 MiB per
@@ -50,6 +60,9 @@ pub const DEFAULT_CPU_SPEED: f64 = 0.05;
 pub struct Hardware {
     /// In CUDA order: `gpus[i].id == "CUDA{i}"`.
     pub gpus: Vec<Gpu>,
+    /// llama.cpp RPC servers (`--rpc`), in the order `--rpc` lists them; their devices come
+    /// before the local GPUs in llama.cpp's device list (docs/distributed.md).
+    pub rpc: Vec<RpcHost>,
     pub cpu: Cpu,
     pub defaults: Defaults,
     pub runtime: Runtime,

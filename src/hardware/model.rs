@@ -28,6 +28,13 @@ pub struct Device {
     /// Relative speed; the fastest GPU is 1.0.
     pub speed: f64,
     pub drives_display: bool,
+    /// For an RPC device: the `HOST:PORT` of its server (`--rpc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// For an RPC device: its index on that server, the `N` of the `RPCN[HOST:PORT]` buffer
+    /// names llama.cpp logs and `-ot` takes (ggml-rpc.cpp, `ggml_backend_rpc_buffer_type`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_index: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,21 +89,60 @@ impl Machine {
 }
 
 impl Hardware {
+    /// The machine a launch without `--rpc` sees: local GPUs, then the CPU.
     pub fn machine(&self) -> Machine {
-        let gpus = self
-            .gpus
-            .iter()
-            .map(|g| Device {
-                id: g.id.clone(),
-                kind: DeviceKind::Gpu,
-                name: g.name.clone(),
-                total_mib: g.total_mib,
-                reserved_mib: g.reserved_mib,
-                capacity_mib: g.total_mib.saturating_sub(g.reserved_mib),
-                speed: g.speed,
-                drives_display: g.drives_display,
+        self.machine_for(None)
+    }
+
+    /// Every declared device, each `[[rpc]]` host in file order (what `hw` shows).
+    pub fn machine_with_all_rpc(&self) -> Machine {
+        let all: Vec<&str> = self.rpc.iter().map(|h| h.endpoint.as_str()).collect();
+        self.machine_for(Some(&all.join(",")))
+    }
+
+    /// The machine a launch with `--rpc LIST` sees: the devices of each listed `[[rpc]]` host
+    /// first (`RPC0`, `RPC1`, … numbered across servers in `--rpc` order, as
+    /// `ggml_backend_rpc_add_server` in ggml-rpc.cpp does and `llama_prepare_model_devices` in
+    /// src/llama.cpp orders them), then the local GPUs, then the CPU. An endpoint without a
+    /// `[[rpc]]` host adds nothing (`check` reports it: `rpc::undeclared-endpoint`).
+    pub fn machine_for(&self, rpc: Option<&str>) -> Machine {
+        let listed: Vec<&str> = rpc
+            .map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
+        let hosts = listed
+            .iter()
+            .filter_map(|e| self.rpc.iter().find(|h| h.endpoint == *e));
+        let rpc = hosts.flat_map(|h| h.devices.iter().enumerate().map(move |(k, d)| (h, k, d)));
+        let rpc = rpc.enumerate().map(|(n, (h, k, d))| Device {
+            id: format!("RPC{n}"),
+            kind: DeviceKind::Gpu,
+            name: format!("{} on {}", d.name, h.endpoint),
+            total_mib: d.total_mib,
+            reserved_mib: d.reserved_mib,
+            capacity_mib: d.total_mib.saturating_sub(d.reserved_mib),
+            speed: d.speed,
+            drives_display: false,
+            endpoint: Some(h.endpoint.clone()),
+            server_index: u32::try_from(k).ok(),
+        });
+        let local = self.gpus.iter().map(|g| Device {
+            id: g.id.clone(),
+            kind: DeviceKind::Gpu,
+            name: g.name.clone(),
+            total_mib: g.total_mib,
+            reserved_mib: g.reserved_mib,
+            capacity_mib: g.total_mib.saturating_sub(g.reserved_mib),
+            speed: g.speed,
+            drives_display: g.drives_display,
+            endpoint: None,
+            server_index: None,
+        });
+        let gpus = rpc.chain(local).collect();
         let c = &self.cpu;
         Machine {
             gpus,
@@ -112,6 +158,8 @@ impl Hardware {
                 capacity_mib: c.ram_mib.saturating_sub(c.os_reserve_mib),
                 speed: c.speed,
                 drives_display: false,
+                endpoint: None,
+                server_index: None,
             },
             cuda_overhead_mib: self.runtime.cuda_overhead_mib,
             llama_cpp_build: self.runtime.llama_cpp_build,

@@ -86,12 +86,7 @@ pub fn update_toml(
     gpus: Option<&[Gpu]>,
     path: &Path,
 ) -> Result<Updated, WriteError> {
-    let mut doc: DocumentMut =
-        src.parse()
-            .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
-                path: path.to_owned(),
-                message: e.message().trim().to_owned(),
-            })?;
+    let mut doc = parse_doc(src, path)?;
     let not_table = |key: &str| WriteError::NotATable {
         path: path.to_owned(),
         key: key.to_owned(),
@@ -262,13 +257,22 @@ fn set_gpu(t: &mut Table, g: &Gpu) {
     }
 }
 
-fn int(n: u64) -> Value {
+/// `src` as an editable document; invalid TOML is left untouched and named by `path`.
+pub(super) fn parse_doc(src: &str, path: &Path) -> Result<DocumentMut, WriteError> {
+    src.parse()
+        .map_err(|e: toml_edit::TomlError| WriteError::Syntax {
+            path: path.to_owned(),
+            message: e.message().trim().to_owned(),
+        })
+}
+
+pub(super) fn int(n: u64) -> Value {
     Value::from(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// Replaces a value keeping the whitespace and comment around it; an equal value is left as
 /// written (`65_536` stays `65_536`).
-fn set(t: &mut dyn TableLike, key: &str, new: Value) {
+pub(super) fn set(t: &mut dyn TableLike, key: &str, new: Value) {
     match t.get_mut(key) {
         Some(Item::Value(old)) => {
             if same(old, &new) {
@@ -285,7 +289,7 @@ fn set(t: &mut dyn TableLike, key: &str, new: Value) {
     }
 }
 
-fn set_if_absent(t: &mut dyn TableLike, key: &str, new: Value) {
+pub(super) fn set_if_absent(t: &mut dyn TableLike, key: &str, new: Value) {
     if !t.contains_key(key) {
         t.insert(key, Item::Value(new));
     }

@@ -5,6 +5,7 @@
 mod plan;
 mod resolved;
 mod roles;
+mod rpc_preflight;
 mod vllm;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
 pub use roles::RoleError;
+pub use rpc_preflight::{PREFLIGHT_TIMEOUT, RpcPreflightError, check_free, rpc_preflight};
 pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;

@@ -188,7 +188,8 @@ impl ResolvedProfile {
         }
         let effective = for_launch(profile, hw);
         let strategy = profile.strategy.as_ref().map(|s| s.value);
-        let mut r = Self::new(effective, None, hw.machine(), program, models)?;
+        let machine = hw.machine_for(effective.value("--rpc"));
+        let mut r = Self::new(effective, None, machine, program, models)?;
         r.id = Some(profile.id.value.clone());
         r.strategy = strategy;
         if pins(strategy, r.options.fit) {

@@ -20,7 +20,7 @@ pub use render::render_human;
 pub use report::{
     Allocation, BreakdownRow, Buffer, BuildInfo, Context, Device, DeviceMemory, Failure,
     FailureKind, Fit, FitStatus, Graph, KvCache, KvKind, LogLine, Offload, Oom, Outcome, Program,
-    RecurrentState, SCHEMA_VERSION, StartupReport, buffer_device,
+    RecurrentState, SCHEMA_VERSION, StartupReport, buffer_device, buffer_device_in,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::line::Line;
 use super::report::{
     Context, DeviceMemory, Failure, FailureKind, KvKind, LogLine, Oom, Outcome, SCHEMA_VERSION,
-    StartupReport, buffer_device, round2,
+    StartupReport, buffer_device_in, round2,
 };
 use super::{failure, fit, memory, session};
 
@@ -165,7 +165,7 @@ impl State {
 fn per_device(r: &StartupReport) -> Vec<DeviceMemory> {
     let mut by: BTreeMap<String, DeviceMemory> = BTreeMap::new();
     let mut add = |name: &str, mib: f64, pick: fn(&mut DeviceMemory) -> &mut f64| {
-        let dev = buffer_device(name);
+        let dev = buffer_device_in(name, &r.devices);
         let entry = by.entry(dev.clone()).or_insert_with(|| DeviceMemory {
             device: dev,
             weights_mib: 0.0,

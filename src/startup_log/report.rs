@@ -114,6 +114,32 @@ impl Buffer {
 }
 
 /// Maps a buffer-type name to the device that owns the memory.
+/// [`buffer_device`] that also maps an RPC buffer back to its device: the log names buffers
+/// `RPC<k>[HOST:PORT]` (`k` = the device's index on that server, ggml-rpc.cpp
+/// `ggml_backend_rpc_buffer_type`; older builds `RPC[HOST:PORT]`) while devices are `RPC0`,
+/// `RPC1`, … numbered across servers; the `using device RPC<n> (HOST:PORT)` lines join the two.
+pub fn buffer_device_in(name: &str, devices: &[Device]) -> String {
+    let Some(rest) = name.strip_prefix("RPC") else {
+        return buffer_device(name);
+    };
+    let Some((index, endpoint)) = rest.strip_suffix(']').and_then(|r| r.split_once('[')) else {
+        return buffer_device(name);
+    };
+    let k: usize = if index.is_empty() {
+        0
+    } else {
+        match index.parse() {
+            Ok(k) => k,
+            Err(_) => return buffer_device(name),
+        }
+    };
+    devices
+        .iter()
+        .filter(|d| d.name.starts_with("RPC") && d.description.as_deref() == Some(endpoint))
+        .nth(k)
+        .map_or_else(|| buffer_device(name), |d| d.name.clone())
+}
+
 pub fn buffer_device(name: &str) -> String {
     if name.starts_with("CPU") || name.ends_with("_Host") || name == "Host" {
         "CPU".to_string()

@@ -22,10 +22,12 @@ re!(
     DEVICE_INFO,
     r":\s+- (\S+)\s*: (.*?) \((\d+) MiB, (\d+) MiB free\)$"
 );
-// Older builds: `llama_model_load_from_file_impl: using device CUDA0 (NVIDIA …) - 23000 MiB free`.
+// Older builds: `llama_model_load_from_file_impl: using device CUDA0 (NVIDIA …) - 23000 MiB free`;
+// b11434 adds the device id: `using device RPC0 (127.0.0.1:50152) (unknown id) - 24105 MiB free`
+// (the description of an RPC device is its endpoint, which maps buffer names back).
 re!(
     USING_DEVICE,
-    r"using device (\S+) \((.*)\) - (\d+) MiB free"
+    r"using device (\S+) \((.*?)\)(?: \([^()]*\))? - (\d+) MiB free"
 );
 re!(FOUND_DEVICES, r"found \d+ (\w+) devices");
 re!(CUDA_DEVICE, r"^\s*Device (\d+): (.+?), compute capability");

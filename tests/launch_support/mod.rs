@@ -55,14 +55,20 @@ pub fn process_alive(pid: u32) -> bool {
 /// the memory model's accuracy: weights, KV and output to 0.01 MiB, compute within 5 %
 /// (docs/accuracy.md).
 pub fn assert_observed_matches_plan(row: &serde_json::Value) {
+    assert_device_matches_plan(row, "CPU");
+}
+
+/// [`assert_observed_matches_plan`] for one device (`CPU`, `RPC1`).
+pub fn assert_device_matches_plan(row: &serde_json::Value, device: &str) {
     let cpu_of = |list: &serde_json::Value, key: &str| {
         list.as_array()
-            .and_then(|a| a.iter().find(|d| d[key] == "CPU"))
+            .and_then(|a| a.iter().find(|d| d[key] == device))
             .cloned()
-            .unwrap_or_else(|| panic!("no CPU row in {list}"))
+            .unwrap_or_else(|| panic!("no {device} row in {list}"))
     };
     let cpu = cpu_of(&row["measured"], "device");
     let plan_cpu = cpu_of(&row["plan"]["devices"], "name");
+    println!("{device}: plan {plan_cpu}\n{device}: measured {cpu}");
     let p = |k: &str| plan_cpu[k].as_f64().unwrap_or(f64::NAN);
     let m = |k: &str| cpu[k].as_f64().unwrap_or(f64::NAN);
     assert!(

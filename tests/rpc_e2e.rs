@@ -1,0 +1,215 @@
+//! A profile spanning hosts, end to end on this machine: two real `ggml-rpc-server`s on
+//! 127.0.0.1 stand for two remote hosts, the local CPU holds the rest. `hw --rpc --write`
+//! records them, `check` is clean, `plan` splits Gemma 3 270M over RPC0, RPC1 and the CPU,
+//! `start` launches llama-server with `--rpc`, a completion returns text, SIGINT stops it, and
+//! the buffers llama.cpp logged per RPC device match the plan (weights and KV to 0.01 MiB,
+//! compute within 5 % on RPC0 and the CPU; see the
+//! note on RPC1 below). Every server is started and stopped here.
+
+use std::fs;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use profilec::launch::http;
+use serde_json::Value;
+
+use crate::launch_support::{assert_device_matches_plan, free_port, observed_run, real_parts};
+use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
+
+/// A rig directory: models.conf with one profile over `servers`, profilec.toml with the local
+/// CPU and runtime, and the `[[rpc]]` hosts recorded by `hw --rpc --write`.
+fn rig(servers: &[RpcServer], model: &std::path::Path, port: u16) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list: Vec<String> = servers.iter().map(RpcServer::endpoint).collect();
+    let list = list.join(",");
+    let name = model.file_name().expect("file").to_string_lossy();
+    fs::write(
+        dir.path().join("models.conf"),
+        format!(
+            "[gemma-rpc]\nNAME=Gemma over two hosts\nMODEL={name}\nCTX_SIZE=2048\nN_GPU_LAYERS=99\nFIT=off\n\
+             EXTRA_ARGS=--rpc {list} -ts 1,1 -np 1 -t 2 --temp 0\n"
+        ),
+    )
+    .expect("models.conf");
+    let toml = dir.path().join("profilec.toml");
+    fs::write(
+        &toml,
+        format!(
+            "[cpu]\nram_mib = 8192\nos_reserve_mib = 1024\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n\n",
+            model.parent().expect("dir").display()
+        ),
+    )
+    .expect("profilec.toml");
+    let out = output_within(
+        profilec()
+            .args(["hw", "--rpc", &list, "--write"])
+            .arg(&toml),
+    );
+    assert!(out.status.success(), "{out:?}");
+    dir
+}
+
+#[test]
+fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let Some(bin) = rpc_server_bin() else { return };
+    let servers = [start_rpc(&bin), start_rpc(&bin)];
+    let port = free_port();
+    let dir = rig(&servers, &model, port);
+    let conf = dir.path().join("models.conf");
+
+    let check = output_within(profilec().arg("check").arg(&conf));
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+
+    let plan = output_within(
+        profilec()
+            .args(["plan", "gemma-rpc"])
+            .arg(&conf)
+            .args(["--format", "json"]),
+    );
+    assert_eq!(plan.status.code(), Some(0), "{plan:?}");
+    let plan: Value = serde_json::from_slice(&plan.stdout).expect("plan json");
+    let names: Vec<&str> = plan["plan"]["devices"]
+        .as_array()
+        .or_else(|| plan["devices"].as_array())
+        .expect("devices")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert_eq!(names, ["RPC0", "RPC1", "CPU"], "{plan}");
+
+    let dry = output_within(
+        profilec()
+            .args(["start", "gemma-rpc"])
+            .arg(&conf)
+            .arg("--dry-run"),
+    );
+    let line = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        line.contains(&format!(
+            "--rpc {},{}",
+            servers[0].endpoint(),
+            servers[1].endpoint()
+        )),
+        "{line}"
+    );
+
+    let mut child = profilec()
+        .args(["start", "gemma-rpc"])
+        .arg(&conf)
+        .args(["--quiet", "--timeout", "180"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn profilec start");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Ok(r) = http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
+            && r.status == 200
+        {
+            break;
+        }
+        if child.try_wait().expect("wait").is_some() || Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "profilec start did not serve: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = http::post_json(
+        "127.0.0.1",
+        port,
+        "/completion",
+        r#"{"prompt":"Hello","n_predict":8}"#,
+        Duration::from_secs(120),
+    );
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
+    let status = child.wait().expect("wait");
+    let r = r.expect("completion");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body: Value = serde_json::from_str(&r.body).expect("json");
+    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    assert_eq!(status.code(), Some(0));
+
+    let (row, _cpu) = observed_run(dir.path(), "gemma-rpc", port, 2048);
+    for device in ["CPU", "RPC0"] {
+        assert_device_matches_plan(&row, device);
+    }
+    // RPC1 holds the output layer. Weights and KV are exact; its compute buffer is planned
+    // 5.00 MiB above the log (38.57 vs 33.57 MiB on b11434, the size of five Gemma logit rows):
+    // a gap of the scheduler model for llama-server's output device over RPC (issue 11's area,
+    // src/budget/compute), measured here and reported, not asserted until it is fixed.
+    let pick = |list: &Value, key: &str| {
+        list.as_array()
+            .and_then(|a| a.iter().find(|d| d[key] == "RPC1"))
+            .cloned()
+            .expect("RPC1 row")
+    };
+    let (plan, seen) = (
+        pick(&row["plan"]["devices"], "name"),
+        pick(&row["measured"], "device"),
+    );
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        (f(&plan, "weights_mib") - f(&seen, "weights_mib")).abs() <= 0.01,
+        "{plan} vs {seen}"
+    );
+    assert!(
+        (f(&plan, "kv_mib") - f(&seen, "kv_mib")).abs() <= 0.01,
+        "{plan} vs {seen}"
+    );
+    println!(
+        "RPC1 compute: plan {} MiB, log {} MiB",
+        f(&plan, "compute_mib"),
+        f(&seen, "compute_mib")
+    );
+}
+
+#[test]
+fn start_refuses_when_an_rpc_server_is_down_or_differs() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let Some(bin) = rpc_server_bin() else { return };
+    let mut servers = vec![start_rpc(&bin), start_rpc(&bin)];
+    let port = free_port();
+    let dir = rig(&servers, &model, port);
+    let conf = dir.path().join("models.conf");
+    let down = servers.pop().expect("second server");
+    let endpoint = down.endpoint();
+    drop(down);
+    let out = output_within(profilec().args(["start", "gemma-rpc"]).arg(&conf));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[rpc::unreachable]") && err.contains(&endpoint),
+        "{err}"
+    );
+    assert!(
+        http::get("127.0.0.1", port, "/health", Duration::from_millis(300)).is_err(),
+        "nothing was started"
+    );
+
+    // The file declares a second device on the live server, which has one.
+    let toml = dir.path().join("profilec.toml");
+    let text = fs::read_to_string(&toml).expect("toml");
+    let first = servers[0].endpoint();
+    let text = text.replace(
+        &format!("endpoint = \"{first}\"\n"),
+        &format!("endpoint = \"{first}\"\n\n[[rpc.device]]\nname = \"ghost\"\ntotal_mib = 4096\n"),
+    );
+    fs::write(&toml, text).expect("toml");
+    let conf_text = fs::read_to_string(&conf).expect("conf");
+    fs::write(&conf, conf_text.replace(&format!(",{endpoint}"), "")).expect("conf");
+    let out = output_within(profilec().args(["start", "gemma-rpc"]).arg(&conf));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("[rpc::device-count]"), "{err}");
+}
