@@ -652,3 +652,42 @@ fn new_bench_twin_stays_within_the_trained_context() {
     let out = String::from_utf8_lossy(&check.stdout);
     assert!(!out.contains("model::ctx-above-trained"), "{out}");
 }
+
+#[test]
+fn thousand_alternating_cpu_and_device_ot_rules_check_without_runaway() {
+    // Found by the structured fuzzing: each device rule behind CPU rules was tested against
+    // every probe tensor name, rules² × 17,410 regex runs (minutes for a few hundred rules).
+    let rules: Vec<&str> = (0..1000)
+        .map(|i| if i % 2 == 0 { ".*=CPU" } else { ".*=CUDA0" })
+        .collect();
+    let dir = conf_dir(&format!(
+        "[a]\nNAME=A\nMODEL=a.gguf\nEXTRA_ARGS=-ot {}\n",
+        rules.join(",")
+    ));
+    let t = Instant::now();
+    let o = run(&["check", "models.conf", "--format", "json"], dir.path());
+    no_panic(&o, "check");
+    // A hang guard, not a timing: the budget holds this to about a second in a debug build.
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("ot::cpu-rule-shadows"),
+        "the lint still reports: {out}"
+    );
+}
+
+#[test]
+fn extra_args_led_by_a_vertical_tab_keep_spans_on_their_tokens() {
+    // Found by the structured fuzzing: the value was trimmed of blanks but its span of all
+    // Unicode white space, so every EXTRA_ARGS span sat one byte to the right.
+    let text = "[a]\nNAME=A\nMODEL=a.gguf\nEXTRA_ARGS=\u{0B}--jinja stray\n";
+    let report = profilec::check::check_source(text, None);
+    let strays: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "args::stray-value")
+        .map(|d| &text[d.span.clone().expect("span")])
+        .collect();
+    // The tab is not a word separator for llama-server's argv split, so it leads a word.
+    assert_eq!(strays, ["\u{0B}--jinja", "stray"]);
+}
