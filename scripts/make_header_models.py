@@ -120,6 +120,12 @@ class Shaped:
     def u(self, key, val):
         self.w.add_uint32(f"{self.arch}.{key}", val)
 
+    def attention(self, heads, kv, head):
+        self.u("attention.head_count", heads)
+        self.u("attention.head_count_kv", kv)
+        self.u("attention.key_length", head)
+        self.u("attention.value_length", head)
+
     def t(self, name, ne, qt=QT.F32):
         blk, size = GGML_QUANT_SIZES[qt]
         n = int(np.prod(ne))
@@ -206,26 +212,29 @@ def glm47_flash(path, q):
 def gpt_oss_120b(path):
     # GPT-OSS-120B (ggml-org F16 file: MXFP4 experts, F16 elsewhere): 36 blocks, 64 heads of 64,
     # 8 KV heads, sliding window 128 on every other block, 128 experts (4 used) of 2880.
+    gpt_oss(path, 36, 128, QT.F16, QT.F16)
+
+
+def gpt_oss(path, blocks, NE, dense, embd_t):
+    """gpt-oss with `blocks` layers and `NE` experts; `dense` = type of attention and output,
+    `embd_t` = token_embd (the 20B MXFP4 file of GPU log case 11: Q8_0 for both)."""
     a = "gpt-oss"
-    E, H, KV, D, NE, FE = 2880, 64, 8, 64, 128, 2880
-    s = Shaped(path, a, 36, E, 201088, 131072)
-    s.u("attention.head_count", H)
-    s.u("attention.head_count_kv", KV)
-    s.u("attention.key_length", D)
-    s.u("attention.value_length", D)
+    E, H, KV, D, FE = 2880, 64, 8, 64, 2880
+    s = Shaped(path, a, blocks, E, 201088, 131072)
+    s.attention(H, KV, D)
     s.u("attention.sliding_window", 128)
     s.u("expert_count", NE)
     s.u("expert_used_count", 4)
     s.u("expert_feed_forward_length", FE)
     s.u("feed_forward_length", FE)
-    s.embd_out(QT.F16, QT.F16)
-    for i in range(36):
+    s.embd_out(embd_t, dense)
+    for i in range(blocks):
         b = f"blk.{i}"
         s.t(f"{b}.attn_norm.weight", [E])
-        s.t(f"{b}.attn_q.weight", [E, H * D], QT.F16)
-        s.t(f"{b}.attn_k.weight", [E, KV * D], QT.F16)
-        s.t(f"{b}.attn_v.weight", [E, KV * D], QT.F16)
-        s.t(f"{b}.attn_output.weight", [H * D, E], QT.F16)
+        s.t(f"{b}.attn_q.weight", [E, H * D], dense)
+        s.t(f"{b}.attn_k.weight", [E, KV * D], dense)
+        s.t(f"{b}.attn_v.weight", [E, KV * D], dense)
+        s.t(f"{b}.attn_output.weight", [H * D, E], dense)
         s.t(f"{b}.attn_q.bias", [H * D])
         s.t(f"{b}.attn_k.bias", [KV * D])
         s.t(f"{b}.attn_v.bias", [KV * D])
@@ -248,10 +257,7 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
     conv, inner, state, groups, rank = ssm
     D = 256
     s = Shaped(path, arch, blocks, embd, vocab, 262144)
-    s.u("attention.head_count", heads)
-    s.u("attention.head_count_kv", kv)
-    s.u("attention.key_length", D)
-    s.u("attention.value_length", D)
+    s.attention(heads, kv, D)
     s.u("full_attention_interval", 4)
     s.u("ssm.conv_kernel", conv)
     s.u("ssm.inner_size", inner)
@@ -305,10 +311,76 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
     s.finish()
 
 
+def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
+    """Qwen3-30B-A3B / Qwen3-Coder-30B-A3B (qwen3moe, 48 blocks, 128 experts of 768, 8 used),
+    for the public GPU logs (/work/shared/reference/gpu-logs cases 1 and 13): the metadata dump
+    of those logs, tensor types from their type counts."""
+    embd, heads, kv, head, n_exp, n_ff = 2048, 32, 4, 128, 128, 768
+    s = Shaped(path, "qwen3moe", 48, embd, 151936, 40960)
+    s.u("feed_forward_length", 6144)
+    s.attention(heads, kv, head)
+    s.u("expert_count", n_exp)
+    s.u("expert_used_count", 8)
+    s.u("expert_feed_forward_length", n_ff)
+    s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
+    s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
+    s.embd_out(attn, out_t)
+    for il in range(48):
+        b = f"blk.{il}"
+        s.t(f"{b}.attn_norm.weight", [embd])
+        s.t(f"{b}.attn_q.weight", [embd, heads * head], attn)
+        s.t(f"{b}.attn_k.weight", [embd, kv * head], attn)
+        s.t(f"{b}.attn_v.weight", [embd, kv * head], attn_v)
+        s.t(f"{b}.attn_output.weight", [heads * head, embd], attn)
+        s.t(f"{b}.attn_q_norm.weight", [head])
+        s.t(f"{b}.attn_k_norm.weight", [head])
+        s.t(f"{b}.ffn_norm.weight", [embd])
+        s.t(f"{b}.ffn_gate_inp.weight", [embd, n_exp])
+        s.t(f"{b}.ffn_gate_exps.weight", [embd, n_ff, n_exp], exps)
+        s.t(f"{b}.ffn_up_exps.weight", [embd, n_ff, n_exp], exps)
+        s.t(f"{b}.ffn_down_exps.weight", [n_ff, embd, n_exp], exps_down)
+    s.finish()
+
+
+def qwen3moe_235b(path, t):
+    """Qwen3-235B-A22B (qwen3moe, 94 blocks, 64 heads, 4 KV heads of 128, 128 experts of 1536,
+    8 used), for GPU log cases 4-8 and 10: the logs' metadata dump; every matrix in type `t`."""
+    embd, heads, kv, head, n_exp, n_ff = 4096, 64, 4, 128, 128, 1536
+    s = Shaped(path, "qwen3moe", 94, embd, 151936, 131072)
+    s.u("feed_forward_length", 12288)
+    s.attention(heads, kv, head)
+    s.u("expert_count", n_exp)
+    s.u("expert_used_count", 8)
+    s.u("expert_feed_forward_length", n_ff)
+    s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
+    s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
+    s.embd_out(t, t)
+    for il in range(94):
+        b = f"blk.{il}"
+        s.t(f"{b}.attn_norm.weight", [embd])
+        s.t(f"{b}.attn_q.weight", [embd, heads * head], t)
+        s.t(f"{b}.attn_k.weight", [embd, kv * head], t)
+        s.t(f"{b}.attn_v.weight", [embd, kv * head], t)
+        s.t(f"{b}.attn_output.weight", [heads * head, embd], t)
+        s.t(f"{b}.attn_q_norm.weight", [head])
+        s.t(f"{b}.attn_k_norm.weight", [head])
+        s.t(f"{b}.ffn_norm.weight", [embd])
+        s.t(f"{b}.ffn_gate_inp.weight", [embd, n_exp])
+        s.t(f"{b}.ffn_gate_exps.weight", [embd, n_ff, n_exp], t)
+        s.t(f"{b}.ffn_up_exps.weight", [embd, n_ff, n_exp], t)
+        s.t(f"{b}.ffn_down_exps.weight", [n_ff, embd, n_exp], t)
+    s.finish()
+
+
 def shaped_models(out):
     d = os.path.join(out, SHAPED)
     os.makedirs(d, exist_ok=True)
     p = lambda n: os.path.join(d, n)
+    qwen3moe_30b(p("qwen3-30b-a3b-q4_k_m.gguf"), QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K)
+    qwen3moe_30b(p("qwen3-coder-30b-a3b-q8_0.gguf"), QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0)
+    qwen3moe_235b(p("qwen3-235b-a22b-q6_k.gguf"), QT.Q6_K)
+    qwen3moe_235b(p("qwen3-235b-a22b-q8_0.gguf"), QT.Q8_0)
+    gpt_oss(p("gpt-oss-20b-mxfp4.gguf"), 24, 32, QT.Q8_0, QT.Q8_0)
     glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
     glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")
     gpt_oss_120b(p("gpt-oss-120b-f16.gguf"))
@@ -327,6 +399,11 @@ def shaped_models(out):
     qwen_hybrid(p("qwen3.5-122b-a10b-ud-q4_k_xl.gguf"), arch="qwen35moe", blocks=48, embd=3072,
                 heads=32, kv=2, ssm=(4, 8192, 128, 16, 64), experts=(256, 8, 1024), n_ff=None,
                 vocab=248320, mix=(QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K, QT.Q8_0))
+    # Qwen3.5-9B Q4_K_M (GPU log cases 15/16): 32 blocks, 4 KV heads of 256 (KV 2176 MiB per
+    # 262144 q8_0 cells over 8 layers), RS 50.25 MiB per sequence, Q4_K token_embd (545.62 MiB).
+    qwen_hybrid(p("qwen3.5-9b-q4_k_m.gguf"), arch="qwen35", blocks=32, embd=4096, heads=16, kv=4,
+                ssm=(4, 4096, 128, 16, 32), experts=None, n_ff=12288, vocab=248320,
+                mix=(QT.Q4_K, QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q6_K))
     dense27 = dict(arch="qwen35", blocks=64, embd=5120, heads=24, kv=4,
                    ssm=(4, 6144, 128, 16, 48), experts=None, n_ff=17408, vocab=248320)
     qwen_hybrid(p("qwen3.5-27b-ud-q6_k_xl.gguf"),

@@ -116,20 +116,17 @@ fn plan_for(model: &Path, args: &str, program: Program) -> Plan {
 /// A run that fails early may lose its buffered log lines, so a log that does not parse counts
 /// as "no context" (the caller then requires the planner to refuse the launch too).
 fn run_completion(bin: &Path, model: &Path, args: &str) -> (Option<StartupReport>, bool, String) {
-    let out = Command::new(bin)
-        .arg("-m")
-        .arg(model)
-        .args(COMMON)
-        .args(args.split_whitespace())
-        .stdin(Stdio::null())
-        .output()
-        .expect("llama-completion runs");
-    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    let (text, code) = crate::support::run_log(
+        Command::new(bin)
+            .arg("-m")
+            .arg(model)
+            .args(COMMON)
+            .args(args.split_whitespace()),
+    );
     let tail = format!(
         "{} {args}: rc {:?}\n{}",
         model.display(),
-        out.status.code(),
+        code,
         text.lines().rev().take(8).collect::<Vec<_>>().join("\n")
     );
     let report = startup_log::parse(&text).ok();

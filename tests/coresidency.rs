@@ -121,9 +121,11 @@ fn together_is_the_sum_of_single_plans_plus_one_process_overhead_per_gpu_per_mod
 #[test]
 fn together_reports_the_device_that_overflows() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The rig with 1 GiB usable on CUDA0: three processes' CUDA contexts alone exceed it.
+    // The rig with 1 GiB usable on CUDA0: three processes' CUDA contexts alone exceed it. Planned
+    // on b11434 (the rig's older build reserves more logits, which this synthetic rig is not about).
     let toml = std::fs::read_to_string(root().join("profiles/profilec.toml"))
         .expect("toml")
+        .replace("llama_cpp_build = 8115", "")
         .replace("total_mib = 24564", "total_mib = 1280")
         .replace("total_mib = 16303", "total_mib = 8000")
         .replace(
@@ -223,6 +225,7 @@ fn machine(caps: [u64; 3]) -> Machine {
         gpus: vec![gpu("CUDA0", caps[0]), gpu("CUDA1", caps[1])],
         cpu,
         cuda_overhead_mib: 500,
+        llama_cpp_build: None,
     }
 }
 

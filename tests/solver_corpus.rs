@@ -66,11 +66,14 @@ fn gpt_oss_is_d_with_at_least_the_hand_tuned_layers() {
 
 #[test]
 fn qwen3_next_and_coder_are_d_with_at_least_the_hand_tuned_layers() {
+    // Coder-Next Q6 ran 16+8 with CUDA1 at 96 % (~650 MiB free; the plan of that exact -ot on the
+    // rig's b8115 says 12226 of 12975 MiB, CUDA0 22602 vs the logged 93 % ≈ 22589): inside the
+    // 1024 MiB display margin the solver keeps, so it stops one layer short of the hand split.
     for (file, ctx, hand) in [
         ("qwen3-next-80b-a3b-ud-q5_k_xl.gguf", 262144, 17 + 8),
         ("qwen3-coder-next-ud-q5_k_xl.gguf", 262144, 17 + 8),
         ("qwen3-coder-next-ud-q5_k_xl.gguf", 10240, 19 + 9),
-        ("qwen3-coder-next-ud-q6_k_xl.gguf", 10240, 16 + 8),
+        ("qwen3-coder-next-ud-q6_k_xl.gguf", 10240, 16 + 8 - 1),
     ] {
         let p = auto(file, ctx);
         assert_eq!(p.strategy, Strategy::D, "{file}");

@@ -234,3 +234,15 @@ pub fn corpus_files() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Runs `cmd` to its end with stdin closed; returns its stderr then stdout as one log text (where
+/// llama.cpp prints its startup lines) and the exit code.
+pub fn run_log(cmd: &mut Command) -> (String, Option<i32>) {
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?} runs: {e}"));
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    (text, out.status.code())
+}

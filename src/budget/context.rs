@@ -44,9 +44,37 @@ pub struct ContextParams {
     pub swa_full: bool,
     pub type_k: String,
     pub type_v: String,
+    /// Flash attention reads an F32 mask cast to F16 inside the graph (`self_kq_mask_cnv`),
+    /// as builds before [`F16_MASK_BUILD`] did; b11434 builds the mask in F16.
+    pub fa_mask_cast: bool,
+    /// The graph selects its input among token rows, an embedding input and a mixed path
+    /// (src/llama-graph.cpp `build_inp_embd`, b11434); builds before [`EMBD_SELECT_BUILD`] read
+    /// the token rows only.
+    pub embd_select: bool,
 }
 
 const CTX_PAD: u64 = 256;
+
+/// The first llama.cpp build whose llama-server reserves logits for one output per sequence
+/// (`n_outputs_max`, tools/server/server-context.cpp `server_output_limits`; llama.cpp PR #23861,
+/// merged after b9272, the build its issue #23527 reports). Older servers reserved a whole
+/// ubatch of logit rows, like every other program (`n_vocab × n_ubatch` F32 on the output
+/// device: 485 MiB for a 248K vocabulary at ub 512).
+pub const SERVER_OUTPUT_LIMIT_BUILD: u32 = 9273;
+
+/// The first build that creates the attention mask in F16 when flash attention is on
+/// (src/llama-graph.cpp `build_attn_inp_kq_mask`; llama.cpp PR #23764, merged days before
+/// #23861, also after b9272). Older builds kept an F32 mask input on the host and cast it to
+/// F16 in the graph: every public CUDA log here (b5192–b9026) shows the F32 mask in its
+/// `CUDA_Host` compute buffer.
+pub const F16_MASK_BUILD: u32 = 9273;
+
+/// From this build on, `build_inp_embd` expands an embedding input and a mixed token/embedding
+/// path next to the token rows (the mixed path's `set_rows` into a copy of the input has no
+/// reader, so its copy stays allocated on the first layer's device for the whole graph). The
+/// public logs up to b8571 match to the byte without it; the build that added it lies between
+/// b8571 and b11434 and is not pinned down here, so the late-May 2026 boundary stands in.
+pub const EMBD_SELECT_BUILD: u32 = 9273;
 
 fn pad(x: u64, n: u64) -> u64 {
     x.div_ceil(n).saturating_mul(n)
@@ -95,6 +123,23 @@ impl ContextParams {
             swa_full: opts.swa_full,
             type_k: opts.cache_type_k.clone(),
             type_v: opts.cache_type_v.clone(),
+            fa_mask_cast: false,
+            embd_select: true,
         }
+    }
+
+    /// The same context on llama.cpp build `build` (`None` = b11434): a llama-server older than
+    /// [`SERVER_OUTPUT_LIMIT_BUILD`] reserves `n_batch` logit rows, as llama-completion does,
+    /// builds older than [`F16_MASK_BUILD`] cast an F32 mask for flash attention, and builds
+    /// older than [`EMBD_SELECT_BUILD`] have no embedding-input select.
+    pub fn on_build(mut self, build: Option<u32>) -> ContextParams {
+        if self.program == Program::LlamaServer
+            && build.is_some_and(|b| b < SERVER_OUTPUT_LIMIT_BUILD)
+        {
+            self.n_outputs_max = self.n_batch;
+        }
+        self.fa_mask_cast = self.flash_attn && build.is_some_and(|b| b < F16_MASK_BUILD);
+        self.embd_select = build.is_none_or(|b| b >= EMBD_SELECT_BUILD);
+        self
     }
 }

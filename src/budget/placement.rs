@@ -101,9 +101,14 @@ impl LayerPlacement {
             if il < i_gpu_start || il - i_gpu_start >= act || gpus.is_empty() {
                 return DeviceRef::Cpu;
             }
-            let x = (il - i_gpu_start) as f64 / act as f64;
+            // In f32 like llama.cpp: `float(il - i_gpu_start) / act_gpu_layers`, so a layer on
+            // a split point (3/5 with -ts 2,1,2) goes to the next device.
+            let x = (il - i_gpu_start) as f32 / act as f32;
             // std::upper_bound: the first split strictly greater than x.
-            let k = splits.iter().position(|&s| s > x).unwrap_or(gpus.len() - 1);
+            let k = splits
+                .iter()
+                .position(|&s| s as f32 > x)
+                .unwrap_or(gpus.len() - 1);
             gpus.get(k).copied().map_or(DeviceRef::Cpu, DeviceRef::Gpu)
         };
         let layers: Vec<DeviceRef> = (0..n_layer).map(dev).collect();
@@ -160,6 +165,8 @@ fn split_fractions(
             }
         })
         .collect();
+    // llama.cpp sums the cumulative split points in f32, then divides each by the total
+    // (src/llama-model.cpp, `load_tensors`); the f32 values decide ties in `upper_bound`.
     let total: f64 = weights.iter().sum();
     if total <= 0.0 {
         // Every device reports nothing: one GPU takes all, like a single-device split.
@@ -169,12 +176,13 @@ fn split_fractions(
         }
         return Ok(s);
     }
-    let mut acc = 0.0;
-    Ok(weights
+    let mut acc = 0.0f32;
+    let cumulative: Vec<f32> = weights
         .iter()
-        .map(|w| {
-            acc += w / total;
+        .map(|&w| {
+            acc += w as f32;
             acc
         })
-        .collect())
+        .collect();
+    Ok(cumulative.iter().map(|&c| f64::from(c / acc)).collect())
 }

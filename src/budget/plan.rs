@@ -190,14 +190,14 @@ pub fn plan_model(
     machine: &Machine,
     program: Program,
 ) -> Result<Plan, PlanError> {
-    let ctx = ContextParams::new(opts, facts, program);
+    let ctx = ContextParams::new(opts, facts, program).on_build(machine.llama_cpp_build);
     check_ranges(facts, &ctx)?;
     let placement = LayerPlacement::new(facts, opts, machine)?;
     let w = weights::estimate(model, opts, &placement, machine)?;
     let caches = kv::kv_caches(facts, &ctx, &placement)?;
     let rs = kv::recurrent(facts, &ctx, &placement);
     let output = kv::output_bytes(facts, &ctx);
-    let compute = compute_per_device(model, facts, &ctx, &placement, machine.gpus.len());
+    let compute = compute_per_device(model, facts, &ctx, &placement, &w, opts, machine);
     let mut notes = notes(opts, machine, &ctx, &placement);
     notes.extend(super::compute::family_notes(facts));
 
@@ -205,7 +205,11 @@ pub fn plan_model(
     let mut refs: Vec<DeviceRef> = (0..machine.gpus.len()).map(DeviceRef::Gpu).collect();
     refs.push(DeviceRef::Cpu);
     for dev in refs {
-        let Some(info) = machine.device(&dev.to_string()) else {
+        let info = match dev {
+            DeviceRef::Gpu(i) => machine.gpus.get(i),
+            DeviceRef::Cpu => Some(&machine.cpu),
+        };
+        let Some(info) = info else {
             continue;
         };
         let on = |per: &[(DeviceRef, u64)]| -> u64 {
@@ -222,7 +226,12 @@ pub fn plan_model(
         let plain = w.plain_bytes(dev);
         let repack = w.repack_bytes(dev);
         let active = dev.is_gpu() && (plain > 0 || repack > 0 || kv_b > 0 || rs_b > 0);
-        let overhead = if active { machine.cuda_overhead_mib } else { 0 };
+        // An RPC server's own process holds its context, not this device's memory budget.
+        let overhead = if active && !info.is_rpc() {
+            machine.cuda_overhead_mib
+        } else {
+            0
+        };
         let components = [
             mib(plain),
             mib(repack),
@@ -233,7 +242,7 @@ pub fn plan_model(
         ];
         let total = round2(components.iter().sum::<f64>() + overhead as f64);
         devices.push(DevicePlan {
-            name: dev.to_string(),
+            name: info.id.clone(),
             weights_mib: components[0],
             weights_repack_mib: components[1],
             kv_mib: components[2],
@@ -252,7 +261,7 @@ pub fn plan_model(
                     mib: mib(b.bytes),
                 })
                 .collect(),
-            rules: rules(dev, &w, &caches, rs.as_ref(), active, machine),
+            rules: rules(dev, &w, &caches, rs.as_ref(), overhead > 0, machine),
         });
     }
     let fits = devices.iter().all(|d| d.total_mib <= d.capacity_mib);
@@ -352,27 +361,65 @@ fn rules(
     out
 }
 
-/// Compute buffer per backend from the graph replay (`budget::compute`): GPUs in order, then CPU.
+/// Compute buffer per backend from the scheduler and the graph replay (`budget::compute`):
+/// the machine's devices in order, then the host.
 fn compute_per_device(
     model: &Model,
     facts: &ModelFacts,
     ctx: &ContextParams,
     placement: &LayerPlacement,
-    n_gpus: usize,
+    w: &WeightsEstimate,
+    opts: &RunOptions,
+    machine: &Machine,
 ) -> Vec<(DeviceRef, u64)> {
+    use super::compute::{Backends, DeviceKind, Placement, WeightMap};
+    let n_gpus = machine.gpus.len();
     let to_gpu = |d: &DeviceRef| match d {
-        DeviceRef::Gpu(i) => Some(*i),
+        DeviceRef::Gpu(i) => Some(*i).filter(|&i| i < n_gpus),
         DeviceRef::Cpu => None,
     };
     let layers: Vec<Option<usize>> = placement.layers.iter().map(to_gpu).collect();
-    let bytes = super::compute::split_bytes(
-        model,
-        facts,
-        ctx,
-        &layers,
-        to_gpu(&placement.output),
-        n_gpus,
-    );
+    let kv: Vec<Option<usize>> = placement.kv.iter().map(to_gpu).collect();
+    let weights: WeightMap = w
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), (to_gpu(&t.device), t.bytes)))
+        .collect();
+    let place = Placement {
+        layers: &layers,
+        output: to_gpu(&placement.output),
+        kv: &kv,
+        weights: Some(&weights),
+    };
+    let devices = machine
+        .gpus
+        .iter()
+        .map(|g| {
+            if g.is_rpc() {
+                DeviceKind::Rpc
+            } else {
+                DeviceKind::Cuda
+            }
+        })
+        .collect();
+    // src/llama-context.cpp (`llama_context::llama_context`): pipeline parallelism needs several
+    // devices, every layer and the output offloaded, layer split, KV offload and no -ot.
+    // Applied to RPC rigs only, where it is measured (tests/compute_rpc.rs): on CUDA the 4 copies
+    // of every split input (≈1 GiB per GPU for a 256K-context mask) contradict the corpus runs
+    // that fit whole on the reference rig (tests/fit_corpus.rs), so CUDA keeps one copy until a
+    // CUDA log of a full-offload multi-GPU launch settles it (docs/memory-model.md §8).
+    let pipeline = n_gpus > 1
+        && !machine.has_cuda()
+        && placement.n_gpu_layers > u64::from(facts.n_layer)
+        && opts.split_mode == crate::resolve::SplitMode::Layer
+        && opts.kv_offload
+        && opts.overrides.is_empty();
+    let backends = Backends {
+        devices,
+        op_offload: true,
+        n_copies: if pipeline { 4 } else { 1 },
+    };
+    let bytes = super::compute::scheduled(model, facts, ctx, place, &backends).bytes;
     bytes
         .into_iter()
         .enumerate()
@@ -405,11 +452,18 @@ fn notes(
                 .into(),
         );
     } else {
-        n.push("GPU compute buffers are not calibrated on a GPU (CPU-only measurements)".into());
         n.push(
-            "with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked"
+            "per-device compute follows ggml-backend's scheduler (splits, copies, op offload, pipeline copies): measured within 2.8 % on llama.cpp's RPC backend (2-3 devices); on CUDA checked against public logs only (docs/accuracy.md), and CUDA's F16 copies of quantized K/V for flash attention are not modelled"
                 .into(),
         );
+        if machine.has_cuda() {
+            n.push(
+                "with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked"
+                    .into(),
+            );
+        } else {
+            n.push("RPC devices add no host buffer type: host weights repack (CPU_REPACK) as on a CPU-only machine".into());
+        }
         if opts.gpu_layers == GpuLayers::Auto {
             let fit = if opts.fit {
                 "; --fit may offload fewer layers or shrink the context (not modelled here)"

@@ -124,17 +124,17 @@ pub fn estimate(
     placement: &LayerPlacement,
     machine: &Machine,
 ) -> Result<WeightsEstimate, WeightsError> {
-    let has_gpu = !machine.gpus.is_empty();
+    let has_cuda = machine.has_cuda();
     let mmap = opts.load_mode != "none";
     let mut tensors = Vec::with_capacity(model.tensors.len());
     for t in &model.tensors {
         let (device, rule) = tensor_device(t, opts, placement, machine)?;
         let buffer = match device {
             DeviceRef::Gpu(_) => WeightBuffer::Gpu,
-            DeviceRef::Cpu => cpu_buffer(t, opts.repack, has_gpu, mmap),
+            DeviceRef::Cpu => cpu_buffer(t, opts.repack, has_cuda, mmap),
         };
         let bytes = match buffer {
-            WeightBuffer::Gpu => cuda_alloc_size(t),
+            WeightBuffer::Gpu => device_alloc_size(t, device, machine),
             WeightBuffer::CpuRepack => t.n_bytes,
             _ => pad(t.n_bytes, CPU_ALIGN),
         };
@@ -157,11 +157,11 @@ pub fn estimate(
             name: "output.weight (tied token_embd)".into(),
             device: placement.output,
             buffer: WeightBuffer::Gpu,
-            bytes: cuda_alloc_size(embd),
+            bytes: device_alloc_size(embd, placement.output, machine),
             rule: WeightRule::TiedOutput,
         });
     }
-    let buffers = buffer_sizes(model, &tensors);
+    let buffers = buffer_sizes(model, &tensors, machine);
     Ok(WeightsEstimate { tensors, buffers })
 }
 
@@ -180,10 +180,22 @@ fn tensor_device(
     if let Some(rule) = place(&opts.overrides, &t.name) {
         let device = match rule.buffer {
             BufferType::Cpu => DeviceRef::Cpu,
+            // CUDA numbering starts after the RPC servers (src/llama.cpp puts them first).
             BufferType::Device {
                 backend: Backend::Cuda,
                 index,
-            } if (index as usize) < machine.gpus.len() => DeviceRef::Gpu(index as usize),
+            } if machine.has_cuda() => {
+                let n_rpc = machine.gpus.iter().filter(|g| g.is_rpc()).count();
+                let i = n_rpc + index as usize;
+                if i >= machine.gpus.len() {
+                    return Err(WeightsError::UnknownDevice {
+                        pattern: rule.pattern.clone(),
+                        tensor: t.name.clone(),
+                        target: rule.buffer.to_string(),
+                    });
+                }
+                DeviceRef::Gpu(i)
+            }
             other => {
                 return Err(WeightsError::UnknownDevice {
                     pattern: rule.pattern.clone(),
@@ -207,8 +219,10 @@ fn tensor_device(
 /// The CPU buffer-type list is ACCEL → the first GPU's host type → extra types (`CPU_REPACK`) →
 /// `CPU`; the first that supports the weight's op wins. A CUDA host type supports every op, so
 /// with a GPU nothing is repacked, and with mmap host-type weights stay in the mapping.
-fn cpu_buffer(t: &Tensor, repack: bool, has_gpu: bool, mmap: bool) -> WeightBuffer {
-    if has_gpu {
+fn cpu_buffer(t: &Tensor, repack: bool, has_cuda: bool, mmap: bool) -> WeightBuffer {
+    // An RPC device has no host buffer type, so with only RPC devices the CPU list is the
+    // CPU-only one and repacking happens (src/llama-model.cpp, `make_cpu_buft_list`).
+    if has_cuda {
         return if mmap {
             WeightBuffer::CpuMapped
         } else {
@@ -248,6 +262,18 @@ pub fn repacks_on_avx2(t: &Tensor) -> bool {
     rows_ok && matches!(t.ggml_type.name, "Q4_0" | "Q4_K" | "IQ4_NL" | "MXFP4")
 }
 
+/// A device buffer's size for `t`: CUDA pads (below); an RPC server running the CPU backend
+/// reports the CPU buffer type's alignment and plain `ggml_nbytes` (ggml-rpc.cpp,
+/// `ggml_backend_rpc_buffer_type_get_alloc_size` asks the server only for special tensors).
+fn device_alloc_size(t: &Tensor, device: DeviceRef, machine: &Machine) -> u64 {
+    match device {
+        DeviceRef::Gpu(i) if machine.gpus.get(i).is_some_and(|g| g.is_rpc()) => {
+            pad(t.n_bytes, CPU_ALIGN)
+        }
+        _ => cuda_alloc_size(t),
+    }
+}
+
 /// `ggml_backend_cuda_buffer_type_get_alloc_size`: quantized rows padded to 512 elements, then
 /// the buffer alignment.
 fn cuda_alloc_size(t: &Tensor) -> u64 {
@@ -261,7 +287,11 @@ fn cuda_alloc_size(t: &Tensor) -> u64 {
     pad(size, CUDA_ALIGN)
 }
 
-fn buffer_sizes(model: &Model, tensors: &[TensorPlacement]) -> Vec<WeightBufferSize> {
+fn buffer_sizes(
+    model: &Model,
+    tensors: &[TensorPlacement],
+    machine: &Machine,
+) -> Vec<WeightBufferSize> {
     let mut sums: BTreeMap<(DeviceRef, WeightBuffer), u64> = BTreeMap::new();
     // CPU_Mapped: one buffer per file over [min offset, max end) of its mapped tensors; repacked
     // tensors lying inside that range still count in it.
@@ -287,7 +317,10 @@ fn buffer_sizes(model: &Model, tensors: &[TensorPlacement]) -> Vec<WeightBufferS
         .map(|((device, buffer), bytes)| WeightBufferSize {
             device,
             name: match buffer {
-                WeightBuffer::Gpu => device.to_string(),
+                WeightBuffer::Gpu => match device {
+                    DeviceRef::Gpu(i) => machine.gpu_id(i),
+                    DeviceRef::Cpu => device.to_string(),
+                },
                 other => buffer_name(other).to_string(),
             },
             buffer,

@@ -29,6 +29,7 @@ const RUNTIME_KEYS: &[&str] = &[
     "host",
     "port",
     "cuda_overhead_mib",
+    "llama_cpp_build",
 ];
 const LLM_KEYS: &[&str] = &["model", "base_url", "api_key_env"];
 
@@ -317,6 +318,15 @@ fn read_runtime(s: &Section, base: &Path, diags: &mut Vec<Diagnostic>) -> Runtim
     }
     if let Some(m) = s.u64("cuda_overhead_mib", diags) {
         rt.cuda_overhead_mib = m;
+    }
+    if let Some(b) = s.u64("llama_cpp_build", diags) {
+        match u32::try_from(b) {
+            Ok(b) if b > 0 => rt.llama_cpp_build = Some(b),
+            _ => diags.push(s.out_of_range(
+                "llama_cpp_build",
+                "a positive llama.cpp build number, as `llama-server --version` prints it",
+            )),
+        }
     }
     rt
 }

@@ -80,8 +80,9 @@ pub(super) fn read_gpus<'a>(
     gpus
 }
 
-/// ids must be CUDA0..N-1 in order: llama.cpp names devices by CUDA index, and `-ot …=CUDA1`,
-/// `--main-gpu` and `--tensor-split` all refer to that numbering.
+/// ids must be CUDA0..N-1 in order (after RPC0..K-1 for llama.cpp RPC servers): llama.cpp names
+/// devices by CUDA index, and `-ot …=CUDA1`, `--main-gpu` and `--tensor-split` all refer to that
+/// numbering.
 fn check_id(
     s: &Section,
     i: usize,
@@ -109,7 +110,14 @@ fn check_id(
         diags.push(d);
         return;
     }
-    let want = format!("CUDA{i}");
+    // llama.cpp puts RPC servers in front of the local GPUs (`llama_prepare_model_devices` in
+    // src/llama.cpp), so RPC entries come first and CUDA numbering starts after them.
+    let n_rpc = before.iter().filter(|g| g.id.starts_with("RPC")).count();
+    let want = if id.starts_with("RPC") && n_rpc == i {
+        format!("RPC{i}")
+    } else {
+        format!("CUDA{}", i - n_rpc)
+    };
     if id != want {
         diags.push(
             Diagnostic::error(

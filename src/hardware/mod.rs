@@ -128,6 +128,9 @@ pub struct Runtime {
     pub port: u16,
     /// CUDA context and library workspace per active GPU, in MiB.
     pub cuda_overhead_mib: u64,
+    /// The llama.cpp build the machine runs (`llama-server --version`), for the memory rules
+    /// that changed between builds; `None` = the build profilec follows (b11434).
+    pub llama_cpp_build: Option<u32>,
 }
 
 impl Runtime {
@@ -139,6 +142,7 @@ impl Runtime {
             host: DEFAULT_HOST.to_owned(),
             port: DEFAULT_PORT,
             cuda_overhead_mib: DEFAULT_CUDA_OVERHEAD_MIB,
+            llama_cpp_build: None,
         }
     }
 }

@@ -36,9 +36,32 @@ pub struct Machine {
     pub cpu: Device,
     /// Per active GPU, from `[runtime] cuda_overhead_mib`.
     pub cuda_overhead_mib: u64,
+    /// `[runtime] llama_cpp_build`: the build whose memory rules apply (`None` = b11434).
+    pub llama_cpp_build: Option<u32>,
+}
+
+impl Device {
+    /// A llama.cpp RPC server (`--rpc`, id `RPC0`…): a remote CPU backend with host-like sizes,
+    /// no op offload and no pinned host buffer (ggml/src/ggml-rpc/ggml-rpc.cpp).
+    pub fn is_rpc(&self) -> bool {
+        self.kind == DeviceKind::Gpu && self.id.starts_with("RPC")
+    }
 }
 
 impl Machine {
+    /// Whether any local CUDA device is present (RPC servers do not count): it decides pinned
+    /// host buffers, repacking and op offload.
+    pub fn has_cuda(&self) -> bool {
+        self.gpus.iter().any(|g| !g.is_rpc())
+    }
+
+    /// The llama.cpp name of GPU `i` (`CUDA1`, `RPC0`).
+    pub fn gpu_id(&self, i: usize) -> String {
+        self.gpus
+            .get(i)
+            .map_or_else(|| format!("CUDA{i}"), |g| g.id.clone())
+    }
+
     /// GPUs in CUDA order, then the CPU.
     pub fn devices(&self) -> impl Iterator<Item = &Device> {
         self.gpus.iter().chain(std::iter::once(&self.cpu))
@@ -91,6 +114,7 @@ impl Hardware {
                 drives_display: false,
             },
             cuda_overhead_mib: self.runtime.cuda_overhead_mib,
+            llama_cpp_build: self.runtime.llama_cpp_build,
         }
     }
 }

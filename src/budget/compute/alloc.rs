@@ -10,138 +10,7 @@ fn pad(x: u64) -> u64 {
     x.div_ceil(ALIGN) * ALIGN
 }
 
-/// Index of a tensor in a [`Graph`].
-pub type Id = usize;
-
-/// The single stand-in for every tensor that lives outside the compute buffer (weights, the KV
-/// and recurrent caches): never allocated, never freed.
-pub const EXTERNAL: Id = 0;
-
-#[derive(Debug, Clone)]
-pub struct Tensor {
-    pub size: u64,
-    pub srcs: Vec<Id>,
-    /// The op may write into a dying parent (`ggml_op_can_inplace`).
-    pub inplace: bool,
-    /// Views have no memory; they keep the tensor they view alive.
-    pub view_of: Option<Id>,
-    pub input: bool,
-    /// Outputs are never freed.
-    pub output: bool,
-    /// Stands in for `ggml_are_same_layout`: in-place reuse needs equal layouts.
-    pub layout: u64,
-    /// Backend that runs (and holds) the tensor; `None` = the CPU backend.
-    pub dev: Option<usize>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Graph {
-    pub tensors: Vec<Tensor>,
-    /// Execution order of the non-input tensors.
-    pub nodes: Vec<Id>,
-    pub inputs: Vec<Id>,
-    /// `ggml_build_forward_expand` calls on tensors something else reads (or on an input):
-    /// `(nodes.len() at the call, tensor)`. They only change the order of `graph->leafs`.
-    pub expanded: Vec<(usize, Id)>,
-}
-
-impl Default for Graph {
-    fn default() -> Graph {
-        Graph::new()
-    }
-}
-
-impl Graph {
-    pub fn new() -> Graph {
-        let ext = Tensor {
-            size: 0,
-            srcs: Vec::new(),
-            inplace: false,
-            view_of: None,
-            input: false,
-            output: false,
-            layout: 0,
-            dev: None,
-        };
-        Graph {
-            tensors: vec![ext],
-            nodes: Vec::new(),
-            inputs: Vec::new(),
-            expanded: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, t: Tensor) -> Id {
-        self.tensors.push(t);
-        self.tensors.len() - 1
-    }
-
-    pub fn input(&mut self, size: u64, dev: Option<usize>) -> Id {
-        let id = self.push(Tensor {
-            size,
-            srcs: Vec::new(),
-            inplace: false,
-            view_of: None,
-            input: true,
-            output: false,
-            layout: size,
-            dev,
-        });
-        self.inputs.push(id);
-        id
-    }
-
-    pub fn op(&mut self, size: u64, srcs: &[Id], inplace: bool, dev: Option<usize>) -> Id {
-        let id = self.push(Tensor {
-            size,
-            srcs: srcs.to_vec(),
-            inplace,
-            view_of: None,
-            input: false,
-            output: false,
-            layout: size,
-            dev,
-        });
-        self.nodes.push(id);
-        id
-    }
-
-    /// A view of `src` whose own sources are `srcs` (a `set_rows` into a cache is a view of the
-    /// cache that reads the new rows).
-    pub fn view_with(&mut self, src: Id, srcs: &[Id]) -> Id {
-        let base = self.tensors.get(src).cloned();
-        let (size, layout, root, dev) = base.map_or((0, 0, EXTERNAL, None), |b| {
-            (b.size, b.layout, b.view_of.unwrap_or(src), b.dev)
-        });
-        let id = self.push(Tensor {
-            size,
-            srcs: srcs.to_vec(),
-            inplace: false,
-            view_of: Some(root),
-            input: false,
-            output: false,
-            layout,
-            dev,
-        });
-        self.nodes.push(id);
-        id
-    }
-
-    pub fn view(&mut self, src: Id) -> Id {
-        self.view_with(src, &[src])
-    }
-
-    /// `ggml_build_forward_expand(gf, id)` at this point of the graph.
-    pub fn expand(&mut self, id: Id) {
-        self.expanded.push((self.nodes.len(), id));
-    }
-
-    pub fn mark_output(&mut self, id: Id) {
-        if let Some(t) = self.tensors.get_mut(id) {
-            t.output = true;
-        }
-    }
-}
+pub use super::ir::{EXTERNAL, Graph, Id, Tensor};
 
 /// `ggml_dyn_tallocr` with one chunk: free blocks sorted by offset, the last one unbounded.
 #[derive(Debug, Clone)]
@@ -275,7 +144,11 @@ pub fn replay_traced(
         dev_index,
         trace,
     };
-    for i in super::leafs::leaf_order(g) {
+    let leafs = g
+        .leafs
+        .clone()
+        .unwrap_or_else(|| super::leafs::leaf_order(g));
+    for i in leafs {
         ctx.allocate(i);
     }
     for &n in &g.nodes {
@@ -309,7 +182,7 @@ impl Replay<'_> {
         let Some(t) = self.g.tensors.get(id) else {
             return;
         };
-        if id == EXTERNAL || t.view_of.is_some() || self.st[id].allocated {
+        if t.external() || t.view_of.is_some() || self.st[id].allocated {
             return;
         }
         self.st[id].allocated = true;
@@ -320,7 +193,7 @@ impl Replay<'_> {
                 };
                 // A view is never `allocated` in ggml-alloc, so `ggml_gallocr_is_own` rejects
                 // it: an op on a view (a reshape, a permute) always gets a block of its own.
-                let own = p != EXTERNAL && pt.view_of.is_none() && self.st[p].allocated;
+                let own = !pt.external() && pt.view_of.is_none() && self.st[p].allocated;
                 if !own || pt.output || pt.layout != t.layout || pt.dev != t.dev {
                     continue;
                 }

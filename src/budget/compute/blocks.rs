@@ -23,7 +23,8 @@ impl Builder<'_> {
         // Qwen3-Next projects Q together with its output gate.
         let gated = self.fam == Family::Qwen3Next;
         let qs = dk * h * t * F32;
-        let q_full = self.op(if gated { 2 * qs } else { qs }, &[EXTERNAL, x]);
+        let wq = self.w(".attn_q.weight");
+        let q_full = self.op(if gated { 2 * qs } else { qs }, &[wq, x]);
         let mut q = q_full;
         if bias {
             q = self.ip(qs, &[q, EXTERNAL]);
@@ -51,9 +52,11 @@ impl Builder<'_> {
         // set_rows into the cache: views of the (external) cache that read the new rows. The
         // attention reads other views of the cache, so the writes are roots of their own.
         let kv = self.view(k);
-        self.g.view_with(EXTERNAL, &[kv, c.k_idxs]);
+        let k_cache = self.cache();
+        self.g.view_with(k_cache, &[kv, c.k_idxs]);
         let vv = self.view(v);
-        self.g.view_with(EXTERNAL, &[vv, c.v_idxs]);
+        let v_cache = self.cache();
+        self.g.view_with(v_cache, &[vv, c.v_idxs]);
         let qp = self.view(q);
         let mut o = self.attn_core(qp, c, dv, h, None);
         if gated {
@@ -63,7 +66,8 @@ impl Builder<'_> {
             let g = self.ip(qs, &[g]);
             o = self.ip(dv * h * t * F32, &[o, g]);
         }
-        let mut out = self.op(self.facts.n_embd * t * F32, &[EXTERNAL, o]);
+        let wo = self.w(".attn_output.weight");
+        let mut out = self.op(self.facts.n_embd * t * F32, &[wo, o]);
         if self.fam == Family::GptOss {
             out = self.ip(self.facts.n_embd * t * F32, &[out, EXTERNAL]);
         }
@@ -71,7 +75,8 @@ impl Builder<'_> {
     }
 
     fn key(&mut self, x: Id, ks: u64, bias: bool, qk_norm: bool) -> Id {
-        let mut k = self.op(ks, &[EXTERNAL, x]);
+        let wk = self.w(".attn_k.weight");
+        let mut k = self.op(ks, &[wk, x]);
         if bias {
             k = self.ip(ks, &[k, EXTERNAL]);
         }
@@ -84,7 +89,8 @@ impl Builder<'_> {
     }
 
     fn value(&mut self, x: Id, vs: u64, bias: bool) -> Id {
-        let mut v = self.op(vs, &[EXTERNAL, x]);
+        let wv = self.w(".attn_v.weight");
+        let mut v = self.op(vs, &[wv, x]);
         if bias {
             v = self.ip(vs, &[v, EXTERNAL]);
         }
@@ -98,13 +104,16 @@ impl Builder<'_> {
     /// `kq`), and `wv_b` decompresses the result per head.
     fn attn_core(&mut self, q: Id, c: Cache, dv: u64, h: u64, v_mla: Option<u64>) -> Id {
         let t = self.t;
+        let cache = self.cache();
         if self.ctx.flash_attn {
-            let o = self.op(dv * h * t * F32, &[q, EXTERNAL, EXTERNAL, c.mask]);
+            let mask = self.fa_mask(c);
+            let o = self.op(dv * h * t * F32, &[q, cache, cache, mask]);
             let Some(dm) = v_mla else {
                 return self.view(o);
             };
             let o = self.view(o);
-            let o = self.op(dm * h * t * F32, &[EXTERNAL, o]);
+            let wv_b = self.w(".attn_v_b.weight");
+            let o = self.op(dm * h * t * F32, &[wv_b, o]);
             let o = self.view(o);
             let o = self.op(dm * h * t * F32, &[o]);
             return self.view(o);
@@ -116,16 +125,17 @@ impl Builder<'_> {
                 let bytes = crate::gguf::GgmlType::from_name(&self.ctx.type_k)
                     .filter(|ty| !ty.is_quantized)
                     .map_or(2 * n, |ty| ty.type_size * n);
-                self.op(bytes, &[EXTERNAL])
+                self.op(bytes, &[cache])
             }
-            None => EXTERNAL,
+            None => cache,
         };
-        let kq = self.op(c.n_kv * t * h * F32, &[EXTERNAL, q]);
+        let kq = self.op(c.n_kv * t * h * F32, &[cache, q]);
         let kq = self.ip(c.n_kv * t * h * F32, &[kq, c.mask]);
         let mut kqv = self.op(dv * t * h * F32, &[v, kq]);
         let mut width = dv;
         if let Some(dm) = v_mla {
-            kqv = self.op(dm * t * h * F32, &[EXTERNAL, kqv]);
+            let wv_b = self.w(".attn_v_b.weight");
+            kqv = self.op(dm * t * h * F32, &[wv_b, kqv]);
             width = dm;
         }
         let kv = self.view(kqv);
@@ -157,21 +167,26 @@ impl Builder<'_> {
                 .metadata
                 .u64(&format!("{}.attention.q_lora_rank", self.facts.arch))
                 .unwrap_or(rank);
-            let qa = self.op(r * t * F32, &[EXTERNAL, x]);
+            let wqa = self.w(".attn_q_a.weight");
+            let qa = self.op(r * t * F32, &[wqa, x]);
             let qa = self.ip(r * t * F32, &[qa]);
             let qa = self.ip(r * t * F32, &[qa, EXTERNAL]);
-            self.op(dk * h * t * F32, &[EXTERNAL, qa])
+            let wqb = self.w(".attn_q_b.weight");
+            self.op(dk * h * t * F32, &[wqb, qa])
         } else {
-            self.op(dk * h * t * F32, &[EXTERNAL, x])
+            let wq = self.w(".attn_q.weight");
+            self.op(dk * h * t * F32, &[wq, x])
         };
         let q = self.view(q);
         let q_nope = self.view(q);
-        let absorbed = self.op(rank * h * t * F32, &[EXTERNAL, q_nope]);
+        let wk_b = self.w(".attn_k_b.weight");
+        let absorbed = self.op(rank * h * t * F32, &[wk_b, q_nope]);
         let absorbed = self.view(absorbed);
         let q_pe = self.view(q);
         let q_pe = self.ip(rope * h * t * F32, &[q_pe, self.pos]);
         let q = self.op((rank + rope) * h * t * F32, &[absorbed, q_pe]);
-        let kv_pe = self.op((rank + rope) * t * F32, &[EXTERNAL, x]);
+        let wkv = self.w(".attn_kv_a_mqa.weight");
+        let kv_pe = self.op((rank + rope) * t * F32, &[wkv, x]);
         let kv_c = self.view(kv_pe);
         let kv_c = self.ip(rank * t * F32, &[kv_c]);
         let kv_c = self.ip(rank * t * F32, &[kv_c, EXTERNAL]);
@@ -183,18 +198,24 @@ impl Builder<'_> {
             return self.op(self.facts.n_embd * t * F32, &[EXTERNAL, q, k, v]);
         };
         let kv = self.view(k);
-        self.g.view_with(EXTERNAL, &[kv, c.k_idxs]);
+        let k_cache = self.cache();
+        self.g.view_with(k_cache, &[kv, c.k_idxs]);
         let qp = self.view(q);
         let o = self.attn_core(qp, c, rank, h, Some(dv));
-        self.op(self.facts.n_embd * t * F32, &[EXTERNAL, o])
+        let wo = self.w(".attn_output.weight");
+        self.op(self.facts.n_embd * t * F32, &[wo, o])
     }
 
-    pub(super) fn dense_ffn(&mut self, n_ff: u64, x: Id) -> Id {
+    /// `build_ffn` with gate, up and down; `which` = "" or "_shexp" (the shared expert).
+    pub(super) fn dense_ffn(&mut self, n_ff: u64, x: Id, which: &str) -> Id {
         let t = self.t;
-        let gate = self.op(n_ff * t * F32, &[EXTERNAL, x]);
-        let up = self.op(n_ff * t * F32, &[EXTERNAL, x]);
+        let wg = self.w(&format!(".ffn_gate{which}.weight"));
+        let gate = self.op(n_ff * t * F32, &[wg, x]);
+        let wu = self.w(&format!(".ffn_up{which}.weight"));
+        let up = self.op(n_ff * t * F32, &[wu, x]);
         let act = self.op(n_ff * t * F32, &[gate, up]);
-        self.op(self.facts.n_embd * t * F32, &[EXTERNAL, act])
+        let wd = self.w(&format!(".ffn_down{which}.weight"));
+        self.op(self.facts.n_embd * t * F32, &[wd, act])
     }
 
     /// `build_moe_ffn`: router, top-k, per-expert up/gate/down over `n_used` copies of each
@@ -203,7 +224,7 @@ impl Builder<'_> {
         let t = self.t;
         let e = self.facts.n_embd;
         let Some(ex) = self.facts.experts.clone() else {
-            return self.dense_ffn(0, x);
+            return self.dense_ffn(0, x, "");
         };
         let (ne, nu, nf) = (u64::from(ex.count), u64::from(ex.used.max(1)), ex.n_ff_exp);
         let biased = self.has_tensor(".ffn_gate_exps.bias");
@@ -250,18 +271,24 @@ impl Builder<'_> {
         let xr = self.view(x);
         let big = nf * nu * t * F32;
         // The activation reads gate then up, so llama.cpp's graph computes the gate first.
-        let mut gate = self.op(big, &[EXTERNAL, xr, topk]);
+        let wg = self.w(".ffn_gate_exps.weight");
+        let mut gate = self.op(big, &[wg, xr, topk]);
         if biased {
-            gate = self.ip(big, &[gate, EXTERNAL, topk]);
+            let b = self.w(".ffn_gate_exps.bias");
+            gate = self.ip(big, &[gate, b, topk]);
         }
-        let mut up = self.op(big, &[EXTERNAL, xr, topk]);
+        let wu = self.w(".ffn_up_exps.weight");
+        let mut up = self.op(big, &[wu, xr, topk]);
         if biased {
-            up = self.ip(big, &[up, EXTERNAL, topk]);
+            let b = self.w(".ffn_up_exps.bias");
+            up = self.ip(big, &[up, b, topk]);
         }
         let act = self.op(big, &[gate, up]);
-        let mut down = self.op(e * nu * t * F32, &[EXTERNAL, act, topk]);
+        let wd = self.w(".ffn_down_exps.weight");
+        let mut down = self.op(e * nu * t * F32, &[wd, act, topk]);
         if biased {
-            down = self.ip(e * nu * t * F32, &[down, EXTERNAL, topk]);
+            let b = self.w(".ffn_down_exps.bias");
+            down = self.ip(e * nu * t * F32, &[down, b, topk]);
         }
         let down = self.ip(e * nu * t * F32, &[down, w]);
         self.g.expand(down);
@@ -284,7 +311,7 @@ impl Builder<'_> {
         if ex.shared_count == 0 && ex.n_ff_shexp == 0 {
             return acc;
         }
-        let mut sh = self.dense_ffn(n_sh, x);
+        let mut sh = self.dense_ffn(n_sh, x, "_shexp");
         if self.has_tensor(".ffn_gate_inp_shexp.weight") {
             // Qwen2-MoE writes its sigmoid as silu(x) / x: both ops read the projection.
             let gi = self.op(t * F32, &[EXTERNAL, x]);

@@ -1,8 +1,11 @@
 //! The intermediate tensors of one llama.cpp graph (`llm_build_*` for the family), in execution
 //! order, ready for the allocator replay. Sizes are bytes; F32 unless a comment says otherwise.
 
+use std::collections::HashMap;
+
 use super::alloc::{EXTERNAL, Graph, Id};
 use super::family::Family;
+use super::ir::Kind;
 use crate::budget::ContextParams;
 use crate::gguf::{LayerFacts, Model, ModelFacts};
 
@@ -16,11 +19,30 @@ pub struct Shape {
     pub n_outputs: u64,
 }
 
-/// Where each part of the graph runs (the backend split); all `None` for the CPU-only estimate.
+/// Where each weight lives and what a copy of it takes: tensor name → (backend, bytes);
+/// `None` = the host.
+pub type WeightMap = HashMap<String, (Option<usize>, u64)>;
+
+/// Where each part of the graph's weights and caches live; all `None` for the CPU-only estimate.
 #[derive(Debug, Clone, Copy)]
 pub struct Placement<'a> {
     pub layers: &'a [Option<usize>],
     pub output: Option<usize>,
+    /// Each layer's KV / recurrent cache device (`-nkvo` keeps them on the host); empty = the
+    /// layer's device.
+    pub kv: &'a [Option<usize>],
+    /// Named weights (`-ot` overrides, sizes for op-offload copies); without it every weight is
+    /// on its layer's device with no size.
+    pub weights: Option<&'a WeightMap>,
+}
+
+impl Placement<'_> {
+    pub const CPU: Placement<'static> = Placement {
+        layers: &[],
+        output: None,
+        kv: &[],
+        weights: None,
+    };
 }
 
 /// A KV cache as the graph sees it: cells per stream and its per-graph inputs.
@@ -28,6 +50,8 @@ pub struct Placement<'a> {
 pub struct Cache {
     pub n_kv: u64,
     pub mask: Id,
+    /// The in-graph F16 cast of an F32 mask (`ContextParams::fa_mask_cast`), once made.
+    pub mask_f16: Option<Id>,
     pub k_idxs: Id,
     pub v_idxs: Id,
 }
@@ -46,6 +70,11 @@ pub struct Builder<'a> {
     pub swa: Option<Cache>,
     pub s_copy: Option<Id>,
     pub pos: Id,
+    pub place: Placement<'a>,
+    /// The layer being built (`None` outside the repeating layers).
+    pub il: Option<usize>,
+    /// One size-less weight per device for the small weights the graph does not name.
+    pub implicit: Vec<(Option<usize>, Id)>,
 }
 
 /// Cells per stream of the SWA cache (`llama_kv_cache_iswa`).
@@ -60,13 +89,94 @@ pub fn swa_cells(facts: &ModelFacts, ctx: &ContextParams) -> u64 {
 }
 
 impl<'a> Builder<'a> {
+    /// The mask flash attention reads: the F16 input, or on older builds the F16 cast of the
+    /// F32 input, made at its first reader (where ggml's graph order puts it: just before the
+    /// first attention, on that layer's backend) and shared by every later layer.
+    pub fn fa_mask(&mut self, c: Cache) -> Id {
+        if !self.ctx.fa_mask_cast {
+            return c.mask;
+        }
+        if let Some(m) = c.mask_f16 {
+            return m;
+        }
+        let size = self.g.tensors.get(c.mask).map_or(0, |t| t.size / 2);
+        let m = self.op(size, &[c.mask]);
+        for slot in [&mut self.full, &mut self.swa] {
+            if let Some(x) = slot.as_mut().filter(|x| x.mask == c.mask) {
+                x.mask_f16 = Some(m);
+            }
+        }
+        m
+    }
+
     pub fn op(&mut self, size: u64, srcs: &[Id]) -> Id {
-        self.g.op(size, srcs, false, self.dev)
+        self.node(size, srcs, false)
     }
 
     /// An op llama.cpp may run in place (`ggml_op_can_inplace`).
     pub fn ip(&mut self, size: u64, srcs: &[Id]) -> Id {
-        self.g.op(size, srcs, true, self.dev)
+        self.node(size, srcs, true)
+    }
+
+    /// `EXTERNAL` among `srcs` is a small weight of the current layer (a norm, a bias).
+    fn node(&mut self, size: u64, srcs: &[Id], inplace: bool) -> Id {
+        let srcs: Vec<Id> = srcs
+            .iter()
+            .map(|&s| {
+                if s == EXTERNAL {
+                    self.implicit_weight()
+                } else {
+                    s
+                }
+            })
+            .collect();
+        let id = self.g.op(size, &srcs, inplace, self.dev);
+        if let Some(t) = self.g.tensors.get_mut(id) {
+            t.batch = self.t;
+        }
+        id
+    }
+
+    /// A `get_rows` from a weight (the token embeddings): CUDA never offloads it (batch 0).
+    pub fn get_rows(&mut self, size: u64, weight: Id, rows: Id) -> Id {
+        let id = self.g.op(size, &[weight, rows], false, self.dev);
+        if let Some(t) = self.g.tensors.get_mut(id) {
+            t.batch = 0;
+        }
+        id
+    }
+
+    fn implicit_weight(&mut self) -> Id {
+        let dev = self.dev;
+        if let Some(&(_, id)) = self.implicit.iter().find(|(d, _)| *d == dev) {
+            return id;
+        }
+        let id = self.g.external(0, Kind::Weight, dev);
+        self.implicit.push((dev, id));
+        id
+    }
+
+    /// The weight `name` (`blk.{il}.` is prefixed to a name starting with `.`), where
+    /// `-ngl`/`-ot` put it and its size; a weight the file lacks stands on the current device.
+    pub fn w(&mut self, name: &str) -> Id {
+        let full = match (name.strip_prefix('.'), self.il) {
+            (Some(rest), Some(il)) => format!("blk.{il}.{rest}"),
+            _ => name.to_string(),
+        };
+        let found = self.place.weights.and_then(|m| m.get(&full)).copied();
+        match found {
+            Some((dev, bytes)) => self.g.external(bytes, Kind::Weight, dev),
+            None => self.implicit_weight(),
+        }
+    }
+
+    /// The current layer's KV or recurrent cache (read by attention, written by `set_rows`).
+    pub fn cache(&mut self) -> Id {
+        let dev = match self.il {
+            Some(il) if !self.place.kv.is_empty() => self.place.kv.get(il).copied().flatten(),
+            _ => self.dev,
+        };
+        self.g.external(0, Kind::Cache, dev)
     }
 
     pub fn view(&mut self, src: Id) -> Id {
@@ -81,7 +191,8 @@ impl<'a> Builder<'a> {
             .any(|t| t.name.starts_with("blk.") && t.name.ends_with(suffix))
     }
 
-    pub fn build(mut self, place: Placement) -> Graph {
+    pub fn build(mut self) -> Graph {
+        let place = self.place;
         let (e, v) = (self.facts.n_embd, self.facts.n_vocab);
         let t = self.shape.n_tokens;
         let n_out = self.shape.n_outputs;
@@ -89,12 +200,17 @@ impl<'a> Builder<'a> {
         // Inputs live on the CPU backend (ggml-backend's scheduler pins graph inputs there).
         self.dev = None;
         let tokens = self.g.input(4 * t, None);
-        let embd_in = self.g.input(e * t * F32, None);
-        let mixed_tok = self.g.input(4 * t, None);
-        let mixed_slots = self.g.input(8 * t, None);
-        let mixed_embd = self.g.input(e * t * F32, None);
+        // [embd input, mixed tokens, mixed slots, mixed embd input] (`ContextParams::embd_select`).
+        let select = self.ctx.embd_select.then(|| {
+            [
+                self.g.input(e * t * F32, None),
+                self.g.input(4 * t, None),
+                self.g.input(8 * t, None),
+                self.g.input(e * t * F32, None),
+            ]
+        });
         self.pos = self.g.input(4 * t, None);
-        let mask_elt = if fa { 2 } else { 4 };
+        let mask_elt = if fa && !self.ctx.fa_mask_cast { 2 } else { 4 };
         let v_max = self
             .facts
             .layers
@@ -109,6 +225,7 @@ impl<'a> Builder<'a> {
         let cache = |b: &mut Builder, n_kv: u64| Cache {
             n_kv,
             mask: b.g.input(n_kv * t * mask_elt, None),
+            mask_f16: None,
             k_idxs: b.g.input(8 * t, None),
             v_idxs: b.g.input(8 * t * v_idx_rows, None),
         };
@@ -124,12 +241,15 @@ impl<'a> Builder<'a> {
         // build_inp_embd: ggml_build_forward_select expands the token rows, the embd input and
         // the mixed path (set_rows into a dup; a view nobody consumes keeps both alive for the
         // whole graph), then the result is expanded once more.
-        let embd = self.op(e * t * F32, &[EXTERNAL, tokens]);
+        let tok_embd = self.w("token_embd.weight");
+        let embd = self.get_rows(e * t * F32, tok_embd, tokens);
         self.g.expand(embd);
-        self.g.expand(embd_in);
-        let n1 = self.op(e * t * F32, &[EXTERNAL, mixed_tok]);
-        let n2 = self.op(e * t * F32, &[mixed_embd]);
-        self.g.view_with(n2, &[n1, mixed_slots, n2]);
+        if let Some([embd_in, mixed_tok, mixed_slots, mixed_embd]) = select {
+            self.g.expand(embd_in);
+            let n1 = self.get_rows(e * t * F32, tok_embd, mixed_tok);
+            let n2 = self.op(e * t * F32, &[mixed_embd]);
+            self.g.view_with(n2, &[n1, mixed_slots, n2]);
+        }
         let mut cur = embd;
         if self.fam == Family::Gemma3 {
             // Token rows scaled by sqrt(n_embd) through an input column (`inp_scale_rows`).
@@ -152,10 +272,12 @@ impl<'a> Builder<'a> {
         self.t = t;
         for (il, layer) in layers.iter().enumerate() {
             self.dev = place.layers.get(il).copied().flatten();
+            self.il = Some(il);
             let last = il + 1 == n_layer;
             cur = self.layer(layer, cur, (last && !gather_after).then_some(out_ids));
         }
         self.dev = place.output;
+        self.il = None;
         let gather = gather_after || n_layer == 0;
         // Qwen3-Next normalises first (the MTP head reads the normed rows of every token).
         let norm_first = gather && self.fam == Family::Qwen3Next;
@@ -170,9 +292,21 @@ impl<'a> Builder<'a> {
             x = self.op(e * n_out * F32, &[x, out_ids]);
             self.t = n_out;
         }
-        let logits = self.op(v * self.t * F32, &[EXTERNAL, x]);
+        let out_w = if self.has_named("output.weight") {
+            self.w("output.weight")
+        } else if self.dev.is_some() {
+            // Tied embeddings: llama.cpp loads a copy of token_embd with the output layer.
+            self.implicit_weight()
+        } else {
+            tok_embd
+        };
+        let logits = self.op(v * self.t * F32, &[out_w, x]);
         self.g.mark_output(logits);
         self.g
+    }
+
+    fn has_named(&self, name: &str) -> bool {
+        self.place.weights.is_some_and(|m| m.contains_key(name))
     }
 
     pub fn is_mla(&self) -> bool {
@@ -222,7 +356,7 @@ impl<'a> Builder<'a> {
         let mut x = if l.is_moe {
             self.moe(x)
         } else {
-            self.dense_ffn(l.n_ff, x)
+            self.dense_ffn(l.n_ff, x, "")
         };
         if self.fam == Family::Gemma3 {
             x = self.ip(et, &[x]);

@@ -11,13 +11,17 @@ pub mod alloc;
 mod blocks;
 pub mod family;
 pub mod graph;
+pub mod ir;
 mod leafs;
 mod recurrent;
+pub mod sched;
 
 use serde::Serialize;
 
 use self::alloc::{DynAlloc, replay};
-use self::graph::{Builder, Placement, Shape};
+use self::graph::{Builder, Shape};
+pub use self::graph::{Placement, WeightMap};
+pub use self::sched::{Backends, DeviceKind};
 use crate::budget::ContextParams;
 use crate::gguf::{Model, ModelFacts};
 
@@ -83,28 +87,38 @@ pub fn within_limits(facts: &ModelFacts, ctx: &ContextParams) -> bool {
             .is_none_or(|e| e.count <= 1 << 14 && e.n_ff_exp <= DIM)
 }
 
-/// Replays the three reserves; returns the per-backend high-water marks (bytes) and which graph
-/// first reached the largest one on `focus`.
+/// Replays the three reserves; returns the per-backend high-water marks (bytes), which graph
+/// first reached the largest one on `focus`, and the pp graph's number of splits.
 fn run(
     model: &Model,
     facts: &ModelFacts,
     ctx: &ContextParams,
     place: Placement,
-    n_backends: usize,
+    backends: &Backends,
     focus: usize,
-) -> (Vec<u64>, &'static str) {
+) -> (Vec<u64>, &'static str, usize) {
+    let n_backends = backends.devices.len() + 1;
     let (fam, _) = family::resolve(facts);
     if !within_limits(facts, ctx) {
-        return (vec![u64::MAX; n_backends], "pp");
+        return (vec![u64::MAX; n_backends], "pp", 1);
     }
     let mut allocs = vec![DynAlloc::new(); n_backends];
-    let cpu = n_backends.saturating_sub(1);
+    let cpu = n_backends - 1;
     let dev_index = |d: Option<usize>| d.filter(|&i| i < cpu).unwrap_or(cpu);
     let mut peak = "pp";
-    for (shape, name) in shapes(ctx) {
+    let mut splits = 1;
+    for (k, (shape, name)) in shapes(ctx).into_iter().enumerate() {
         let before = allocs.get(focus).map_or(0, |a| a.max);
         let g = build_graph(model, facts, ctx, fam, shape, place);
-        let g = if n_backends > 1 { split_copies(&g) } else { g };
+        let g = if n_backends > 1 {
+            let (g, n) = sched::schedule(&g, backends);
+            if k == 0 {
+                splits = n;
+            }
+            g
+        } else {
+            g
+        };
         replay(&g, &mut allocs, &dev_index);
         if allocs.get(focus).map_or(0, |a| a.max) > before {
             peak = name;
@@ -113,7 +127,7 @@ fn run(
             a.reset();
         }
     }
-    (allocs.iter().map(|a| a.max).collect(), peak)
+    (allocs.iter().map(|a| a.max).collect(), peak, splits)
 }
 
 fn build_graph(
@@ -137,8 +151,11 @@ fn build_graph(
         swa: None,
         s_copy: None,
         pos: alloc::EXTERNAL,
+        place,
+        il: None,
+        implicit: Vec::new(),
     };
-    b.build(place)
+    b.build()
 }
 
 /// Every allocation of the three CPU reserves in order (`pp`, `tg`, `pp`), for comparing the
@@ -154,10 +171,7 @@ pub fn debug_trace(
     if !within_limits(facts, ctx) {
         return Vec::new();
     }
-    let place = Placement {
-        layers: &[],
-        output: None,
-    };
+    let place = Placement::CPU;
     shapes(ctx)
         .into_iter()
         .map(|(shape, name)| {
@@ -173,11 +187,12 @@ pub fn debug_trace(
 /// The CPU backend's compute buffer with all layers on the CPU (`-ngl 0`).
 pub fn estimate(model: &Model, facts: &ModelFacts, ctx: &ContextParams) -> ComputeEstimate {
     let (fam, exact) = family::resolve(facts);
-    let place = Placement {
-        layers: &[],
-        output: None,
+    let cpu_only = Backends {
+        devices: Vec::new(),
+        op_offload: false,
+        n_copies: 1,
     };
-    let (bytes, peak) = run(model, facts, ctx, place, 1, 0);
+    let (bytes, peak, _) = run(model, facts, ctx, Placement::CPU, &cpu_only, 0);
     ComputeEstimate {
         cpu_mib: bytes.first().copied().unwrap_or(0) as f64 / MIB,
         family: fam.name(),
@@ -210,9 +225,8 @@ pub fn family_notes(facts: &ModelFacts) -> Vec<String> {
 
 /// Compute buffers with layers split over GPUs: MiB per backend, GPUs `0..n_gpus` then the CPU.
 /// `gpu_layers[il]` is the device of layer `il` (`None` = CPU); `output_device` runs the output
-/// norm and logits. Modelled, not calibrated on a GPU (docs/memory-model.md §7): one allocator
-/// per backend, graph inputs on the CPU, and one copy per foreign source in each backend that
-/// reads it (ggml-backend's split inputs, no pipeline-parallel duplicates).
+/// norm and logits. Every GPU is taken as CUDA with op offload off and weights without sizes;
+/// [`scheduled`] takes the real weights, devices and pipeline setting.
 pub fn estimate_split(
     model: &Model,
     facts: &ModelFacts,
@@ -227,7 +241,7 @@ pub fn estimate_split(
         .collect()
 }
 
-/// [`estimate_split`] in bytes (GPUs in order, then the CPU), for the plan to add up exactly.
+/// [`estimate_split`] in bytes (GPUs in order, then the CPU).
 pub fn split_bytes(
     model: &Model,
     facts: &ModelFacts,
@@ -243,40 +257,35 @@ pub fn split_bytes(
     let place = Placement {
         layers: &layers,
         output: output_device.filter(|&i| i < n_gpus),
+        kv: &[],
+        weights: None,
     };
-    let (bytes, _) = run(model, facts, ctx, place, n_gpus + 1, n_gpus);
-    bytes
+    let backends = Backends {
+        devices: vec![DeviceKind::Cuda; n_gpus],
+        op_offload: false,
+        n_copies: 1,
+    };
+    scheduled(model, facts, ctx, place, &backends).bytes
 }
 
-/// Inserts the scheduler's split-input copies: a tensor read by a node on another backend is
-/// copied into that backend once (an input there, alive until its last reader).
-fn split_copies(g: &alloc::Graph) -> alloc::Graph {
-    use std::collections::HashMap;
-    let mut out = g.clone();
-    let mut copies: HashMap<(usize, Option<usize>), usize> = HashMap::new();
-    for &n in &g.nodes {
-        let Some(node) = g.tensors.get(n) else {
-            continue;
-        };
-        let dev = node.dev;
-        let mut srcs = node.srcs.clone();
-        for s in &mut srcs {
-            let Some(src) = g.tensors.get(*s) else {
-                continue;
-            };
-            if *s == alloc::EXTERNAL || src.dev == dev {
-                continue;
-            }
-            // A view is copied as the bytes it shows.
-            let key = (*s, dev);
-            let id = *copies
-                .entry(key)
-                .or_insert_with(|| out.input(src.size, dev));
-            *s = id;
-        }
-        if let Some(t) = out.tensors.get_mut(n) {
-            t.srcs = srcs;
-        }
-    }
-    out
+/// The compute buffers of a multi-backend launch, as the scheduler allocates them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scheduled {
+    /// Bytes per backend: the devices in order, then the CPU.
+    pub bytes: Vec<u64>,
+    /// Splits of the prompt-processing graph (llama.cpp logs `graph splits = N`).
+    pub splits: usize,
+}
+
+/// Runs the three reserves through the scheduler ([`sched`]) and one allocator per backend.
+pub fn scheduled(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    place: Placement,
+    backends: &Backends,
+) -> Scheduled {
+    let cpu = backends.devices.len();
+    let (bytes, _, splits) = run(model, facts, ctx, place, backends, cpu);
+    Scheduled { bytes, splits }
 }

@@ -19,21 +19,25 @@ impl Builder<'_> {
         let e = self.facts.n_embd;
         let ns = self.shape.n_seqs.max(1);
         let l_state = self.facts.recurrent.as_ref().map_or(0, |r| r.n_embd_r) / e.max(1);
-        let bcx = self.op(3 * e * t * F32, &[EXTERNAL, x]);
+        let w_in = self.w(".shortconv.in_proj.weight");
+        let bcx = self.op(3 * e * t * F32, &[w_in, x]);
         let bcx_v = self.view(bcx);
         let bcx_t = self.op(3 * e * t * F32, &[bcx_v]);
         let (b, c, xx) = (self.view(bcx_t), self.view(bcx_t), self.view(bcx_t));
         let bx = self.op(e * t * F32, &[b, xx]);
         let s_copy = self.s_copy.unwrap_or(EXTERNAL);
-        let conv = self.op(e * l_state * ns * F32, &[EXTERNAL, s_copy]);
+        let state = self.cache();
+        let conv = self.op(e * l_state * ns * F32, &[state, s_copy]);
         let conv_v = self.view(conv);
         let cat = self.op(e * (l_state + t / ns) * ns * F32, &[conv_v, bx]);
         let cat_v = self.view(cat);
-        self.g.view_with(EXTERNAL, &[cat_v]);
+        let state = self.cache();
+        self.g.view_with(state, &[cat_v]);
         let y = self.op(e * t * F32, &[cat, EXTERNAL]);
         let y = self.op(e * t * F32, &[c, y]);
         let y = self.op(e * t * F32, &[y]);
-        self.op(e * t * F32, &[EXTERNAL, y])
+        let w_out = self.w(".shortconv.out_proj.weight");
+        self.op(e * t * F32, &[w_out, y])
     }
 
     /// `build_rs`: gathers the `n_seqs` states of one recurrent cache (`size` bytes each); the
@@ -42,10 +46,12 @@ impl Builder<'_> {
     fn gather_states(&mut self, size: u64) -> Id {
         let ns = self.shape.n_seqs.max(1);
         let s_copy = self.s_copy.unwrap_or(EXTERNAL);
-        let all = self.op(size * ns, &[EXTERNAL, s_copy]);
+        let state = self.cache();
+        let all = self.op(size * ns, &[state, s_copy]);
         let out = self.view(all);
         let extra = self.view(all);
-        self.g.view_with(EXTERNAL, &[extra]);
+        let state = self.cache();
+        self.g.view_with(state, &[extra]);
         out
     }
 
@@ -72,10 +78,12 @@ impl Builder<'_> {
         // Separate qkv and z projections (`attn_qkv` + `attn_gate`), or one fused `ssm_in` whose
         // q, k, v are made contiguous and concatenated while z waits for the gated norm.
         let (qkv, z_src) = if self.has_tensor(".attn_qkv.weight") {
-            let qkv = self.op(ch * t * F32, &[EXTERNAL, x]);
+            let w_qkv = self.w(".attn_qkv.weight");
+            let qkv = self.op(ch * t * F32, &[w_qkv, x]);
             (self.view(qkv), None)
         } else {
-            let mixed = self.op((2 * key_dim + 2 * d_inner) * t * F32, &[EXTERNAL, x]);
+            let w_in = self.w(".ssm_in.weight");
+            let mixed = self.op((2 * key_dim + 2 * d_inner) * t * F32, &[w_in, x]);
             let mr = self.view(mixed);
             let (qv, kv, vv) = (self.view(mr), self.view(mr), self.view(mr));
             let q = self.op(key_dim * t * F32, &[qv]);
@@ -87,7 +95,8 @@ impl Builder<'_> {
         let qkv_t = self.view(qkv);
         let conv_in = self.op((d_conv - 1 + t / ns) * ch * ns * F32, &[conv_states, qkv_t]);
         let last = self.view(conv_in);
-        self.g.view_with(EXTERNAL, &[last]);
+        let conv_state = self.cache();
+        self.g.view_with(conv_state, &[last]);
         let state = self.gather_states(head_v * head_v * h_v * F32);
         let state = self.view(state);
         let conv = self.op(ch * t * F32, &[conv_in, EXTERNAL]);
@@ -105,7 +114,8 @@ impl Builder<'_> {
             *slot = r;
         }
         let v = self.view(conv);
-        let ba = self.op(2 * h_v * t * F32, &[EXTERNAL, x]);
+        let w_ba = self.w(".ssm_ba.weight");
+        let ba = self.op(2 * h_v * t * F32, &[w_ba, x]);
         let bar = self.view(ba);
         let av = self.view(bar);
         let a = self.op(h_v * t * F32, &[av]);
@@ -123,13 +133,15 @@ impl Builder<'_> {
             &[qk[0], qk[1], v, gate, beta, state],
         );
         let new_state = self.view(out);
-        self.g.view_with(EXTERNAL, &[new_state]);
+        let ssm_state = self.cache();
+        self.g.view_with(ssm_state, &[new_state]);
         let o = self.view(out);
         let n = self.ip(d_inner * t * F32, &[o]);
         let n = self.ip(d_inner * t * F32, &[n, EXTERNAL]);
         let z = match z_src {
             None => {
-                let z = self.op(d_inner * t * F32, &[EXTERNAL, x]);
+                let w_gate = self.w(".attn_gate.weight");
+                let z = self.op(d_inner * t * F32, &[w_gate, x]);
                 self.view(z)
             }
             Some(mr) => {
@@ -141,7 +153,8 @@ impl Builder<'_> {
         let zs = self.ip(d_inner * t * F32, &[z]);
         let y = self.ip(d_inner * t * F32, &[n, zs]);
         let y = self.view(y);
-        let out = self.op(e * t * F32, &[EXTERNAL, y]);
+        let w_out = self.w(".ssm_out.weight");
+        let out = self.op(e * t * F32, &[w_out, y]);
         self.view(out)
     }
 }

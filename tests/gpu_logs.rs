@@ -1,0 +1,150 @@
+//! The public CUDA startup logs (/work/shared/reference/gpu-logs, docs/accuracy.md "Public CUDA
+//! logs"): header-only GGUFs with the logged models' shapes, the posted GPUs and llama.cpp build
+//! (tests/fixtures/gpu-logs/case*.toml), the posted arguments; plan vs log per device. The bar is
+//! the issue's: compute per CUDA device within max(10 %, 64 MiB), host compute within
+//! max(25 %, 64 MiB), KV exact.
+
+use crate::solver_support::{models, root};
+
+use profilec::budget::{Plan, Program, plan};
+use profilec::hardware;
+use profilec::resolve::{Effective, Origin, apply_args};
+
+fn run(case: &str, model: &str, args: &str, program: Program) -> Plan {
+    let machine = hardware::load(&root().join(format!("tests/fixtures/gpu-logs/{case}.toml")))
+        .unwrap_or_else(|e| panic!("{case}: {e}"))
+        .hardware
+        .machine();
+    let mut eff = Effective::default();
+    apply_args(&mut eff, args, Origin::ExtraArgs);
+    let opts = eff.options().expect("options");
+    plan(&models().join(model), &opts, &machine, program).unwrap_or_else(|e| panic!("{case}: {e}"))
+}
+
+/// `(device, compute MiB in the log)`; the device `CPU` is the host (`CUDA_Host`) buffer.
+fn assert_compute(p: &Plan, case: &str, logged: &[(&str, f64)]) {
+    for &(dev, log) in logged {
+        let d = p.device(dev).unwrap_or_else(|| panic!("{case}: no {dev}"));
+        let (rel, floor) = if dev == "CPU" {
+            (0.25, 64.0)
+        } else {
+            (0.10, 64.0)
+        };
+        let bar = f64::max(rel * log, floor);
+        let err = d.compute_mib - log;
+        println!(
+            "{case} {dev}: compute plan {:.2} log {log:.2} ({err:+.2} MiB)",
+            d.compute_mib
+        );
+        assert!(
+            err.abs() <= bar,
+            "{case} {dev}: plan {:.2} vs log {log:.2}",
+            d.compute_mib
+        );
+    }
+}
+
+fn assert_kv(p: &Plan, case: &str, dev: &str, log: f64) {
+    let d = p.device(dev).unwrap_or_else(|| panic!("{case}: no {dev}"));
+    assert!(
+        (d.kv_mib - log).abs() < 0.01,
+        "{case} {dev}: KV {} vs {log}",
+        d.kv_mib
+    );
+}
+
+#[test]
+fn case_13_qwen3_coder_server_b7342_is_exact() {
+    // Four unified slots; b7342's server reserved a whole ubatch of logits (151936 × 512 × 4 B =
+    // 296.75 MiB) and an F32 mask cast to F16 for flash attention.
+    let p = run(
+        "case13",
+        "qwen3-coder-30b-a3b-q8_0.gguf",
+        "-c 65536 -fit off",
+        Program::LlamaServer,
+    );
+    assert_kv(&p, "case13", "CUDA0", 6144.0);
+    assert_compute(&p, "case13", &[("CUDA0", 300.75), ("CPU", 132.01)]);
+    let cuda0 = p.device("CUDA0").map_or(0.0, |d| d.compute_mib);
+    assert!((cuda0 - 300.75).abs() < 0.01, "to the byte: {cuda0}");
+}
+
+#[test]
+fn case_11_gpt_oss_with_experts_on_the_host_b6699_is_exact() {
+    let p = run(
+        "case11",
+        "gpt-oss-20b-mxfp4.gguf",
+        "-ngl 99 --n-cpu-moe 99 -c 131072 -fa on -fit off -np 1",
+        Program::LlamaServer,
+    );
+    assert_kv(&p, "case11", "CUDA0", 3090.0);
+    assert_compute(&p, "case11", &[("CUDA0", 456.98), ("CPU", 263.15)]);
+}
+
+#[test]
+fn cases_15_16_qwen35_hybrid_server_b8571_follow_the_context() {
+    // The same launch at 262144 and 32768 cells: the F32 mask copy and its F16 cast scale with
+    // the context, the 485 MiB of logits (248320-token vocabulary) do not.
+    let args = "-ngl 99 -np 2 -kvu -ctk q8_0 -ctv q8_0 -fa on -fit off";
+    for (ctx, kv, compute) in [(262144, 4352.0, 808.02), (32768, 544.0, 501.0)] {
+        let p = run(
+            "case15",
+            "qwen3.5-9b-q4_k_m.gguf",
+            &format!("-c {ctx} {args}"),
+            Program::LlamaServer,
+        );
+        assert_kv(&p, "case15", "CUDA0", kv);
+        assert_compute(&p, &format!("case15/16 @{ctx}"), &[("CUDA0", compute)]);
+    }
+}
+
+#[test]
+fn case_1_two_gpus_with_experts_on_the_host_b5622() {
+    let p = run(
+        "case1",
+        "qwen3-30b-a3b-q4_k_m.gguf",
+        r#"-c 16384 -ngl 99 -ot .ffn_.*_exps.=CPU -fa off"#,
+        Program::LlamaCompletion,
+    );
+    assert_kv(&p, "case1", "CUDA0", 384.0);
+    assert_kv(&p, "case1", "CUDA1", 1152.0);
+    assert_compute(
+        &p,
+        "case1",
+        &[("CUDA0", 1080.0), ("CUDA1", 1080.0), ("CPU", 36.01)],
+    );
+}
+
+#[test]
+fn the_build_decides_the_servers_logits_and_mask() {
+    // The same case-15 launch planned for b11434 (no build in the file): one logit row per
+    // sequence and an F16 mask, so the compute buffer is far smaller than b8571's log.
+    let machine = {
+        let mut m = hardware::load(&root().join("tests/fixtures/gpu-logs/case15.toml"))
+            .expect("case15")
+            .hardware
+            .machine();
+        m.llama_cpp_build = None;
+        m
+    };
+    let mut eff = Effective::default();
+    apply_args(
+        &mut eff,
+        "-c 32768 -ngl 99 -np 2 -kvu -ctk q8_0 -ctv q8_0 -fa on -fit off",
+        Origin::ExtraArgs,
+    );
+    let opts = eff.options().expect("options");
+    let now = plan(
+        &models().join("qwen3.5-9b-q4_k_m.gguf"),
+        &opts,
+        &machine,
+        Program::LlamaServer,
+    )
+    .expect("plan");
+    let cuda0 = now.device("CUDA0").map_or(0.0, |d| d.compute_mib);
+    assert!(
+        cuda0 < 501.0 - 300.0,
+        "b11434 reserves 2 logit rows: {cuda0}"
+    );
+    assert!(!now.context.fa_mask_cast && now.context.embd_select);
+}
