@@ -187,7 +187,7 @@ pub fn document(u: &mut Unstructured) -> Result<String> {
     let lines = u.int_in_range(0..=40)?;
     for _ in 0..lines {
         out.push_str(&line(u)?);
-        out.push_str(*u.choose(&["\n", "\n", "\n", "\n", "\r\n", "\r", ""])?);
+        out.push_str(u.choose(&["\n", "\n", "\n", "\n", "\r\n", "\r", ""])?);
     }
     Ok(out)
 }
