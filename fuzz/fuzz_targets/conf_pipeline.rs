@@ -10,8 +10,11 @@ use std::path::Path;
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
+// Each target uses part of the shared generator.
+#[allow(dead_code)]
 #[path = "../../tests/fuzz_support/conf_doc.rs"]
 mod conf_doc;
+#[allow(dead_code)]
 #[path = "../../tests/fuzz_support/pipeline.rs"]
 mod pipeline;
 

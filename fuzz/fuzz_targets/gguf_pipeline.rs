@@ -9,12 +9,17 @@ use std::sync::OnceLock;
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 
+// Each target uses part of the shared generator.
+#[allow(dead_code)]
 #[path = "../../tests/fuzz_support/conf_doc.rs"]
 mod conf_doc;
+#[allow(dead_code)]
 #[path = "../../tests/fuzz_support/gguf_doc.rs"]
 mod gguf_doc;
+#[allow(dead_code)]
 #[path = "../../tests/fuzz_support/gguf_values.rs"]
 mod gguf_values;
+#[allow(dead_code)]
 #[path = "../../tests/fuzz_support/pipeline.rs"]
 mod pipeline;
 
