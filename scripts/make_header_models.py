@@ -134,6 +134,25 @@ class Shaped:
         self.w.add_tensor_info(name, list(reversed(ne)), np.float32, nbytes, raw_dtype=qt)
         self.sizes.append(nbytes)
 
+    def dense_then_moe(self, b, i, sizes, dense, exps, shexp):
+        """Block `i`'s FFN in the deepseek2 / glm4moe layout: block 0 dense (`n_ff`), the others
+        routed experts with a score bias plus one shared expert; types as (gate, up, down)."""
+        E = self.embd
+        FF, FE, NE = sizes
+        if i == 0:
+            for name, ne, qt in (("gate", [E, FF], dense[0]), ("up", [E, FF], dense[1]),
+                                 ("down", [FF, E], dense[2])):
+                self.t(f"{b}.ffn_{name}.weight", ne, qt)
+            return
+        self.t(f"{b}.ffn_gate_inp.weight", [E, NE])
+        self.t(f"{b}.exp_probs_b.bias", [NE])
+        for name, ne, qt in (("gate", [E, FE, NE], exps[0]), ("up", [E, FE, NE], exps[1]),
+                             ("down", [FE, E, NE], exps[2])):
+            self.t(f"{b}.ffn_{name}_exps.weight", ne, qt)
+        for name, ne, qt in (("gate", [E, FE], shexp[0]), ("up", [E, FE], shexp[1]),
+                             ("down", [FE, E], shexp[2])):
+            self.t(f"{b}.ffn_{name}_shexp.weight", ne, qt)
+
     def embd_out(self, te, to):
         self.t("token_embd.weight", [self.embd, self.vocab], te)
         self.t("output_norm.weight", [self.embd])
@@ -193,19 +212,8 @@ def glm47_flash(path, q):
         s.t(f"{b}.attn_v_b.weight", [R, VH, H], QT.Q8_0)
         s.t(f"{b}.attn_output.weight", [H * VH, E], lo)
         s.t(f"{b}.ffn_norm.weight", [E])
-        if i == 0:
-            s.t(f"{b}.ffn_gate.weight", [E, FF], lo)
-            s.t(f"{b}.ffn_up.weight", [E, FF], lo)
-            s.t(f"{b}.ffn_down.weight", [FF, E], hi)
-            continue
-        s.t(f"{b}.ffn_gate_inp.weight", [E, NE])
-        s.t(f"{b}.exp_probs_b.bias", [NE])
-        s.t(f"{b}.ffn_gate_exps.weight", [E, FE, NE], lo)
-        s.t(f"{b}.ffn_up_exps.weight", [E, FE, NE], lo)
-        s.t(f"{b}.ffn_down_exps.weight", [FE, E, NE], hi if i % 2 == 0 else lo)
-        s.t(f"{b}.ffn_gate_shexp.weight", [E, FE], lo)
-        s.t(f"{b}.ffn_up_shexp.weight", [E, FE], lo)
-        s.t(f"{b}.ffn_down_shexp.weight", [FE, E], hi)
+        s.dense_then_moe(b, i, (FF, FE, NE), dense=(lo, lo, hi),
+                         exps=(lo, lo, hi if i % 2 == 0 else lo), shexp=(lo, lo, hi))
     s.finish()
 
 
@@ -311,13 +319,15 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
     s.finish()
 
 
-def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
-    """Qwen3-30B-A3B / Qwen3-Coder-30B-A3B (qwen3moe, 48 blocks, 128 experts of 768, 8 used),
-    for the public GPU logs (/work/shared/reference/gpu-logs cases 1 and 13): the metadata dump
-    of those logs, tensor types from their type counts."""
-    embd, heads, kv, head, n_exp, n_ff = 2048, 32, 4, 128, 128, 768
-    s = Shaped(path, "qwen3moe", 48, embd, 151936, 40960)
-    s.u("feed_forward_length", 6144)
+def qwen3moe(path, dims, types):
+    """A qwen3moe model: dims = (blocks, embd, heads, kv heads, head size, experts, expert ff,
+    dense ff, n_ctx_train); types = (attention, attn_v, gate/up experts, down experts, output),
+    token_embd in the attention type. Qwen3-30B-A3B / Qwen3-Coder-30B-A3B (GPU log cases 1, 13)
+    and Qwen3-235B-A22B (cases 4-8, 10): the logs' metadata dumps and type counts."""
+    blocks, embd, heads, kv, head, n_exp, n_ff, ff, ctx = dims
+    attn, attn_v, exps, exps_down, out_t = types
+    s = Shaped(path, "qwen3moe", blocks, embd, 151936, ctx)
+    s.u("feed_forward_length", ff)
     s.attention(heads, kv, head)
     s.u("expert_count", n_exp)
     s.u("expert_used_count", 8)
@@ -325,7 +335,7 @@ def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
     s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
     s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
     s.embd_out(attn, out_t)
-    for il in range(48):
+    for il in range(blocks):
         b = f"blk.{il}"
         s.t(f"{b}.attn_norm.weight", [embd])
         s.t(f"{b}.attn_q.weight", [embd, heads * head], attn)
@@ -342,33 +352,68 @@ def qwen3moe_30b(path, attn, attn_v, exps, exps_down, out_t):
     s.finish()
 
 
-def qwen3moe_235b(path, t):
-    """Qwen3-235B-A22B (qwen3moe, 94 blocks, 64 heads, 4 KV heads of 128, 128 experts of 1536,
-    8 used), for GPU log cases 4-8 and 10: the logs' metadata dump; every matrix in type `t`."""
-    embd, heads, kv, head, n_exp, n_ff = 4096, 64, 4, 128, 128, 1536
-    s = Shaped(path, "qwen3moe", 94, embd, 151936, 131072)
-    s.u("feed_forward_length", 12288)
-    s.attention(heads, kv, head)
-    s.u("expert_count", n_exp)
-    s.u("expert_used_count", 8)
-    s.u("expert_feed_forward_length", n_ff)
-    s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
-    s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
+QWEN3_30B = (48, 2048, 32, 4, 128, 128, 768, 6144, 40960)
+QWEN3_235B = (94, 4096, 64, 4, 128, 128, 1536, 12288, 131072)
+
+
+def glm4_z1_32b(path):
+    """GLM-Z1-32B-0414 IQ4_XS (glm4, GPU log cases 2/3): 61 blocks, 48 heads, 2 KV heads of 128,
+    fused QKV and gate+up; IQ4_XS matrices (306 tensors in the log), F32 norms and biases."""
+    a, E, H, KV, D, FF, V = "glm4", 6144, 48, 2, 128, 23040, 151552
+    s = Shaped(path, a, 61, E, V, 32768)
+    s.attention(H, KV, D)
+    s.u("feed_forward_length", FF)
+    s.u("rope.dimension_count", 64)
+    t = QT.IQ4_XS
     s.embd_out(t, t)
-    for il in range(94):
-        b = f"blk.{il}"
-        s.t(f"{b}.attn_norm.weight", [embd])
-        s.t(f"{b}.attn_q.weight", [embd, heads * head], t)
-        s.t(f"{b}.attn_k.weight", [embd, kv * head], t)
-        s.t(f"{b}.attn_v.weight", [embd, kv * head], t)
-        s.t(f"{b}.attn_output.weight", [heads * head, embd], t)
-        s.t(f"{b}.attn_q_norm.weight", [head])
-        s.t(f"{b}.attn_k_norm.weight", [head])
-        s.t(f"{b}.ffn_norm.weight", [embd])
-        s.t(f"{b}.ffn_gate_inp.weight", [embd, n_exp])
-        s.t(f"{b}.ffn_gate_exps.weight", [embd, n_ff, n_exp], t)
-        s.t(f"{b}.ffn_up_exps.weight", [embd, n_ff, n_exp], t)
-        s.t(f"{b}.ffn_down_exps.weight", [n_ff, embd, n_exp], t)
+    for i in range(61):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [E])
+        s.t(f"{b}.attn_qkv.weight", [E, (H + 2 * KV) * D], t)
+        s.t(f"{b}.attn_qkv.bias", [(H + 2 * KV) * D])
+        s.t(f"{b}.attn_output.weight", [H * D, E], t)
+        s.t(f"{b}.post_attention_norm.weight", [E])
+        s.t(f"{b}.ffn_norm.weight", [E])
+        s.t(f"{b}.ffn_up.weight", [E, 2 * FF], t)
+        s.t(f"{b}.ffn_down.weight", [FF, E], t)
+        s.t(f"{b}.post_ffw_norm.weight", [E])
+    s.finish()
+
+
+def glm45_air(path):
+    """GLM-4.5-Air (glm4moe, GPU log case 12): 46 blocks + 1 NextN block, 96 heads, 8 KV heads of
+    128, first block dense (10944), 128 experts of 1408 (8 used) + 1 shared; the log's mix
+    (Q8_0 / IQ4_NL / IQ4_XS) is approximated by Q8_0 attention, IQ4_XS gate/up experts and
+    IQ4_NL down experts (1408 rows are no multiple of 256)."""
+    a, E, H, KV, D, FF, FE, NE, V = "glm4moe", 4096, 96, 8, 128, 10944, 1408, 128, 151552
+    s = Shaped(path, a, 47, E, V, 131072)
+    s.attention(H, KV, D)
+    s.u("feed_forward_length", FF)
+    s.u("rope.dimension_count", 64)
+    s.u("expert_count", NE)
+    s.u("expert_used_count", 8)
+    s.u("expert_shared_count", 1)
+    s.u("expert_feed_forward_length", FE)
+    s.u("leading_dense_block_count", 1)
+    s.u("nextn_predict_layers", 1)
+    s.u("expert_gating_func", 2)
+    s.w.add_float32(f"{a}.expert_weights_scale", 1.0)
+    s.w.add_bool(f"{a}.expert_weights_norm", True)
+    hi, lo = QT.Q8_0, QT.IQ4_XS
+    s.embd_out(hi, hi)
+    for i in range(47):
+        b = f"blk.{i}"
+        s.t(f"{b}.attn_norm.weight", [E])
+        s.t(f"{b}.attn_q.weight", [E, H * D], hi)
+        s.t(f"{b}.attn_k.weight", [E, KV * D], hi)
+        s.t(f"{b}.attn_v.weight", [E, KV * D], hi)
+        s.t(f"{b}.attn_q.bias", [H * D])
+        s.t(f"{b}.attn_k.bias", [KV * D])
+        s.t(f"{b}.attn_v.bias", [KV * D])
+        s.t(f"{b}.attn_output.weight", [H * D, E], hi)
+        s.t(f"{b}.post_attention_norm.weight", [E])
+        s.dense_then_moe(b, i, (FF, FE, NE), dense=(hi, hi, hi), exps=(lo, lo, QT.IQ4_NL),
+                         shexp=(hi, hi, hi))
     s.finish()
 
 
@@ -376,10 +421,13 @@ def shaped_models(out):
     d = os.path.join(out, SHAPED)
     os.makedirs(d, exist_ok=True)
     p = lambda n: os.path.join(d, n)
-    qwen3moe_30b(p("qwen3-30b-a3b-q4_k_m.gguf"), QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K)
-    qwen3moe_30b(p("qwen3-coder-30b-a3b-q8_0.gguf"), QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0, QT.Q8_0)
-    qwen3moe_235b(p("qwen3-235b-a22b-q6_k.gguf"), QT.Q6_K)
-    qwen3moe_235b(p("qwen3-235b-a22b-q8_0.gguf"), QT.Q8_0)
+    qwen3moe(p("qwen3-30b-a3b-q4_k_m.gguf"), QWEN3_30B,
+             (QT.Q4_K, QT.Q6_K, QT.Q4_K, QT.Q4_K, QT.Q6_K))
+    qwen3moe(p("qwen3-coder-30b-a3b-q8_0.gguf"), QWEN3_30B, (QT.Q8_0,) * 5)
+    glm4_z1_32b(p("glm-z1-32b-iq4_xs.gguf"))
+    glm45_air(p("glm-4.5-air-mix.gguf"))
+    qwen3moe(p("qwen3-235b-a22b-q6_k.gguf"), QWEN3_235B, (QT.Q6_K,) * 5)
+    qwen3moe(p("qwen3-235b-a22b-q8_0.gguf"), QWEN3_235B, (QT.Q8_0,) * 5)
     gpt_oss(p("gpt-oss-20b-mxfp4.gguf"), 24, 32, QT.Q8_0, QT.Q8_0)
     glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
     glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")

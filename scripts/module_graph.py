@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Prints the module dependency table of docs/architecture.md, drawn from the code.
 
-For each top-level module of src/ it collects the `crate::<module>` paths its files use (diag,
-used by nearly every stage, left out) and puts it one layer above the highest module it uses.
+For each top-level module of src/ it collects the `crate::<module>` paths its files use (diag and
+error, used by nearly every stage, left out) and puts it one layer above the highest module it uses.
 Exits 1 when two modules use each other (the graph must stay one-way).
 """
 import glob
@@ -25,7 +25,7 @@ def modules():
         for f in files:
             with open(f, encoding="utf-8") as fh:
                 uses.update(re.findall(r"crate::([a-z_]+)", fh.read()))
-        mods[name] = uses - {name, "diag"}
+        mods[name] = uses - {name, "diag", "error"}
     return {k: {u for u in v if u in mods} for k, v in mods.items()}
 
 
@@ -42,8 +42,8 @@ def main():
             layer[m] = 1 + max((level(u) for u in mods[m]), default=-1)
         return layer[m]
 
-    print("layer  module        uses (crate modules, diag left out)")
-    for m in sorted((m for m in mods if m != "diag"), key=lambda m: (level(m), m)):
+    print("layer  module        uses (crate modules, diag and error left out)")
+    for m in sorted((m for m in mods if m not in ("diag", "error")), key=lambda m: (level(m), m)):
         uses = " ".join(sorted(mods[m], key=lambda x: (level(x), x))) or "—"
         print(f"{level(m):<6} {m:<13} {uses}")
     return 0

@@ -26,8 +26,20 @@ pub enum DiscoverError {
     ConfigEnvMissing { path: PathBuf },
 }
 
-impl DiscoverError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for DiscoverError {
+    fn code(&self) -> &'static str {
+        match self {
+            DiscoverError::NoConf { .. } => "usage::no-models-conf",
+            DiscoverError::NoCurrentDir { .. } => "io::current-dir",
+            DiscoverError::ConfigEnvMissing { .. } => "usage::config-env-missing",
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
+    }
+
+    fn help(&self) -> String {
         match self {
             DiscoverError::NoConf { .. } => format!(
                 "pass the file, e.g. `profilec check path/to/{CONF_NAME}`, or cd into the \

@@ -65,13 +65,26 @@ pub enum GuardedWriteError {
     },
 }
 
-impl GuardedWriteError {
-    pub fn help(&self) -> &'static str {
+impl crate::error::Failure for GuardedWriteError {
+    fn code(&self) -> &'static str {
+        match self {
+            GuardedWriteError::Changed(_) => "edit::file-changed",
+            GuardedWriteError::ReadOnly(_) => "edit::read-only",
+            GuardedWriteError::Io { .. } => "io::write",
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             GuardedWriteError::Changed(_) => "file changed, retry: run the command again",
             GuardedWriteError::ReadOnly(_) => "make it writable (chmod u+w) if you mean to edit it",
             GuardedWriteError::Io { .. } => "check permissions of the file and its directory",
         }
+        .into()
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
     }
 }
 

@@ -24,6 +24,7 @@ pub mod coresidency;
 pub mod diag;
 pub mod discover;
 pub mod edit;
+pub mod error;
 pub mod flags;
 pub mod fsutil;
 pub mod gguf;

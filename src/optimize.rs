@@ -34,11 +34,20 @@ pub enum OptimizeError {
     },
 }
 
-impl OptimizeError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for OptimizeError {
+    fn code(&self) -> &'static str {
+        match self {
+            OptimizeError::MissingModel(_) => "io::model-missing",
+            OptimizeError::Model(e) => e.code(),
+            OptimizeError::Plan { .. } => "optimize::cannot-plan",
+            OptimizeError::NothingFits { .. } => "optimize::nothing-fits",
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             OptimizeError::MissingModel(_) => "pass the path of a .gguf file with --model".into(),
-            OptimizeError::Model(e) => e.help().into(),
+            OptimizeError::Model(e) => crate::error::Failure::help(e),
             OptimizeError::Plan { .. } => {
                 "try `profilec plan --model FILE` to see the details".into()
             }
@@ -49,11 +58,13 @@ impl OptimizeError {
         }
     }
 
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             OptimizeError::Model(e) => e.exit_code(),
-            OptimizeError::Plan { .. } | OptimizeError::NothingFits { .. } => 1,
-            OptimizeError::MissingModel(_) => 2,
+            OptimizeError::Plan { .. } | OptimizeError::NothingFits { .. } => {
+                crate::error::exit::FAILED
+            }
+            OptimizeError::MissingModel(_) => crate::error::exit::USAGE,
         }
     }
 }

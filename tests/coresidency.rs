@@ -197,7 +197,8 @@ fn together_reports_the_device_that_overflows() {
 #[test]
 fn an_unknown_id_in_together_says_which_ids_exist() {
     let out = profilec(&["plan", "--together", "llama-gqa", "lama-gqa", EXAMPLE]);
-    assert_eq!(out.status.code(), Some(1));
+    // An id the file does not have is a usage error, as for every verb (docs/diagnostics.md).
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("no profile `lama-gqa`") && err.contains("llama-gqa"),

@@ -7,18 +7,26 @@
 use crate::solver_support::{models, root};
 
 use profilec::budget::{Plan, Program, plan};
-use profilec::hardware;
+use profilec::hardware::{self, Machine};
 use profilec::resolve::{Effective, Origin, apply_args};
 
-fn run(case: &str, model: &str, args: &str, program: Program) -> Plan {
-    let machine = hardware::load(&root().join(format!("tests/fixtures/gpu-logs/{case}.toml")))
+/// The hardware file of `case` (its GPUs and llama.cpp build).
+fn machine(case: &str) -> Machine {
+    hardware::load(&root().join(format!("tests/fixtures/gpu-logs/{case}.toml")))
         .unwrap_or_else(|e| panic!("{case}: {e}"))
         .hardware
-        .machine();
+        .machine()
+}
+
+fn run(case: &str, model: &str, args: &str, program: Program) -> Plan {
+    run_on(&machine(case), model, args, program)
+}
+
+fn run_on(machine: &Machine, model: &str, args: &str, program: Program) -> Plan {
     let mut eff = Effective::default();
     apply_args(&mut eff, args, Origin::ExtraArgs);
     let opts = eff.options().expect("options");
-    plan(&models().join(model), &opts, &machine, program).unwrap_or_else(|e| panic!("{case}: {e}"))
+    plan(&models().join(model), &opts, machine, program).unwrap_or_else(|e| panic!("{model}: {e}"))
 }
 
 /// `(device, compute MiB in the log)`; the device `CPU` is the host (`CUDA_Host`) buffer.
@@ -51,6 +59,79 @@ fn assert_kv(p: &Plan, case: &str, dev: &str, log: f64) {
         "{case} {dev}: KV {} vs {log}",
         d.kv_mib
     );
+}
+
+fn assert_weights(p: &Plan, case: &str, dev: &str, log: f64) {
+    let d = p.device(dev).unwrap_or_else(|| panic!("{case}: no {dev}"));
+    let w = d.weights_mib + d.weights_repack_mib;
+    assert!((w - log).abs() < 0.01, "{case} {dev}: weights {w} vs {log}");
+}
+
+/// One Qwen3-235B-A22B launch: case, model, arguments, `(device, weights, KV, compute)` per
+/// CUDA device, host compute — all as logged.
+type Case235 = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, f64, f64, f64)],
+    f64,
+);
+
+/// Qwen3-235B-A22B with the FFN of some layers pinned by `-ot` and the rest on the host: the
+/// host layers' norm, router and expert matmuls are op-offloaded to CUDA0 with their weights
+/// copied in (630 MiB per Q6_K expert tensor, one at a time). llama-sweep-bench reserves like
+/// llama-completion (one sequence, logits for the whole ubatch).
+#[test]
+fn cases_4_to_7_qwen3_235b_with_ffn_overrides_are_exact() {
+    const Q6: &str = "qwen3-235b-a22b-q6_k.gguf";
+    const Q8: &str = "qwen3-235b-a22b-q8_0.gguf";
+    const CASES: [Case235; 4] = [
+        (
+            "case4",
+            Q6,
+            r"-c 16384 -fa on -ctk q8_0 -ctv q8_0 -ngl 99 -ot blk\.(0|1|2|3|4|5|6)\.ffn.*=CUDA0 -ot blk\.(7|8|9|10|11|12|13)\.ffn.*=CUDA1 -ot blk\.1[4-9]\.ffn.*=CPU -ot blk\.[2-9][0-9]\.ffn.*=CPU",
+            &[
+                ("CUDA0", 15922.41, 816.0, 774.0),
+                ("CUDA1", 16297.68, 782.0, 304.75),
+            ],
+            40.01,
+        ),
+        (
+            "case7",
+            Q6,
+            r"-c 16384 -fa on -ctk q8_0 -ctv q8_0 -ngl 99 -ot blk\.(0|1|2|3|4)\.ffn.*=CUDA0 -ot blk\.(5|6|7|8|9)\.ffn.*=CPU -ot blk\.1[0-9]\.ffn.*=CPU -ot blk\.[2-9][0-9]\.ffn.*=CPU",
+            &[("CUDA0", 15191.95, 1598.0, 774.0)],
+            40.01,
+        ),
+        (
+            "case5",
+            Q8,
+            r"-lm none -fa on -ctk q8_0 -ctv q8_0 -c 32768 -ot blk\.1[4-9]\.ffn.*=CPU -ot blk\.[2-9][0-9]\.ffn.*=CPU -ngl 99",
+            &[("CUDA0", 41723.89, 3196.0, 1024.0)],
+            72.01,
+        ),
+        (
+            "case6",
+            Q8,
+            r"-lm none -fa on -ctk f16 -ctv f16 -c 32768 -ot blk\.1[3-9]\.ffn.*=CPU -ot blk\.[2-8][0-9]\.ffn.*=CPU -ot blk\.9[0-3]\.ffn.*=CPU -ngl 99",
+            &[("CUDA0", 39273.87, 6016.0, 1024.0)],
+            72.01,
+        ),
+    ];
+    for (case, model, args, devices, host) in CASES {
+        let p = run(case, model, args, Program::LlamaCompletion);
+        let mut logged = vec![("CPU", host)];
+        for &(dev, weights, kv, compute) in devices {
+            assert_weights(&p, case, dev, weights);
+            assert_kv(&p, case, dev, kv);
+            logged.push((dev, compute));
+        }
+        assert_compute(&p, case, &logged);
+        for (dev, log) in logged {
+            let plan = p.device(dev).map_or(0.0, |d| d.compute_mib);
+            assert!((plan - log).abs() < 0.02, "{case} {dev}: {plan} vs {log}");
+        }
+    }
 }
 
 #[test]
@@ -119,32 +200,42 @@ fn case_1_two_gpus_with_experts_on_the_host_b5622() {
 fn the_build_decides_the_servers_logits_and_mask() {
     // The same case-15 launch planned for b11434 (no build in the file): one logit row per
     // sequence and an F16 mask, so the compute buffer is far smaller than b8571's log.
-    let machine = {
-        let mut m = hardware::load(&root().join("tests/fixtures/gpu-logs/case15.toml"))
-            .expect("case15")
-            .hardware
-            .machine();
-        m.llama_cpp_build = None;
-        m
-    };
-    let mut eff = Effective::default();
-    apply_args(
-        &mut eff,
+    let mut m = machine("case15");
+    m.llama_cpp_build = None;
+    let now = run_on(
+        &m,
+        "qwen3.5-9b-q4_k_m.gguf",
         "-c 32768 -ngl 99 -np 2 -kvu -ctk q8_0 -ctv q8_0 -fa on -fit off",
-        Origin::ExtraArgs,
-    );
-    let opts = eff.options().expect("options");
-    let now = plan(
-        &models().join("qwen3.5-9b-q4_k_m.gguf"),
-        &opts,
-        &machine,
         Program::LlamaServer,
-    )
-    .expect("plan");
+    );
     let cuda0 = now.device("CUDA0").map_or(0.0, |d| d.compute_mib);
     assert!(
         cuda0 < 501.0 - 300.0,
         "b11434 reserves 2 logit rows: {cuda0}"
     );
     assert!(!now.context.fa_mask_cast && now.context.embd_select);
+}
+
+/// GLM-Z1-32B (glm4, cases 2/3: b5274 and b5192 printed the same buffers) and GLM-4.5-Air
+/// (glm4moe, case 12) have no graph builder of their own: the llama and qwen2moe families stand
+/// in. The host buffers (F32 mask + token rows) and, at ub 4096, the device's logits and mask copy
+/// dominate, so the bar holds; GLM-Z1's device layers differ by 43 MiB (+12 %).
+#[test]
+fn cases_2_3_12_glm_with_stand_in_graphs() {
+    let p = run(
+        "case2",
+        "glm-z1-32b-iq4_xs.gguf",
+        "-fa on -ctk f16 -ctv f16 -c 32768 -ngl 99",
+        Program::LlamaCompletion,
+    );
+    assert_kv(&p, "case2", "CUDA0", 1952.0);
+    assert_compute(&p, "case2", &[("CUDA0", 353.0), ("CPU", 76.01)]);
+    let p = run(
+        "case12",
+        "glm-4.5-air-mix.gguf",
+        "-fa on -ctk f16 -c 131072 -ngl 99 -b 4096 -ub 4096 -lm none --main-gpu 0 -fit off -np 1",
+        Program::LlamaServer,
+    );
+    assert_kv(&p, "case12", "CUDA0", 23552.0);
+    assert_compute(&p, "case12", &[("CUDA0", 3584.09), ("CPU", 2112.11)]);
 }

@@ -120,7 +120,7 @@ fn missing_file_is_an_io_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .starts_with("error: cannot read no/such/profilec.toml: ")
+            .starts_with("error[io::read]: cannot read no/such/profilec.toml: ")
     );
 }
 

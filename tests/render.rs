@@ -139,6 +139,7 @@ fn render_refuses_a_profile_with_errors() {
         .arg(&conf)
         .output()
         .expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    // An id the file does not have is a usage error, as for every verb (docs/diagnostics.md).
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean `a`"));
 }

@@ -166,8 +166,9 @@ fn strategies_a_to_d_render_the_flags_plan_evaluated() {
             let b = both(dir.path(), "p", "models.conf", None);
             let what = format!("{model} STRATEGY={strategy}");
             if !assert_same_argv(&b, &what) {
-                // Only a strategy the model cannot take is refused, by both verbs.
-                let err = String::from_utf8_lossy(&b.render.stderr);
+                // Only a strategy the model cannot take is refused, by both verbs (render
+                // --format json prints its error as JSON on stdout).
+                let err = String::from_utf8_lossy(&b.render.stdout);
                 assert!(
                     err.contains("needs a MoE model") || err.contains("does not fit"),
                     "{what}: {err}"

@@ -48,8 +48,20 @@ fn list(path: &std::path::Path, problems: &[LineProblem]) -> String {
         .join("\n")
 }
 
-impl BenchError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for BenchError {
+    fn code(&self) -> &'static str {
+        match self {
+            BenchError::Read { .. } => "io::read",
+            BenchError::Input { .. } => "bench::bad-input",
+            BenchError::Criteria(_) => "usage::bad-criteria",
+            BenchError::Refused { .. } => "bench::refused",
+            BenchError::Write { .. } => "io::write",
+            BenchError::Url(..) => "usage::bad-url",
+            BenchError::NoRun(_) => "usage::no-bench-run",
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             BenchError::Read { .. } => "check the path".into(),
             BenchError::Input { .. } => {
@@ -72,7 +84,7 @@ impl BenchError {
     }
 
     /// 2 for unreadable files and usage, 1 for input that has problems.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             BenchError::Read { .. } | BenchError::Write { .. } | BenchError::Url(..) => 2,
             BenchError::Criteria(_) | BenchError::NoRun(_) => 2,

@@ -5,6 +5,7 @@
 
 use crate::budget::Program;
 use crate::budget::render_human;
+use crate::error::Failure;
 use crate::launch::{LaunchSpec, find_llama_server, preflight};
 use crate::project::open;
 use crate::render::render;
@@ -75,6 +76,11 @@ pub fn prepare(req: &BenchRequest) -> Result<Vec<Target>, BenchError> {
         let resolved = project
             .resolve(&ran, Program::LlamaServer)
             .map_err(|e| refuse(format!("{e}; {}", e.help())))?;
+        if resolved.runtime == crate::config::Runtime::Vllm {
+            return Err(refuse(format!(
+                "`[{ran}]` is a vLLM profile: bench measures llama-server launches only (vLLM needs a GPU; docs/vllm.md)"
+            )));
+        }
         if let Some(e) = resolved.launch_blocker() {
             return Err(refuse(format!("{e} ({})", e.help())));
         }

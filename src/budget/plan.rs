@@ -53,6 +53,34 @@ pub enum PlanError {
     },
 }
 
+impl crate::error::Failure for PlanError {
+    fn code(&self) -> &'static str {
+        match self {
+            PlanError::Gguf(e) => crate::error::Failure::code(e),
+            PlanError::Placement(_) => "budget::bad-placement",
+            PlanError::Weights(_) => "budget::bad-weights",
+            PlanError::Kv(_) => "budget::bad-kv",
+            PlanError::OutOfRange { .. } => "budget::out-of-range",
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            PlanError::Gguf(e) => crate::error::Failure::help(e),
+            PlanError::OutOfRange { help, .. } => (*help).into(),
+            _ => "fix the options the message names (`profilec check` shows where they are set)"
+                .into(),
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        match self {
+            PlanError::Gguf(e) => crate::error::Failure::exit_code(e),
+            _ => crate::error::exit::FAILED,
+        }
+    }
+}
+
 /// llama.cpp's `LLAMA_MAX_SEQ` (src/llama-cparams.h): `llama_context` refuses more sequences.
 pub const MAX_SEQ: u64 = 256;
 
@@ -453,9 +481,14 @@ fn notes(
         );
     } else {
         n.push(
-            "per-device compute follows ggml-backend's scheduler (splits, copies, op offload, pipeline copies): measured within 2.8 % on llama.cpp's RPC backend (2-3 devices); on CUDA checked against public logs only (docs/accuracy.md), and CUDA's F16 copies of quantized K/V for flash attention are not modelled"
+            "per-device compute follows ggml-backend's scheduler (splits, copies, op offload, pipeline copies): measured within 2.8 % on llama.cpp's RPC backend (2-3 devices, tests/compute_rpc.rs) and within max(10 %, 64 MiB) on 11 public CUDA startup logs of builds b5192-b8571, 9 of them to 0.02 MiB (tests/gpu_logs.rs, docs/accuracy.md); not calibrated: pipeline parallelism on CUDA (one input copy assumed) and CUDA's F16 copies of quantized K/V for flash attention (pool memory outside the buffers)"
                 .into(),
         );
+        if let Some(b) = machine.llama_cpp_build {
+            n.push(format!(
+                "planned for llama.cpp b{b} ([runtime] llama_cpp_build): the memory rules that changed since follow that build (docs/memory-model.md §8.1)"
+            ));
+        }
         if machine.has_cuda() {
             n.push(
                 "with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked"

@@ -12,10 +12,11 @@ mod budget_rules;
 mod ids;
 mod model_rules;
 mod models;
+mod vllm_rules;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Conf, Profile};
+use crate::config::{self, Conf, Profile, Runtime};
 use crate::diag::{Diagnostic, Severity};
 use crate::flags::{ParsedArgs, parse_args};
 use crate::gguf::ModelCache;
@@ -80,35 +81,81 @@ impl CheckReport {
     }
 }
 
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     #[error("cannot read {path}: {source}")]
-    #[diagnostic(
-        code(io::read),
-        help("check the path; `profilec check` reads ./models.conf when no file is given")
-    )]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not UTF-8 text (first bad byte at offset {offset})")]
-    #[diagnostic(
-        code(io::not_utf8),
-        help("models.conf must be UTF-8; convert it with `iconv -t UTF-8`")
+    #[error(
+        "{path} is not UTF-8 text: the byte at line {line}, column {column} (byte offset {offset}) is not valid UTF-8"
     )]
-    NotUtf8 { path: PathBuf, offset: usize },
+    NotUtf8 {
+        path: PathBuf,
+        offset: usize,
+        /// 1-based; columns count characters, as in every diagnostic.
+        line: usize,
+        column: usize,
+    },
 }
 
-/// Reads and checks a models.conf.
-pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, CheckError> {
+impl crate::error::Failure for CheckError {
+    fn code(&self) -> &'static str {
+        match self {
+            CheckError::Read { .. } => "io::read",
+            CheckError::NotUtf8 { .. } => "io::not-utf8",
+        }
+    }
+    fn help(&self) -> String {
+        match self {
+            CheckError::Read { .. } => {
+                "check the path; without a FILE profilec uses the nearest models.conf here or above"
+                    .into()
+            }
+            CheckError::NotUtf8 { .. } => {
+                "the file must be UTF-8; convert it with `iconv -f LATIN1 -t UTF-8` (or fix the byte named)"
+                    .into()
+            }
+        }
+    }
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
+    }
+}
+
+impl CheckError {
+    /// The error as a file-wide diagnostic, for reports that list one object per file.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        use crate::error::Failure;
+        Diagnostic::error(self.code(), self.to_string()).help(self.help())
+    }
+}
+
+/// The text of a models.conf or preset: an unreadable or non-UTF-8 file is a typed error whose
+/// position is a line and column, as diagnostics give them.
+pub fn read_source(path: &Path) -> Result<String, CheckError> {
     let bytes = std::fs::read(path).map_err(|source| CheckError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|e| CheckError::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        // The bytes before the bad one are valid UTF-8, so they index like any source.
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+        let (line, column) = crate::diag::line_col(valid, offset);
+        CheckError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset,
+            line,
+            column,
+        }
+    })
+}
+
+/// Reads and checks a models.conf.
+pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, CheckError> {
+    let text = read_source(path)?;
     Ok(check_text(path, text, opts))
 }
 
@@ -167,23 +214,46 @@ pub fn check_source_on(
     hardware: Option<&Hardware>,
 ) -> CheckReport {
     let (conf, mut diagnostics) = config::load(Document::parse(text));
-    let extra: Vec<Option<Extra>> = conf.profiles.iter().map(parse_extra).collect();
+    let runtimes: Vec<Runtime> = conf
+        .profiles
+        .iter()
+        .map(|p| crate::resolve::runtime_of(p, models_dir))
+        .collect();
+    // The llama-server rules see the llama-server profiles only; vLLM profiles have their own.
+    let llama_only;
+    let llama: &Conf = if runtimes.iter().all(|r| *r == Runtime::LlamaServer) {
+        &conf
+    } else {
+        llama_only = Conf {
+            doc: conf.doc.clone(),
+            profiles: conf
+                .profiles
+                .iter()
+                .zip(&runtimes)
+                .filter(|(_, r)| **r == Runtime::LlamaServer)
+                .map(|(p, _)| p.clone())
+                .collect(),
+        };
+        &llama_only
+    };
+    let extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
     // Stage 1: the file alone.
     ids::check(&conf, &mut diagnostics);
     bench::check(&conf, &mut diagnostics);
-    args::check(&conf, &extra, &mut diagnostics);
-    models::check(&conf, models_dir, &mut diagnostics);
+    args::check(llama, &extra, &mut diagnostics);
+    models::check(&conf, &runtimes, models_dir, &mut diagnostics);
     // Stage 2: the models on disk, then the machine.
     let mut models = ModelCache::default();
-    model_rules::check(&conf, &extra, models_dir, &mut models, &mut diagnostics);
+    model_rules::check(llama, &extra, models_dir, &mut models, &mut diagnostics);
     budget_rules::check(
-        &conf,
+        llama,
         &extra,
         models_dir,
         hardware,
         &mut models,
         &mut diagnostics,
     );
+    vllm_rules::check(&conf, &runtimes, models_dir, hardware, &mut diagnostics);
     diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     CheckReport {
         conf,

@@ -61,12 +61,18 @@ pub fn check(
 /// The file to open, or `None` when MODEL is not a usable relative path to an existing file
 /// (other rules report those).
 pub(super) fn model_path(dir: &Path, model: &str) -> Option<PathBuf> {
+    model_path_any(dir, model).filter(|p| p.is_file())
+}
+
+/// MODEL under `dir` when it is a plain relative path to something that exists (a GGUF file,
+/// or a vLLM profile's model directory).
+pub(super) fn model_path_any(dir: &Path, model: &str) -> Option<PathBuf> {
     let rel = Path::new(model);
     let plain = rel
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     let path = dir.join(rel);
-    (plain && path.is_file()).then_some(path)
+    (plain && path.exists()).then_some(path)
 }
 
 fn profile(

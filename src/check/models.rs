@@ -1,11 +1,17 @@
 use std::path::{Component, Path};
 
-use crate::config::Conf;
+use crate::config::{Conf, Runtime};
 use crate::diag::Diagnostic;
 
 /// MODEL paths: relative to the models directory, inside it, and present on disk with every
-/// shard of a split GGUF (start.sh checked only the first shard).
-pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>) {
+/// shard of a split GGUF (start.sh checked only the first shard); a vLLM profile's model is a
+/// directory (`vllm_rules` reads it).
+pub fn check(
+    conf: &Conf,
+    runtimes: &[Runtime],
+    models_dir: Option<&Path>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let dir = models_dir.filter(|d| d.is_dir());
     if let Some(wanted) = models_dir
         && dir.is_none()
@@ -22,7 +28,7 @@ pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>
             .help("pass --models-dir DIR, or set [runtime] models_dir in profilec.toml"),
         );
     }
-    for p in &conf.profiles {
+    for (p, runtime) in conf.profiles.iter().zip(runtimes) {
         let Some(model) = &p.model else { continue };
         let path = Path::new(&model.value);
         if path.is_absolute() || model.value.starts_with('/') {
@@ -41,6 +47,26 @@ pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>
                     .label("`..` leaves the models directory")
                     .help("keep model files under the models directory; the container only sees that directory"),
             );
+            continue;
+        }
+        if *runtime == Runtime::Vllm {
+            if let Some(dir) = dir
+                && !dir.join(path).exists()
+            {
+                diags.push(
+                    Diagnostic::error(
+                        "model::missing-file",
+                        format!("model directory {} not found", dir.join(path).display()),
+                    )
+                    .at(model.span.clone())
+                    .label("not on disk")
+                    .help(format!(
+                        "download the model into {} (e.g. `huggingface-cli download REPO --local-dir {}`), or fix the path (it is relative to the models directory)",
+                        dir.display(),
+                        dir.join(path).display()
+                    )),
+                );
+            }
             continue;
         }
         let shards = split_shards(&model.value);
@@ -66,6 +92,19 @@ pub fn check(conf: &Conf, models_dir: Option<&Path>, diags: &mut Vec<Diagnostic>
             None if !dir.join(path).is_file() => vec![model.value.clone()],
             None => vec![],
         };
+        if dir.join(path).is_dir() {
+            // RUNTIME=llama-server on a model directory: llama-server reads one GGUF file.
+            diags.push(
+                Diagnostic::error(
+                    "model::missing-file",
+                    format!("MODEL {} is a directory, not a GGUF file", dir.join(path).display()),
+                )
+                .at(model.span.clone())
+                .label("a directory")
+                .help("a Hugging Face model directory is served with vLLM: remove RUNTIME=llama-server (or write RUNTIME=vllm), or point MODEL at a .gguf file"),
+            );
+            continue;
+        }
         if !missing.is_empty() {
             let what = if shards.is_some() {
                 format!(

@@ -51,10 +51,16 @@ pub struct Args {
     format: String,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == "json"
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     match build(&args) {
         Ok(req) => execute(&req, args.format == "json"),
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 
@@ -126,7 +132,7 @@ fn execute(req: &BenchRequest, json: bool) -> i32 {
     bar.finish_and_clear();
     let outcome = match outcome {
         Ok(o) => o,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     let s = &outcome.summary;
     if json {

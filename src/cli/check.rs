@@ -47,6 +47,12 @@ pub struct Args {
     dialect: DialectArg,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(mut args: Args) -> i32 {
     if args.files.is_empty() {
         match super::conf_file(None) {
@@ -89,7 +95,7 @@ fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
         DialectArg::ModelsConf | DialectArg::LlamaSwap => None,
         DialectArg::Preset => match read_text(file) {
             Ok(t) => Some(t),
-            Err(e) => return io_error(e),
+            Err(e) => return io_error(file, e, args),
         },
         // An unreadable file falls through to the models.conf path, which reports it as before.
         DialectArg::Auto => read_text(file).ok(),
@@ -97,13 +103,14 @@ fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
     if let Some(t) =
         text.take_if(|t| args.dialect == DialectArg::Preset || detect(t) == Dialect::Preset)
     {
-        return check_preset(file, t, args);
+        let detected = args.dialect == DialectArg::Auto;
+        return check_preset(file, t, detected, args);
     }
     let report = match text {
         Some(t) => check_text(file, t, opts),
         None => match check_file(file, opts) {
             Ok(r) => r,
-            Err(e) => return io_error(e),
+            Err(e) => return io_error(file, e, args),
         },
     };
     let name = file.display().to_string();
@@ -117,7 +124,7 @@ fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
     i32::from(failing)
 }
 
-fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
+fn check_preset(file: &std::path::Path, text: String, detected: bool, args: &Args) -> i32 {
     let opts = PresetCheckOptions {
         models_dir: args.models_dir.clone(),
     };
@@ -129,6 +136,9 @@ fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
             _ => PathBuf::from("."),
         });
     let mut report = check_preset_source(text, Some(&base));
+    if detected && let Some(d) = dialect_note(file, &report.preset) {
+        report.diagnostics.insert(0, d);
+    }
     // With a machine described beside the preset: may the router load more than fits?
     if let Ok(hw) = crate::hardware::load(&beside(file, crate::hardware::FILE_NAME))
         && let Some(d) = check_preset_models_max(&report.preset, &base, &hw.hardware)
@@ -146,7 +156,7 @@ fn check_preset(file: &std::path::Path, text: String, args: &Args) -> i32 {
 fn check_swap(file: &std::path::Path, args: &Args) -> i32 {
     let text = match read_text(file) {
         Ok(t) => t,
-        Err(e) => return io_error(e),
+        Err(e) => return io_error(file, e, args),
     };
     let hw = crate::hardware::load(&beside(file, crate::hardware::FILE_NAME)).ok();
     let report = check_llama_swap(&text, hw.as_ref().map(|h| &h.hardware));
@@ -178,7 +188,48 @@ fn print(args: &Args, name: &str, src: &str, diags: &[crate::diag::Diagnostic], 
     }
 }
 
-fn io_error(e: crate::check::CheckError) -> i32 {
-    eprintln!("{:?}", miette::Report::new(e));
-    2
+/// A file that cannot be read or is not UTF-8: under `--format json` still one object for the
+/// file, its one diagnostic file-wide (docs/diagnostics.md); else the error as every verb
+/// prints it.
+fn io_error(file: &Path, e: crate::check::CheckError, args: &Args) -> i32 {
+    use crate::error::Failure;
+    if args.format == Format::Human {
+        return super::fail(&e);
+    }
+    print(
+        args,
+        &file.display().to_string(),
+        "",
+        &[e.to_diagnostic()],
+        0,
+    );
+    e.exit_code()
+}
+
+/// A `.conf` file (not a preset's `.ini`) that reads as a preset because its keys are lowercase
+/// is most likely a models.conf written with preset habits (`model=`): say which dialect was
+/// used, at the first key, and how to get the other.
+fn dialect_note(file: &Path, preset: &crate::preset::Preset) -> Option<crate::diag::Diagnostic> {
+    if file.extension().is_some_and(|e| e == "ini") {
+        return None;
+    }
+    let key = preset.sections.iter().flat_map(|s| &s.entries).next()?;
+    let upper = key.key.to_ascii_uppercase().replace('-', "_");
+    let hint = if crate::config::Key::ALL.iter().any(|k| k.as_str() == upper) {
+        format!("`{upper}=`")
+    } else {
+        "`MODEL=`, `CTX_SIZE=`".to_owned()
+    };
+    Some(
+        crate::diag::Diagnostic::new(
+            "conf::lowercase-keys",
+            crate::diag::Severity::Warning,
+            "checked as llama-server's router preset: the keys are lowercase",
+        )
+        .at(key.key_span.clone())
+        .label("a preset key, not a models.conf key")
+        .help(format!(
+            "a models.conf has upper-case keys ({hint}); if this is one, write them so. If it is a preset, pass --dialect preset (or name it .ini) to check it without this warning"
+        )),
+    )
 }

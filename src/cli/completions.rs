@@ -35,21 +35,17 @@ pub fn run(args: Args) -> i32 {
                 shell.write_registration(ENV_VAR, "profilec", "profilec", &completer(), &mut out)
             }
             None => {
-                return super::fail(
-                    &format!("no dynamic completion for {}", args.shell),
+                return super::usage(
+                    "usage::no-dynamic-completion",
+                    format!("no dynamic completion for {}", args.shell),
                     "add --static for a script without profile ids",
-                    2,
                 );
             }
         }
     };
     match written.and_then(|()| std::io::stdout().write_all(&out)) {
         Ok(()) => 0,
-        Err(e) => super::fail(
-            &format!("cannot write the completion script: {e}"),
-            "check where stdout goes",
-            2,
-        ),
+        Err(e) => super::internal("cannot write the completion script", e),
     }
 }
 

@@ -26,14 +26,14 @@ pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool
         .and_then(|mut project| plan_together(&mut project, ids));
     match t {
         Ok(t) => print(&t, json, render_human) + i32::from(!t.fits),
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 
 pub fn sets(file: &Path, hardware: Option<&Path>, limit: u64, json: bool) -> i32 {
     match open_for_plan(file, hardware).and_then(|mut project| plan_sets(&mut project, limit)) {
         Ok(s) => print(&s, json, render_sets_human),
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 

@@ -36,33 +36,35 @@ pub struct Args {
     format: Format,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     let path = match &args.from {
         Some(p) => p.clone(),
         None => match find_llama_server(None) {
             Ok(p) => p,
-            Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
+            Err(e) => return super::fail(&e),
         },
     };
     let (build, rows, cached) = match read_build(&path, PROBE_TIMEOUT) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "note: {e}\n  profilec uses the shipped flag table (llama.cpp b11434) for this binary"
-            );
-            return 1;
-        }
+        Err(e) => return super::fail(&e),
     };
     let rows = merge(rows, &shipped_rows());
     let changes = diff(&shipped_rows(), &rows);
     if let Some(file) = &args.write
         && let Err(e) = crate::fsutil::write_atomic(file, &to_tsv(&rows))
     {
-        return super::fail(
-            &format!("cannot write {}: {e}", file.display()),
+        return super::fail(&crate::error::ErrorReport::new(
+            "io::write",
+            format!("cannot write {}: {e}", file.display()),
             "check the directory exists and is writable",
-            2,
-        );
+            crate::error::exit::USAGE,
+        ));
     }
     if args.format == Format::Json {
         let out = serde_json::json!({

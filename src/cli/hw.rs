@@ -39,6 +39,12 @@ struct Report<'a> {
     written: Option<WriteSummary>,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     if args.where_used {
         return super::hw_where::run(args.hardware.as_deref(), args.format);
@@ -56,10 +62,7 @@ pub fn run(args: Args) -> i32 {
                 },
                 args.format,
             ),
-            Err(e) => {
-                eprintln!("error: {e}");
-                2
-            }
+            Err(e) => super::fail(&e),
         };
     }
     let base = match &args.write {
@@ -70,10 +73,7 @@ pub fn run(args: Args) -> i32 {
     let written = match &args.write {
         Some(path) => match hardware::write_detected(path, &detected) {
             Ok(summary) => Some(summary),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
+            Err(e) => return super::fail(&e),
         },
         None => None,
     };
@@ -196,8 +196,9 @@ fn human(r: &Report) -> String {
     );
     let rt = &hw.runtime;
     out += &format!(
-        "runtime: {} on {}:{}, models in {}, CUDA overhead {} MiB per GPU\n",
+        "runtime: {} (vLLM profiles: {}) on {}:{}, models in {}, CUDA overhead {} MiB per GPU\n",
         rt.llama_server.display(),
+        rt.vllm.display(),
         rt.host,
         rt.port,
         rt.models_dir.display(),

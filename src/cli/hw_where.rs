@@ -9,12 +9,12 @@ use crate::discover::{Candidate, Located, Reason, locate};
 pub fn run(explicit: Option<&Path>, format: Format) -> i32 {
     let located = match locate(explicit) {
         Ok(l) => l,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
+        Err(e) => return super::fail(&e),
     };
     match format {
         Format::Json => match serde_json::to_string_pretty(&located) {
             Ok(s) => println!("{s}"),
-            Err(e) => return super::fail(&e.to_string(), "please report this", 2),
+            Err(e) => return super::internal("cannot encode JSON", e),
         },
         Format::Human => print!("{}", human(&located)),
     }

@@ -25,6 +25,12 @@ pub struct Args {
     pub layers: bool,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        matches!(self.format, Format::Json)
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     if args.model.is_dir() {
         return super::inspect_hf::run(
@@ -35,10 +41,7 @@ pub fn run(args: Args) -> i32 {
     }
     let (model, facts) = match gguf::inspect(&args.model) {
         Ok(x) => x,
-        Err(e) => {
-            eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-            return e.exit_code();
-        }
+        Err(e) => return super::fail(&e),
     };
     match args.format {
         Format::Json => {
@@ -52,10 +55,7 @@ pub fn run(args: Args) -> i32 {
             }
             match serde_json::to_string_pretty(&v) {
                 Ok(s) => println!("{s}"),
-                Err(e) => {
-                    eprintln!("error: cannot encode JSON: {e}");
-                    return 2;
-                }
+                Err(e) => return super::internal("cannot encode JSON", e),
             }
         }
         Format::Human => print!("{}", human(&model, &facts, args.layers, args.tensors)),

@@ -8,10 +8,7 @@ use crate::safetensors::{self, HfModel};
 pub fn run(dir: &Path, json: bool, tensors: bool) -> i32 {
     let model = match safetensors::inspect(dir) {
         Ok(m) => m,
-        Err(e) => {
-            eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-            return e.exit_code();
-        }
+        Err(e) => return super::fail(&e),
     };
     if json {
         let mut v = serde_json::json!({
@@ -29,10 +26,7 @@ pub fn run(dir: &Path, json: bool, tensors: bool) -> i32 {
         }
         match serde_json::to_string_pretty(&v) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot encode JSON: {e}");
-                return 2;
-            }
+            Err(e) => return super::internal("cannot encode JSON", e),
         }
     } else {
         print!("{}", human(&model, tensors));

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use crate::startup_log::{self, LogError};
+use crate::startup_log;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -27,16 +27,16 @@ pub struct Args {
 
 /// Exit codes: 0 the log shows a successful load, 1 a failure (or a log that stops before the
 /// load finished), 2 the file cannot be read or is not a llama.cpp log.
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        matches!(self.format, Format::Json)
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     let report = match startup_log::read_log(&args.log) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            eprintln!("help: {}", e.help());
-            return match e {
-                LogError::Io { .. } | LogError::Empty | LogError::NotALlamaLog { .. } => 2,
-            };
-        }
+        Err(e) => return super::fail(&e),
     };
     let diffs = match &args.profile {
         None => None,
@@ -49,16 +49,13 @@ pub fn run(args: Args) -> i32 {
                 .and_then(|mut p| p.resolve(id, crate::budget::Program::LlamaServer));
             let resolved = match resolved {
                 Ok(r) => r,
-                Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+                Err(e) => return super::fail(&e),
             };
             match resolved.plan() {
                 Ok(plan) => Some(crate::compare::compare(&plan, &report)),
-                Err(_) => {
-                    return super::fail(
-                        &format!("cannot plan [{id}]: its model file cannot be read"),
-                        "check MODEL and the models directory (`profilec check`)",
-                        2,
-                    );
+                Err(e) => {
+                    eprintln!("not compared: [{id}] cannot be planned");
+                    return super::fail(&e);
                 }
             }
         }
@@ -79,10 +76,7 @@ pub fn run(args: Args) -> i32 {
         }
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot serialise the report: {e}");
-                return 2;
-            }
+            Err(e) => return super::internal("cannot encode JSON", e),
         },
     }
     report.exit_code()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap_mangen::Man;
 
+use crate::error::{ErrorReport, exit};
 use crate::fsutil::write_atomic;
 
 #[derive(clap::Args)]
@@ -24,22 +25,28 @@ pub fn run(args: Args) -> i32 {
                 print!("{page}");
                 0
             }
-            Err(e) => super::fail(&e, "please report this", 2),
+            Err(e) => super::internal("cannot print the man page", e),
         };
     };
     if let Err(e) = std::fs::create_dir_all(&dir) {
-        return super::fail(
-            &format!("cannot create {}: {e}", dir.display()),
+        return super::fail(&ErrorReport::new(
+            "io::write",
+            format!("cannot create {}: {e}", dir.display()),
             "check the path and its permissions",
-            2,
-        );
+            exit::USAGE,
+        ));
     }
     match write_pages(&cmd, &dir) {
         Ok(n) => {
             eprintln!("wrote {n} man pages to {}", dir.display());
             0
         }
-        Err(e) => super::fail(&e, "check the directory's permissions", 2),
+        Err(e) => super::fail(&ErrorReport::new(
+            "io::write",
+            e,
+            "check the directory's permissions",
+            exit::USAGE,
+        )),
     }
 }
 

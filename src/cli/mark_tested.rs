@@ -31,24 +31,28 @@ pub fn run(args: Args) -> i32 {
         (Some(s), _) => s.clone(),
         (None, Some(dir)) => match crate::bench::measured_speed(dir, &args.id) {
             Ok(s) => s,
-            Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+            Err(e) => return super::fail(&e),
         },
         (None, None) => {
-            return super::fail(
+            return super::usage(
+                "usage::no-speed",
                 "give --speed or --from-bench",
                 "e.g. --speed \"~42 t/s\"",
-                2,
             );
         }
     };
     if speed.contains(['\n', '\r']) {
-        return super::fail("--speed must be one line", "e.g. --speed \"~42 t/s\"", 2);
+        return super::usage(
+            "usage::bad-speed",
+            "--speed must be one line",
+            "e.g. --speed \"~42 t/s\"",
+        );
     }
     if speed.trim().is_empty() {
-        return super::fail(
+        return super::usage(
+            "usage::bad-speed",
             "--speed is empty",
             "give the measured speed, e.g. --speed \"~42 t/s\"",
-            2,
         );
     }
     let file = match super::conf_file(args.file.clone()) {
@@ -57,11 +61,11 @@ pub fn run(args: Args) -> i32 {
     };
     let report = match check_file(&file, &Default::default()) {
         Ok(r) => r,
-        Err(e) => return super::fail(&e.to_string(), "check the path", 2),
+        Err(e) => return super::fail(&e),
     };
     let after = match mark_tested(&report.conf, &args.id, speed.trim()) {
         Ok(t) => t,
-        Err(e) => return super::fail(&e.to_string(), e.help(), 1),
+        Err(e) => return super::fail(&e),
     };
     let before = report.conf.doc.source();
     if args.dry_run {
@@ -69,7 +73,7 @@ pub fn run(args: Args) -> i32 {
         return 0;
     }
     if let Err(e) = replace_if_unchanged(&file, Some(before), &after) {
-        return super::fail(&e.to_string(), e.help(), 2);
+        return super::fail(&e);
     }
     eprintln!("[{}] marked tested: SPEED={}", args.id, speed.trim());
     0

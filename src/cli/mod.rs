@@ -3,8 +3,11 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::error::{ErrorReport, Failure, exit};
 
 mod bench;
 mod check;
@@ -68,7 +71,6 @@ enum Command {
     /// Recommended llama.cpp parameters for a model on this machine, as one JSON object.
     Optimize(optimize::Args),
     /// `run --model X --optimize`: the same as `optimize`.
-    #[command(hide = true)]
     Run(optimize::Args),
     /// The exact llama-server command of a profile (args, sh, env, json, router preset).
     Render(render::Args),
@@ -100,23 +102,61 @@ pub fn main() -> i32 {
     main_from(std::env::args_os())
 }
 
-/// `main` with explicit arguments (the first is the program name); the `start` binary calls it
-/// with `start` inserted.
+/// The `start` binary (src/bin/start.rs): `profilec start` as its own command, so its usage
+/// line reads `start [OPTIONS] <ID> [FILE]`.
+#[derive(Parser)]
+#[command(
+    name = "start",
+    about = "Check, then launch a profile's llama-server exactly as rendered (no shell)",
+    version
+)]
+struct StartCli {
+    /// When to color output (NO_COLOR and CLICOLOR_FORCE are honoured under `auto`).
+    #[arg(long, value_enum, default_value_t, value_name = "WHEN")]
+    color: term::ColorChoice,
+    #[command(flatten)]
+    args: start::Args,
+}
+
+/// `start ID [FILE]`: the same launch as `profilec start`.
+pub fn start_main(args: impl IntoIterator<Item = OsString>) -> i32 {
+    match parse::<StartCli>(StartCli::command(), args.into_iter().collect()) {
+        Ok(cli) => {
+            term::init(cli.color);
+            start::run(cli.args)
+        }
+        Err(code) => code,
+    }
+}
+
+/// The command line as `P`, or the exit code after clap printed why not (usage errors exit 2,
+/// `--help` exits 0).
+fn parse<P: FromArgMatches>(cmd: clap::Command, args: Vec<OsString>) -> Result<P, i32> {
+    cmd.color(term::choice_from_args(&args).for_clap())
+        .try_get_matches_from(args)
+        .and_then(|m| P::from_arg_matches(&m))
+        .map_err(|e| {
+            let _ = e.print();
+            if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            }
+        })
+}
+
+/// `main` with explicit arguments (the first is the program name).
 pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
-    let parsed = command()
-        .color(term::choice_from_args(&args).for_clap())
-        .try_get_matches_from(args)
-        .and_then(|m| Cli::from_arg_matches(&m));
-    let cli = match parsed {
+    let cli = match parse::<Cli>(command(), args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(code) => return code,
     };
     term::init(cli.color);
+    JSON_ERRORS.store(
+        cli.command.as_ref().is_some_and(Command::wants_json),
+        Ordering::Relaxed,
+    );
     if !matches!(cli.command, Some(Command::Start(_))) {
         end_quietly_on_closed_pipe();
     }
@@ -124,10 +164,10 @@ pub fn main_from(args: impl IntoIterator<Item = OsString>) -> i32 {
         return version::run();
     }
     let Some(command) = cli.command else {
-        return fail(
+        return usage(
+            "usage::no-verb",
             "no verb given",
             "run `profilec --help` for the list of verbs",
-            2,
         );
     };
     match command {
@@ -163,7 +203,7 @@ fn end_quietly_on_closed_pipe() {
 pub(crate) fn conf_file(given: Option<PathBuf>) -> Result<PathBuf, i32> {
     match given {
         Some(file) => Ok(file),
-        None => crate::discover::find_conf().map_err(|e| fail(&e.to_string(), &e.help(), 2)),
+        None => crate::discover::find_conf().map_err(|e| fail(&e)),
     }
 }
 
@@ -182,8 +222,78 @@ pub(crate) fn profile_id_candidates() -> clap_complete::engine::ArgValueCandidat
     })
 }
 
-/// Prints a one-off error with its fix and returns the exit code.
-pub(crate) fn fail(message: &str, help: &str, code: i32) -> i32 {
-    eprintln!("error: {message}\n  help: {help}");
-    code
+/// Whether errors are printed as JSON: the verb was asked for `--format json`.
+static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
+
+impl Command {
+    /// `--format json`: the verb's errors are JSON too (docs/diagnostics.md).
+    fn wants_json(&self) -> bool {
+        match self {
+            Command::Check(a) => a.json(),
+            Command::Inspect(a) => a.json(),
+            Command::Hw(a) => a.json(),
+            Command::Log(a) => a.json(),
+            Command::Render(a) => a.json(),
+            Command::Flags(a) => a.json(),
+            Command::Plan(a) => a.json(),
+            Command::Bench(a) => a.json(),
+            _ => false,
+        }
+    }
+}
+
+/// Prints an error that ends the verb, the one way every verb does (docs/diagnostics.md,
+/// "Errors and exit codes"): `{"error": {…}}` on stdout under `--format json`, else
+/// `error[code]: message` and its help on stderr. Returns the exit code.
+pub(crate) fn fail(e: &(impl Failure + ?Sized)) -> i32 {
+    let report = ErrorReport::of(e);
+    if JSON_ERRORS.load(Ordering::Relaxed) {
+        println!("{}", report.to_json());
+    } else {
+        eprint!("{}", report.to_human());
+    }
+    report.exit_code
+}
+
+/// A profile with errors is not rendered or started: its diagnostics (or the file's, for
+/// `--all`) on stderr as `check` prints them, then one `check::has-errors` error.
+pub(crate) fn refuse_profile(
+    project: &crate::project::Project,
+    id: &str,
+    errors: Vec<&crate::diag::Diagnostic>,
+    what: &str,
+) -> i32 {
+    let owned: Vec<_> = errors.into_iter().cloned().collect();
+    report::print_human(
+        &project.conf_path.display().to_string(),
+        project.report.conf.doc.source(),
+        &owned,
+        project.report.conf.profiles.len(),
+    );
+    let whose = if id == "--all" {
+        "the file".to_owned()
+    } else {
+        format!("`[{id}]`")
+    };
+    fail(&ErrorReport::new(
+        "check::has-errors",
+        format!("not {what}: {whose} has {} error(s)", owned.len()),
+        "fix the errors above (`profilec check` shows them all)",
+        exit::FAILED,
+    ))
+}
+
+/// A wrong command line: [`fail`] with exit code 2.
+pub(crate) fn usage(code: &'static str, message: impl Into<String>, help: &str) -> i32 {
+    fail(&ErrorReport::usage(code, message, help))
+}
+
+/// profilec's own output could not be produced (a JSON encoder, stdout): exit 2.
+pub(crate) fn internal(what: &str, e: impl std::fmt::Display) -> i32 {
+    fail(&ErrorReport::new(
+        "io::output",
+        format!("{what}: {e}"),
+        "check where stdout goes (a full disk, a closed pipe)",
+        exit::USAGE,
+    ))
 }

@@ -42,7 +42,7 @@ pub fn run(args: Args) -> i32 {
     };
     let hw = match hardware::resolve(args.hardware.as_deref(), &conf_dir) {
         Ok(r) => r.hardware,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
+        Err(e) => return super::fail(&e),
     };
     let opts = NewOptions {
         id: args.id.clone(),
@@ -54,7 +54,7 @@ pub fn run(args: Args) -> i32 {
     };
     let added = match add_profile(&file, &args.model, &hw, &opts, &plan) {
         Ok(a) => a,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if args.dry_run {
         print!("{}", unified_diff(&file, &added.before, &added.after));
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> i32 {
     // empty, or another edit got there first).
     let before = Some(added.before.as_str()).filter(|b| !b.is_empty() || file.exists());
     if let Err(e) = replace_if_unchanged(&file, before, &added.after) {
-        return super::fail(&e.to_string(), e.help(), 2);
+        return super::fail(&e);
     }
     eprintln!(
         "added [{}] to {} (marked NOT YET TESTED); next: profilec start {} {}",

@@ -20,7 +20,7 @@ pub struct Args {
 pub fn run(args: Args) -> i32 {
     let resolved = match hardware::resolve(args.hardware.as_deref(), std::path::Path::new(".")) {
         Ok(r) => r,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), 2),
+        Err(e) => return super::fail(&e),
     };
     // With --hardware the file is the truth; a detection problem means a CPU-only plan.
     let explicit = args.hardware.is_some();
@@ -33,10 +33,15 @@ pub fn run(args: Args) -> i32 {
         .iter()
         .any(|d| d.severity == crate::diag::Severity::Error)
     {
-        for d in &resolved.diagnostics {
-            eprintln!("{}: {}", d.severity.as_str(), d.message);
-        }
-        return 2;
+        let file = args.hardware.as_deref().unwrap_or(std::path::Path::new(""));
+        let name = file.display().to_string();
+        let source = resolved.source.as_deref().unwrap_or("");
+        super::report::print_diagnostics(&name, source, &resolved.diagnostics);
+        return super::fail(&crate::error::ErrorReport::usage(
+            "hw::invalid-file",
+            format!("{name} has errors: nothing was planned"),
+            "fix the errors above (`profilec hw --hardware FILE` shows them)",
+        ));
     }
     match optimize(&args.model, &resolved.hardware) {
         Ok(r) => match serde_json::to_string_pretty(&r) {
@@ -44,23 +49,19 @@ pub fn run(args: Args) -> i32 {
                 println!("{text}");
                 0
             }
-            Err(e) => super::fail(
-                &format!("cannot print the recommendation: {e}"),
-                "please report this",
-                2,
-            ),
+            Err(e) => super::internal("cannot print the recommendation", e),
         },
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 
 /// `profilec run --model X --optimize`: the seed's spelling of `optimize`.
 pub fn run_alias(args: Args) -> i32 {
     if !args.optimize {
-        return super::fail(
+        return super::usage(
+            "usage::run-needs-optimize",
             "`profilec run` only supports --optimize (a recommendation, nothing is launched)",
             "use `profilec run --model FILE --optimize`, or `profilec start <id>` to launch a profile",
-            2,
         );
     }
     run(args)

@@ -8,9 +8,7 @@ use clap::ValueEnum;
 use crate::budget::Program;
 use crate::gguf::ModelCache;
 use crate::hardware;
-use crate::project::{
-    self, ProjectError, ResolvedProfile, detected_note, plan_error_code, plan_report,
-};
+use crate::project::{self, ResolvedProfile, detected_note, plan_report};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
@@ -60,6 +58,12 @@ pub struct Args {
     args: Vec<String>,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     let json = args.format == Format::Json;
     if !args.together.is_empty() {
@@ -98,12 +102,18 @@ pub fn run(args: Args) -> i32 {
             Err(code) => return code,
         },
     };
+    if resolved.vllm.is_some() {
+        if profile_errors > 0 {
+            eprintln!(
+                "note: the profile has {profile_errors} error(s): run `profilec check {}`",
+                file.display()
+            );
+        }
+        return super::plan_vllm::run_profile(&resolved, args.format == Format::Json);
+    }
     let mut report = match plan_report(&resolved, profile_errors) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return plan_error_code(&e);
-        }
+        Err(e) => return super::fail(&e),
     };
     if detected {
         report.plan.notes.push(detected_note(&resolved.machine));
@@ -129,10 +139,7 @@ pub fn run(args: Args) -> i32 {
         }
         Format::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
+            Err(e) => return super::internal("cannot encode JSON", e),
         },
     }
     report.exit_code()
@@ -142,10 +149,8 @@ type Resolved = (ResolvedProfile, usize, bool);
 
 /// `plan --model M -- ARGS`: the arguments alone, on the machine detected here or given.
 fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> {
-    let hw = hardware::resolve(args.hardware.as_deref(), Path::new(".")).map_err(|e| {
-        eprintln!("error: {e}");
-        2
-    })?;
+    let hw =
+        hardware::resolve(args.hardware.as_deref(), Path::new(".")).map_err(|e| super::fail(&e))?;
     if model.is_dir() {
         // A Hugging Face model directory is served by vLLM (docs/vllm.md): its plan is printed
         // here and its exit code ends the verb.
@@ -167,7 +172,7 @@ fn ad_hoc(model: &Path, args: &Args, program: Program) -> Result<Resolved, i32> 
         program,
         &mut ModelCache::default(),
     )
-    .map_err(|e| super::fail(&e.to_string(), &e.help(), 2))?;
+    .map_err(|e| super::fail(&e))?;
     Ok((resolved, 0, detected))
 }
 
@@ -186,49 +191,41 @@ fn refuse_bad_args(words: &[String]) -> Result<(), i32> {
         return Ok(());
     }
     super::report::print_diagnostics("arguments", &line, &errors);
-    eprintln!("not planned: llama-server would refuse these arguments");
-    Err(1)
+    Err(super::fail(&crate::error::ErrorReport::new(
+        "plan::bad-args",
+        format!(
+            "not planned: llama-server would refuse these arguments ({} error(s))",
+            errors.len()
+        ),
+        "fix the arguments after `--` as the diagnostics above say",
+        crate::error::exit::FAILED,
+    )))
 }
 
 /// Profile `id` of FILE, resolved exactly as `render` resolves it.
 fn profile(args: &Args, file: &Path, program: Program) -> Result<Resolved, i32> {
     let Some(id) = &args.id else {
-        eprintln!("error: give a profile id, or --model M.gguf");
-        return Err(2);
+        return Err(super::usage(
+            "usage::no-profile",
+            "give a profile id, or --model M.gguf",
+            "e.g. `profilec plan glm-flash-q4` or `profilec plan --model M.gguf -- -c 8192`",
+        ));
     };
     super::flags::follow_for_conf(file, args.hardware.as_deref());
     let mut project =
-        project::open_for_plan(file, args.hardware.as_deref()).map_err(|e| match e {
-            ProjectError::Check(e) => {
-                eprintln!("{:?}", miette::Report::new(e));
-                2
-            }
-            e => super::fail(&e.to_string(), &e.help(), 2),
-        })?;
+        project::open_for_plan(file, args.hardware.as_deref()).map_err(|e| super::fail(&e))?;
     let errors = match project.profile(id) {
         Ok(p) => project.errors_for(p).len(),
-        Err(_) => {
-            let ids: Vec<&str> = project
-                .report
-                .conf
-                .profiles
-                .iter()
-                .map(|p| p.id.value.as_str())
-                .collect();
-            eprintln!(
-                "error: no profile `{id}` in {}; profiles: {}",
-                file.display(),
-                ids.join(", ")
-            );
-            return Err(2);
-        }
+        Err(e) => return Err(super::fail(&e)),
     };
-    let resolved = project
-        .resolve(id, program)
-        .map_err(|e| super::fail(&e.to_string(), &e.help(), e.exit_code()))?;
+    let resolved = project.resolve(id, program).map_err(|e| super::fail(&e))?;
     if resolved.model_path.is_none() {
-        eprintln!("error: profile `{id}` has no MODEL; set MODEL = file.gguf");
-        return Err(1);
+        return Err(super::fail(&crate::error::ErrorReport::new(
+            "plan::no-model",
+            format!("profile `{id}` has no MODEL"),
+            "set MODEL = file.gguf in the profile",
+            crate::error::exit::FAILED,
+        )));
     }
     let detected = matches!(project.hardware_origin, hardware::Origin::Detected);
     Ok((resolved, errors, detected))

@@ -1,53 +1,51 @@
-//! `profilec plan --model DIR -- VLLM_ARGS`: the vLLM plan of a Hugging Face model directory.
+//! `profilec plan --model DIR -- VLLM_ARGS` and `plan ID` of a vLLM profile: the vLLM plan of a
+//! Hugging Face model directory.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::hardware::Machine;
+use crate::project::{ResolvedProfile, VllmPlanError};
+use crate::resolve::vllm_gpus;
 use crate::safetensors;
-use crate::vllm::{self, Gpu, VllmPlan};
+use crate::vllm::{self, VllmPlan};
 
 const GIB: f64 = 1073741824.0;
 
-/// The machine's GPUs as vLLM sees them (total and free bytes).
-pub fn gpus(machine: &Machine) -> Vec<Gpu> {
-    machine
-        .gpus
-        .iter()
-        .map(|d| Gpu {
-            name: d.name.clone(),
-            total: d.total_mib << 20,
-            free: d.capacity_mib << 20,
-        })
-        .collect()
-}
-
+/// `plan --model DIR -- ARGS`.
 pub fn run(dir: &Path, args: &[String], machine: &Machine, json: bool) -> i32 {
     let model = match safetensors::inspect(dir) {
         Ok(m) => m,
-        Err(e) => {
-            eprintln!("error[{}]: {e}\n  help: {}", e.code(), e.help());
-            return e.exit_code();
-        }
+        Err(e) => return super::fail(&e),
     };
-    let plan = match vllm::plan(&model, args, &gpus(machine), None) {
+    let plan = vllm::plan(&model, args, &vllm_gpus(machine), None).map_err(VllmPlanError::from);
+    show(plan, args, json)
+}
+
+/// `plan ID` of a vLLM profile: vLLM's arithmetic on the profile's `vllm serve` flags.
+pub fn run_profile(resolved: &ResolvedProfile, json: bool) -> i32 {
+    let Some(v) = &resolved.vllm else {
+        return 2;
+    };
+    show(v.plan(&resolved.machine), &resolved.argv(), json)
+}
+
+/// Prints a plan (human or JSON, with the argv it plans) or why there is none; exit 0 when one
+/// request of max_model_len fits, 1 when vLLM would refuse to start.
+fn show(plan: Result<VllmPlan, VllmPlanError>, argv: &[String], json: bool) -> i32 {
+    let plan = match plan {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}\n  help: {}", e.help());
-            return 1;
-        }
+        Err(e) => return super::fail(&e),
     };
     if json {
         match serde_json::to_string_pretty(&serde_json::json!({
             "runtime": "vllm",
+            "argv": argv,
             "plan": plan,
             "vllm_lines": plan.vllm_lines(),
         })) {
             Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: cannot encode JSON: {e}");
-                return 2;
-            }
+            Err(e) => return super::internal("cannot encode JSON", e),
         }
     } else {
         print!("{}", human(&plan));

@@ -2,11 +2,11 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::report::print_human;
 use crate::budget::Program;
+use crate::config::Runtime;
 use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
 use crate::project::{Project, ResolvedProfile, open};
-use crate::render::{render, to_env, to_llama_swap, to_router_preset};
+use crate::render::{render, render_profile, to_env_for, to_llama_swap, to_router_preset};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -43,6 +43,12 @@ pub struct Args {
     hardware: Option<PathBuf>,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+}
+
 pub fn run(mut args: Args) -> i32 {
     // `render --all FILE`: the one positional is the file.
     if args.all
@@ -58,11 +64,15 @@ pub fn run(mut args: Args) -> i32 {
     super::flags::follow_for_conf(&file, args.hardware.as_deref());
     let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if matches!(args.format, Format::Preset | Format::LlamaSwap) {
         if !args.all {
-            return super::fail("this format renders every profile", "add --all", 2);
+            return super::usage(
+                "usage::needs-all",
+                "this format renders every profile",
+                "add --all",
+            );
         }
         return render_all(&mut project, args.format);
     }
@@ -70,10 +80,10 @@ pub fn run(mut args: Args) -> i32 {
         (Some(id), false) => vec![id.clone()],
         (None, true) => project.report.conf.ids(),
         _ => {
-            return super::fail(
+            return super::usage(
+                "usage::no-profile",
                 "give one profile id, or --all",
                 "e.g. `profilec render glm-flash-q4 models.conf`",
-                2,
             );
         }
     };
@@ -81,11 +91,11 @@ pub fn run(mut args: Args) -> i32 {
     for id in ids {
         let profile = match project.profile(&id) {
             Ok(p) => p,
-            Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+            Err(e) => return super::fail(&e),
         };
         let errors = project.errors_for(profile);
         if !errors.is_empty() {
-            code = code.max(refuse(&project, errors));
+            code = code.max(super::refuse_profile(&project, &id, errors, "rendered"));
             continue;
         }
         let resolved = match resolve(&mut project, &id) {
@@ -95,7 +105,7 @@ pub fn run(mut args: Args) -> i32 {
                 continue;
             }
         };
-        let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
+        let rendered = render_profile(&project.hardware.runtime, &resolved);
         match args.format {
             Format::Args => {
                 println!("{}", rendered.program.display());
@@ -105,7 +115,7 @@ pub fn run(mut args: Args) -> i32 {
             }
             Format::Sh => match rendered.to_sh() {
                 Ok(line) => println!("{line}"),
-                Err(e) => code = code.max(super::fail(&e.to_string(), e.help(), 1)),
+                Err(e) => code = code.max(super::fail(&e)),
             },
             Format::Json => println!("{}", rendered.to_json()),
             Format::Env => {
@@ -114,7 +124,7 @@ pub fn run(mut args: Args) -> i32 {
                 let Ok(profile) = project.profile(&id) else {
                     continue;
                 };
-                match to_env(profile, flags) {
+                match to_env_for(profile, flags, resolved.runtime) {
                     Ok(text) => print!("{text}"),
                     Err(errors) => code = code.max(env_errors(&errors)),
                 }
@@ -129,13 +139,28 @@ pub fn run(mut args: Args) -> i32 {
 /// config (with groups of profiles that fit together).
 fn render_all(project: &mut Project, format: Format) -> i32 {
     if project.report.has_errors() {
-        return refuse(project, project.report.diagnostics.iter().collect());
+        return super::refuse_profile(
+            project,
+            "--all",
+            project.report.diagnostics.iter().collect(),
+            "rendered",
+        );
     }
-    let ids: Vec<String> = project.report.conf.ids();
+    let mut ids = Vec::new();
     let mut resolved = Vec::new();
-    for id in &ids {
-        match resolve(project, id) {
-            Ok(r) => resolved.push(r),
+    for id in project.report.conf.ids() {
+        match resolve(project, &id) {
+            // The router and llama-swap groups are llama-server processes planned with
+            // llama.cpp's memory model; a vLLM profile is served on its own (`start ID`).
+            Ok(r) if r.runtime == Runtime::Vllm => {
+                eprintln!(
+                    "note: `[{id}]` is a vLLM profile: left out (launch it with `profilec start {id}`)"
+                );
+            }
+            Ok(r) => {
+                ids.push(id);
+                resolved.push(r);
+            }
             Err(code) => return code,
         }
     }
@@ -149,20 +174,13 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
         to_router_preset(&pairs, &sets.models_max).map_err(|e| env_errors(&e))
     } else {
         let program = &project.hardware.runtime.llama_server;
-        let entries: Vec<_> = project
-            .report
-            .conf
-            .profiles
+        let entries: Vec<_> = ids
             .iter()
+            .filter_map(|id| project.report.conf.profile(id))
             .zip(&resolved)
             .map(|(p, r)| (p, render(program, &r.effective)))
             .collect();
-        to_llama_swap(&entries, &sets).map_err(|errors| {
-            for e in &errors {
-                eprintln!("error: {e}\n  help: {}", e.help());
-            }
-            1
-        })
+        to_llama_swap(&entries, &sets).map_err(|errors| fail_all(&errors))
     };
     match text {
         Ok(text) => {
@@ -177,29 +195,19 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
 fn resolve(project: &mut Project, id: &str) -> Result<ResolvedProfile, i32> {
     let resolved = project
         .resolve(id, Program::LlamaServer)
-        .map_err(|e| super::fail(&e.to_string(), &e.help(), e.exit_code()))?;
+        .map_err(|e| super::fail(&e))?;
     if let Some(e) = resolved.launch_blocker() {
         eprintln!("not rendered: `[{id}]`");
-        return Err(super::fail(&e.to_string(), &e.help(), 1));
+        return Err(super::fail(e));
     }
     Ok(resolved)
 }
 
-fn refuse(project: &Project, errors: Vec<&crate::diag::Diagnostic>) -> i32 {
-    let owned: Vec<_> = errors.into_iter().cloned().collect();
-    print_human(
-        &project.conf_path.display().to_string(),
-        project.report.conf.doc.source(),
-        &owned,
-        project.report.conf.profiles.len(),
-    );
-    eprintln!("not rendered: fix the errors above (`profilec check` shows them all)");
-    1
+fn env_errors(errors: &[crate::render::EnvError]) -> i32 {
+    fail_all(errors)
 }
 
-fn env_errors(errors: &[crate::render::EnvError]) -> i32 {
-    for e in errors {
-        eprintln!("error: {e}\n  help: {}", e.help());
-    }
-    1
+/// Every error, each as the protocol prints it; the highest exit code.
+fn fail_all<E: crate::error::Failure>(errors: &[E]) -> i32 {
+    errors.iter().map(super::fail).max().unwrap_or(0)
 }

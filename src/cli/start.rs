@@ -2,11 +2,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::budget::Program;
+use crate::config::Runtime;
 use crate::launch::{
-    LaunchOptions, LaunchOutcome, LaunchSpec, Mode, find_llama_server, stderr_indicator,
+    LaunchError, LaunchOptions, LaunchOutcome, Mode, profile_spec, stderr_indicator,
 };
 use crate::project::open;
-use crate::render::render;
+use crate::render::render_profile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,43 +41,38 @@ pub fn run(args: Args) -> i32 {
     super::flags::follow_for_conf(&file, args.hardware.as_deref());
     let mut project = match open(&file, args.hardware.as_deref()) {
         Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     let profile = match project.profile(&args.id) {
         Ok(p) => p,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
-    let errors: Vec<_> = project.errors_for(profile).into_iter().cloned().collect();
+    let errors = project.errors_for(profile);
     if !errors.is_empty() {
-        super::report::print_human(
-            &project.conf_path.display().to_string(),
-            project.report.conf.doc.source(),
-            &errors,
-            project.report.conf.profiles.len(),
-        );
-        eprintln!("not started: `[{}]` has errors", args.id);
-        return 1;
+        return super::refuse_profile(&project, &args.id, errors, "started");
     }
     let resolved = match project.resolve(&args.id, Program::LlamaServer) {
         Ok(r) => r,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if let Some(e) = resolved.launch_blocker() {
         eprintln!("not started: `[{}]`", args.id);
-        return super::fail(&e.to_string(), &e.help(), 1);
+        return super::fail(e);
     }
-    let rendered = render(&project.hardware.runtime.llama_server, &resolved.effective);
-    let program = match find_llama_server(Some(&project.hardware.runtime.llama_server)) {
-        Ok(p) => p,
-        Err(e) if args.dry_run => {
+    let runtime = &project.hardware.runtime;
+    let (rendered, spec) = match profile_spec(&resolved, runtime) {
+        Ok(found) => found,
+        Err(e) if args.dry_run && !matches!(e, LaunchError::BadArgv(_)) => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            project.hardware.runtime.llama_server.clone()
+            return match render_profile(runtime, &resolved).to_sh() {
+                Ok(line) => {
+                    println!("{line}");
+                    0
+                }
+                Err(e) => super::fail(&e),
+            };
         }
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
-    };
-    let spec = match LaunchSpec::from_argv(program, rendered.argv.clone()) {
-        Ok(s) => s,
-        Err(e) => return super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => return super::fail(&e),
     };
     if args.dry_run {
         println!("{}", spec.display());
@@ -97,7 +93,8 @@ pub fn run(args: Args) -> i32 {
     opts.health_timeout = Duration::from_secs(args.timeout);
     opts.progress = Some(stderr_indicator());
     let outcome = crate::launch::launch(&spec, &opts);
-    if launched(&outcome) {
+    // The log parser and the plan comparison read llama.cpp's log; vLLM's is only kept.
+    if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
         record(
             &project.conf_path,
             &args.id,
@@ -110,13 +107,14 @@ pub fn run(args: Args) -> i32 {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,
         Ok(LaunchOutcome::Running(handle)) => match handle.stop() {
             Ok(status) => crate::launch::exit_code(status),
-            Err(e) => super::fail(
-                &format!("stopping the server: {e}"),
+            Err(e) => super::fail(&crate::error::ErrorReport::new(
+                "launch::stop-failed",
+                format!("stopping the server: {e}"),
                 "check `ps` for a leftover llama-server",
-                1,
-            ),
+                crate::error::exit::FAILED,
+            )),
         },
-        Err(e) => super::fail(&e.to_string(), &e.help(), e.exit_code()),
+        Err(e) => super::fail(&e),
     }
 }
 

@@ -1,6 +1,7 @@
 /// The keys a profile may set. The first eight are the corpus dialect; FIT_TARGET was read by
 /// start.sh but never used; STRATEGY is profilec's own (pinned placement, docs/models-conf.md);
-/// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md).
+/// TTL is the idle time after which a router or llama-swap unloads the model (docs/coresidency.md);
+/// RUNTIME picks the server (llama-server, or vLLM for a Hugging Face model directory: docs/vllm.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
     Name,
@@ -14,10 +15,11 @@ pub enum Key {
     ExtraArgs,
     Strategy,
     Ttl,
+    Runtime,
 }
 
 impl Key {
-    pub const ALL: [Key; 11] = [
+    pub const ALL: [Key; 12] = [
         Key::Name,
         Key::Description,
         Key::Speed,
@@ -29,6 +31,7 @@ impl Key {
         Key::ExtraArgs,
         Key::Strategy,
         Key::Ttl,
+        Key::Runtime,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Key {
             Key::ExtraArgs => "EXTRA_ARGS",
             Key::Strategy => "STRATEGY",
             Key::Ttl => "TTL",
+            Key::Runtime => "RUNTIME",
         }
     }
 

@@ -1,6 +1,8 @@
 use std::ops::Range;
 
-use super::values::{GpuLayers, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds};
+use super::values::{
+    GpuLayers, Runtime, Strategy, parse_ctx, parse_mib_list, parse_on_off, parse_seconds,
+};
 use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
 use crate::syntax::{Document, LineKind};
@@ -124,9 +126,7 @@ fn header_problem(
                 .help("a header is `[id]` alone on its line; start.sh did not recognise this line, so the keys below it overwrote the previous profile"),
         );
     }
-    let bad = id_text
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'));
+    let bad = id_text.char_indices().find(|(_, c)| !is_id_char(*c));
     if id_text.is_empty() {
         return Some(
             Diagnostic::error("conf::invalid-header", "empty profile id")
@@ -148,16 +148,16 @@ fn header_problem(
     })
 }
 
-fn suggest_id(id: &str) -> String {
+/// Whether `c` may appear in a profile id (start.sh's header regex: letters, digits, `-`, `_`).
+pub fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+/// `id` with every character an id cannot hold replaced by `-`.
+pub fn suggest_id(id: &str) -> String {
     id.trim()
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if is_id_char(c) { c } else { '-' })
         .collect()
 }
 
@@ -264,6 +264,7 @@ fn set_typed(p: &mut Profile, key: Key, value: &str, span: Range<usize>) -> Resu
         Key::FitTarget => p.fit_target = Some(Spanned::new(parse_mib_list(value)?, span)),
         Key::Strategy => p.strategy = Some(Spanned::new(Strategy::parse(value)?, span)),
         Key::Ttl => p.ttl = Some(Spanned::new(parse_seconds(value)?, span)),
+        Key::Runtime => p.runtime = Some(Spanned::new(Runtime::parse(value)?, span)),
     }
     Ok(())
 }
@@ -280,6 +281,9 @@ fn value_help(key: Key) -> &'static str {
         Key::FitTarget => "FIT_TARGET is a MiB margin per GPU in device order, e.g. `128,1024`",
         Key::Strategy => {
             "STRATEGY is `auto`, `A` (one GPU), `B` (tensor split), `C` (MoE layer split) or `D` (MoE with CPU experts)"
+        }
+        Key::Runtime => {
+            "RUNTIME is `llama-server` (GGUF files) or `vllm` (a Hugging Face model directory, docs/vllm.md)"
         }
         Key::Ttl => {
             "TTL is whole seconds of idle time before the model is unloaded, e.g. `300`; `0` never unloads"
@@ -299,6 +303,22 @@ fn unknown_key(key: &str, span: &Range<usize>) -> Diagnostic {
         })
         .min();
     let known = Key::ALL.map(Key::as_str).join(", ");
+    // `model=`: the key is right but its case is not (preset and .env habits).
+    if let Some(upper) = Key::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .find(|k| k.eq_ignore_ascii_case(key))
+    {
+        return Diagnostic::error(
+            "conf::unknown-key",
+            format!("`{key}` is not a key: models.conf keys are upper case (`{upper}`)"),
+        )
+        .at(span.clone())
+        .label(format!("write `{upper}`"))
+        .help(format!(
+            "write `{upper}=`; the old scripts matched keys exactly and silently ignored this line"
+        ));
+    }
     let mut d = Diagnostic::error("conf::unknown-key", format!("unknown key `{key}`"))
         .at(span.clone())
         .label("not a profile key");

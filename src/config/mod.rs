@@ -9,8 +9,8 @@ mod values;
 use std::ops::Range;
 
 pub use keys::Key;
-pub use load::load;
-pub use values::{GpuLayers, Strategy, parse_mib_list as values_mib_list};
+pub use load::{is_id_char, load, suggest_id};
+pub use values::{GpuLayers, Runtime, Strategy, parse_ctx, parse_mib_list as values_mib_list};
 
 use crate::syntax::Document;
 
@@ -57,6 +57,8 @@ pub struct Profile {
     pub strategy: Option<Spanned<Strategy>>,
     /// Seconds idle before llama-swap unloads the model (`ttl`); 0 = never.
     pub ttl: Option<Spanned<u64>>,
+    /// `RUNTIME`, as written (the runtime in use also follows from MODEL: `resolve::runtime_of`).
+    pub runtime: Option<Spanned<Runtime>>,
 }
 
 impl Default for Spanned<String> {

@@ -121,3 +121,30 @@ pub fn parse_mib_list(s: &str) -> Result<Vec<u64>, String> {
         })
         .collect()
 }
+
+/// `RUNTIME`: the server a profile launches. Without the key, a MODEL that is a directory (a
+/// Hugging Face checkpoint) means vLLM and anything else llama-server (`resolve::runtime_of`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    LlamaServer,
+    Vllm,
+}
+
+impl Runtime {
+    pub fn parse(s: &str) -> Result<Runtime, String> {
+        match s {
+            "llama-server" | "llama.cpp" => Ok(Runtime::LlamaServer),
+            "vllm" => Ok(Runtime::Vllm),
+            _ => Err(format!("`{s}` is not a runtime")),
+        }
+    }
+
+    /// The value as models.conf spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::LlamaServer => "llama-server",
+            Runtime::Vllm => "vllm",
+        }
+    }
+}

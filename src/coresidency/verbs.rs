@@ -12,8 +12,15 @@ pub enum TogetherError {
     Unplanned { id: String, why: String },
 }
 
-impl TogetherError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for TogetherError {
+    fn code(&self) -> &'static str {
+        match self {
+            TogetherError::Project(e) => e.code(),
+            TogetherError::Unplanned { .. } => "plan::unplanned",
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             TogetherError::Project(e) => e.help(),
             TogetherError::Unplanned { id, .. } => format!(
@@ -22,10 +29,10 @@ impl TogetherError {
         }
     }
 
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
             TogetherError::Project(e) => e.exit_code(),
-            TogetherError::Unplanned { .. } => 1,
+            TogetherError::Unplanned { .. } => crate::error::exit::FAILED,
         }
     }
 }

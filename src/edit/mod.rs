@@ -27,8 +27,18 @@ pub enum EditError {
     },
 }
 
-impl EditError {
-    pub fn help(&self) -> &'static str {
+impl crate::error::Failure for EditError {
+    fn code(&self) -> &'static str {
+        match self {
+            EditError::UnknownProfile(_) => "usage::unknown-profile",
+            EditError::DuplicateId(_) => "edit::duplicate-id",
+            EditError::Apply(_) => "edit::not-applied",
+            EditError::WouldBreak(_) => "edit::would-break",
+            EditError::Write { .. } => "io::write",
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             EditError::UnknownProfile(_) => {
                 "the ids are the `[id]` headers; `profilec check` lists the file's problems"
@@ -37,10 +47,22 @@ impl EditError {
                 "choose another id with --id; existing profiles are never overwritten"
             }
             EditError::Apply(_) | EditError::WouldBreak(_) => {
-                "the file was left unchanged; please report this with the file attached"
+                "the file was left unchanged; this is a bug in profilec: please report it with the file attached"
             }
             EditError::Write { .. } => {
                 "check permissions of the file and its directory; the file was left unchanged"
+            }
+        }
+        .into()
+    }
+
+    /// 2 for an id the file does not have and for I/O, 1 when the edit cannot be made.
+    fn exit_code(&self) -> i32 {
+        use crate::error::exit;
+        match self {
+            EditError::UnknownProfile(_) | EditError::Write { .. } => exit::USAGE,
+            EditError::DuplicateId(_) | EditError::Apply(_) | EditError::WouldBreak(_) => {
+                exit::FAILED
             }
         }
     }

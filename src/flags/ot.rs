@@ -114,6 +114,18 @@ impl OtRule {
         self.regex.is_match(tensor)
     }
 
+    /// Whether a match of the pattern in `tensor` spans all of `word` (which `tensor` contains):
+    /// `exps` or `ffn_.*_exps` is about the experts of `blk.0.ffn_up_exps.weight`, `x` only
+    /// happens to hit a letter of it.
+    pub fn covers(&self, tensor: &str, word: &str) -> bool {
+        let Some(at) = tensor.find(word) else {
+            return false;
+        };
+        self.regex
+            .find_iter(tensor)
+            .any(|m| m.start() <= at && m.end() >= at + word.len())
+    }
+
     /// A CPU rule that a flag adds without `-ot` (`-cmoe`, `-ncmoe`), spanning that flag.
     pub fn implied_cpu(pattern: String, span: Range<usize>) -> Option<OtRule> {
         let regex = compile(&pattern).ok()?;

@@ -75,6 +75,27 @@ pub enum ProbeError {
     NotHelp { path: PathBuf, source: HelpError },
 }
 
+impl crate::error::Failure for ProbeError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProbeError::Spawn { .. } => "flags::cannot-run",
+            ProbeError::Timeout { .. } => "flags::timeout",
+            ProbeError::TooMuchOutput { .. } => "flags::too-much-output",
+            ProbeError::Failed { .. } => "flags::help-failed",
+            ProbeError::NotHelp { .. } => "flags::not-llama-server",
+        }
+    }
+
+    fn help(&self) -> String {
+        "pass a llama-server binary with --from; meanwhile profilec uses the shipped flag table (llama.cpp b11434) for it"
+            .into()
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
+    }
+}
+
 /// Runs `path --version` and `path --help`: the build and the help text, once [`parse_help`]
 /// accepted it.
 pub fn probe(path: &Path, timeout: Duration) -> Result<(Build, String), ProbeError> {

@@ -158,3 +158,16 @@ impl GgufError {
         Diagnostic::new(self.code(), Severity::Error, self.to_string()).help(self.help())
     }
 }
+
+/// The verb-wide protocol ([`crate::error`]) over the inherent methods above.
+impl crate::error::Failure for GgufError {
+    fn code(&self) -> &'static str {
+        GgufError::code(self)
+    }
+    fn help(&self) -> String {
+        GgufError::help(self).into()
+    }
+    fn exit_code(&self) -> i32 {
+        GgufError::exit_code(self)
+    }
+}

@@ -25,6 +25,7 @@ const CPU_KEYS: &[&str] = &[
 ];
 const RUNTIME_KEYS: &[&str] = &[
     "llama_server",
+    "vllm",
     "models_dir",
     "host",
     "port",
@@ -55,14 +56,25 @@ pub enum LoadError {
     Discover(#[from] crate::discover::DiscoverError),
 }
 
-impl LoadError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for LoadError {
+    fn code(&self) -> &'static str {
+        match self {
+            LoadError::Read { .. } => "io::read",
+            LoadError::Discover(e) => e.code(),
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             LoadError::Read { .. } => "check the --hardware path, or remove it to use the \
                  profilec.toml beside models.conf (`profilec hw --where` shows the search)"
                 .into(),
             LoadError::Discover(e) => e.help(),
         }
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
     }
 }
 
@@ -296,13 +308,10 @@ fn read_runtime(s: &Section, base: &Path, diags: &mut Vec<Diagnostic>) -> Runtim
     s.check_keys(RUNTIME_KEYS, diags);
     let mut rt = Runtime::default_in(base);
     if let Some(p) = s.string("llama_server", diags) {
-        let p = PathBuf::from(p);
-        // A bare program name is found on PATH at launch; only real paths are file-relative.
-        rt.llama_server = if p.components().count() > 1 && p.is_relative() {
-            base.join(p)
-        } else {
-            p
-        };
+        rt.llama_server = program_path(PathBuf::from(p), base);
+    }
+    if let Some(p) = s.string("vllm", diags) {
+        rt.vllm = program_path(PathBuf::from(p), base);
     }
     if let Some(p) = s.string("models_dir", diags) {
         rt.models_dir = base.join(p);
@@ -329,6 +338,15 @@ fn read_runtime(s: &Section, base: &Path, diags: &mut Vec<Diagnostic>) -> Runtim
         }
     }
     rt
+}
+
+/// A bare program name is found on PATH at launch; only real paths are file-relative.
+fn program_path(p: PathBuf, base: &Path) -> PathBuf {
+    if p.components().count() > 1 && p.is_relative() {
+        base.join(p)
+    } else {
+        p
+    }
 }
 
 fn read_llm(s: &Section, diags: &mut Vec<Diagnostic>) -> Llm {

@@ -122,6 +122,8 @@ pub struct DefaultEntry {
 pub struct Runtime {
     /// A bare name is looked up on PATH at launch; a path is resolved against the toml's directory.
     pub llama_server: PathBuf,
+    /// `vllm` for vLLM profiles (docs/vllm.md); a bare name is looked up on PATH at launch.
+    pub vllm: PathBuf,
     /// Where profile MODEL paths are relative to; resolved against the toml's directory.
     pub models_dir: PathBuf,
     pub host: String,
@@ -138,6 +140,7 @@ impl Runtime {
     pub fn default_in(base: &std::path::Path) -> Self {
         Runtime {
             llama_server: PathBuf::from("llama-server"),
+            vllm: PathBuf::from("vllm"),
             models_dir: base.join("models"),
             host: DEFAULT_HOST.to_owned(),
             port: DEFAULT_PORT,

@@ -24,6 +24,30 @@ pub enum WriteError {
     },
 }
 
+impl crate::error::Failure for WriteError {
+    fn code(&self) -> &'static str {
+        match self {
+            WriteError::Syntax { .. } => "hw::bad-toml",
+            WriteError::NotATable { .. } => "hw::not-a-table",
+            WriteError::Io { .. } => "io::write",
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            WriteError::Syntax { .. } | WriteError::NotATable { .. } => {
+                "fix the file by hand (`profilec hw --hardware FILE` shows its problems), or move it away and write a new one"
+            }
+            WriteError::Io { .. } => "check permissions of the file and its directory",
+        }
+        .into()
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::USAGE
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WriteSummary {
     pub path: PathBuf,

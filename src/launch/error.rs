@@ -138,6 +138,12 @@ impl LaunchError {
     /// What the user can do about it.
     pub fn help(&self) -> String {
         match self {
+            LaunchError::ProgramNotFound { program, .. } if program == "vllm" => format!(
+                "install vLLM {} on the GPU machine (`pip install vllm=={}`), or set `[runtime] vllm` \
+                 in profilec.toml or $VLLM to the program's path",
+                crate::vllm::VLLM_VERSION,
+                crate::vllm::VLLM_VERSION
+            ),
             LaunchError::ProgramNotFound { env_var, .. } => format!(
                 "install llama.cpp's binaries with `{INSTALL_COMMAND}`, or set `[runtime] \
                  llama_server` in profilec.toml or ${env_var} to the program's path"
@@ -195,5 +201,18 @@ impl LaunchError {
     /// The error as a span-less diagnostic, for the CLI's renderers.
     pub fn to_diagnostic(&self) -> Diagnostic {
         Diagnostic::error(self.code(), self.to_string()).help(self.help())
+    }
+}
+
+/// The verb-wide protocol ([`crate::error`]) over the inherent methods above.
+impl crate::error::Failure for LaunchError {
+    fn code(&self) -> &'static str {
+        LaunchError::code(self)
+    }
+    fn help(&self) -> String {
+        LaunchError::help(self)
+    }
+    fn exit_code(&self) -> i32 {
+        LaunchError::exit_code(self)
     }
 }

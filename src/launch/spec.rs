@@ -29,6 +29,15 @@ impl LaunchSpec {
         Self::from_argv_env(program, args, &|k| std::env::var(k).ok())
     }
 
+    /// A `vllm serve MODEL_DIR …` argv: host and port as for llama-server (vLLM's flags have
+    /// the same names), no `LLAMA_ARG_*` environment, and no model file for preflight (the model
+    /// is a directory `check` has read: `safetensors::…` diagnostics).
+    pub fn for_vllm(program: impl Into<PathBuf>, args: Vec<String>) -> Result<Self, LaunchError> {
+        let mut spec = Self::from_argv_env(program, args, &|_| None)?;
+        spec.model = None;
+        Ok(spec)
+    }
+
     fn from_argv_env(
         program: impl Into<PathBuf>,
         args: Vec<String>,

@@ -210,7 +210,12 @@ fn probe(rules: &[OtRule], tensors: &[Tensor], n_layer: u32, uses: &mut [RuleUse
             }
         }
         u.open_ended = u.past_end.contains(&(PROBE_LAYERS - 1));
-        u.targets_experts = (0..n_layer.max(1)).any(|layer| hits(layer, &EXPERT_PROBES));
+        // A pattern that only touches a letter of `exps` (`x=CUDA9`) is not about experts.
+        u.targets_experts = (0..n_layer.max(1)).any(|layer| {
+            EXPERT_PROBES
+                .iter()
+                .any(|s| rule.covers(&format!("blk.{layer}.{s}"), "exps"))
+        });
     }
 }
 

@@ -32,12 +32,5 @@ use crate::check::CheckError;
 
 /// Reads a file as UTF-8 text, with the same errors `check` reports for a models.conf.
 pub fn read_text(path: &Path) -> Result<String, CheckError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    String::from_utf8(bytes).map_err(|e| CheckError::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })
+    crate::check::read_source(path)
 }

@@ -4,16 +4,19 @@
 
 mod plan;
 mod resolved;
+mod vllm;
 
 use std::path::{Path, PathBuf};
 
-pub use plan::{Outcome, PlanReport, detected_note, plan_error_code, plan_report};
+pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
+pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};
 use crate::config::Profile;
 use crate::diag::{Diagnostic, Severity};
+use crate::error::{Failure, exit};
 use crate::hardware::{self, Hardware, LoadError, Origin};
 use crate::resolve::{OptionError, absolute};
 
@@ -39,6 +42,8 @@ pub enum ProjectError {
         id: String,
         file: PathBuf,
         suggestion: Option<String>,
+        /// The file's ids, in file order.
+        known: Vec<String>,
     },
     #[error("profile `{id}`: {error}")]
     Options {
@@ -48,28 +53,54 @@ pub enum ProjectError {
     },
 }
 
-impl ProjectError {
-    pub fn help(&self) -> String {
+impl Failure for ProjectError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProjectError::Check(e) => e.code(),
+            ProjectError::Hardware(e) => e.code(),
+            ProjectError::UnknownProfile { .. } => "usage::unknown-profile",
+            ProjectError::Options { error, .. } => error.code(),
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             ProjectError::UnknownProfile {
                 suggestion: Some(s),
                 ..
             } => format!("did you mean `{s}`? (`profilec check` lists the file's problems)"),
-            ProjectError::UnknownProfile { file, .. } => {
-                format!("the ids are the `[id]` headers of {}", file.display())
+            ProjectError::UnknownProfile { file, known, .. } => {
+                format!(
+                    "the ids are the `[id]` headers of {}; profiles: {}",
+                    file.display(),
+                    list_ids(known)
+                )
             }
-            ProjectError::Check(_) => "check the path; the default is ./models.conf".into(),
+            ProjectError::Check(e) => e.help(),
             ProjectError::Hardware(e) => e.help(),
             ProjectError::Options { error, .. } => error.help(),
         }
     }
 
-    /// 2 for files that cannot be read, 1 for a wrong id.
-    pub fn exit_code(&self) -> i32 {
+    /// 2 for files that cannot be read and ids the file does not have (the command line is
+    /// wrong), 1 for a profile whose options are wrong.
+    fn exit_code(&self) -> i32 {
         match self {
-            ProjectError::UnknownProfile { .. } | ProjectError::Options { .. } => 1,
-            _ => 2,
+            ProjectError::Check(e) => e.exit_code(),
+            ProjectError::Hardware(e) => e.exit_code(),
+            ProjectError::UnknownProfile { .. } => exit::USAGE,
+            ProjectError::Options { error, .. } => error.exit_code(),
         }
+    }
+}
+
+/// `a, b, c`, at most 20 of them and then how many more.
+fn list_ids(ids: &[String]) -> String {
+    const SHOWN: usize = 20;
+    match ids.len() {
+        0 => "none".into(),
+        n if n <= SHOWN => ids.join(", "),
+        n => format!("{}, … ({} more)", ids[..SHOWN].join(", "), n - SHOWN),
     }
 }
 
@@ -129,6 +160,7 @@ impl Project {
                 id: id.to_string(),
                 file: self.conf_path.clone(),
                 suggestion,
+                known: self.report.conf.ids(),
             }
         })
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{ProfilePlanError, ResolvedProfile};
-use crate::budget::{self, Plan, PlanError};
+use crate::budget::{self, Plan};
 use crate::hardware::Machine;
 use crate::place::fit::FitPrediction;
 use crate::place::solver::Placement;
@@ -125,17 +125,6 @@ impl PlanReport {
             out.push_str(&render_fit(f));
         }
         out
-    }
-}
-
-/// The exit code for a plan that could not be made: the model's own code as `inspect` gives
-/// it (2 for a file that cannot be read, 1 for one that is not a usable GGUF), 1 for a launch
-/// llama.cpp would refuse.
-pub fn plan_error_code(e: &ProfilePlanError) -> i32 {
-    match e {
-        ProfilePlanError::Model(g) => g.exit_code(),
-        ProfilePlanError::Plan(PlanError::Gguf(g)) => g.exit_code(),
-        _ => 1,
     }
 }
 

@@ -6,13 +6,18 @@
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use super::vllm::VllmProfile;
 use crate::budget::{Plan, PlanError, Program, plan_model};
-use crate::config::{Profile, Strategy};
+use crate::config::{Profile, Runtime, Strategy};
+use crate::error::{Failure, exit};
 use crate::gguf::{GgufError, LoadedModel, ModelCache};
 use crate::hardware::{Hardware, Machine};
 use crate::place::fit::{FitPrediction, predict};
 use crate::place::solver::{Placement, SolveError, solve};
-use crate::resolve::{Effective, OptionError, Origin, RunOptions, apply_words, for_launch};
+use crate::resolve::{
+    Effective, OptionError, Origin, RunOptions, absolute, apply_words, for_launch, runtime_of,
+    vllm_for_launch,
+};
 
 /// Why a profile's STRATEGY could not be turned into placement flags.
 #[derive(Debug, thiserror::Error)]
@@ -31,8 +36,25 @@ pub enum StrategyError {
     },
 }
 
-impl StrategyError {
-    pub fn help(&self) -> String {
+impl Failure for StrategyError {
+    fn code(&self) -> &'static str {
+        match self {
+            StrategyError::NoModel { .. } => "strategy::no-model",
+            StrategyError::Solve(SolveError::DoesNotFit { .. }) => "strategy::does-not-fit",
+            StrategyError::Solve(SolveError::Plan(e)) => e.code(),
+            StrategyError::Solve(SolveError::NotApplicable { .. }) => "strategy::not-applicable",
+            StrategyError::Options { .. } => "strategy::bad-flags",
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        match self {
+            StrategyError::Solve(SolveError::Plan(e)) => e.exit_code(),
+            _ => exit::FAILED,
+        }
+    }
+
+    fn help(&self) -> String {
         match self {
             StrategyError::NoModel { .. } => {
                 "put the model file where MODEL points (relative to [runtime] models_dir), or remove STRATEGY and let --fit place it".into()
@@ -56,11 +78,45 @@ impl StrategyError {
 pub enum ProfilePlanError {
     #[error("the profile has no MODEL")]
     NoModel,
+    /// A vLLM profile: its plan is vLLM's arithmetic ([`ResolvedProfile::vllm`]).
+    #[error("a vLLM profile has no llama.cpp memory plan (`profilec plan ID` shows vLLM's)")]
+    Vllm,
     /// The model file cannot be read.
     #[error("{0}")]
     Model(Rc<GgufError>),
     #[error(transparent)]
     Plan(#[from] PlanError),
+}
+
+impl Failure for ProfilePlanError {
+    fn code(&self) -> &'static str {
+        match self {
+            ProfilePlanError::NoModel => "plan::no-model",
+            ProfilePlanError::Vllm => "plan::vllm-profile",
+            ProfilePlanError::Model(e) => Failure::code(e.as_ref()),
+            ProfilePlanError::Plan(e) => e.code(),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            ProfilePlanError::NoModel => "set MODEL = file.gguf in the profile".into(),
+            ProfilePlanError::Vllm => {
+                "use `profilec plan ID` for vLLM's own memory arithmetic of this profile".into()
+            }
+            ProfilePlanError::Model(e) => Failure::help(e.as_ref()),
+            ProfilePlanError::Plan(e) => e.help(),
+        }
+    }
+
+    /// The model file's own code (2 unreadable, 1 not a usable GGUF); 1 for the rest.
+    fn exit_code(&self) -> i32 {
+        match self {
+            ProfilePlanError::NoModel | ProfilePlanError::Vllm => exit::FAILED,
+            ProfilePlanError::Model(e) => Failure::exit_code(e.as_ref()),
+            ProfilePlanError::Plan(e) => e.exit_code(),
+        }
+    }
 }
 
 /// A profile (or an ad-hoc model + arguments) ready to plan, render and launch.
@@ -82,6 +138,11 @@ pub struct ResolvedProfile {
     pub strategy: Option<Strategy>,
     /// With a STRATEGY that pins placement: the solver's placement, whose flags are applied.
     pub pinned: Option<Result<Placement, Rc<StrategyError>>>,
+    /// The server this profile launches. For [`Runtime::Vllm`] the launch is [`Self::vllm`];
+    /// `effective` and `options` are then empty (llama-server flags do not apply).
+    pub runtime: Runtime,
+    /// A vLLM profile's `vllm serve` launch and model (`None` for llama-server).
+    pub vllm: Option<VllmProfile>,
 }
 
 /// The flags a solver layout sets (`place::solver::Layout`): replaced, not merged, by a STRATEGY.
@@ -115,6 +176,16 @@ impl ResolvedProfile {
         program: Program,
         models: &mut ModelCache,
     ) -> Result<ResolvedProfile, OptionError> {
+        let models_dir = absolute(&hw.runtime.models_dir);
+        if runtime_of(profile, Some(&models_dir)) == Runtime::Vllm {
+            let vllm = VllmProfile::new(vllm_for_launch(profile, hw));
+            let mut r = Self::new(Effective::default(), None, hw.machine(), program, models)?;
+            r.id = Some(profile.id.value.clone());
+            r.model_path = vllm.launch.model.clone();
+            r.runtime = Runtime::Vllm;
+            r.vllm = Some(vllm);
+            return Ok(r);
+        }
         let effective = for_launch(profile, hw);
         let strategy = profile.strategy.as_ref().map(|s| s.value);
         let mut r = Self::new(effective, None, hw.machine(), program, models)?;
@@ -161,6 +232,8 @@ impl ResolvedProfile {
             program,
             strategy: None,
             pinned: None,
+            runtime: Runtime::LlamaServer,
+            vllm: None,
         })
     }
 
@@ -207,7 +280,19 @@ impl ResolvedProfile {
 
     /// The arguments after the program name: exactly what `render` prints and `start` runs.
     pub fn argv(&self) -> Vec<String> {
-        self.effective.argv()
+        match &self.vllm {
+            Some(v) => v.launch.argv(),
+            None => self.effective.argv(),
+        }
+    }
+
+    /// The program `[runtime]` names for this profile's runtime (a bare name is looked up on
+    /// PATH at launch).
+    pub fn program<'a>(&self, runtime: &'a crate::hardware::Runtime) -> &'a Path {
+        match self.runtime {
+            Runtime::LlamaServer => &runtime.llama_server,
+            Runtime::Vllm => &runtime.vllm,
+        }
     }
 
     /// Why this profile must not be launched as resolved: a STRATEGY that found no placement.
@@ -220,6 +305,9 @@ impl ResolvedProfile {
 
     /// The memory plan of [`Self::argv`].
     pub fn plan(&self) -> Result<Plan, ProfilePlanError> {
+        if self.vllm.is_some() {
+            return Err(ProfilePlanError::Vllm);
+        }
         let m = match &self.model {
             None => return Err(ProfilePlanError::NoModel),
             Some(Err(e)) => return Err(ProfilePlanError::Model(Rc::clone(e))),

@@ -3,7 +3,7 @@
 //! syntax) and the Dockerfile expands `${ARGS}` unquoted (word splitting), so some values cannot
 //! survive that path: they are refused here instead of being silently mangled.
 
-use crate::config::Profile;
+use crate::config::{Profile, Runtime};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}={value}: {why}")]
@@ -13,15 +13,33 @@ pub struct EnvError {
     pub why: String,
 }
 
-impl EnvError {
-    pub fn help(&self) -> &'static str {
-        "the .env flow cannot carry this value; launch with `profilec start` (no shell, no dotenv) or change the value"
+impl crate::error::Failure for EnvError {
+    fn code(&self) -> &'static str {
+        "render::env-value"
+    }
+    fn help(&self) -> String {
+        "the .env flow cannot carry this value; launch with `profilec start` (no shell, no dotenv) or change the value".into()
+    }
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
     }
 }
 
 /// The `.env` lines start.sh would write for this profile (only non-empty keys, raw values).
 /// `placement`: the STRATEGY's flags, appended to EXTRA_ARGS (later flags win in llama-server).
 pub fn to_env(profile: &Profile, placement: &[String]) -> Result<String, Vec<EnvError>> {
+    to_env_for(profile, placement, Runtime::LlamaServer)
+}
+
+/// [`to_env`] for a profile of `runtime`: a vLLM profile writes `RUNTIME=vllm` and leaves out
+/// the keys that do not apply to it (N_GPU_LAYERS, FIT, FIT_TARGET), so a compose file can pick
+/// the vLLM image and pass MODEL, CTX_SIZE (`--max-model-len`) and EXTRA_ARGS to `vllm serve`.
+pub fn to_env_for(
+    profile: &Profile,
+    placement: &[String],
+    runtime: Runtime,
+) -> Result<String, Vec<EnvError>> {
+    let vllm = runtime == Runtime::Vllm;
     let extra: Vec<String> = profile
         .extra_args
         .as_ref()
@@ -29,7 +47,8 @@ pub fn to_env(profile: &Profile, placement: &[String]) -> Result<String, Vec<Env
         .into_iter()
         .chain((!placement.is_empty()).then(|| placement.join(" ")))
         .collect();
-    let pairs: Vec<(&'static str, Option<String>)> = vec![
+    let mut pairs: Vec<(&'static str, Option<String>)> = vec![
+        ("RUNTIME", vllm.then(|| runtime.as_str().to_owned())),
         ("MODEL", profile.model.as_ref().map(|v| v.value.clone())),
         (
             "CTX_SIZE",
@@ -58,6 +77,9 @@ pub fn to_env(profile: &Profile, placement: &[String]) -> Result<String, Vec<Env
         ),
         ("EXTRA_ARGS", (!extra.is_empty()).then(|| extra.join(" "))),
     ];
+    if vllm {
+        pairs.retain(|(k, _)| !matches!(*k, "N_GPU_LAYERS" | "FIT" | "FIT_TARGET"));
+    }
     let mut out = String::new();
     let mut errors = Vec::new();
     for (key, value) in pairs {

@@ -24,9 +24,15 @@ pub struct LlamaSwapError {
     pub why: String,
 }
 
-impl LlamaSwapError {
-    pub fn help(&self) -> &'static str {
-        "llama-swap expands `${NAME}` in cmd as its own macro; change the value, or launch this profile with `profilec start`"
+impl crate::error::Failure for LlamaSwapError {
+    fn code(&self) -> &'static str {
+        "render::llama-swap-macro"
+    }
+    fn help(&self) -> String {
+        "llama-swap expands `${NAME}` in cmd as its own macro; change the value, or launch this profile with `profilec start`".into()
+    }
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
     }
 }
 

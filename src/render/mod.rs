@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use env::{EnvError, to_env};
+pub use env::{EnvError, to_env, to_env_for};
 pub use llama_swap::{LlamaSwapError, exclusive_groups, to_llama_swap};
 pub use llama_swap_check::{SwapReport, check_llama_swap};
 pub use preset::{models_max_comment, to_preset, to_router_preset};
 
-use crate::resolve::Effective;
+use crate::project::ResolvedProfile;
+use crate::resolve::{Effective, VllmLaunch};
 
 /// A launch as data: the program and its arguments, plus environment variables to set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,10 +116,50 @@ impl ControlChar {
             code: u32::from(c),
         })
     }
+}
 
-    pub fn help(&self) -> &'static str {
+impl crate::error::Failure for ControlChar {
+    fn code(&self) -> &'static str {
+        "render::control-char"
+    }
+
+    fn help(&self) -> String {
         "remove the control character from the profile (`profilec check` shows the line), or \
          render with `--format json`, which escapes it"
+            .into()
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
+    }
+}
+
+/// The launch of a resolved profile with the program `[runtime]` names for its runtime
+/// (`llama_server`, or `vllm` for a vLLM profile: `vllm serve MODEL_DIR …`).
+pub fn render_profile(runtime: &crate::hardware::Runtime, r: &ResolvedProfile) -> Rendered {
+    match &r.vllm {
+        Some(v) => render_vllm(r.program(runtime), &v.launch),
+        None => render(r.program(runtime), &r.effective),
+    }
+}
+
+/// `vllm serve MODEL_DIR ARGS…`; `arguments` lists the flags with their origins (the
+/// subcommand and the model directory are positional, outside `arguments`).
+pub fn render_vllm(program: &Path, launch: &VllmLaunch) -> Rendered {
+    Rendered {
+        program: program.to_path_buf(),
+        argv: launch.argv(),
+        env: BTreeMap::new(),
+        arguments: launch
+            .settings
+            .iter()
+            .map(|s| Argument {
+                flag: s.flag.clone(),
+                values: s.values.clone(),
+                origin: s.origin.kind(),
+                key: s.origin.key(),
+            })
+            .collect(),
     }
 }
 

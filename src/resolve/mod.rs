@@ -6,10 +6,12 @@
 //! `RunOptions` is the typed view the memory model and the placement read.
 
 mod options;
+mod vllm;
 
 use std::path::{Path, PathBuf};
 
 pub use options::{FlashAttn, OptionError, RunOptions, SplitMode};
+pub use vllm::{VllmLaunch, VllmSetting, resolve_vllm, runtime_of, vllm_for_launch, vllm_gpus};
 
 use crate::config::{Key, Profile};
 use crate::flags::{self, FlagSpec, ValueKind, parse_args};

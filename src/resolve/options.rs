@@ -76,12 +76,18 @@ pub struct OptionError {
     pub expected: &'static str,
 }
 
-impl OptionError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for OptionError {
+    fn code(&self) -> &'static str {
+        "args::invalid-value"
+    }
+    fn help(&self) -> String {
         format!(
             "write {} after {} (`profilec check` shows where it is set)",
             self.expected, self.flag
         )
+    }
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
     }
 }
 

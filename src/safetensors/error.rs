@@ -74,3 +74,16 @@ impl SafetensorsError {
         }
     }
 }
+
+/// The verb-wide protocol ([`crate::error`]) over the inherent methods above.
+impl crate::error::Failure for SafetensorsError {
+    fn code(&self) -> &'static str {
+        SafetensorsError::code(self)
+    }
+    fn help(&self) -> String {
+        SafetensorsError::help(self)
+    }
+    fn exit_code(&self) -> i32 {
+        SafetensorsError::exit_code(self)
+    }
+}

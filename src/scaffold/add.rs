@@ -7,6 +7,7 @@ use super::{Budget, NewOptions, is_thinking, scaffold};
 use crate::check::check_source;
 use crate::diag::Severity;
 use crate::edit::{EditError, append_block};
+use crate::error::{Failure, exit};
 use crate::gguf::{self, GgufError, shard_path, split_name};
 use crate::hardware::Hardware;
 use crate::syntax::Document;
@@ -22,30 +23,78 @@ pub enum NewError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("--id `{id}` is not a profile id: `{}` is not allowed in one", bad.escape_default())]
+    InvalidId { id: String, bad: char },
+    #[error("--ctx {ctx}: {why}")]
+    CtxOutOfRange { ctx: u64, why: String },
     #[error(transparent)]
     Edit(#[from] EditError),
 }
 
-impl NewError {
-    pub fn help(&self) -> String {
+impl Failure for NewError {
+    fn code(&self) -> &'static str {
         match self {
-            NewError::Model(e) => e.help().to_string(),
+            NewError::Model(e) => e.code(),
+            NewError::OutsideModelsDir { .. } => "new::outside-models-dir",
+            NewError::InvalidId { .. } => "usage::invalid-id",
+            NewError::CtxOutOfRange { .. } => "usage::ctx-out-of-range",
+            NewError::Read { .. } => "io::read",
+            NewError::Edit(e) => e.code(),
+        }
+    }
+
+    fn help(&self) -> String {
+        match self {
+            NewError::Model(e) => Failure::help(e),
             NewError::OutsideModelsDir { dir, .. } => format!(
                 "MODEL is written relative to the models directory: move the file under {}, or set [runtime] models_dir in profilec.toml",
                 dir.display()
             ),
+            NewError::InvalidId { id, .. } => format!(
+                "an id is letters, digits, `-` and `_` (start.sh's `[id]` header); try --id {}",
+                crate::config::suggest_id(id)
+            ),
+            NewError::CtxOutOfRange { .. } => format!(
+                "give --ctx between 0 (the model's trained context) and {}",
+                i32::MAX
+            ),
             NewError::Read { .. } => "check the --file path".into(),
-            NewError::Edit(e) => e.help().into(),
+            NewError::Edit(e) => e.help(),
         }
     }
 
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
         match self {
-            NewError::Model(e) => e.exit_code(),
-            NewError::Read { .. } => 2,
-            _ => 1,
+            NewError::Model(e) => Failure::exit_code(e),
+            NewError::Edit(e) => e.exit_code(),
+            NewError::Read { .. } | NewError::InvalidId { .. } | NewError::CtxOutOfRange { .. } => {
+                exit::USAGE
+            }
+            NewError::OutsideModelsDir { .. } => exit::FAILED,
         }
     }
+}
+
+/// `--id` and `--ctx` as the file will hold them: refused before anything is read, with the
+/// rule they break (an id start.sh's header regex accepts, a context llama-server reads).
+fn validate(opts: &NewOptions) -> Result<(), NewError> {
+    if let Some(id) = &opts.id
+        && let Some(c) = id
+            .chars()
+            .find(|c| !crate::config::is_id_char(*c))
+            .or(id.is_empty().then_some(' '))
+    {
+        return Err(NewError::InvalidId {
+            id: id.clone(),
+            bad: c,
+        });
+    }
+    if let Some(ctx) = opts.ctx
+        && let Err(why) = crate::config::parse_ctx(&ctx.to_string())
+    {
+        return Err(NewError::CtxOutOfRange { ctx, why });
+    }
+    Ok(())
 }
 
 /// The edit `new` makes: the file's text before and after.
@@ -66,6 +115,7 @@ pub fn add_profile(
     opts: &NewOptions,
     plan_budget: &dyn Fn(&gguf::Model, &gguf::ModelFacts) -> Option<Budget>,
 ) -> Result<Added, NewError> {
+    validate(opts)?;
     let (m, facts) = gguf::inspect(model)?;
     let models_dir = &hw.runtime.models_dir;
     let first = match split_name(model) {

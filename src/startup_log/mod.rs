@@ -40,9 +40,26 @@ pub enum LogError {
     NotALlamaLog { lines: usize },
 }
 
-impl LogError {
+impl crate::error::Failure for LogError {
+    fn code(&self) -> &'static str {
+        match self {
+            LogError::Io { .. } => "io::read",
+            LogError::Empty => "log::empty",
+            LogError::NotALlamaLog { .. } => "log::not-a-log",
+        }
+    }
+
+    /// 2 when the file cannot be read, 1 when it is read but is not a llama.cpp log (as a file
+    /// that is not a GGUF is for `inspect`).
+    fn exit_code(&self) -> i32 {
+        match self {
+            LogError::Io { .. } => crate::error::exit::USAGE,
+            LogError::Empty | LogError::NotALlamaLog { .. } => crate::error::exit::FAILED,
+        }
+    }
+
     /// What to do about it, for the CLI's `help:` line.
-    pub fn help(&self) -> &'static str {
+    fn help(&self) -> String {
         match self {
             LogError::Io { .. } => "check the path and that the file is readable",
             LogError::Empty => {
@@ -53,6 +70,7 @@ impl LogError {
                  to include the memory lines"
             }
         }
+        .into()
     }
 }
 

@@ -36,37 +36,22 @@ pub fn flags() -> Vec<Flag<'static>> {
         .collect()
 }
 
-/// Whether `arg` (`--flag`, `--flag=value`, `--no-flag`, underscores allowed, `-tp`) is a
-/// `vllm serve` flag.
-pub fn is_known(arg: &str) -> bool {
-    let name = arg.split_once('=').map_or(arg, |(n, _)| n);
-    let dashed = if let Some(rest) = name.strip_prefix("--") {
-        format!("--{}", rest.replace('_', "-"))
-    } else {
-        name.to_owned()
-    };
-    flags().iter().any(|f| {
-        f.name == dashed
-            || f.aliases.contains(&dashed.as_str())
-            || (f.negatable && dashed.strip_prefix("--no-") == f.name.strip_prefix("--"))
-    })
-}
-
 /// Flags in `args` that vLLM would reject ("unrecognized arguments"), each with the closest
 /// known flag when one is near.
 pub fn unknown(args: &[String]) -> Vec<(String, Option<&'static str>)> {
-    let table = flags();
-    args.iter()
-        .filter(|a| a.starts_with('-') && a.parse::<f64>().is_err() && !is_known(a))
-        .map(|a| {
-            let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
-            let best = table
-                .iter()
-                .map(|f| (strsim::levenshtein(name, f.name), f.name))
-                .min()
-                .filter(|(d, _)| *d <= 3)
-                .map(|(_, n)| n);
-            (a.clone(), best)
-        })
+    super::args::parse(&args.join(" "))
+        .args
+        .into_iter()
+        .filter(|a| a.name.is_none())
+        .map(|a| (a.written.text, a.nearest))
         .collect()
+}
+
+/// Whether `arg` (`--flag`, `--flag=value`, `--no-flag`, underscores allowed, `-tp`) is a
+/// `vllm serve` flag.
+pub fn is_known(arg: &str) -> bool {
+    super::args::parse(arg)
+        .args
+        .first()
+        .is_some_and(|a| a.name.is_some())
 }

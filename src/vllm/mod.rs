@@ -5,6 +5,7 @@
 //! weights, activation peak, non-torch) → [`kv`] (page sizes, groups, blocks, tokens,
 //! concurrency) → [`plan`] (all of it, and the result in vLLM's log lines).
 
+pub mod args;
 pub mod flags;
 pub mod kv;
 pub mod memory;

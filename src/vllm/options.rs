@@ -10,6 +10,24 @@ pub const DEFAULT_GPU_MEMORY_UTILIZATION: f64 = 0.9;
 pub const DEFAULT_BLOCK_SIZE: u64 = 16;
 pub const MLA_BLOCK_SIZE: u64 = 64;
 
+/// Flags known to take exactly one value (the ones read here, and the address): the words after
+/// it belong to no flag. Other flags take every word up to the next flag (the flag table has no
+/// arity column, and some of vLLM's flags are lists).
+pub const SINGLE_VALUE: &[&str] = &[
+    "--max-model-len",
+    "--gpu-memory-utilization",
+    "--tensor-parallel-size",
+    "--block-size",
+    "--kv-cache-dtype",
+    "--dtype",
+    "--max-num-batched-tokens",
+    "--max-num-seqs",
+    "--num-gpu-blocks-override",
+    "--kv-cache-memory-bytes",
+    "--host",
+    "--port",
+];
+
 /// Typed `vllm serve` settings (what the argv says, defaults filled in later per GPU).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ServeOptions {

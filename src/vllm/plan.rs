@@ -55,8 +55,23 @@ pub enum PlanError {
     Option(#[from] options::OptionError),
 }
 
-impl PlanError {
-    pub fn help(&self) -> String {
+impl crate::error::Failure for PlanError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NoGpu => "vllm::no-gpu",
+            Self::TooFewGpus { .. } => "vllm::too-few-gpus",
+            Self::HeadsNotDivisible { .. } => "vllm::heads-not-divisible",
+            Self::MaxLenTooLong { .. } => "vllm::max-len-too-long",
+            Self::FreeTooLow { .. } => "vllm::free-too-low",
+            Self::Option(_) => "vllm::invalid-argument",
+        }
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
+    }
+
+    fn help(&self) -> String {
         match self {
             Self::NoGpu => {
                 "declare the GPUs in profilec.toml ([[gpu]]) or run on the GPU machine".into()

@@ -228,9 +228,13 @@ impl Builder<'_> {
         };
         let (ne, nu, nf) = (u64::from(ex.count), u64::from(ex.used.max(1)), ex.n_ff_exp);
         let biased = self.has_tensor(".ffn_gate_exps.bias");
-        let mut logits = self.op(ne * t * F32, &[EXTERNAL, x]);
+        // The router and its bias are named: `-ot blk\.N\.ffn.*=CPU` moves them with the experts,
+        // and then the router matmul is op-offloaded like them.
+        let router = self.w(".ffn_gate_inp.weight");
+        let mut logits = self.op(ne * t * F32, &[router, x]);
         if self.has_tensor(".ffn_gate_inp.bias") {
-            logits = self.ip(ne * t * F32, &[logits, EXTERNAL]);
+            let b = self.w(".ffn_gate_inp.bias");
+            logits = self.ip(ne * t * F32, &[logits, b]);
         }
         // gpt-oss takes the soft_max after the top-k (SOFTMAX_WEIGHT): probs are the logits.
         let probs = if self.fam == Family::GptOss {
@@ -240,7 +244,8 @@ impl Builder<'_> {
         };
         let mut sel_src = probs;
         if self.has_tensor(".exp_probs_b.bias") {
-            sel_src = self.ip(ne * t * F32, &[probs, EXTERNAL]);
+            let b = self.w(".exp_probs_b.bias");
+            sel_src = self.ip(ne * t * F32, &[probs, b]);
         }
         let sorted = self.op(ne * t * 4, &[sel_src]);
         let topk = self.view(sorted);
@@ -314,7 +319,8 @@ impl Builder<'_> {
         let mut sh = self.dense_ffn(n_sh, x, "_shexp");
         if self.has_tensor(".ffn_gate_inp_shexp.weight") {
             // Qwen2-MoE writes its sigmoid as silu(x) / x: both ops read the projection.
-            let gi = self.op(t * F32, &[EXTERNAL, x]);
+            let wgi = self.w(".ffn_gate_inp_shexp.weight");
+            let gi = self.op(t * F32, &[wgi, x]);
             let u = self.ip(t * F32, &[gi]);
             let gate = if self.fam == Family::Qwen2Moe {
                 self.ip(t * F32, &[u, gi])

@@ -352,7 +352,15 @@ impl<'a> Builder<'a> {
         let et = e * self.t * F32;
         let ffn_inp = self.ip(et, &[x, inp_sa]);
         let x = self.ip(et, &[ffn_inp]);
-        let x = self.ip(et, &[x, EXTERNAL]);
+        // The pre-FFN norm's weight is named (`ffn_norm`, or `post_attention_norm` where that is
+        // the pre-FFN norm): `-ot blk\.N\.ffn.*=CPU` puts it on the host, and the norm's mul then
+        // runs where llama.cpp runs it (op offload to the first GPU at large batches).
+        let norm = if self.has_tensor(".ffn_norm.weight") {
+            self.w(".ffn_norm.weight")
+        } else {
+            self.w(".post_attention_norm.weight")
+        };
+        let x = self.ip(et, &[x, norm]);
         let mut x = if l.is_moe {
             self.moe(x)
         } else {
