@@ -21,6 +21,17 @@ pub enum OptimizeError {
     Model(#[from] GgufError),
     #[error("the memory model could not plan {model}: {why}")]
     Plan { model: PathBuf, why: String },
+    #[error(
+        "nothing fits: {model} does not fit this machine even with a {ctx}-token context{}: {short}",
+        if *gpu { " and the fewest layers on the GPUs" } else { "" }
+    )]
+    NothingFits {
+        model: PathBuf,
+        ctx: u64,
+        gpu: bool,
+        /// Each device over its budget, as "CPU needs 300 of 2 MiB".
+        short: String,
+    },
 }
 
 impl crate::error::Failure for OptimizeError {
@@ -29,6 +40,7 @@ impl crate::error::Failure for OptimizeError {
             OptimizeError::MissingModel(_) => "io::model-missing",
             OptimizeError::Model(e) => e.code(),
             OptimizeError::Plan { .. } => "optimize::cannot-plan",
+            OptimizeError::NothingFits { .. } => "optimize::nothing-fits",
         }
     }
 
@@ -39,13 +51,19 @@ impl crate::error::Failure for OptimizeError {
             OptimizeError::Plan { .. } => {
                 "try `profilec plan --model FILE` to see the details".into()
             }
+            OptimizeError::NothingFits { .. } => "check the memory profilec.toml declares \
+                 (`[cpu] ram_mib`, `os_reserve_mib`, each GPU's `total_mib`; `profilec hw` shows \
+                 them), or pick a smaller quantisation of the model"
+                .into(),
         }
     }
 
     fn exit_code(&self) -> i32 {
         match self {
             OptimizeError::Model(e) => e.exit_code(),
-            OptimizeError::Plan { .. } => crate::error::exit::FAILED,
+            OptimizeError::Plan { .. } | OptimizeError::NothingFits { .. } => {
+                crate::error::exit::FAILED
+            }
             OptimizeError::MissingModel(_) => crate::error::exit::USAGE,
         }
     }
@@ -179,6 +197,12 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
     })
 }
 
+/// Whether a device's plan fits, keeping [`GPU_MARGIN_MIB`] free on a GPU.
+fn fits_device(d: &crate::budget::DevicePlan) -> bool {
+    let margin = if d.name == "CPU" { 0.0 } else { GPU_MARGIN_MIB };
+    d.total_mib + margin <= d.capacity_mib
+}
+
 /// The largest context (then the most GPU layers) whose plan fits every device.
 fn choose(
     model: &Model,
@@ -207,12 +231,7 @@ fn choose(
             why: e.to_string(),
         })
     };
-    let fits = |p: &Plan| {
-        p.devices.iter().all(|d| {
-            let margin = if d.name == "CPU" { 0.0 } else { GPU_MARGIN_MIB };
-            d.total_mib + margin <= d.capacity_mib
-        })
-    };
+    let fits = |p: &Plan| p.devices.iter().all(fits_device);
     let ladder: Vec<u64> = CTX_LADDER
         .iter()
         .copied()
@@ -248,8 +267,28 @@ fn choose(
         }
         last = Some((ctx, 0, try_plan(ctx, 0)?));
     }
-    last.ok_or_else(|| OptimizeError::Plan {
-        model: path.to_path_buf(),
-        why: "no context size was tried".into(),
-    })
+    // Not even the smallest context fits: say so rather than recommend a plan that overruns.
+    match last {
+        Some((ctx, _, plan)) => Err(OptimizeError::NothingFits {
+            model: path.to_path_buf(),
+            ctx,
+            gpu,
+            short: plan
+                .devices
+                .iter()
+                .filter(|d| !fits_device(d))
+                .map(|d| {
+                    format!(
+                        "{} needs {:.0} of {:.0} MiB",
+                        d.name, d.total_mib, d.capacity_mib
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        None => Err(OptimizeError::Plan {
+            model: path.to_path_buf(),
+            why: "no context size was tried".into(),
+        }),
+    }
 }

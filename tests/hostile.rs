@@ -1,6 +1,7 @@
 //! Hostile input, concurrent edits and process faults (issue 12): each test is named after the
 //! finding it pins down — no panic, no runaway, no lost edit.
 
+use crate::fuzz_support::gguf_values::{integer_values, patched};
 use crate::support;
 
 use std::fs;
@@ -263,72 +264,6 @@ fn twenty_concurrent_new_never_lose_a_profile() {
 }
 
 // ---- hostile GGUF hyper-parameters ------------------------------------------------------
-
-/// Integer metadata values of a GGUF: key, value type, byte offset and element count (arrays).
-fn integer_values(b: &[u8]) -> Vec<(String, u32, usize, usize)> {
-    let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
-    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
-    let size = |ty: u32| match ty {
-        0 | 1 | 7 => Some(1),
-        2 | 3 => Some(2),
-        4..=6 => Some(4),
-        10..=12 => Some(8),
-        _ => None,
-    };
-    let is_int = |ty: u32| matches!(ty, 0..=5 | 10 | 11);
-    fn skip(b: &[u8], ty: u32, o: usize, size: &dyn Fn(u32) -> Option<usize>) -> usize {
-        let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
-        match ty {
-            8 => o + 8 + u64_at(o),
-            9 => {
-                let et = u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
-                let n = u64_at(o + 4);
-                match size(et) {
-                    Some(s) => o + 12 + s * n,
-                    None => (0..n).fold(o + 12, |o, _| skip(b, et, o, size)),
-                }
-            }
-            t => o + size(t).expect("scalar"),
-        }
-    }
-    let n_kv = u64_at(16);
-    let mut o = 24;
-    let mut out = Vec::new();
-    for _ in 0..n_kv {
-        let len = u64_at(o);
-        let key = String::from_utf8_lossy(&b[o + 8..o + 8 + len]).into_owned();
-        o += 8 + len;
-        let ty = u32_at(o);
-        o += 4;
-        if is_int(ty) {
-            out.push((key.clone(), ty, o, 1));
-        } else if ty == 9 && is_int(u32_at(o)) {
-            out.push((key.clone(), u32_at(o), o + 12, u64_at(o + 4)));
-        }
-        o = skip(b, ty, o, &size);
-    }
-    out
-}
-
-fn patched(b: &[u8], ty: u32, at: usize, n: usize, v: u64) -> Vec<u8> {
-    let mut b = b.to_vec();
-    let width = match ty {
-        0 | 1 => 1,
-        2 | 3 => 2,
-        4 | 5 => 4,
-        _ => 8,
-    };
-    let v = if width < 8 {
-        v.min((1u64 << (8 * width)) - 1)
-    } else {
-        v
-    };
-    for i in 0..n {
-        let o = at + i * width;
-        b[o..o + width].copy_from_slice(&v.to_le_bytes()[..width]);
-    }
-    b
-}
 
 /// Runs profilec under a 4 GiB address-space limit (`prlimit`), killed after 10 s.
 fn limited(args: &[&str], dir: &Path) -> Option<i32> {
@@ -617,4 +552,142 @@ fn server_dies_when_profilec_start_is_killed_with_sigkill() {
         freed,
         "llama-server still holds port {port} after profilec was killed"
     );
+}
+
+// ---- smaller findings: refused launches, control bytes, bench twins ---------------------
+
+/// A conf dir with the fixture `model` in models/ (the default MODEL directory).
+fn model_dir(model: &str, conf: &str) -> tempfile::TempDir {
+    let dir = conf_dir(conf);
+    fs::create_dir_all(dir.path().join("models")).unwrap();
+    fs::copy(
+        support::fixture(model),
+        dir.path().join("models").join(model),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn q8_0_k_cache_on_a_head_size_not_a_multiple_of_32_is_an_error_before_launch() {
+    // llama-gqa's heads are 16 wide; q8_0 blocks are 32 (llama-server exits 1 with
+    // "K cache type q8_0 with block size 32 does not divide n_embd_head_k=16").
+    let dir = model_dir(
+        "llama-gqa.gguf",
+        "[a]\nNAME=A\nMODEL=llama-gqa.gguf\nEXTRA_ARGS=-ctk q8_0\n\n\
+         [b]\nNAME=B\nMODEL=llama-gqa.gguf\nEXTRA_ARGS=-ctk q8_0 -fa off\n",
+    );
+    let o = run(&["check", "models.conf", "--format", "json"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("model::kv-block-size").count(), 1, "{out}");
+    assert!(out.contains("do not divide the head size 16"), "{out}");
+    // The error sits on profile a's `-ctk` (line 4); b turns flash attention off, which llama.cpp
+    // accepts.
+    let human = run(&["check", "models.conf"], dir.path());
+    assert!(
+        stderr(&human).contains("models.conf:4:"),
+        "{}",
+        stderr(&human)
+    );
+    let plan = run(
+        &[
+            "plan",
+            "--model",
+            "models/llama-gqa.gguf",
+            "--",
+            "-ctk",
+            "q8_0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(plan.status.code(), Some(1), "{}", stderr(&plan));
+    assert!(stderr(&plan).contains("do not divide"), "{}", stderr(&plan));
+}
+
+#[test]
+fn render_sh_refuses_control_bytes_in_values() {
+    let dir = model_dir(
+        "llama-gqa.gguf",
+        "[a]\nNAME=A\nMODEL=llama-gqa.gguf\nEXTRA_ARGS=--alias a\u{1b}[31mred\n",
+    );
+    let sh = run(
+        &["render", "a", "models.conf", "--format", "sh"],
+        dir.path(),
+    );
+    assert_eq!(sh.status.code(), Some(1), "{}", stderr(&sh));
+    assert!(!sh.stdout.contains(&0x1b), "ESC reached stdout");
+    assert!(!sh.stderr.contains(&0x1b), "ESC reached stderr");
+    assert!(stderr(&sh).contains("U+001B"), "{}", stderr(&sh));
+    assert!(stderr(&sh).contains("--alias"), "{}", stderr(&sh));
+    let json = run(
+        &["render", "a", "models.conf", "--format", "json"],
+        dir.path(),
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    assert!(String::from_utf8_lossy(&json.stdout).contains("\\u001b"));
+}
+
+#[test]
+fn new_bench_twin_stays_within_the_trained_context() {
+    let dir = model_dir("llama-gqa.gguf", "[x]\nNAME=X\nMODEL=llama-gqa.gguf\n");
+    let o = run(
+        &[
+            "new",
+            "--bench",
+            "--id",
+            "t",
+            "--file",
+            "models.conf",
+            "models/llama-gqa.gguf",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = fs::read_to_string(dir.path().join("models.conf")).unwrap();
+    let twin = &text[text.find("[bench-t]").expect("twin written")..];
+    // llama-gqa is trained on 4096 tokens: the usual 10K twin would warn in its own file.
+    assert!(twin.contains("CTX_SIZE=4096\n"), "{twin}");
+    let check = run(&["check", "models.conf", "--format", "json"], dir.path());
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(!out.contains("model::ctx-above-trained"), "{out}");
+}
+
+#[test]
+fn thousand_alternating_cpu_and_device_ot_rules_check_without_runaway() {
+    // Found by the structured fuzzing: each device rule behind CPU rules was tested against
+    // every probe tensor name, rules² × 17,410 regex runs (minutes for a few hundred rules).
+    let rules: Vec<&str> = (0..1000)
+        .map(|i| if i % 2 == 0 { ".*=CPU" } else { ".*=CUDA0" })
+        .collect();
+    let dir = conf_dir(&format!(
+        "[a]\nNAME=A\nMODEL=a.gguf\nEXTRA_ARGS=-ot {}\n",
+        rules.join(",")
+    ));
+    let t = Instant::now();
+    let o = run(&["check", "models.conf", "--format", "json"], dir.path());
+    no_panic(&o, "check");
+    // A hang guard, not a timing: the budget holds this to about a second in a debug build.
+    assert!(t.elapsed() < Duration::from_secs(60), "{:?}", t.elapsed());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("ot::cpu-rule-shadows"),
+        "the lint still reports: {out}"
+    );
+}
+
+#[test]
+fn extra_args_led_by_a_vertical_tab_keep_spans_on_their_tokens() {
+    // Found by the structured fuzzing: the value was trimmed of blanks but its span of all
+    // Unicode white space, so every EXTRA_ARGS span sat one byte to the right.
+    let text = "[a]\nNAME=A\nMODEL=a.gguf\nEXTRA_ARGS=\u{0B}--jinja stray\n";
+    let report = profilec::check::check_source(text, None);
+    let strays: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "args::stray-value")
+        .map(|d| &text[d.span.clone().expect("span")])
+        .collect();
+    // The tab is not a word separator for llama-server's argv split, so it leads a word.
+    assert_eq!(strays, ["\u{0B}--jinja", "stray"]);
 }

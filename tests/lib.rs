@@ -6,6 +6,7 @@ mod support;
 
 mod common;
 mod compute_support;
+mod fuzz_support;
 mod http_support;
 mod launch_support;
 mod serve_support;
@@ -41,6 +42,8 @@ mod flags_diagnostics;
 mod flags_ot;
 mod flags_props;
 mod flags_table;
+mod fuzz_conf;
+mod fuzz_gguf;
 mod gguf_alloc;
 mod gguf_cli;
 mod gguf_facts;

@@ -135,6 +135,25 @@ fn missing_model_is_an_error_with_nothing_on_stdout() {
 }
 
 #[test]
+fn tiny_ram_says_nothing_fits_instead_of_a_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("profilec.toml");
+    std::fs::write(
+        &toml,
+        "[cpu]\nram_mib = 2\nos_reserve_mib = 1\ncores_physical = 4\ncores_logical = 8\n",
+    )
+    .unwrap();
+    let m = model_arg(&root().join("models/llama-gqa.gguf"));
+    let out = run(&["optimize", "--model", &m, "--hardware", &model_arg(&toml)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(out.stdout.is_empty(), "no recommendation on stdout");
+    assert!(err.contains("nothing fits"), "{err}");
+    assert!(err.contains("CPU needs"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn detection_without_a_driver_warns_and_plans_cpu_only() {
     let m = model_arg(&root().join("models/llama-gqa.gguf"));
     let out = run(&["run", "--model", &m, "--optimize"]);

@@ -29,9 +29,16 @@ proptest! {
     #[test]
     fn sh_line_splits_back_to_the_argv(argv in prop::collection::vec(word(), 0..8)) {
         let r = Rendered { program: PathBuf::from("/usr/bin/llama-server"), argv: argv.clone(), env: Default::default(), arguments: Vec::new() };
-        let words = sh_split(&r.to_sh()).expect("balanced quotes");
-        prop_assert_eq!(&words[0], "/usr/bin/llama-server");
-        prop_assert_eq!(&words[1..], &argv[..]);
+        let hostile = argv.iter().any(|w| w.chars().any(|c| c.is_control() && c != '\t'));
+        match r.to_sh() {
+            Ok(line) => {
+                prop_assert!(!hostile, "a control character reached the sh line");
+                let words = sh_split(&line).expect("balanced quotes");
+                prop_assert_eq!(&words[0], "/usr/bin/llama-server");
+                prop_assert_eq!(&words[1..], &argv[..]);
+            }
+            Err(e) => prop_assert!(hostile, "refused a clean argv: {e}"),
+        }
     }
 }
 
@@ -40,11 +47,11 @@ proptest! {
 
     /// The real shell is the oracle: `sh -c 'printf "%s\0" LINE'` prints the words it split.
     #[test]
-    fn a_real_posix_shell_agrees(argv in prop::collection::vec(word(), 1..6)) {
+    fn a_real_posix_shell_agrees(argv in prop::collection::vec(word().prop_filter("no control", |w| !w.chars().any(|c| c.is_control() && c != '\t')), 1..6)) {
         let r = Rendered { program: PathBuf::from("llama-server"), argv: argv.clone(), env: Default::default(), arguments: Vec::new() };
         let out = Command::new("sh")
             .arg("-c")
-            .arg(format!("printf '%s\\0' {}", r.to_sh()))
+            .arg(format!("printf '%s\\0' {}", r.to_sh().expect("no control characters")))
             .output()
             .expect("sh");
         let printed = String::from_utf8(out.stdout).expect("utf-8");

@@ -106,6 +106,36 @@ fn add(per: &mut Vec<(DeviceRef, u64)>, dev: DeviceRef, bytes: u64) {
     }
 }
 
+/// llama_init_from_model (src/llama-context.cpp): with flash attention not off (`on` or `auto`),
+/// a quantized K (V) cache type's block must divide the head size, else llama.cpp refuses the
+/// context. With `-fa off` it starts (verified with llama-server on the 16-wide heads of
+/// models/llama-gqa.gguf: `-ctk q8_0 -fa off` loads, `-fa on` and `auto` exit 1).
+pub fn check_block_sizes(
+    facts: &ModelFacts,
+    type_k: &str,
+    type_v: &str,
+    flash_attn: bool,
+) -> Result<(), KvError> {
+    if !flash_attn {
+        return Ok(());
+    }
+    for (which, name, head) in [
+        ("K", type_k, facts.n_embd_head_k),
+        ("V", type_v, facts.n_embd_head_v),
+    ] {
+        let ty = cache_type(name)?;
+        if ty.is_quantized && head > 0 && !u64::from(head).is_multiple_of(ty.block_size) {
+            return Err(KvError::BlockSize {
+                which,
+                ty: ty.name.to_ascii_lowercase(),
+                block: ty.block_size,
+                head,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The KV caches of the main context.
 pub fn kv_caches(
     facts: &ModelFacts,
@@ -117,20 +147,7 @@ pub fn kv_caches(
     if tv.is_quantized && !ctx.flash_attn {
         return Err(KvError::QuantizedVWithoutFa(ctx.type_v.clone()));
     }
-    // llama_init_from_model: a quantized cache's block must divide the (non-SWA) head size.
-    for (which, ty, head) in [
-        ("K", tk, facts.n_embd_head_k),
-        ("V", tv, facts.n_embd_head_v),
-    ] {
-        if ty.is_quantized && head > 0 && !u64::from(head).is_multiple_of(ty.block_size) {
-            return Err(KvError::BlockSize {
-                which,
-                ty: ty.name.to_ascii_lowercase(),
-                block: ty.block_size,
-                head,
-            });
-        }
-    }
+    check_block_sizes(facts, &ctx.type_k, &ctx.type_v, ctx.flash_attn)?;
     let kv_layers: Vec<_> = facts.layers.iter().filter(|l| l.has_kv).collect();
     // Without FA, V is stored transposed and every layer's row is padded to the widest one.
     let v_max = kv_layers.iter().map(|l| l.n_embd_v_gqa).max().unwrap_or(0);

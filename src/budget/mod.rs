@@ -15,7 +15,8 @@ mod weights;
 
 pub use context::{ContextParams, Program};
 pub use kv::{
-    CacheKind, KvCacheEstimate, KvError, RecurrentEstimate, kv_caches, output_bytes, recurrent,
+    CacheKind, KvCacheEstimate, KvError, RecurrentEstimate, check_block_sizes, kv_caches,
+    output_bytes, recurrent,
 };
 pub use placement::{DeviceRef, LayerPlacement, PlacementError};
 pub use plan::{

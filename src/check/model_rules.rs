@@ -8,6 +8,7 @@ use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 
 use super::Extra;
+use crate::budget::{KvError, check_block_sizes};
 use crate::config::{Conf, Profile};
 use crate::diag::Diagnostic;
 use crate::flags::ParsedArgs;
@@ -111,6 +112,9 @@ fn profile(
         }
     }
     context(p, parsed.as_ref().map(|(a, _)| *a), &span_of, facts, out);
+    if let Some((args, _)) = &parsed {
+        cache_blocks(args, &span_of, facts, out);
+    }
     if facts.recurrent.is_some() {
         let shift = parsed
             .as_ref()
@@ -135,6 +139,49 @@ fn profile(
                 None => d,
             });
         }
+    }
+}
+
+/// `-ctk q8_0` on a model whose head size is not a multiple of 32: llama.cpp refuses the
+/// context (`budget::check_block_sizes`), so the profile would never start.
+fn cache_blocks(
+    args: &ParsedArgs,
+    span_of: &dyn Fn(&ParsedArgs, &str) -> Option<Range<usize>>,
+    facts: &ModelFacts,
+    out: &mut Vec<Diagnostic>,
+) {
+    let fa_off = args.last_value("--flash-attn").is_some_and(|v| {
+        matches!(
+            v.to_ascii_lowercase().as_str(),
+            "off" | "disabled" | "false" | "0"
+        )
+    });
+    for flag in ["--cache-type-k", "--cache-type-v"] {
+        let Some(ty) = args.last_value(flag) else {
+            continue;
+        };
+        let (k, v) = if flag == "--cache-type-k" {
+            (ty, "f16")
+        } else {
+            ("f16", ty)
+        };
+        // Unknown type names are `args::invalid-value`; a quantized V without FA is its own rule.
+        let Err(e @ KvError::BlockSize { block, head, .. }) =
+            check_block_sizes(facts, k, v, !fa_off)
+        else {
+            continue;
+        };
+        let Some(span) = span_of(args, flag) else {
+            continue;
+        };
+        out.push(
+            Diagnostic::error("model::kv-block-size", e.to_string())
+                .at(span)
+                .label(format!("blocks of {block} do not divide the head size {head}"))
+                .help(format!(
+                    "use `{flag} f16` (or bf16/f32) for this model; a quantized cache needs a head size that is a multiple of {block}. llama-server exits 1 at start with \"does not divide n_embd_head\""
+                )),
+        );
     }
 }
 

@@ -115,7 +115,10 @@ pub fn run(mut args: Args) -> i32 {
                     println!("{a}");
                 }
             }
-            Format::Sh => println!("{}", rendered.to_sh()),
+            Format::Sh => match rendered.to_sh() {
+                Ok(line) => println!("{line}"),
+                Err(e) => code = code.max(super::fail(&e)),
+            },
             Format::Json => println!("{}", rendered.to_json()),
             Format::Env => {
                 let placement = resolved.pinned.as_ref().and_then(|p| p.as_ref().ok());

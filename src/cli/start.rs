@@ -130,8 +130,13 @@ pub(super) fn launch_resolved(
         Ok(found) => found,
         Err(e) if args.dry_run && !matches!(e, LaunchError::BadArgv(_)) => {
             eprintln!("note: {e} (showing the command with the configured name)");
-            println!("{}", render_profile(runtime, resolved).to_sh());
-            return 0;
+            return match render_profile(runtime, resolved).to_sh() {
+                Ok(line) => {
+                    println!("{line}");
+                    0
+                }
+                Err(e) => super::fail(&e),
+            };
         }
         Err(e) => return super::fail(&e),
     };

@@ -8,6 +8,9 @@ use super::{Conf, Key, Profile, RawEntry, Spanned};
 use crate::diag::Diagnostic;
 use crate::syntax::{Document, LineKind};
 
+/// What start.sh's `read` strips around a value (and a CR before a CRLF's LF).
+const VALUE_BLANKS: [char; 3] = [' ', '\t', '\r'];
+
 const ID_HELP: &str =
     "profile ids may contain only letters, digits, `-` and `_`, as start.sh requires";
 
@@ -90,6 +93,11 @@ pub fn load(doc: Document) -> (Conf, Vec<Diagnostic>) {
     if let Some(done) = current.take() {
         profiles.push(done);
     }
+    // Kept for the whole run: no growth slack (up to half of it on a 50 MB file).
+    for p in &mut profiles {
+        p.entries.shrink_to_fit();
+    }
+    profiles.shrink_to_fit();
     (Conf { doc, profiles }, diags)
 }
 
@@ -188,12 +196,19 @@ fn add_entry(doc: &Document, profile: &mut Profile, entry: RawEntry, diags: &mut
             .help("keep one of them; the old scripts silently used the last one"),
         );
     }
-    let value = entry
-        .value
-        .value
-        .trim_matches([' ', '\t', '\r'])
-        .to_string();
-    let vspan = trimmed(doc, &entry.value.span);
+    // The span must cover exactly the trimmed value: EXTRA_ARGS diagnostics are offsets into
+    // it. `trimmed` trims Unicode white space (a leading vertical tab too), which once shifted
+    // every EXTRA_ARGS span by a byte, past the line or into a character (structured fuzzing,
+    // issue 12).
+    let raw = entry.value.value.as_str();
+    let value = raw.trim_matches(VALUE_BLANKS).to_string();
+    let lead = raw.len() - raw.trim_start_matches(VALUE_BLANKS).len();
+    let vspan = if value.is_empty() {
+        trimmed(doc, &entry.value.span)
+    } else {
+        let start = entry.value.span.start + lead;
+        start..start + value.len()
+    };
     profile.entries.push(entry);
     if value.is_empty() {
         if key == Key::Model {

@@ -47,6 +47,9 @@ const LAYER_TENSORS: &[&str] = &[
 ];
 const GLOBAL_TENSORS: &[&str] = &["token_embd.weight", "output.weight", "output_norm.weight"];
 const MAX_LAYER: usize = 256;
+/// Regex runs one EXTRA_ARGS line may spend on the lint (~50–100 ns each in a release build):
+/// every probe name for ~57 device rules, far more than a real placement has.
+const MAX_REGEX_RUNS: usize = 1_000_000;
 
 static PROBES: LazyLock<Vec<String>> = LazyLock::new(probe_names);
 
@@ -77,9 +80,24 @@ pub fn lint_shadowing(rules: &[OtRule]) -> Vec<Diagnostic> {
     // (cpu rule, device rule) -> (layers taken, first example). Starting from the names each
     // device rule matches keeps this cheap even with hundreds of `-ncmoe` rules before it.
     let mut hits: Vec<((usize, usize), Vec<usize>, String)> = Vec::new();
-    for &j in &devices {
+    // Hostile lists (hundreds of device rules that each match every probe, behind as many CPU
+    // rules) cost rules² × 17,410 regex runs; found by the structured fuzzing of issue 12 as a
+    // check that ran for minutes. A budget keeps one EXTRA_ARGS line to a few tens of
+    // milliseconds; past it the lint stops with the warnings found so far (it is advisory).
+    let mut budget = MAX_REGEX_RUNS;
+    let mut spend = |n: usize| {
+        budget = budget.saturating_sub(n);
+        budget > 0
+    };
+    'rules: for &j in &devices {
         let Some(dev) = rules.get(j) else { continue };
+        if !spend(PROBES.len()) {
+            break;
+        }
         for name in PROBES.iter().filter(|n| dev.matches(n)) {
+            if !spend(j + 1) {
+                break 'rules;
+            }
             let first = rules.iter().take(j).position(|r| r.matches(name));
             let Some(i) = first.filter(|&i| rules.get(i).is_some_and(|r| r.buffer.is_cpu())) else {
                 continue;

@@ -45,13 +45,26 @@ pub struct Argument {
 
 impl Rendered {
     /// One POSIX-shell line: every word quoted where the shell would change it, so splitting the
-    /// line the way `sh` does gives back `program` and `argv` exactly.
-    pub fn to_sh(&self) -> String {
-        std::iter::once(self.program.to_string_lossy().into_owned())
+    /// line the way `sh` does gives back `program` and `argv` exactly. A word with a control
+    /// character is refused: single quotes keep it from the shell but not from the terminal
+    /// (an ESC would be interpreted on print), and `$'…'` is not POSIX sh.
+    pub fn to_sh(&self) -> Result<String, ControlChar> {
+        let program = self.program.to_string_lossy().into_owned();
+        if let Some(e) = ControlChar::find(&program, None) {
+            return Err(e);
+        }
+        let mut flag = None;
+        for word in &self.argv {
+            if let Some(e) = ControlChar::find(word, flag.as_deref()) {
+                return Err(e);
+            }
+            flag = Some(word.clone()).filter(|w| w.starts_with('-'));
+        }
+        Ok(std::iter::once(program)
             .chain(self.argv.iter().cloned())
             .map(|w| shell_quote(&w))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(" "))
     }
 
     pub fn to_json(&self) -> String {
@@ -76,6 +89,48 @@ pub fn render(program: &Path, eff: &Effective) -> Rendered {
                 key: s.origin.key(),
             })
             .collect(),
+    }
+}
+
+/// A launch word that `render --format sh` will not print: it holds a control character.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{} contains the control character U+{code:04X}, which a shell line would carry raw to the terminal",
+    match flag { Some(f) => format!("the value of `{f}` ({word:?})"), None => format!("the word {word:?}") }
+)]
+pub struct ControlChar {
+    /// The word, with control characters escaped as Rust does (`\u{1b}`).
+    pub word: String,
+    /// The flag the word is a value of, when it follows one.
+    pub flag: Option<String>,
+    pub code: u32,
+}
+
+impl ControlChar {
+    fn find(word: &str, flag: Option<&str>) -> Option<ControlChar> {
+        // A tab is harmless in quotes and on a terminal; every other C0/C1 control is not.
+        let c = word.chars().find(|&c| c.is_control() && c != '\t')?;
+        Some(ControlChar {
+            word: word.escape_debug().to_string(),
+            flag: flag.map(str::to_string),
+            code: u32::from(c),
+        })
+    }
+}
+
+impl crate::error::Failure for ControlChar {
+    fn code(&self) -> &'static str {
+        "render::control-char"
+    }
+
+    fn help(&self) -> String {
+        "remove the control character from the profile (`profilec check` shows the line), or \
+         render with `--format json`, which escapes it"
+            .into()
+    }
+
+    fn exit_code(&self) -> i32 {
+        crate::error::exit::FAILED
     }
 }
 

@@ -37,6 +37,9 @@ pub struct NewOptions {
     pub source: Option<String>,
 }
 
+/// The context of a bench twin (the corpus' `bench-*` profiles), capped at the trained context.
+const BENCH_CTX: u64 = 10240;
+
 /// The text to append: comment block, the profile, and its bench twin when asked for.
 /// `model_rel` is MODEL as written (relative to the models dir, first shard).
 /// `budget` is the plan for the chosen context, when the memory model could make one.
@@ -117,13 +120,23 @@ pub fn scaffold(
 
     if opts.bench {
         out.push(String::new());
-        out.push(format!(
-            "# Benchmark twin of [{id}]: fixed 10K context, no sampler flags."
-        ));
+        // The corpus' twins run at 10K; a model trained on less gets its trained length, so the
+        // file `new` just wrote does not warn `model::ctx-above-trained`.
+        let bench_ctx = match facts.n_ctx_train {
+            0 => BENCH_CTX,
+            train => train.min(BENCH_CTX),
+        };
+        out.push(if bench_ctx == BENCH_CTX {
+            format!("# Benchmark twin of [{id}]: fixed 10K context, no sampler flags.")
+        } else {
+            format!(
+                "# Benchmark twin of [{id}]: the trained {bench_ctx}-token context (below the usual 10K), no sampler flags."
+            )
+        });
         out.push(format!("[bench-{id}]"));
         out.push(format!("NAME={name} (benchmark)"));
         out.push(format!("MODEL={model_rel}"));
-        out.push("CTX_SIZE=10240".into());
+        out.push(format!("CTX_SIZE={bench_ctx}"));
         for (k, v) in budget.map(|b| b.keys.as_slice()).unwrap_or(&[]) {
             out.push(format!("{k}={v}"));
         }

@@ -57,15 +57,26 @@ impl Document {
     /// cannot fail; a grammar bug would surface as a single `Stray` line rather than a panic.
     pub fn parse(source: impl Into<String>) -> Document {
         let source = source.into();
-        let lines = match ConfParser::parse(Rule::file, &source) {
-            Ok(mut pairs) => pairs.next().map(collect_lines).unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
         let bom = lines::bom_span(&source);
-        let mut doc = Document { source, bom, lines };
-        if !doc.covers_source() {
-            doc.lines = fallback_lines(&doc.source, doc.bom.end);
+        // Split at the line ends the grammar's `eol` names, then classify each line with the
+        // grammar's `one_line`: the same tree as `file`, without a token queue for the whole
+        // file (grammar/models_conf.pest).
+        let spans = lines::split(&source, bom.end, false);
+        let mut lines = Vec::with_capacity(spans.len());
+        for (text, eol) in spans {
+            let kind = ConfParser::parse(Rule::one_line, &source[text.clone()])
+                .ok()
+                .and_then(|mut pairs| pairs.next()?.into_inner().next())
+                .map_or(LineKind::Stray, |pair| line_kind(pair, text.start));
+            lines.push(Line {
+                number: lines.len() + 1,
+                text,
+                eol,
+                kind,
+            });
         }
+        let doc = Document { source, bom, lines };
+        debug_assert!(doc.covers_source());
         doc
     }
 
@@ -119,40 +130,18 @@ impl Document {
     }
 }
 
-fn collect_lines(file: pest::iterators::Pair<'_, Rule>) -> Vec<Line> {
-    let mut lines: Vec<Line> = Vec::new();
-    for pair in file.into_inner() {
-        let span = pair.as_span().start()..pair.as_span().end();
-        match pair.as_rule() {
-            Rule::eol => {
-                if let Some(last) = lines.last_mut() {
-                    last.eol = span;
-                }
-            }
-            Rule::bom | Rule::EOI => {}
-            rule => {
-                let kind = line_kind(rule, pair);
-                lines.push(Line {
-                    number: lines.len() + 1,
-                    eol: span.end..span.end,
-                    text: span,
-                    kind,
-                });
-            }
-        }
-    }
-    lines
-}
-
-fn line_kind(rule: Rule, pair: pest::iterators::Pair<'_, Rule>) -> LineKind {
+/// The kind of one line from its `one_line` pair; spans are shifted by `at`, where the line
+/// starts in the document.
+fn line_kind(pair: pest::iterators::Pair<'_, Rule>, at: usize) -> LineKind {
+    let shift = |s: pest::Span<'_>| at + s.start()..at + s.end();
     let part = |wanted: Rule| {
         pair.clone()
             .into_inner()
             .find(|p| p.as_rule() == wanted)
-            .map(|p| p.as_span().start()..p.as_span().end())
+            .map(|p| shift(p.as_span()))
     };
-    let end = pair.as_span().end();
-    match rule {
+    let end = at + pair.as_span().end();
+    match pair.as_rule() {
         Rule::blank => LineKind::Blank,
         Rule::comment => LineKind::Comment {
             text: part(Rule::comment_text).unwrap_or(end..end),
@@ -173,19 +162,4 @@ fn line_kind(rule: Rule, pair: pest::iterators::Pair<'_, Rule>) -> LineKind {
         }
         _ => LineKind::Stray,
     }
-}
-
-/// Line splitting without classification, used only if the grammar ever failed to cover the
-/// input; it keeps `print` exact whatever happens.
-fn fallback_lines(source: &str, start: usize) -> Vec<Line> {
-    lines::split(source, start, false)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (text, eol))| Line {
-            number: i + 1,
-            text,
-            eol,
-            kind: LineKind::Stray,
-        })
-        .collect()
 }
