@@ -334,13 +334,15 @@ pub fn start_rpc(bin: &Path) -> RpcServer {
     let port = free_port();
     let log = tempfile::NamedTempFile::new().expect("rpc-server log file");
     let out = log.reopen().expect("log file handle");
+    // stderr shares stdout's file offset (a dup), so what a failing server says is kept too.
+    let err = out.try_clone().expect("log file handle");
     let child = Command::new("stdbuf")
         .arg("-oL")
         .arg(bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string(), "-t", "1"])
         .stdin(std::process::Stdio::null())
         .stdout(out)
-        .stderr(std::process::Stdio::null())
+        .stderr(err)
         .spawn()
         .expect("ggml-rpc-server starts (through stdbuf, from coreutils)");
     let server = RpcServer { child, port, log };

@@ -148,7 +148,16 @@ pub fn profile(
         samples
     });
     if let Some(mut h) = server {
-        if let Ok(Some(status)) = h.try_wait() {
+        // A server killed mid-run may still be tearing down (threads, mappings) when its
+        // requests fail; waiting a moment lets the failure name how it ended, not only that it
+        // went silent (on a loaded machine the exit lagged the failed requests).
+        let mut exited = h.try_wait();
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while failure.is_some() && matches!(exited, Ok(None)) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+            exited = h.try_wait();
+        }
+        if let Ok(Some(status)) = exited {
             failure = Some(format!(
                 "the server exited during the run ({}); see server-{}.log",
                 describe_status(status),
