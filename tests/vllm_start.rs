@@ -227,3 +227,35 @@ fn launch_profile_runs_a_vllm_profile_from_the_library() {
     let signal = fs::read_to_string(s.bin.join("signal")).expect("the stand-in saw a signal");
     assert_eq!(signal, (Signal::SIGINT as i32).to_string());
 }
+
+/// `run ID` of a vLLM profile is `start`'s launch: the same command under `--dry-run`; the
+/// llama-server tuning (`--auto-batch`, `--smart-run`, flags after `--`) is refused, not ignored.
+#[test]
+fn run_routes_a_vllm_profile_to_starts_launch() {
+    let s = setup(true);
+    let dry = |verb: &str, extra: &[&str]| {
+        profilec()
+            .current_dir(s.dir.path())
+            .args([verb, "tiny", "--dry-run"])
+            .args(extra)
+            .output()
+            .expect("dry run")
+    };
+    let start = dry("start", &[]);
+    let run = dry("run", &[]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&start.stdout)
+    );
+    let line = String::from_utf8_lossy(&run.stdout).trim().to_owned();
+    let words = profilec::render::sh_split(&line).expect("one sh line");
+    assert_eq!(words[1..], rendered_argv(s.dir.path())[..]);
+
+    let tuned = dry("run", &["--auto-batch"]);
+    let err = String::from_utf8_lossy(&tuned.stderr);
+    assert_eq!(tuned.status.code(), Some(1), "{err}");
+    assert!(err.contains("run::vllm-tuning"), "{err}");
+    assert!(err.contains("--auto-batch"), "{err}");
+}

@@ -24,6 +24,7 @@ pub use advisor::{AdviceError, Reply};
 pub use merge::{Decision, Source};
 pub use schema::{Field, Kind, ModelLimits, fields, response_format, schema};
 
+use crate::config::Runtime;
 use crate::diag::Diagnostic;
 use crate::error::Failure;
 use crate::hardware::{Hardware, LoadError};
@@ -140,8 +141,11 @@ pub enum RunError {
     },
     #[error("the flags after -- are not valid llama-server flags: {0}")]
     UserArgs(String),
-    #[error("{0} is a Hugging Face model directory (safetensors): `run` does not launch vLLM yet")]
+    #[error("{0} is a Hugging Face model directory (safetensors): `run --model` takes a GGUF file")]
     VllmNotSupported(PathBuf),
+    /// A vLLM profile asked for tuning that is llama.cpp's.
+    #[error("`[{id}]` is a vLLM profile: {what} tune llama-server launches only")]
+    VllmTuning { id: String, what: String },
     #[error(
         "{0} is a directory but not a Hugging Face model (no readable config.json and safetensors)"
     )]
@@ -163,6 +167,7 @@ impl Failure for RunError {
             RunError::Blocked { .. } => "run::strategy",
             RunError::Options { .. } | RunError::UserArgs(_) => "run::flags",
             RunError::VllmNotSupported(_) => "run::vllm-not-supported",
+            RunError::VllmTuning { .. } => "run::vllm-tuning",
             RunError::UnknownModel(_) => "run::unknown-model",
             RunError::Advice(e) => e.code(),
         }
@@ -179,10 +184,11 @@ impl Failure for RunError {
             RunError::Options { error, .. } => error.help(),
             RunError::UserArgs(_) => "`profilec flags` lists the options of your llama-server build; pass them after `--` exactly as llama-server takes them".into(),
             RunError::VllmNotSupported(dir) => format!(
-                "`profilec plan --model {}` shows vLLM's memory plan; launch it with `vllm serve {}` for now",
+                "write a profile with MODEL={} (a vLLM profile, docs/vllm.md) and `profilec run ID`; `profilec plan --model {}` shows vLLM's memory plan",
                 dir.display(),
                 dir.display()
             ),
+            RunError::VllmTuning { .. } => "run it without them (it launches as `start` does), and put vLLM flags in the profile's EXTRA_ARGS, where `profilec check` validates them against vLLM's flag table".into(),
             RunError::UnknownModel(_) => "pass a .gguf file, or a directory with config.json and *.safetensors".into(),
             RunError::Advice(e) => e.help(),
         }
@@ -201,8 +207,11 @@ impl Failure for RunError {
 
 /// Resolves, tunes and records one run; nothing is launched.
 pub fn run(req: &RunRequest) -> Result<RunOutcome, RunError> {
-    let user = baseline::user_flags(&req.user_args)?;
     let base = baseline::resolve(&req.target, req.hardware.as_deref())?;
+    if base.resolved.runtime == Runtime::Vllm {
+        return vllm_run(req, base);
+    }
+    let user = baseline::user_flags(&req.user_args)?;
     let baseline_argv = base.resolved.argv();
     let mut resolved = baseline::apply_user(&base.resolved, &req.user_args)?;
     let mut decisions: Vec<Decision> = user_decisions(&resolved, &user);
@@ -241,6 +250,50 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome, RunError> {
         Some(e) => Err(RunError::Advice(e)),
         None => Ok(out),
     }
+}
+
+/// A vLLM profile runs as `start` launches it: the advisor, `--auto-batch` and the flags after
+/// `--` speak llama-server's options, so asking for them is an error rather than ignored.
+fn vllm_run(req: &RunRequest, base: baseline::Baseline) -> Result<RunOutcome, RunError> {
+    let mut asked = Vec::new();
+    if req.smart != Smart::Off {
+        asked.push("--smart-run");
+    }
+    if req.auto_batch {
+        asked.push("--auto-batch");
+    }
+    if !req.user_args.is_empty() {
+        asked.push("flags after --");
+    }
+    if !asked.is_empty() {
+        return Err(RunError::VllmTuning {
+            id: base.resolved.id.clone().unwrap_or_default(),
+            what: asked.join(", "),
+        });
+    }
+    let resolved = base.resolved;
+    let fits = match &resolved.vllm {
+        Some(v) => v
+            .plan(&resolved.machine)
+            .map(|_| ())
+            .map_err(|e| format!("cannot start by vLLM's arithmetic: {e}")),
+        None => Err("has no vLLM launch".into()),
+    };
+    let mut out = RunOutcome {
+        id: resolved.id.clone(),
+        conf_path: base.conf_path,
+        hardware: base.hardware,
+        baseline_argv: resolved.argv(),
+        resolved,
+        rationale: base.rationale,
+        smart: None,
+        decisions: Vec::new(),
+        fits,
+        state_dir: base.state_dir,
+        trace: Err(String::new()),
+    };
+    out.trace = trace::append(&out, req, false);
+    Ok(out)
 }
 
 /// One decision per flag the user gave: they win over everything.
