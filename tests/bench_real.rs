@@ -60,9 +60,12 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     conf(dir.path(), &model, support::free_port(), 8192);
-    let out = bench_in(dir.path(), &["gemma-a", "gemma-b", "--name", "r1"])
-        .output()
-        .expect("run bench");
+    let out = bench_in(
+        dir.path(),
+        &["gemma-a", "gemma-b", "--name", "r1", "--plot"],
+    )
+    .output()
+    .expect("run bench");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let run = dir.path().join("out/r1");
@@ -70,6 +73,12 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
         serde_json::from_str(&fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     let printed: Value = serde_json::from_slice(&out.stdout).expect("--format json prints it");
     assert_eq!(printed, summary);
+    // --plot: the SVG beside summary.json labels both profiles (measured servers have a peak RSS).
+    let svg = fs::read_to_string(run.join("plot.svg")).expect("plot.svg written");
+    assert!(svg.trim_end().ends_with("</svg>"));
+    for id in ["gemma-a", "gemma-b"] {
+        assert!(svg.lines().any(|l| l.trim() == id), "{id} labelled: {svg}");
+    }
     assert_eq!(summary["passed"], Value::Bool(true), "{summary:#}");
     assert!(summary["failure"].is_null());
     // The sampler's own cost is measured and reported (docs/bench.md quotes it). It is a

@@ -38,6 +38,8 @@ pub enum BenchError {
     Url(String, String),
     #[error("no such run: {0}")]
     NoRun(String),
+    #[error("the plot could not be drawn: {0}")]
+    Plot(String),
 }
 
 fn list(path: &std::path::Path, problems: &[LineProblem]) -> String {
@@ -58,6 +60,7 @@ impl crate::error::Failure for BenchError {
             BenchError::Write { .. } => "io::write",
             BenchError::Url(..) => "usage::bad-url",
             BenchError::NoRun(_) => "usage::no-bench-run",
+            BenchError::Plot(_) => "bench::plot",
         }
     }
 
@@ -80,6 +83,10 @@ impl crate::error::Failure for BenchError {
                 "give the run directory, e.g. .profilec/bench/run-1764420000 (it holds summary.json)"
                     .into()
             }
+            BenchError::Plot(_) => {
+                "summary.json is written and holds every number; please report the plot failure"
+                    .into()
+            }
         }
     }
 
@@ -88,7 +95,7 @@ impl crate::error::Failure for BenchError {
         match self {
             BenchError::Read { .. } | BenchError::Write { .. } | BenchError::Url(..) => 2,
             BenchError::Criteria(_) | BenchError::NoRun(_) => 2,
-            BenchError::Input { .. } | BenchError::Refused { .. } => 1,
+            BenchError::Input { .. } | BenchError::Refused { .. } | BenchError::Plot(_) => 1,
         }
     }
 }

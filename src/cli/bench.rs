@@ -52,6 +52,9 @@ pub struct Args {
     /// Seconds to wait for /health.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Also write plot.svg beside summary.json: t/s and p95 latency against peak RSS per profile.
+    #[arg(long)]
+    plot: bool,
     /// `json`: print summary.json on stdout, no progress bar.
     #[arg(long, default_value = "human")]
     format: String,
@@ -65,7 +68,7 @@ impl Args {
 
 pub fn run(args: Args) -> i32 {
     match build(&args) {
-        Ok(req) => execute(&req, args.format == "json"),
+        Ok(req) => execute(&req, args.format == "json", args.plot),
         Err(e) => super::fail(&e),
     }
 }
@@ -128,7 +131,7 @@ fn build(args: &Args) -> Result<BenchRequest, BenchError> {
     })
 }
 
-fn execute(req: &BenchRequest, json: bool) -> i32 {
+fn execute(req: &BenchRequest, json: bool, plot: bool) -> i32 {
     let bar = ProgressBar::with_draw_target(
         None,
         if json {
@@ -153,6 +156,12 @@ fn execute(req: &BenchRequest, json: bool) -> i32 {
         Err(e) => return super::fail(&e),
     };
     let s = &outcome.summary;
+    if plot {
+        match bench::write_plot(&outcome.run_dir, s) {
+            Ok(path) => eprintln!("plot: {}", path.display()),
+            Err(e) => return super::fail(&e),
+        }
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
     } else {
