@@ -8,14 +8,16 @@
 
 use std::fs;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use profilec::launch::http;
 use serde_json::Value;
 
-use crate::launch_support::{assert_device_matches_plan, free_port, observed_run, real_parts};
+use crate::launch_support::{
+    assert_device_matches_plan, free_port, observed_run, real_parts, wait_for_health,
+};
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
 /// A rig directory: models.conf with one profile over `servers`, profilec.toml with the local
@@ -106,23 +108,7 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn profilec start");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        if let Ok(r) = http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
-            && r.status == 200
-        {
-            break;
-        }
-        if child.try_wait().expect("wait").is_some() || Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "profilec start did not serve: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
     let r = http::post_json(
         "127.0.0.1",
         port,

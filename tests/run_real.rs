@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::launch_support::{free_port, gemma_spec, quick_options, real_parts};
+use crate::launch_support::{free_port, gemma_spec, quick_options, real_parts, wait_for_health};
 use crate::run_advice::{edit_toml, project, text, trace_rows};
 use crate::support::profilec;
 use profilec::launch::{self, LaunchOutcome};
@@ -183,7 +183,6 @@ impl Drop for RunProcess {
 fn the_seed_launch_runs_through_starts_path() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    use profilec::launch::http;
     if crate::support::real_server().is_none() {
         return;
     }
@@ -210,17 +209,7 @@ fn the_seed_launch_runs_through_starts_path() {
         .spawn()
         .expect("spawn profilec run");
     let mut child = RunProcess(child);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
-        .is_ok_and(|r| r.status == 200)
-    {
-        assert!(
-            child.0.try_wait().unwrap().is_none(),
-            "profilec run exited early"
-        );
-        assert!(Instant::now() < deadline, "no /health within 120 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_health(&mut child.0, port, Duration::from_secs(120), "profilec run");
     kill(Pid::from_raw(child.0.id() as i32), Signal::SIGINT).expect("SIGINT");
     let status = child.0.wait().unwrap();
     let mut err = String::new();

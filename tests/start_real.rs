@@ -7,7 +7,7 @@ use crate::support;
 
 use std::fs;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use launch_support::{free_port, real_parts};
 use nix::sys::signal::{Signal, kill};
@@ -87,20 +87,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn profilec start");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(r) = http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
-            && r.status == 200
-        {
-            break;
-        }
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "profilec start exited early"
-        );
-        assert!(Instant::now() < deadline, "no /health within 120 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    launch_support::wait_for_health(&mut child, port, Duration::from_secs(120), "profilec start");
     let r = http::post_json(
         "127.0.0.1",
         port,

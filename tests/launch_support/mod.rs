@@ -114,3 +114,34 @@ pub fn observed_run(
         .expect("CPU row");
     (row, cpu)
 }
+
+/// Polls `http://127.0.0.1:port/health` until it answers 200; panics (with what the process
+/// printed on stderr) when `child` exits first or `limit` passes. For tests that spawn
+/// `profilec start`/`run` and talk to the server it launched.
+pub fn wait_for_health(child: &mut std::process::Child, port: u16, limit: Duration, what: &str) {
+    let deadline = std::time::Instant::now() + limit;
+    while !launch::http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
+        .is_ok_and(|r| r.status == 200)
+    {
+        let exited = child.try_wait().expect("wait").is_some();
+        if exited || std::time::Instant::now() > deadline {
+            if !exited {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!(
+                "{what} {} before /health answered (limit {limit:?}): {err}",
+                if exited {
+                    "exited"
+                } else {
+                    "was still starting"
+                }
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
