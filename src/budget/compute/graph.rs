@@ -319,6 +319,14 @@ impl<'a> Builder<'a> {
         let et = e * self.t * F32;
         let mut inp_sa = inp;
         let x = self.ip(et, &[inp]);
+        // llama_context::graph_get_cb (src/llama-context.cpp) pins a layer's first norm to the
+        // layer's device for small batches or a full offload; otherwise the scheduler would run
+        // it with the previous layer and copy both the norm and the residual across.
+        let full_offload =
+            self.place.output.is_some() && self.place.layers.iter().all(Option::is_some);
+        if self.t < 32 || full_offload {
+            self.g.pinned.push((x, self.dev));
+        }
         let x = self.ip(et, &[x, EXTERNAL]);
         let mut x = if l.is_recurrent {
             match self.fam {

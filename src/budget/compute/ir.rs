@@ -83,6 +83,9 @@ pub struct Graph {
     /// The leaf allocation order when the scheduler fixed it (its copy of the graph keeps the
     /// original graph's leafs); `None` = derive it from the graph (`leafs::leaf_order`).
     pub leafs: Option<Vec<Id>>,
+    /// Nodes llama.cpp assigns a backend itself before the scheduler runs
+    /// (`ggml_backend_sched_set_tensor_backend`); `None` = the CPU.
+    pub pinned: Vec<(Id, Option<usize>)>,
 }
 
 impl Default for Graph {
@@ -99,6 +102,7 @@ impl Graph {
             inputs: Vec::new(),
             expanded: Vec::new(),
             leafs: None,
+            pinned: Vec::new(),
         }
     }
 
