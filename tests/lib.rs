@@ -80,6 +80,7 @@ mod resolved_argv;
 mod roles;
 mod rpc_e2e;
 mod rpc_hosts;
+mod rpc_traffic;
 mod run_advice;
 mod run_real;
 mod safetensors_facts;
