@@ -89,6 +89,7 @@ mod serve_api;
 mod solver_corpus;
 mod solver_plan_cli;
 mod solver_props;
+mod solver_rpc;
 mod start_generated;
 mod start_real;
 mod startup_log_cli;

@@ -111,7 +111,7 @@ impl Evaluator<'_> {
 
     /// What device `name` may hold: capacity minus the margin (GPUs), capacity (CPU).
     pub fn budget(&self, d: &DevicePlan) -> f64 {
-        let margin = gpu_index(&d.name)
+        let margin = gpu_index(self.machine, &d.name)
             .and_then(|i| self.margins.get(i))
             .copied()
             .unwrap_or(0);
@@ -201,8 +201,9 @@ impl Evaluator<'_> {
     }
 }
 
-pub fn gpu_index(name: &str) -> Option<usize> {
-    name.strip_prefix("CUDA")?.parse().ok()
+/// The machine index of the GPU or RPC device `name` (`CUDA0`, `RPC1`); `None` for the CPU.
+pub fn gpu_index(machine: &Machine, name: &str) -> Option<usize> {
+    machine.gpus.iter().position(|g| g.id == name)
 }
 
 fn largest(d: &DevicePlan) -> (&'static str, f64) {

@@ -13,14 +13,27 @@ use crate::resolve::SplitMode;
 
 type Search = fn(&Evaluator) -> Result<Placement, SolveError>;
 
-/// GPU indices, fastest first (stable: CUDA order among equals).
+/// GPU indices, fastest first; among equals local GPUs before RPC devices (stable: device order
+/// among the rest, which keeps one server's devices together). Filling in this order uses a
+/// remote host only when the local GPUs are full, so a placement that fits crosses as few host
+/// boundaries as it can: each one moves the hidden state over the network for every token
+/// (crate::budget::traffic).
 fn by_speed(eval: &Evaluator) -> Vec<usize> {
     let mut v: Vec<usize> = (0..eval.machine.gpus.len()).collect();
     v.sort_by(|&a, &b| {
         let s = |i: usize| eval.machine.gpus.get(i).map_or(0.0, |g| g.speed);
-        s(b).total_cmp(&s(a))
+        let remote = |i: usize| eval.machine.gpus.get(i).is_some_and(|g| g.is_rpc());
+        s(b).total_cmp(&s(a)).then(remote(a).cmp(&remote(b)))
     });
     v
+}
+
+/// The device's name as llama.cpp lists it (`CUDA0`, `RPC0`).
+fn device_id(eval: &Evaluator, i: usize) -> String {
+    eval.machine
+        .gpus
+        .get(i)
+        .map_or_else(|| format!("CUDA{i}"), |g| g.id.clone())
 }
 
 fn cuda(i: usize) -> BufferType {
@@ -152,7 +165,7 @@ fn finish(
         gpu_layers: counts
             .iter()
             .enumerate()
-            .map(|(i, c)| (format!("CUDA{i}"), *c))
+            .map(|(i, c)| (device_id(eval, i), *c))
             .collect(),
         plan,
         rationale,
@@ -187,7 +200,8 @@ fn strategy_a(eval: &Evaluator) -> Result<Placement, SolveError> {
                 *c = eval.facts.n_layer + 1;
             }
             let why = format!(
-                "A: the whole model fits CUDA{g} alone, so no layer crosses a device boundary"
+                "A: the whole model fits {} alone, so no layer crosses a device boundary",
+                device_id(eval, g)
             );
             return finish(eval, Strategy::A, flags, plan, &counts, why, &layout);
         }
@@ -229,7 +243,7 @@ fn fill(
             counts = with(remaining);
             break;
         }
-        let name = format!("CUDA{g}");
+        let name = device_id(eval, g);
         let best = max_true(0, remaining, |c| {
             Ok(eval.device_fits(&eval.plan(&build(&with(c)))?, &name))
         })?;
@@ -246,7 +260,7 @@ fn fill(
         let (plan, over) = eval.check(&build(&counts))?;
         let gpu = over
             .iter()
-            .find_map(|o| crate::place::eval::gpu_index(&o.device));
+            .find_map(|o| crate::place::eval::gpu_index(eval.machine, &o.device));
         match gpu {
             None => return Ok((counts, plan)),
             Some(_) if rest_to_last => return Ok((counts, plan)),
