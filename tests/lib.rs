@@ -78,6 +78,7 @@ mod render;
 mod resolve;
 mod resolved_argv;
 mod roles;
+mod rpc_devices;
 mod rpc_e2e;
 mod rpc_hosts;
 mod rpc_traffic;
