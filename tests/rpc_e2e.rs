@@ -4,7 +4,8 @@
 //! `start` launches llama-server with `--rpc`, a completion returns text, SIGINT stops it, and
 //! the buffers llama.cpp logged per RPC device match the plan (weights and KV to 0.01 MiB,
 //! compute within 5 % on RPC0 and the CPU; see the
-//! note on RPC1 below). Every server is started and stopped here.
+//! note on RPC1 below). A server killed during the run ends `start` with `rpc::server-lost`
+//! naming it. Every server is started and stopped here.
 
 use std::fs;
 use std::process::Stdio;
@@ -198,4 +199,64 @@ fn start_refuses_when_an_rpc_server_is_down_or_differs() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("[rpc::device-count]"), "{err}");
+}
+
+#[test]
+fn a_remote_server_that_dies_during_the_run_is_named() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let Some(bin) = rpc_server_bin() else { return };
+    let mut servers = vec![start_rpc(&bin), start_rpc(&bin)];
+    let port = free_port();
+    let dir = rig(&servers, &model, port);
+    let conf = dir.path().join("models.conf");
+    let mut child = profilec()
+        .args(["start", "gemma-rpc"])
+        .arg(&conf)
+        .args(["--quiet", "--timeout", "180"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn profilec start");
+    wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
+    let dead = servers.pop().expect("second server");
+    let endpoint = dead.endpoint();
+    drop(dead);
+    // The next RPC call fails: llama.cpp aborts (the request gets no answer).
+    let _ = http::post_json(
+        "127.0.0.1",
+        port,
+        "/completion",
+        r#"{"prompt":"Hello","n_predict":4}"#,
+        Duration::from_secs(60),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
+            std::thread::sleep(Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("profilec start still runs 60 s after its rpc-server {endpoint} died");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    println!("{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[rpc::server-lost]") && err.contains(&endpoint),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&servers[0].endpoint()),
+        "the live server is not blamed: {err}"
+    );
 }

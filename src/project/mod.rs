@@ -5,6 +5,7 @@
 mod plan;
 mod resolved;
 mod roles;
+mod rpc_lost;
 mod rpc_preflight;
 mod vllm;
 
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
 pub use roles::RoleError;
+pub use rpc_lost::{RpcServerLost, rpc_lost};
 pub use rpc_preflight::{PREFLIGHT_TIMEOUT, RpcPreflightError, check_free, rpc_preflight};
 pub use vllm::{VllmPlanError, VllmProfile};
 
