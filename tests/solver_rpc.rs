@@ -77,3 +77,29 @@ fn a_split_fills_the_local_gpu_first_and_uses_one_remote_host() {
     assert_eq!(net.per_token.hosts.len(), 1, "{:?}", net.per_token);
     assert_eq!(net.per_token.hosts[0].endpoint, "10.0.0.2:50052");
 }
+
+#[test]
+fn moe_layer_rules_name_the_local_gpu_by_its_own_id() {
+    let p = solve_on(
+        "qwen3-30b-a3b-q4_k_m.gguf",
+        &format!("--rpc {HOSTS} -c 8192"),
+        Strategy::C,
+        &machine(),
+    )
+    .expect("fits the local GPU");
+    let ot = p
+        .flags
+        .iter()
+        .skip_while(|f| *f != "--override-tensor")
+        .nth(1)
+        .expect("-ot rules");
+    // The local GPU is machine device 2 (after RPC0 and RPC1) but llama.cpp's CUDA0.
+    assert!(
+        ot.contains("=CUDA0") && !ot.contains("CUDA2") && !ot.contains("RPC"),
+        "{ot}"
+    );
+    // -ot moves weights only: -ts keeps the layers (their KV, their activations) local too.
+    let ts = p.flags.iter().skip_while(|f| *f != "--tensor-split").nth(1);
+    assert!(ts.is_some_and(|t| t.starts_with("0,0,")), "{:?}", p.flags);
+    assert!(p.plan.network.is_none(), "{:?}", p.plan.network);
+}
