@@ -171,7 +171,10 @@ fn tied_output_copy(
     if model.tensors.iter().any(|t| t.name == "output.weight") {
         return None;
     }
-    let embd = model.tensors.iter().find(|t| t.name == "token_embd.weight")?;
+    let embd = model
+        .tensors
+        .iter()
+        .find(|t| t.name == "token_embd.weight")?;
     let (buffer, bytes) = match placement.output {
         DeviceRef::Gpu(_) => (
             WeightBuffer::Gpu,
