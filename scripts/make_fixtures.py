@@ -266,9 +266,23 @@ def qwen3next(path, seed):
 def deepseek2(path, seed):
     # GLM-4.7-Flash's shape (the corpus' main model): q-LoRA, MLA, sigmoid gating with
     # normalised, scaled expert weights and an expert-selection bias.
-    q_rank, rank, rope, nope, vhd = 96, 32, 16, 32, 32
+    mla_moe(path, seed, "tiny-deepseek2-mla", heads=HEADS, q_rank=96, rank=32, rope=16, nope=32,
+            vhd=32, n_layer=3, scale=1.8, tq=QT.Q8_0)
+
+
+def deepseek2_v3(path, seed):
+    # DeepSeek-V3's proportions, scaled down: the latent rank (64) is not the no-rope head size
+    # (32), so key_length (rank + rope, the cache) and key_length_mla (nope + rope, the queries)
+    # differ, and the decompressed V head (32) is not the rank either. Q4_0 projections repack.
+    mla_moe(path, seed, "tiny-deepseek2-v3", heads=8, q_rank=32, rank=64, rope=16, nope=32,
+            vhd=32, n_layer=2, scale=2.5, tq=QT.Q4_0)
+
+
+def mla_moe(path, seed, name, heads, q_rank, rank, rope, nope, vhd, n_layer, scale, tq):
+    """A deepseek2 model with MLA: one dense block, then MoE blocks with a shared expert.
+    `tq` is the type of the q_b and output projections."""
     f = Fixture(path, "deepseek2", seed)
-    f.common("tiny-deepseek2-mla", 3, 256, 1)
+    f.common(name, n_layer, 256, 1, heads=heads)
     f.kv("{a}.attention.q_lora_rank", q_rank)
     f.kv("{a}.attention.kv_lora_rank", rank)
     f.kv("{a}.attention.key_length", rank + rope)
@@ -281,20 +295,20 @@ def deepseek2(path, seed):
     f.kv("{a}.expert_used_count", 2)
     f.kv("{a}.expert_shared_count", 1)
     f.kv("{a}.expert_feed_forward_length", 64)
-    f.kv("{a}.expert_weights_scale", 1.8)
+    f.kv("{a}.expert_weights_scale", scale)
     f.kv("{a}.expert_weights_norm", True)
     f.kv("{a}.expert_gating_func", 2)
     f.embd_out()
-    for i in range(3):
+    for i in range(n_layer):
         f.t(f"blk.{i}.attn_norm.weight", [EMBD])
         f.t(f"blk.{i}.attn_q_a.weight", [EMBD, q_rank], QT.Q8_0)
         f.t(f"blk.{i}.attn_q_a_norm.weight", [q_rank])
-        f.t(f"blk.{i}.attn_q_b.weight", [q_rank, HEADS * (nope + rope)], QT.Q8_0)
+        f.t(f"blk.{i}.attn_q_b.weight", [q_rank, heads * (nope + rope)], tq)
         f.t(f"blk.{i}.attn_kv_a_mqa.weight", [EMBD, rank + rope], QT.Q8_0)
         f.t(f"blk.{i}.attn_kv_a_norm.weight", [rank])
-        f.t(f"blk.{i}.attn_k_b.weight", [nope, rank, HEADS], QT.F16)
-        f.t(f"blk.{i}.attn_v_b.weight", [rank, vhd, HEADS], QT.F16)
-        f.t(f"blk.{i}.attn_output.weight", [HEADS * vhd, EMBD], QT.Q8_0)
+        f.t(f"blk.{i}.attn_k_b.weight", [nope, rank, heads], QT.F16)
+        f.t(f"blk.{i}.attn_v_b.weight", [rank, vhd, heads], QT.F16)
+        f.t(f"blk.{i}.attn_output.weight", [heads * vhd, EMBD], tq)
         if i < 1:
             f.dense_ffn(i, 256)
         else:
@@ -326,50 +340,6 @@ def llama_tied_h80(path, seed):
         f.t(f"blk.{i}.ffn_gate.weight", [embd, n_ff], QT.Q4_0)
         f.t(f"blk.{i}.ffn_up.weight", [embd, n_ff], QT.Q8_0)
         f.t(f"blk.{i}.ffn_down.weight", [n_ff, embd], QT.Q4_0)
-    f.finish()
-
-
-def deepseek2_v3(path, seed):
-    # DeepSeek-V3's proportions, scaled down: the latent rank (64) is not the no-rope head size
-    # (32), so key_length (rank + rope, the cache) and key_length_mla (nope + rope, the queries)
-    # differ, and the decompressed V head (32) is not the rank either.
-    embd, heads, q_rank, rank, rope, nope, vhd = 64, 8, 32, 64, 16, 32, 32
-    f = Fixture(path, "deepseek2", seed)
-    f.common("tiny-deepseek2-v3", 2, 256, 1, embd=embd, heads=heads)
-    f.kv("{a}.attention.q_lora_rank", q_rank)
-    f.kv("{a}.attention.kv_lora_rank", rank)
-    f.kv("{a}.attention.key_length", rank + rope)
-    f.kv("{a}.attention.value_length", rank)
-    f.kv("{a}.attention.key_length_mla", nope + rope)
-    f.kv("{a}.attention.value_length_mla", vhd)
-    f.kv("{a}.rope.dimension_count", rope)
-    f.kv("{a}.leading_dense_block_count", 1)
-    f.kv("{a}.expert_count", 4)
-    f.kv("{a}.expert_used_count", 2)
-    f.kv("{a}.expert_shared_count", 1)
-    f.kv("{a}.expert_feed_forward_length", 64)
-    f.kv("{a}.expert_weights_scale", 2.5)
-    f.kv("{a}.expert_weights_norm", True)
-    f.kv("{a}.expert_gating_func", 2)
-    f.embd_out()
-    for i in range(2):
-        f.t(f"blk.{i}.attn_norm.weight", [embd])
-        f.t(f"blk.{i}.attn_q_a.weight", [embd, q_rank], QT.Q8_0)
-        f.t(f"blk.{i}.attn_q_a_norm.weight", [q_rank])
-        f.t(f"blk.{i}.attn_q_b.weight", [q_rank, heads * (nope + rope)], QT.Q4_0)
-        f.t(f"blk.{i}.attn_kv_a_mqa.weight", [embd, rank + rope], QT.Q8_0)
-        f.t(f"blk.{i}.attn_kv_a_norm.weight", [rank])
-        f.t(f"blk.{i}.attn_k_b.weight", [nope, rank, heads], QT.F16)
-        f.t(f"blk.{i}.attn_v_b.weight", [rank, vhd, heads], QT.F16)
-        f.t(f"blk.{i}.attn_output.weight", [heads * vhd, embd], QT.Q4_0)
-        if i < 1:
-            f.dense_ffn(i, 256)
-        else:
-            f.experts(i, 4, 64)
-            f.t(f"blk.{i}.exp_probs_b.bias", [4])
-            f.t(f"blk.{i}.ffn_gate_shexp.weight", [embd, 64], QT.Q8_0)
-            f.t(f"blk.{i}.ffn_up_shexp.weight", [embd, 64], QT.Q8_0)
-            f.t(f"blk.{i}.ffn_down_shexp.weight", [64, embd], QT.Q8_0)
     f.finish()
 
 
