@@ -65,7 +65,7 @@ impl SchedView {
             output: to_gpu(&placement.output),
             backends: Backends {
                 devices,
-                op_offload: true,
+                op_offload: opts.op_offload,
                 n_copies: if pipeline { 4 } else { 1 },
             },
         }

@@ -47,6 +47,9 @@ pub struct Tensor {
     pub kind: Kind,
     /// Rows the op processes as CUDA's `get_op_batch_size` counts them (0 for `get_rows`).
     pub batch: u64,
+    /// The graph callback fixed the op's backend to `dev` before the scheduler runs
+    /// (`ggml_backend_sched_set_tensor_backend`; see `graph::Builder::pin`).
+    pub pinned: bool,
 }
 
 impl Tensor {
@@ -67,6 +70,7 @@ impl Tensor {
             dev,
             kind,
             batch: 0,
+            pinned: false,
         }
     }
 }
@@ -83,9 +87,6 @@ pub struct Graph {
     /// The leaf allocation order when the scheduler fixed it (its copy of the graph keeps the
     /// original graph's leafs); `None` = derive it from the graph (`leafs::leaf_order`).
     pub leafs: Option<Vec<Id>>,
-    /// Nodes llama.cpp assigns a backend itself before the scheduler runs
-    /// (`ggml_backend_sched_set_tensor_backend`); `None` = the CPU.
-    pub pinned: Vec<(Id, Option<usize>)>,
 }
 
 impl Default for Graph {
@@ -102,7 +103,6 @@ impl Graph {
             inputs: Vec::new(),
             expanded: Vec::new(),
             leafs: None,
-            pinned: Vec::new(),
         }
     }
 
