@@ -8,10 +8,8 @@
 //! prompt cache and context checkpoints, which read KV rows back from the servers once per
 //! request, by how much depending on the request before (measured: up to 9 KiB per layer).
 
-use std::fs;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,7 +19,7 @@ use nix::unistd::Pid;
 use profilec::launch::http;
 use serde_json::Value;
 
-use crate::launch_support::{free_port, real_parts, wait_for_health};
+use crate::launch_support::{free_port, real_parts, rpc_rig, start_profile};
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
 /// A TCP proxy on a free loopback port that forwards to `target` and counts the bytes each way.
@@ -87,37 +85,6 @@ impl Drop for CountingProxy {
     }
 }
 
-fn rig(proxies: &[CountingProxy], model: &std::path::Path, port: u16) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let list: Vec<String> = proxies.iter().map(CountingProxy::endpoint).collect();
-    let list = list.join(",");
-    let name = model.file_name().expect("file").to_string_lossy();
-    fs::write(
-        dir.path().join("models.conf"),
-        format!(
-            "[gemma-rpc]\nNAME=Gemma over two hosts\nMODEL={name}\nCTX_SIZE=256\nN_GPU_LAYERS=99\nFIT=off\n\
-             EXTRA_ARGS=--rpc {list} -ts 1,1 -np 1 -t 2 -ub 64 --temp 0 --cache-ram 0 -ctxcp 0\n"
-        ),
-    )
-    .expect("models.conf");
-    let toml = dir.path().join("profilec.toml");
-    fs::write(
-        &toml,
-        format!(
-            "[cpu]\nram_mib = 8192\nos_reserve_mib = 1024\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n\n",
-            model.parent().expect("dir").display()
-        ),
-    )
-    .expect("profilec.toml");
-    let out = output_within(
-        profilec()
-            .args(["hw", "--rpc", &list, "--write"])
-            .arg(&toml),
-    );
-    assert!(out.status.success(), "{out:?}");
-    dir
-}
-
 /// Bytes each proxy counted during one completion of `n_predict` tokens.
 fn completion_bytes(port: u16, proxies: &[CountingProxy], n_predict: u32) -> Vec<[u64; 2]> {
     let before: Vec<[u64; 2]> = proxies.iter().map(CountingProxy::counts).collect();
@@ -159,7 +126,14 @@ fn planned_per_token_traffic_matches_the_bytes_on_the_wire() {
         .map(|s| CountingProxy::start(s.port))
         .collect();
     let port = free_port();
-    let dir = rig(&proxies, &model, port);
+    let endpoints: Vec<String> = proxies.iter().map(CountingProxy::endpoint).collect();
+    let dir = rpc_rig(
+        &endpoints,
+        &model,
+        port,
+        256,
+        "-ts 1,1 -np 1 -t 2 -ub 64 --temp 0 --cache-ram 0 -ctxcp 0",
+    );
     let conf = dir.path().join("models.conf");
 
     let plan = output_within(
@@ -173,15 +147,7 @@ fn planned_per_token_traffic_matches_the_bytes_on_the_wire() {
     let hosts = network["per_token"]["hosts"].as_array().expect("hosts");
     assert_eq!(hosts.len(), 2, "{network}");
 
-    let mut child = profilec()
-        .args(["start", "gemma-rpc"])
-        .arg(&conf)
-        .args(["--quiet", "--timeout", "180"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn profilec start");
-    wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
+    let mut child = start_profile(&conf, "gemma-rpc", port);
     // The first request of a server differs (its graphs are new); the two measured ones follow
     // an equal one.
     completion_bytes(port, &proxies, 9);
