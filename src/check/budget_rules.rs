@@ -1,6 +1,9 @@
 //! Rules that need the model file AND the machine (profilec.toml beside the conf, or given):
 //! the memory model (docs/memory-model.md) and the fit prediction (docs/placement.md) on each
-//! profile. Without either, nothing here runs, so the corpus and CI (no model files) pay nothing.
+//! profile. Each profile is judged as a [`ResolvedProfile`] — the value `plan`, `render` and
+//! `start` use, with a STRATEGY's placement applied — so `check` holds to its budget the argv
+//! that launches. Without a model file or a machine, nothing here runs, so the corpus and CI (no
+//! model files) pay nothing.
 
 use std::ops::Range;
 use std::path::Path;
@@ -16,7 +19,8 @@ use crate::hardware::{Hardware, Machine};
 use crate::place::eval::{Evaluator, margins};
 use crate::place::fit::{self, RamCheck};
 use crate::place::solver::solve;
-use crate::resolve::{self, RunOptions, SplitMode};
+use crate::profile::ResolvedProfile;
+use crate::resolve::{RunOptions, SplitMode};
 
 pub fn check(
     conf: &Conf,
@@ -30,26 +34,33 @@ pub fn check(
         return;
     };
     for (p, e) in conf.profiles.iter().zip(extra) {
-        let eff = resolve::resolve(p, &hw.defaults, dir);
-        let Some(path) = p.model.as_ref().and_then(|m| model_path(dir, &m.value)) else {
+        if p.model
+            .as_ref()
+            .and_then(|m| model_path(dir, &m.value))
+            .is_none()
+        {
             continue;
-        };
-        let Ok(loaded) = models.open(&path) else {
-            continue;
-        };
+        }
         // A value of the wrong type is `args::invalid-value`; nothing to plan.
-        let Ok(opts) = eff.options() else {
+        let Ok(resolved) = ResolvedProfile::of_profile_in(p, hw, dir, Program::LlamaServer, models)
+        else {
             continue;
         };
-        let machine = hw.machine_for(eff.value("--rpc"));
+        let (Some(Ok(loaded)), Some(path)) = (&resolved.model, &resolved.model_path) else {
+            continue;
+        };
         let ctx = Ctx {
             p,
             model: &loaded.model,
             facts: &loaded.facts,
-            path: &path,
-            machine: &machine,
-            opts: &opts,
+            path,
+            machine: &resolved.machine,
+            opts: &resolved.options,
             args: e.as_ref(),
+            strategy: match &resolved.pinned {
+                Some(Ok(placement)) => Some(placement.strategy),
+                _ => None,
+            },
         };
         ctx.unknown_device(out);
         ctx.budget(out);
@@ -66,6 +77,8 @@ struct Ctx<'a> {
     opts: &'a RunOptions,
     /// EXTRA_ARGS parsed once for the whole check.
     args: Option<&'a Extra>,
+    /// The STRATEGY whose placement `opts` carry (the solver's flags replaced the profile's).
+    strategy: Option<Strategy>,
 }
 
 /// One GPU over capacity − `--fit-target`.
@@ -162,11 +175,11 @@ impl Ctx<'_> {
         let Ok(plan) = eval.plan_options(self.opts) else {
             return;
         };
-        self.report_overruns(
-            &overruns(&eval, &plan),
-            "the profile pins placement (FIT=off)",
-            out,
-        );
+        let why = match self.strategy {
+            Some(s) => format!("STRATEGY {} pins placement", s.as_str()),
+            None => "the profile pins placement (FIT=off)".into(),
+        };
+        self.report_overruns(&overruns(&eval, &plan), &why, out);
         if let Ok(ram) = fit::ram_check(&eval, self.opts, &plan) {
             self.swap(&ram, out);
         }
@@ -265,7 +278,8 @@ impl Ctx<'_> {
     }
 
     fn experts_on_cpu(&self, out: &mut Vec<Diagnostic>) {
-        if self.facts.experts.is_none() || self.machine.gpus.is_empty() {
+        // Under a STRATEGY the solver chose where the experts go; the profile's rules are gone.
+        if self.strategy.is_some() || self.facts.experts.is_none() || self.machine.gpus.is_empty() {
             return;
         }
         let on_cpu = self

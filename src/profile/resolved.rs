@@ -177,8 +177,20 @@ impl ResolvedProfile {
         models: &mut ModelCache,
     ) -> Result<ResolvedProfile, OptionError> {
         let models_dir = absolute(&hw.runtime.models_dir);
-        if runtime_of(profile, Some(&models_dir)) == Runtime::Vllm {
-            let vllm = VllmProfile::new(vllm_for_launch(profile, hw));
+        Self::of_profile_in(profile, hw, &models_dir, program, models)
+    }
+
+    /// [`Self::of_profile`] with MODEL under `models_dir` (`check --models-dir`, or the
+    /// models directory beside the file): what `check`'s budget rules judge.
+    pub fn of_profile_in(
+        profile: &Profile,
+        hw: &Hardware,
+        models_dir: &Path,
+        program: Program,
+        models: &mut ModelCache,
+    ) -> Result<ResolvedProfile, OptionError> {
+        if runtime_of(profile, Some(models_dir)) == Runtime::Vllm {
+            let vllm = VllmProfile::new(vllm_for_launch(profile, hw, models_dir));
             let mut r = Self::new(Effective::default(), None, hw.machine(), program, models)?;
             r.id = Some(profile.id.value.clone());
             r.model_path = vllm.launch.model.clone();
@@ -186,7 +198,7 @@ impl ResolvedProfile {
             r.vllm = Some(vllm);
             return Ok(r);
         }
-        let effective = for_launch(profile, hw);
+        let effective = for_launch(profile, hw, models_dir);
         let strategy = profile.strategy.as_ref().map(|s| s.value);
         let machine = hw.machine_for(effective.value("--rpc"));
         let mut r = Self::new(effective, None, machine, program, models)?;
