@@ -123,9 +123,7 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
 
     if gpu {
         let used: Vec<String> = plan
-            .devices
-            .iter()
-            .filter(|d| d.name != "CPU")
+            .gpus()
             .map(|d| format!("{} {:.0}/{:.0} MiB", d.name, d.total_mib, d.capacity_mib))
             .collect();
         rationale.push(if ngl == n_layers {
@@ -142,7 +140,7 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
     } else {
         rationale.push("--n-gpu-layers 0: no GPU (no NVIDIA driver, or none declared), everything runs on the CPU".into());
     }
-    let cpu_plan = plan.device("CPU");
+    let cpu_plan = plan.cpu();
     rationale.push(format!(
         "--n-ctx {ctx}: the largest of {} tokens and below (trained: {}) whose KV cache and buffers fit{}",
         CTX_LADDER[0],
@@ -199,7 +197,11 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
 
 /// Whether a device's plan fits, keeping [`GPU_MARGIN_MIB`] free on a GPU.
 fn fits_device(d: &crate::budget::DevicePlan) -> bool {
-    let margin = if d.name == "CPU" { 0.0 } else { GPU_MARGIN_MIB };
+    let margin = if d.device.is_cpu() {
+        0.0
+    } else {
+        GPU_MARGIN_MIB
+    };
     d.total_mib + margin <= d.capacity_mib
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::Extra;
 use super::model_rules::model_path;
-use crate::budget::{DevicePlan, Plan, Program};
+use crate::budget::{Component, DeviceRef, Plan, Program};
 use crate::config::{Conf, GpuLayers, Profile, Strategy};
 use crate::diag::Diagnostic;
 use crate::flags::{BufferType, place};
@@ -83,10 +83,12 @@ struct Ctx<'a> {
 
 /// One GPU over capacity − `--fit-target`.
 struct Over {
-    device: String,
+    /// The printed name (`CUDA0`).
+    name: String,
+    device: DeviceRef,
     total: f64,
     budget: f64,
-    largest: &'static str,
+    largest: Component,
     largest_mib: f64,
 }
 
@@ -116,8 +118,8 @@ impl Ctx<'_> {
     }
 
     /// Where a fix goes: the context for KV, else MODEL.
-    fn span_for(&self, largest: &str) -> Range<usize> {
-        if largest == "kv" {
+    fn span_for(&self, largest: Component) -> Range<usize> {
+        if largest == Component::Kv {
             if let Some(s) = self.flag_span(&["--ctx-size"]) {
                 return s;
             }
@@ -198,7 +200,7 @@ impl Ctx<'_> {
         let Ok(plan) = eval.plan_options(&all) else {
             return;
         };
-        let main = format!("CUDA{}", self.opts.main_gpu);
+        let main = self.main_gpu();
         let overs: Vec<Over> = overruns(eval, &plan)
             .into_iter()
             .filter(|o| o.device == main)
@@ -210,11 +212,16 @@ impl Ctx<'_> {
         );
     }
 
+    /// `--main-gpu`: an index into llama.cpp's device list, as the machine's GPUs are.
+    fn main_gpu(&self) -> DeviceRef {
+        DeviceRef::Gpu(usize::try_from(self.opts.main_gpu).unwrap_or(usize::MAX))
+    }
+
     fn report_overruns(&self, overs: &[Over], why: &str, out: &mut Vec<Diagnostic>) {
-        let main = format!("CUDA{}", self.opts.main_gpu);
         for o in overs {
             let over = o.total - o.budget;
-            if self.opts.split_mode == SplitMode::None && o.device == main {
+            if self.opts.split_mode == SplitMode::None && o.device == self.main_gpu() {
+                let main = &o.name;
                 let at = self
                     .flag_span(&["--split-mode"])
                     .unwrap_or_else(|| self.model_span());
@@ -237,11 +244,11 @@ impl Ctx<'_> {
                     "budget::does-not-fit",
                     format!(
                         "{} needs {:.0} MiB but its budget is {:.0} MiB (capacity − --fit-target): {over:.0} MiB over, the largest part is {} at {:.0} MiB; {why}",
-                        o.device, o.total, o.budget, o.largest, o.largest_mib
+                        o.name, o.total, o.budget, o.largest, o.largest_mib
                     ),
                 )
                 .at(self.span_for(o.largest))
-                .label(format!("{over:.0} MiB over on {}", o.device))
+                .label(format!("{over:.0} MiB over on {}", o.name))
                 .help(help_for(o.largest)),
             );
         }
@@ -322,23 +329,24 @@ impl Ctx<'_> {
     }
 }
 
-fn help_for(largest: &str) -> &'static str {
+fn help_for(largest: Component) -> &'static str {
     match largest {
-        "kv" => "a smaller context (-c) or a quantized KV cache (-ctk q8_0 -ctv q8_0)",
-        "compute" => "a smaller micro-batch (-ub): the compute buffer scales with it",
+        Component::Kv => "a smaller context (-c) or a quantized KV cache (-ctk q8_0 -ctv q8_0)",
+        Component::Compute => "a smaller micro-batch (-ub): the compute buffer scales with it",
         _ => "fewer layers on this GPU (-ngl/-ts, or -ot …=CPU), a smaller quant, or --fit on",
     }
 }
 
 fn overruns(eval: &Evaluator, plan: &Plan) -> Vec<Over> {
-    plan.devices
-        .iter()
-        .filter(|d| d.name != "CPU")
+    plan.gpus()
         .filter(|d| d.total_mib > eval.budget(d))
         .map(|d| {
-            let (largest, largest_mib) = largest(d);
+            // The parts a profile's flags shrink, each with its help (`help_for`).
+            let (largest, largest_mib) =
+                Component::largest(d, &[Component::Weights, Component::Kv, Component::Compute]);
             Over {
-                device: d.name.clone(),
+                name: d.name.clone(),
+                device: d.device,
                 total: d.total_mib,
                 budget: eval.budget(d),
                 largest,
@@ -346,14 +354,4 @@ fn overruns(eval: &Evaluator, plan: &Plan) -> Vec<Over> {
             }
         })
         .collect()
-}
-
-fn largest(d: &DevicePlan) -> (&'static str, f64) {
-    [
-        ("weights", d.weights_mib + d.weights_repack_mib),
-        ("kv", d.kv_mib + d.recurrent_mib),
-        ("compute", d.compute_mib),
-    ]
-    .into_iter()
-    .fold(("weights", f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
 }
