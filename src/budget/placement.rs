@@ -1,6 +1,6 @@
 //! Which device holds each layer: llama.cpp's `-ngl` / `-ts` / `-sm` / `--main-gpu` rules
-//! (`llama_model_base::load_tensors`, reference §2.3). This is the small, stable interface the
-//! weights, KV and compute estimates all read.
+//! (`llama_model_base::load_tensors` in llama.cpp src/llama-model.cpp; docs/memory-model.md
+//! §2.1). This is the small, stable interface the weights, KV and compute estimates all read.
 
 use std::fmt;
 
