@@ -5,6 +5,7 @@
 //! numbers (n_ctx padding, streams, batch clamps); every component reads it. `LayerPlacement`
 //! says which device holds each layer; weights, KV and compute all read it.
 
+mod component;
 pub mod compute;
 mod context;
 mod kv;
@@ -15,6 +16,7 @@ mod sched_view;
 pub mod traffic;
 mod weights;
 
+pub use component::Component;
 pub use context::{ContextParams, Program};
 pub use kv::{
     CacheKind, KvCacheEstimate, KvError, RecurrentEstimate, check_block_sizes, kv_caches,

@@ -4,7 +4,7 @@ use std::ops::RangeInclusive;
 
 use super::advice::advise;
 use super::{Placement, SolveError};
-use crate::budget::Plan;
+use crate::budget::{DeviceRef, Plan};
 use crate::config::{GpuLayers, Strategy};
 use crate::flags::{BufferType, parse_ot};
 use crate::place::eval::{Evaluator, Layout, Overrun, max_true};
@@ -28,17 +28,9 @@ fn by_speed(eval: &Evaluator) -> Vec<usize> {
     v
 }
 
-/// The device's name as llama.cpp lists it (`CUDA0`, `RPC0`).
-fn device_id(eval: &Evaluator, i: usize) -> String {
-    eval.machine
-        .gpus
-        .get(i)
-        .map_or_else(|| format!("CUDA{i}"), |g| g.id.clone())
-}
-
 /// The `-ot` buffer type of GPU `i` (its id: an RPC machine's first local GPU is still `CUDA0`).
 fn cuda(eval: &Evaluator, i: usize) -> BufferType {
-    BufferType::parse(&device_id(eval, i)).unwrap_or(BufferType::Cpu)
+    BufferType::parse(&eval.machine.gpu_id(i)).unwrap_or(BufferType::Cpu)
 }
 
 /// The GPUs an `-ot` layout (strategies C and D) can pin, fastest first: the local ones. An RPC
@@ -164,7 +156,7 @@ fn finish(
     let mut rationale = vec![why];
     let cpu = eval.cpu_row(&eval.options(layout), &plan)?;
     for d in plan.devices.iter().map(|d| match &cpu {
-        Some(c) if d.name == "CPU" => c,
+        Some(c) if d.device.is_cpu() => c,
         _ => d,
     }) {
         rationale.push(format!(
@@ -188,7 +180,7 @@ fn finish(
         gpu_layers: counts
             .iter()
             .enumerate()
-            .map(|(i, c)| (device_id(eval, i), *c))
+            .map(|(i, c)| (eval.machine.gpu_id(i), *c))
             .collect(),
         plan,
         rationale,
@@ -224,7 +216,7 @@ fn strategy_a(eval: &Evaluator) -> Result<Placement, SolveError> {
             }
             let why = format!(
                 "A: the whole model fits {} alone, so no layer crosses a device boundary",
-                device_id(eval, g)
+                eval.machine.gpu_id(g)
             );
             return finish(eval, Strategy::A, flags, plan, &counts, why, &layout);
         }
@@ -267,9 +259,8 @@ fn fill(
             counts = with(remaining);
             break;
         }
-        let name = device_id(eval, g);
         let best = max_true(0, remaining, |c| {
-            Ok(eval.device_fits(&eval.plan(&build(&with(c)))?, &name))
+            Ok(eval.device_fits(&eval.plan(&build(&with(c)))?, DeviceRef::Gpu(g)))
         })?;
         counts = with(best.unwrap_or(0));
         if let (Some(n), true) = (next, rest_to_last)
@@ -282,9 +273,7 @@ fn fill(
     // over; give up one layer at a time on the GPU that overran.
     for _ in 0..=units {
         let (plan, over) = eval.check(&build(&counts))?;
-        let gpu = over
-            .iter()
-            .find_map(|o| crate::place::eval::gpu_index(eval.machine, &o.device));
+        let gpu = over.iter().find_map(|o| o.device_ref.gpu());
         match gpu {
             None => return Ok((counts, plan)),
             Some(_) if rest_to_last => return Ok((counts, plan)),
