@@ -94,7 +94,7 @@ fn corpus_ot_rules_place_layers_on_the_intended_device() {
         backend: profilec::flags::Backend::Cuda,
         index,
     };
-    let at = |t: &str| place(&rules, t).map(|r| r.buffer);
+    let at = |t: &str| place(&rules, t).map(|r| r.buffer.clone());
     assert_eq!(at("blk.0.ffn_up_exps.weight"), Some(cuda(0)));
     assert_eq!(at("blk.18.attn_q.weight"), Some(cuda(0)));
     assert_eq!(at("blk.19.ffn_down_exps.weight"), Some(cuda(1)));

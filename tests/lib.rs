@@ -82,6 +82,7 @@ mod roles;
 mod rpc_devices;
 mod rpc_e2e;
 mod rpc_hosts;
+mod rpc_ot;
 mod rpc_traffic;
 mod run_advice;
 mod run_real;

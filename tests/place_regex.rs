@@ -73,15 +73,15 @@ fn prove(
         let owner = assignments
             .iter()
             .find(|(_, r)| r.contains(&n))
-            .map(|(b, _)| *b);
+            .map(|(b, _)| b.clone());
         for suffix in BLOCK_TENSORS {
             let name = format!("blk.{n}.{suffix}");
-            let expected = match owner {
-                Some(b) => Some(b),
+            let expected = match &owner {
+                Some(b) => Some(b.clone()),
                 None if experts_to_cpu && is_expert(suffix) => Some(BufferType::Cpu),
                 None => None,
             };
-            let got = place(&rules, &name).map(|r| r.buffer);
+            let got = place(&rules, &name).map(|r| r.buffer.clone());
             prop_assert_eq!(got, expected, "{} with {}", name, ot);
         }
     }
@@ -259,7 +259,7 @@ fn corpus_specs_regenerated_no_longer() {
             .flat_map(|r| {
                 ranges(&layers_of(r))
                     .into_iter()
-                    .map(move |x| (r.buffer, x))
+                    .map(move |x| (r.buffer.clone(), x))
             })
             .collect();
         let n_layer = assignments
@@ -272,8 +272,8 @@ fn corpus_specs_regenerated_no_longer() {
         for n in 0..n_layer {
             for suffix in BLOCK_TENSORS {
                 let name = format!("blk.{n}.{suffix}");
-                let theirs = place(&rules, &name).map(|r| r.buffer);
-                let mine = place(&parse_ot(&ours).rules, &name).map(|r| r.buffer);
+                let theirs = place(&rules, &name).map(|r| r.buffer.clone());
+                let mine = place(&parse_ot(&ours).rules, &name).map(|r| r.buffer.clone());
                 assert_eq!(mine, theirs, "{name}: {spec} vs {ours}");
             }
         }

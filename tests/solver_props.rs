@@ -61,7 +61,7 @@ fn routes_exactly(file: &str, p: &Placement) {
         let Some(l) = tensor_layer(&t.name) else {
             continue;
         };
-        let got = place(&rules, &t.name).map(|r| r.buffer);
+        let got = place(&rules, &t.name).map(|r| r.buffer.clone());
         let want = if l < c[0] {
             BufferType::parse("CUDA0")
         } else if l < c[0] + c[1] {

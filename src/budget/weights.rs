@@ -207,7 +207,7 @@ fn tensor_device(
         return Ok((DeviceRef::Cpu, WeightRule::Input));
     }
     if let Some(rule) = place(&opts.overrides, &t.name) {
-        let device = match rule.buffer {
+        let device = match &rule.buffer {
             BufferType::Cpu => DeviceRef::Cpu,
             // CUDA numbering starts after the RPC servers (src/llama.cpp puts them first).
             BufferType::Device {
@@ -215,7 +215,7 @@ fn tensor_device(
                 index,
             } if machine.has_cuda() => {
                 let n_rpc = machine.gpus.iter().filter(|g| g.is_rpc()).count();
-                let i = n_rpc + index as usize;
+                let i = n_rpc + *index as usize;
                 if i >= machine.gpus.len() {
                     return Err(WeightsError::UnknownDevice {
                         pattern: rule.pattern.clone(),
@@ -223,6 +223,19 @@ fn tensor_device(
                         target: rule.buffer.to_string(),
                     });
                 }
+                DeviceRef::Gpu(i)
+            }
+            BufferType::Rpc { index, endpoint } => {
+                let slot = machine.gpus.iter().position(|g| {
+                    g.endpoint.as_deref() == Some(&**endpoint) && g.server_index == Some(*index)
+                });
+                let Some(i) = slot else {
+                    return Err(WeightsError::UnknownDevice {
+                        pattern: rule.pattern.clone(),
+                        tensor: t.name.clone(),
+                        target: rule.buffer.to_string(),
+                    });
+                };
                 DeviceRef::Gpu(i)
             }
             other => {

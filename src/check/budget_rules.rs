@@ -139,7 +139,7 @@ impl Ctx<'_> {
         if rules.is_empty() {
             return;
         }
-        let gpus: Vec<String> = self.machine.gpus.iter().map(|g| g.id.clone()).collect();
+        let gpus = self.machine.gpu_buffer_types();
         let exp = crate::place::expand(&rules, &self.model.tensors, self.facts.n_layer);
         out.extend(
             crate::place::lint(&rules, &exp, Some(&gpus))

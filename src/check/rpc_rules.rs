@@ -10,7 +10,8 @@ use std::path::Path;
 use super::Extra;
 use crate::config::{Conf, Profile};
 use crate::diag::Diagnostic;
-use crate::hardware::{Hardware, parse_endpoint_list};
+use crate::flags::ot::RPC_NEEDS_ENDPOINT;
+use crate::hardware::{Hardware, Machine, parse_endpoint_list};
 
 /// Every profile's effective `--rpc` (EXTRA_ARGS or `[defaults] rpc`) against `hw`.
 pub(super) fn check_all(
@@ -24,6 +25,9 @@ pub(super) fn check_all(
         // MODEL's directory does not matter for --rpc.
         let eff = crate::resolve::effective(p, &hw.defaults, Path::new("."));
         check(p, eff.value("--rpc"), e.as_ref(), hw, out);
+        if let Some(e) = e {
+            spell_bare_rpc(e, &hw.machine_for(eff.value("--rpc")), out);
+        }
         if let Some(devices) = eff.value("--device") {
             check_devices(p, devices, eff.value("--rpc"), e.as_ref(), hw, out);
         }
@@ -89,6 +93,39 @@ fn check_devices(
             .label(format!("no device {name}"))
             .help(help),
         );
+    }
+}
+
+/// A bare `-ot …=RPC<k>` (reported by the flags parser, `ot::rpc-needs-endpoint`) gets the
+/// names this launch really has in its help: the user copies one instead of composing it.
+fn spell_bare_rpc(args: &Extra, machine: &Machine, out: &mut [Diagnostic]) {
+    let names: Vec<String> = machine
+        .gpu_buffer_types()
+        .into_iter()
+        .filter(|n| n.starts_with("RPC"))
+        .collect();
+    let inside = |d: &Diagnostic| {
+        d.span
+            .as_ref()
+            .is_some_and(|s| s.start >= args.span.start && s.end <= args.span.end)
+    };
+    for d in out
+        .iter_mut()
+        .filter(|d| d.code == RPC_NEEDS_ENDPOINT && inside(d))
+    {
+        d.help = Some(if names.is_empty() {
+            "`-ot` takes `RPC<k>[HOST:PORT]` (k = the device's index on that server, HOST:PORT as \
+             in --rpc); this profile has no RPC device: add `--rpc HOST:PORT` with the server \
+             declared as an [[rpc]] host in profilec.toml"
+                .to_string()
+        } else {
+            let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            format!(
+                "write the buffer type name llama.cpp gives the device: {} (RPC<k>[HOST:PORT], \
+                 k = the device's index on that server)",
+                quoted.join(", ")
+            )
+        });
     }
 }
 

@@ -51,10 +51,25 @@ impl Backend {
 }
 
 /// Where a rule puts the tensors it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Not `Copy`: an RPC buffer type carries its server's endpoint, which llama.cpp spells out in
+/// the name and may be a host name, so it cannot be a fixed-size index without the `--rpc` list
+/// (which the flags parser does not see). `Arc<str>` keeps clones cheap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BufferType {
     Cpu,
-    Device { backend: Backend, index: u32 },
+    Device {
+        backend: Backend,
+        index: u32,
+    },
+    /// A device of an rpc-server: `RPC<index>[<endpoint>]`, `index` = the device's index on
+    /// that server, `endpoint` = as given to `--rpc` (`ggml_backend_rpc_buffer_type` in
+    /// ggml/src/ggml-rpc/ggml-rpc.cpp names it so; `-ot` takes only buffer type names,
+    /// `parse_tensor_buffer_overrides` in common/arg.cpp).
+    Rpc {
+        index: u32,
+        endpoint: Arc<str>,
+    },
 }
 
 impl BufferType {
@@ -69,19 +84,44 @@ impl BufferType {
                 index: 0,
             });
         }
+        if let Some(rpc) = parse_rpc(name) {
+            return Some(rpc);
+        }
         Backend::ALL.iter().find_map(|&backend| {
-            let digits = name.strip_prefix(backend.prefix())?;
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let index = digits.parse().ok()?;
+            let index = parse_index(name.strip_prefix(backend.prefix())?)?;
             Some(BufferType::Device { backend, index })
         })
     }
 
-    pub fn is_cpu(self) -> bool {
-        self == BufferType::Cpu
+    pub fn is_cpu(&self) -> bool {
+        *self == BufferType::Cpu
     }
+}
+
+/// `RPC<k>[<endpoint>]`; the endpoint is any non-empty text without brackets (llama.cpp
+/// compares the whole name, so its form is checked against `--rpc`, not here).
+fn parse_rpc(name: &str) -> Option<BufferType> {
+    let (index, rest) = name.strip_prefix("RPC")?.split_once('[')?;
+    let endpoint = rest.strip_suffix(']')?;
+    if endpoint.is_empty() || endpoint.contains(['[', ']']) {
+        return None;
+    }
+    Some(BufferType::Rpc {
+        index: parse_index(index)?,
+        endpoint: Arc::from(endpoint),
+    })
+}
+
+fn parse_index(digits: &str) -> Option<u32> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// `RPC<k>` without `[endpoint]`: the `--device` name, which `-ot` does not take.
+fn bare_rpc_index(name: &str) -> Option<u32> {
+    parse_index(name.strip_prefix("RPC")?)
 }
 
 impl fmt::Display for BufferType {
@@ -89,6 +129,7 @@ impl fmt::Display for BufferType {
         match self {
             BufferType::Cpu => f.write_str("CPU"),
             BufferType::Device { backend, index } => write!(f, "{}{index}", backend.prefix()),
+            BufferType::Rpc { index, endpoint } => write!(f, "RPC{index}[{endpoint}]"),
         }
     }
 }
@@ -200,6 +241,10 @@ fn parse_part(part: &str, span: Range<usize>, prev: Option<&str>, out: &mut OtLi
     let pattern_span = span.start..span.start + eq;
     let buffer_span = span.start + eq + 1..span.end;
     let Some(buffer_type) = BufferType::parse(buffer) else {
+        if let Some(index) = bare_rpc_index(buffer) {
+            out.diagnostics.push(rpc_needs_endpoint(index, buffer_span));
+            return;
+        }
         out.diagnostics.push(unknown_buffer(buffer, buffer_span));
         return;
     };
@@ -293,6 +338,25 @@ fn unknown_buffer(name: &str, span: Range<usize>) -> Diagnostic {
         .label("not a buffer type llama.cpp knows")
         .help(help)
 }
+
+/// `check` replaces the help with the machine's own spellings when it knows the `--rpc` servers
+/// (src/check/rpc_rules.rs).
+fn rpc_needs_endpoint(index: u32, span: Range<usize>) -> Diagnostic {
+    Diagnostic::error(
+        RPC_NEEDS_ENDPOINT,
+        format!("`RPC{index}` is a device name, not a buffer type"),
+    )
+    .at(span)
+    .label("`-ot` needs `RPC<k>[HOST:PORT]`")
+    .help(format!(
+        "write `RPC{index}[HOST:PORT]` with the endpoint as given to --rpc, e.g. \
+         `RPC{index}[10.0.0.2:50052]` (k is the device's index on that server); llama-server \
+         rejects `RPC{index}` and lists the buffer types"
+    ))
+}
+
+/// The code of a bare `RPC<k>` buffer type.
+pub const RPC_NEEDS_ENDPOINT: &str = "ot::rpc-needs-endpoint";
 
 fn invalid_regex(span: Range<usize>, err: &str) -> Diagnostic {
     let detail = err.lines().last().unwrap_or(err).trim();

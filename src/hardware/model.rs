@@ -69,6 +69,19 @@ impl Machine {
             .map_or_else(|| format!("CUDA{i}"), |g| g.id.clone())
     }
 
+    /// The buffer type names `-ot` takes for the GPUs, in slot order: `RPC<k>[HOST:PORT]` for an
+    /// RPC device (`k` its index on that server, ggml-rpc.cpp `ggml_backend_rpc_buffer_type`),
+    /// the id (`CUDA0`) for a local one.
+    pub fn gpu_buffer_types(&self) -> Vec<String> {
+        self.gpus
+            .iter()
+            .map(|g| match (&g.endpoint, g.server_index) {
+                (Some(e), Some(k)) => format!("RPC{k}[{e}]"),
+                _ => g.id.clone(),
+            })
+            .collect()
+    }
+
     /// GPUs in CUDA order, then the CPU.
     pub fn devices(&self) -> impl Iterator<Item = &Device> {
         self.gpus.iter().chain(std::iter::once(&self.cpu))

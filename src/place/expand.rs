@@ -79,8 +79,8 @@ impl Expansion {
     pub fn device_layers(&self) -> Vec<(BufferType, BTreeSet<u32>)> {
         self.buffers
             .iter()
-            .filter_map(|b| match b.buffer {
-                Some(d) if !d.is_cpu() => Some((d, b.layers())),
+            .filter_map(|b| match &b.buffer {
+                Some(d) if !d.is_cpu() => Some((d.clone(), b.layers())),
                 _ => None,
             })
             .collect()
@@ -128,7 +128,7 @@ pub fn expand(rules: &[OtRule], tensors: &[Tensor], n_layer: u32) -> Expansion {
                 }
             }
         }
-        let buffer = winner.and_then(|w| rules.get(w)).map(|r| r.buffer);
+        let buffer = winner.and_then(|w| rules.get(w)).map(|r| r.buffer.clone());
         let slot = match order.iter().position(|b| *b == buffer) {
             Some(s) => s,
             None => {
@@ -149,7 +149,7 @@ pub fn expand(rules: &[OtRule], tensors: &[Tensor], n_layer: u32) -> Expansion {
     let mut buffers: Vec<BufferUse> = order
         .iter()
         .enumerate()
-        .map(|(slot, &buffer)| {
+        .map(|(slot, buffer)| {
             let (mut full, mut partial) = (BTreeSet::new(), BTreeSet::new());
             for (&layer, &total) in &per_layer_total {
                 match per_layer.get(&(slot, layer)) {
@@ -164,7 +164,7 @@ pub fn expand(rules: &[OtRule], tensors: &[Tensor], n_layer: u32) -> Expansion {
             }
             let (count, bytes) = totals.get(slot).copied().unwrap_or_default();
             BufferUse {
-                buffer,
+                buffer: buffer.clone(),
                 full_layers: full,
                 partial_layers: partial,
                 tensors: count,

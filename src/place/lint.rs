@@ -200,18 +200,18 @@ fn shadowing(
 /// Gaps between device ranges, devices split in pieces, devices out of order.
 fn layout(rules: &[OtRule], exp: &Expansion, out: &mut Vec<Diagnostic>) {
     let devices = exp.device_layers();
-    let holder = |buffer: BufferType, layer: u32| -> Option<&OtRule> {
+    let holder = |buffer: &BufferType, layer: u32| -> Option<&OtRule> {
         rules
             .iter()
             .zip(&exp.rules)
-            .find(|(r, u)| r.buffer == buffer && u.layers.contains(&layer))
+            .find(|(r, u)| r.buffer == *buffer && u.layers.contains(&layer))
             .map(|(r, _)| r)
     };
     let held_by = |layer: u32| {
         devices
             .iter()
             .find(|(_, l)| l.contains(&layer))
-            .map(|d| d.0)
+            .map(|d| &d.0)
     };
     let all: BTreeSet<u32> = devices
         .iter()
@@ -262,9 +262,9 @@ fn layout(rules: &[OtRule], exp: &Expansion, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let between: BTreeSet<u32> = (lo..=hi)
-            .filter(|l| !layers.contains(l) && held_by(*l).is_some_and(|o| o != *d))
+            .filter(|l| !layers.contains(l) && held_by(*l).is_some_and(|o| o != d))
             .collect();
-        let (Some(&first_between), Some(rule)) = (between.first(), holder(*d, lo)) else {
+        let (Some(&first_between), Some(rule)) = (between.first(), holder(d, lo)) else {
             continue;
         };
         let other = held_by(first_between).map_or(String::new(), |o| o.to_string());
@@ -282,13 +282,14 @@ fn layout(rules: &[OtRule], exp: &Expansion, out: &mut Vec<Diagnostic>) {
             .help("give each device one contiguous range: every boundary between devices copies activations for every token"),
         );
     }
-    let mut by_index: Vec<(&'static str, u32, BufferType, u32)> = devices
+    // RPC devices are left out: their order is the --rpc list's, not their names'.
+    let mut by_index: Vec<(&'static str, u32, &BufferType, u32)> = devices
         .iter()
         .filter_map(|(d, l)| match d {
             BufferType::Device { backend, index } => {
-                Some((backend.prefix(), *index, *d, *l.first()?))
+                Some((backend.prefix(), *index, d, *l.first()?))
             }
-            BufferType::Cpu => None,
+            BufferType::Cpu | BufferType::Rpc { .. } => None,
         })
         .collect();
     by_index.sort_unstable_by_key(|&(prefix, index, _, _)| (prefix, index));
@@ -299,7 +300,7 @@ fn layout(rules: &[OtRule], exp: &Expansion, out: &mut Vec<Diagnostic>) {
         if p0 != p1 || first1 >= first0 {
             continue;
         }
-        let (Some(r1), Some(r0)) = (holder(*d1, *first1), holder(*d0, *first0)) else {
+        let (Some(r1), Some(r0)) = (holder(d1, *first1), holder(d0, *first0)) else {
             continue;
         };
         out.push(
@@ -331,11 +332,31 @@ fn unknown_devices(rules: &[OtRule], gs: &[Group], gpus: &[String], out: &mut Ve
         } else {
             gpus.join(", ")
         };
+        let help = if matches!(r.buffer, BufferType::Rpc { .. }) {
+            let rpc: Vec<&str> = gpus
+                .iter()
+                .filter(|g| g.starts_with("RPC"))
+                .map(String::as_str)
+                .collect();
+            if rpc.is_empty() {
+                "RPC buffer types exist only for the servers in the profile's --rpc list, each declared as an [[rpc]] host in profilec.toml (docs/distributed.md)".to_string()
+            } else {
+                format!(
+                    "this launch's RPC buffer types are {}: `RPC<k>[HOST:PORT]`, k the device's index on that server, HOST:PORT as in --rpc",
+                    rpc.join(", ")
+                )
+            }
+        } else {
+            "llama-server aborts on an unknown buffer type; use one of the machine's devices (`profilec hw` lists them)".to_string()
+        };
         out.push(
-            Diagnostic::error("place::unknown-device", format!("this machine has no {name}"))
-                .at(r.buffer_span.clone())
-                .label(format!("the machine has {have}"))
-                .help("llama-server aborts on an unknown buffer type; use one of the machine's devices (`profilec hw` lists them)"),
+            Diagnostic::error(
+                "place::unknown-device",
+                format!("this machine has no {name}"),
+            )
+            .at(r.buffer_span.clone())
+            .label(format!("the machine has {have}"))
+            .help(help),
         );
     }
 }

@@ -45,7 +45,7 @@ pub fn layer_set_pattern(ranges: &[RangeInclusive<u32>]) -> String {
 }
 
 /// `blk\.(R)\.=BUF` for one device's layers.
-pub fn layer_rule(buffer: BufferType, ranges: &[RangeInclusive<u32>]) -> String {
+pub fn layer_rule(buffer: &BufferType, ranges: &[RangeInclusive<u32>]) -> String {
     format!(r"blk\.({})\.={buffer}", layer_set_pattern(ranges))
 }
 
@@ -67,7 +67,7 @@ pub fn device_rules(
     let mut order: Vec<BufferType> = Vec::new();
     for (b, _) in assignments {
         if !order.contains(b) {
-            order.push(*b);
+            order.push(b.clone());
         }
     }
     let mut rules: Vec<String> = order
@@ -78,7 +78,7 @@ pub fn device_rules(
                 .filter(|(x, _)| x == b)
                 .map(|(_, r)| r.clone())
                 .collect();
-            layer_rule(*b, &ranges)
+            layer_rule(b, &ranges)
         })
         .collect();
     if experts_to_cpu {
@@ -97,10 +97,10 @@ fn check_disjoint(assignments: &[(BufferType, RangeInclusive<u32>)]) -> Result<(
         for (b, rb) in assignments.iter().skip(i + 1) {
             if ra.start() <= rb.end() && rb.start() <= ra.end() {
                 return Err(RuleError::Overlap {
-                    first: *a,
+                    first: a.clone(),
                     first_start: *ra.start(),
                     first_end: *ra.end(),
-                    second: *b,
+                    second: b.clone(),
                     second_start: *rb.start(),
                     second_end: *rb.end(),
                 });
