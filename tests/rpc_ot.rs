@@ -3,12 +3,19 @@
 //! RPC spelling `-ot` accepts (`parse_tensor_buffer_overrides` in common/arg.cpp). `check`
 //! accepts it for the launch's `--rpc` servers, refuses other endpoints, device indices and the
 //! bare `RPC<k>` with the exact names in the help; `plan` puts the matched tensors on that
-//! device; `render` passes the value through after `--rpc`.
+//! device; `render` passes the value through after `--rpc`; and a real llama-server over two
+//! real rpc-servers loads the weights where the plan put them.
 
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use profilec::flags::{BufferType, parse_ot};
+use profilec::launch::http;
 use serde_json::Value;
 
-use crate::support::{fixture, output_within, profilec};
+use crate::launch_support::{free_port, observed_run, real_parts, rpc_rig, start_profile};
+use crate::support::{RpcServer, fixture, output_within, profilec, rpc_server_bin, start_rpc};
 
 /// Two rpc-servers with one device each: buffer types `RPC0[10.0.0.2:50052]` (device RPC0)
 /// and `RPC0[10.0.0.3:50052]` (device RPC1).
@@ -172,4 +179,67 @@ fn render_passes_the_rpc_buffer_type_after_rpc() {
     let at = |a: &str| argv.iter().position(|x| x == a);
     let (rpc, ot) = (at("--rpc"), at("exps=RPC0[10.0.0.3:50052]"));
     assert!(rpc.is_some() && ot.is_some() && rpc < ot, "{argv:?}");
+}
+
+/// Gemma 3 270M over two local rpc-servers, every layer on RPC0 (`-ts 1,0`) except the FFN
+/// matrices, which `-ot` sends to the second server's device (RPC1): llama-server accepts the
+/// name, the weights and KV it logs per device equal the plan's, compute within 5 %.
+#[test]
+fn llama_server_loads_ot_rpc_weights_where_the_plan_puts_them() {
+    let Some((_server, model)) = real_parts() else {
+        return;
+    };
+    let Some(bin) = rpc_server_bin() else {
+        return;
+    };
+    let servers = [start_rpc(&bin), start_rpc(&bin)];
+    let endpoints: Vec<String> = servers.iter().map(RpcServer::endpoint).collect();
+    let port = free_port();
+    let extra = format!(
+        "-ts 1,0 -ot ffn_(up|down|gate)=RPC0[{}] -np 1 -t 2 --temp 0",
+        endpoints[1]
+    );
+    let dir = rpc_rig(&endpoints, &model, port, 512, &extra);
+    let conf = dir.path().join("models.conf");
+    let check = output_within(profilec().arg("check").arg(&conf));
+    assert_eq!(check.status.code(), Some(0), "{check:?}");
+
+    let mut child = start_profile(&conf, "gemma-rpc", port);
+    let r = http::post_json(
+        "127.0.0.1",
+        port,
+        "/completion",
+        r#"{"prompt":"Hello","n_predict":4}"#,
+        Duration::from_secs(120),
+    );
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
+    let status = child.wait().expect("wait");
+    assert_eq!(r.expect("completion").status, 200);
+    assert_eq!(status.code(), Some(0));
+
+    let (row, _cpu) = observed_run(dir.path(), "gemma-rpc", port, 512);
+    let find = |list: &Value, key: &str, device: &str| {
+        list.as_array()
+            .and_then(|a| a.iter().find(|d| d[key] == device))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {device} in {list}"))
+    };
+    for device in ["RPC0", "RPC1", "CPU"] {
+        let plan = find(&row["plan"]["devices"], "name", device);
+        let seen = find(&row["measured"], "device", device);
+        println!("{device}: plan {plan}\n{device}: measured {seen}");
+        let p = |k: &str| plan[k].as_f64().unwrap_or(f64::NAN);
+        let m = |k: &str| seen[k].as_f64().unwrap_or(f64::NAN);
+        let planned = p("weights_mib") + p("weights_repack_mib");
+        assert!(
+            (planned - m("weights_mib")).abs() <= 0.01,
+            "{plan} vs {seen}"
+        );
+        assert!(
+            (p("kv_mib") - m("kv_mib")).abs() <= 0.01,
+            "{plan} vs {seen}"
+        );
+    }
+    let rpc1 = find(&row["measured"], "device", "RPC1");
+    assert!(rpc1["weights_mib"].as_f64().unwrap_or(0.0) > 10.0, "{rpc1}");
 }
