@@ -15,7 +15,8 @@ use profilec::launch::http;
 use serde_json::Value;
 
 use crate::launch_support::{
-    assert_device_matches_plan, free_port, observed_run, real_parts, rpc_rig, start_profile,
+    assert_device_matches_plan, complete_then_interrupt, free_port, observed_run, real_parts,
+    rpc_rig, start_profile,
 };
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
@@ -81,15 +82,7 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
     );
 
     let mut child = start_profile(&conf, "gemma-rpc", port);
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"Hello","n_predict":8}"#,
-        Duration::from_secs(120),
-    );
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
-    let status = child.wait().expect("wait");
+    let (r, status) = complete_then_interrupt(&mut child, port, 8);
     let r = r.expect("completion");
     assert_eq!(r.status, 200, "{}", r.body);
     let body: Value = serde_json::from_str(&r.body).expect("json");

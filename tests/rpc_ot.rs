@@ -6,15 +6,12 @@
 //! device; `render` passes the value through after `--rpc`; and a real llama-server over two
 //! real rpc-servers loads the weights where the plan put them.
 
-use std::time::Duration;
-
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use profilec::flags::{BufferType, parse_ot};
-use profilec::launch::http;
 use serde_json::Value;
 
-use crate::launch_support::{free_port, observed_run, real_parts, rpc_rig, start_profile};
+use crate::launch_support::{
+    complete_then_interrupt, free_port, observed_run, real_parts, rpc_rig, start_profile,
+};
 use crate::support::{RpcServer, fixture, output_within, profilec, rpc_server_bin, start_rpc};
 
 /// Two rpc-servers with one device each: buffer types `RPC0[10.0.0.2:50052]` (device RPC0)
@@ -205,15 +202,7 @@ fn llama_server_loads_ot_rpc_weights_where_the_plan_puts_them() {
     assert_eq!(check.status.code(), Some(0), "{check:?}");
 
     let mut child = start_profile(&conf, "gemma-rpc", port);
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"Hello","n_predict":4}"#,
-        Duration::from_secs(120),
-    );
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
-    let status = child.wait().expect("wait");
+    let (r, status) = complete_then_interrupt(&mut child, port, 4);
     assert_eq!(r.expect("completion").status, 200);
     assert_eq!(status.code(), Some(0));
 

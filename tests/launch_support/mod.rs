@@ -200,3 +200,26 @@ pub fn start_profile(conf: &Path, id: &str, port: u16) -> std::process::Child {
     wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
     child
 }
+
+/// Posts one `/completion` of `n_predict` tokens for "Hello" to the server `child` (a
+/// `profilec start`) launched on `port`, then stops it with SIGINT. Returns the completion's
+/// response and the exit status of `profilec start`.
+pub fn complete_then_interrupt(
+    child: &mut std::process::Child,
+    port: u16,
+    n_predict: u32,
+) -> (
+    std::io::Result<launch::http::Response>,
+    std::process::ExitStatus,
+) {
+    let r = launch::http::post_json(
+        "127.0.0.1",
+        port,
+        "/completion",
+        &format!(r#"{{"prompt":"Hello","n_predict":{n_predict}}}"#),
+        Duration::from_secs(120),
+    );
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    (r, child.wait().expect("wait"))
+}
