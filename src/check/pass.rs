@@ -88,14 +88,14 @@ impl<'a> Pass<'a> {
             };
             &llama_only
         };
-        let extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
+        let mut extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
         let mut d = Vec::new();
         // Stage 1: the file alone.
         ids::check_each(&conf, &mut d);
         self.take(Rule::IdsEach, std::mem::take(&mut d), offset);
         bench::check_each(&conf, &mut d);
         self.take(Rule::BenchEach, std::mem::take(&mut d), offset);
-        args::check(llama, &extra, &mut d);
+        args::check(llama, &mut extra, &mut d);
         self.take(Rule::Args, std::mem::take(&mut d), offset);
         models::check(&conf, &runtimes, dir, &mut d);
         self.take(Rule::Models, std::mem::take(&mut d), offset);
