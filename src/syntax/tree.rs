@@ -226,7 +226,7 @@ mod tests {
             assert_eq!(line.kind, one_line(src, &line.text), "line {}", line.number);
         }
         let spans = lines::split(src, 3, false);
-        assert_eq!(blocks(&spans), [0..spans.len()]);
+        assert_eq!(blocks(&spans), std::slice::from_ref(&(0..spans.len())));
         let block = ConfParser::parse(Rule::lines, &src[3..])
             .unwrap()
             .next()
