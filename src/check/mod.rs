@@ -241,16 +241,6 @@ pub struct CheckSummary {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl CheckSummary {
-    pub fn count(&self, severity: Severity) -> usize {
-        crate::diag::count(&self.diagnostics, severity)
-    }
-
-    pub fn has_errors(&self) -> bool {
-        self.count(Severity::Error) > 0
-    }
-}
-
 /// Text per chunk in [`check_streamed`]: a few thousand profiles, whose trees and typed
 /// profiles (~3 KB each) are dropped before the next chunk is read.
 const CHUNK_BYTES: usize = 256 * 1024;
