@@ -4,7 +4,7 @@
 
 use profilec::check::{CheckOptions, check_streamed, check_text};
 
-use crate::support::root;
+use crate::support::{limited, root};
 
 /// Over a megabyte (several chunks): every whole-file rule with its two ends far apart, plus
 /// line-level problems, EXTRA_ARGS diagnostics and fixture models the model rules open.
@@ -107,4 +107,30 @@ fn a_missing_models_directory_is_noted_once_for_the_whole_file() {
         streamed.diagnostics,
         check_text(&path, text, &opts).diagnostics
     );
+}
+
+/// Issue 12's 50 MB file needed ~45 bytes of memory per byte of text (2.2 GB); streamed, a
+/// 5 MB file with an error in each of its 77,000 profiles checks in 256 MiB of address space
+/// (the whole-file check aborted there: "memory allocation failed").
+#[test]
+fn a_file_with_a_diagnostic_per_profile_checks_in_memory_near_its_size() {
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < 5_000_000 {
+        text.push_str(&format!(
+            "[p{n}]\nNAME=P{n}\nMODEL=a.gguf\nEXTRA_ARGS=--bogus-{n} 3\n\n"
+        ));
+        n += 1;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("models.conf"), &text).unwrap();
+    let args = ["check", "models.conf", "--format", "json"];
+    // A hang guard, not a timing: a debug build takes ~5 s of CPU here.
+    let code = limited(
+        &args,
+        dir.path(),
+        256 << 20,
+        std::time::Duration::from_secs(300),
+    );
+    assert_eq!(code, Some(1), "ran to the end and reported the errors");
 }

@@ -267,28 +267,7 @@ fn twenty_concurrent_new_never_lose_a_profile() {
 
 /// Runs profilec under a 4 GiB address-space limit (`prlimit`), killed after 10 s.
 fn limited(args: &[&str], dir: &Path) -> Option<i32> {
-    let mut child = std::process::Command::new("prlimit")
-        .arg("--as=4294967296")
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_profilec"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("prlimit (util-linux) runs profilec");
-    let t = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            return s.code();
-        }
-        if t.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::limited(args, dir, 4 << 30, Duration::from_secs(10))
 }
 
 fn hostile_dir(model: &[u8]) -> tempfile::TempDir {

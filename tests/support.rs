@@ -377,3 +377,30 @@ pub fn output_within(cmd: &mut Command) -> std::process::Output {
     }
     child.wait_with_output().expect("output")
 }
+
+/// Runs profilec in `dir` under an address-space limit of `bytes` (`prlimit`, util-linux),
+/// output discarded; killed after `timeout`. The exit code, `None` when killed or signalled.
+pub fn limited(args: &[&str], dir: &Path, bytes: u64, timeout: std::time::Duration) -> Option<i32> {
+    let mut child = Command::new("prlimit")
+        .arg(format!("--as={bytes}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_profilec"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prlimit (util-linux) runs profilec");
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s.code();
+        }
+        if t.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -62,8 +62,11 @@ impl<'a> Pass<'a> {
     /// every rule that looks at one profile at a time. The returned `Conf`'s spans are relative
     /// to `text`; the diagnostics kept are shifted into the file.
     pub fn chunk(&mut self, text: String, offset: usize) -> Conf {
-        let (conf, loaded) = config::load(Document::parse(text));
-        self.take(Rule::Load, loaded, offset);
+        let (conf, mut d) = config::load(Document::parse(text));
+        // One list for the chunk, as when the rules ran over the whole file (a rule may look
+        // at what earlier ones found: `model_rules` drops what `ot::` already reported), and
+        // where each rule's findings end in it.
+        let mut ends = vec![(Rule::Load, d.len())];
         self.outline.add(&conf, offset);
         let dir = self.models_dir;
         let runtimes: Vec<Runtime> = conf
@@ -89,26 +92,36 @@ impl<'a> Pass<'a> {
             &llama_only
         };
         let mut extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
-        let mut d = Vec::new();
         // Stage 1: the file alone.
         ids::check_each(&conf, &mut d);
-        self.take(Rule::IdsEach, std::mem::take(&mut d), offset);
+        ends.push((Rule::IdsEach, d.len()));
         bench::check_each(&conf, &mut d);
-        self.take(Rule::BenchEach, std::mem::take(&mut d), offset);
+        ends.push((Rule::BenchEach, d.len()));
         args::check(llama, &mut extra, &mut d);
-        self.take(Rule::Args, std::mem::take(&mut d), offset);
+        ends.push((Rule::Args, d.len()));
         models::check(&conf, &runtimes, dir, &mut d);
-        self.take(Rule::Models, std::mem::take(&mut d), offset);
+        ends.push((Rule::Models, d.len()));
         // Stage 2: the models on disk, then the machine.
         model_rules::check(llama, &extra, dir, &mut self.models, &mut d);
-        self.take(Rule::ModelRules, std::mem::take(&mut d), offset);
+        ends.push((Rule::ModelRules, d.len()));
         rpc_rules::check_all(llama, &extra, self.hardware, &mut d);
-        self.take(Rule::Rpc, std::mem::take(&mut d), offset);
+        ends.push((Rule::Rpc, d.len()));
         let hw = self.hardware;
         budget_rules::check(llama, &extra, dir, hw, &mut self.models, &mut d);
-        self.take(Rule::Budget, std::mem::take(&mut d), offset);
+        ends.push((Rule::Budget, d.len()));
         vllm_rules::check(&conf, &runtimes, dir, hw, &mut d);
-        self.take(Rule::Vllm, d, offset);
+        ends.push((Rule::Vllm, d.len()));
+        let mut end = ends.iter().copied();
+        let mut rule = end.next();
+        for (i, found) in d.into_iter().enumerate() {
+            while let Some((_, e)) = rule
+                && i >= e
+            {
+                rule = end.next();
+            }
+            let Some((r, _)) = rule else { break };
+            self.keep(r, found, offset);
+        }
         conf
     }
 
@@ -136,10 +149,15 @@ impl<'a> Pass<'a> {
     }
 
     fn take(&mut self, rule: Rule, found: Vec<Diagnostic>, offset: usize) {
-        self.found.extend(found.into_iter().map(|d| {
-            let d = if offset == 0 { d } else { d.shifted(offset) };
-            (rule, d)
-        }));
+        for d in found {
+            self.keep(rule, d, offset);
+        }
+    }
+
+    /// Keeps one finding of `rule`, its spans moved from the chunk into the file.
+    fn keep(&mut self, rule: Rule, d: Diagnostic, offset: usize) {
+        let d = if offset == 0 { d } else { d.shifted(offset) };
+        self.found.push((rule, d));
     }
 
     /// The number of profiles seen so far.
