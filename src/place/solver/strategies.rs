@@ -6,9 +6,9 @@ use super::advice::advise;
 use super::{Placement, SolveError};
 use crate::budget::{DeviceRef, Plan};
 use crate::config::{GpuLayers, Strategy};
-use crate::flags::{Backend, BufferType, parse_ot};
+use crate::flags::{BufferType, generated_rules, ot_value};
 use crate::place::eval::{Evaluator, Layout, Overrun, max_true};
-use crate::place::regex::device_rules;
+use crate::place::regex::{EXPERTS_PATTERN, layer_rules};
 use crate::resolve::SplitMode;
 
 type Search = fn(&Evaluator) -> Result<Placement, SolveError>;
@@ -21,14 +21,6 @@ fn by_speed(eval: &Evaluator) -> Vec<usize> {
         s(b).total_cmp(&s(a))
     });
     v
-}
-
-/// The `-ot` buffer of GPU slot `i`.
-fn cuda(i: usize) -> BufferType {
-    BufferType::Device {
-        backend: Backend::Cuda,
-        index: u32::try_from(i).unwrap_or(u32::MAX),
-    }
 }
 
 fn ngl_word(eval: &Evaluator) -> String {
@@ -268,7 +260,7 @@ fn ranges(eval: &Evaluator, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u
     for g in by_speed(eval) {
         let c = counts.get(g).copied().unwrap_or(0);
         if c > 0 {
-            out.push((cuda(g), at..=at + c - 1));
+            out.push((BufferType::cuda(g), at..=at + c - 1));
             at += c;
         }
     }
@@ -278,13 +270,14 @@ fn ranges(eval: &Evaluator, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u
 fn ot_layout(eval: &Evaluator, counts: &[u32], experts_to_cpu: bool) -> Layout {
     let rules = ranges(eval, counts);
     let ot = if rules.is_empty() {
-        experts_to_cpu.then(|| super::super::regex::EXPERTS_PATTERN.to_string() + "=CPU")
+        let experts = (EXPERTS_PATTERN.to_string(), BufferType::Cpu);
+        generated_rules(experts_to_cpu.then_some(experts))
     } else {
-        device_rules(&rules, experts_to_cpu).ok()
+        // Consecutive ranges from `ranges` never overlap: no error to drop.
+        layer_rules(&rules, experts_to_cpu).unwrap_or_default()
     };
     Layout {
-        // Generated rules always parse (tests/place_regex.rs); parsed once per candidate.
-        ot: ot.map(|v| parse_ot(&v).rules).unwrap_or_default(),
+        ot,
         ..Layout::all_layers()
     }
 }
@@ -293,9 +286,9 @@ fn ot_flags(eval: &Evaluator, layout: &Layout) -> Vec<String> {
     let mut f: Vec<String> = ["--fit", "off", "--n-gpu-layers", &ngl_word(eval)]
         .map(String::from)
         .to_vec();
-    if let Some(ot) = layout.ot_value() {
+    if !layout.ot.is_empty() {
         f.push("--override-tensor".into());
-        f.push(ot);
+        f.push(ot_value(&layout.ot));
     }
     f
 }
