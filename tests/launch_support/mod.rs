@@ -145,3 +145,58 @@ pub fn wait_for_health(child: &mut std::process::Child, port: u16, limit: Durati
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A rig directory for one profile `[gemma-rpc]` over the rpc-servers at `endpoints`:
+/// models.conf (`model`, `CTX_SIZE=ctx`, all layers offloaded, FIT=off,
+/// `EXTRA_ARGS=--rpc LIST extra`), profilec.toml with the local CPU and the runtime address, and
+/// the `[[rpc]]` hosts recorded by `profilec hw --rpc LIST --write`.
+pub fn rpc_rig(
+    endpoints: &[String],
+    model: &Path,
+    port: u16,
+    ctx: u32,
+    extra: &str,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = endpoints.join(",");
+    let name = model.file_name().expect("file").to_string_lossy();
+    std::fs::write(
+        dir.path().join("models.conf"),
+        format!(
+            "[gemma-rpc]\nNAME=Gemma over two hosts\nMODEL={name}\nCTX_SIZE={ctx}\nN_GPU_LAYERS=99\nFIT=off\n\
+             EXTRA_ARGS=--rpc {list} {extra}\n"
+        ),
+    )
+    .expect("models.conf");
+    let toml = dir.path().join("profilec.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[cpu]\nram_mib = 8192\nos_reserve_mib = 1024\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n\n",
+            model.parent().expect("dir").display()
+        ),
+    )
+    .expect("profilec.toml");
+    let out = support::output_within(
+        support::profilec()
+            .args(["hw", "--rpc", &list, "--write"])
+            .arg(&toml),
+    );
+    assert!(out.status.success(), "{out:?}");
+    dir
+}
+
+/// `profilec start ID CONF --quiet` (stdout dropped, stderr piped), returned once the server it
+/// launched answers `/health` on `port`. The caller stops it (SIGINT) or waits for it.
+pub fn start_profile(conf: &Path, id: &str, port: u16) -> std::process::Child {
+    let mut child = support::profilec()
+        .args(["start", id])
+        .arg(conf)
+        .args(["--quiet", "--timeout", "180"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn profilec start");
+    wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
+    child
+}
