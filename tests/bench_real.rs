@@ -208,12 +208,7 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
         .arg(&conf_path)
         .output()
         .unwrap();
-    assert_eq!(
-        m.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&m.stderr)
-    );
+    support::stdout_ok(&m);
     let after = fs::read_to_string(&conf_path).unwrap();
     let removed: Vec<&str> = before
         .lines()

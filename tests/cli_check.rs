@@ -18,12 +18,7 @@ fn clean_file_exits_zero() {
         .arg(&path)
         .output()
         .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
 }
 
 #[test]

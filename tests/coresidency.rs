@@ -23,12 +23,7 @@ fn profilec(args: &[&str]) -> Output {
 /// The standard output of a profilec run that must succeed.
 fn stdout_ok(args: &[&str]) -> String {
     let out = profilec(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok_for(&out, &format!("{args:?}"));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -69,12 +64,7 @@ fn together_is_the_sum_of_single_plans_plus_one_process_overhead_per_gpu_per_mod
     args.extend(&ids);
     args.extend([EXAMPLE, "--format", "json"]);
     let out = profilec(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let together = json(&out);
     let singles: Vec<Value> = ids.iter().map(|id| single_plan(id)).collect();
     let devices = together["devices"].as_array().expect("devices");
@@ -390,12 +380,7 @@ fn the_llama_swap_export_validates_for_every_corpus_models_conf() {
             "llama-swap",
         ]);
         let what = f.display().to_string();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::stdout_ok_for(&out, &what);
         let yaml = String::from_utf8(out.stdout).expect("utf-8");
         let doc = assert_valid_llama_swap(&yaml, &what);
         let n = doc["models"].as_object().map_or(0, |m| m.len());
@@ -502,12 +487,7 @@ fn ttl_becomes_the_llama_swap_ttl_and_a_bad_ttl_is_an_error() {
     std::fs::write(&conf, &with_ttl).expect("write");
     let conf_s = conf.to_str().expect("utf-8");
     let out = profilec(&["render", "--all", conf_s, "--format", "llama-swap"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let doc = assert_valid_llama_swap(&String::from_utf8_lossy(&out.stdout), "TTL");
     assert_eq!(doc["models"]["gemma3"]["ttl"].as_u64(), Some(300));
     assert!(doc["models"]["llama-gqa"].get("ttl").is_none());

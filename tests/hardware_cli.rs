@@ -18,12 +18,7 @@ fn hw(args: &[&str]) -> Output {
 #[test]
 fn reference_rig_as_json() {
     let out = hw(&["--hardware", "profiles/profilec.toml", "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["source"], "profiles/profilec.toml");
     assert_eq!(v["diagnostics"], Value::Array(vec![]));

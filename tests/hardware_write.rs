@@ -69,12 +69,7 @@ fn cli_write_changes_only_cpu_values_and_keeps_comments() {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
 
     let after = std::fs::read_to_string(&path).unwrap();
     let cpu = hardware::detect_cpu();

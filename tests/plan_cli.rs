@@ -42,12 +42,7 @@ fn ad_hoc_json_has_the_issue_shape() {
         ],
         &root(),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::stdout_ok(&o);
     let v = json(&o);
     assert_eq!(v["model"], "models/llama-gqa.gguf");
     assert_eq!(v["n_ctx"], 4096);
@@ -129,12 +124,7 @@ fn a_profile_plans_with_the_defaults_of_profilec_toml() {
     );
     std::fs::write(dir.path().join("profilec.toml"), toml).expect("toml");
     let o = profilec(&["plan", "gqa", "--format", "json"], dir.path());
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::stdout_ok(&o);
     let v = json(&o);
     // CTX_SIZE and EXTRA_ARGS beat [defaults] (ctx-size 32768, q8_0 caches).
     assert_eq!(v["n_ctx"], 8192);

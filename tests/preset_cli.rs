@@ -35,12 +35,7 @@ fn rendered_preset_checks_clean() {
         .arg(format!("{root}/profiles/models.conf"))
         .output()
         .expect("render");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("router.ini");
     fs::write(&path, &out.stdout).expect("write");

@@ -89,12 +89,7 @@ fn preset_through_the_binary() {
         .arg(format!("{root}/profiles/models.conf"))
         .output()
         .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\n[*]\n"), "{text}");
     for id in [

@@ -49,12 +49,7 @@ fn dry_run_prints_the_command_and_starts_nothing() {
         .arg("--dry-run")
         .output()
         .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let line = String::from_utf8_lossy(&out.stdout);
     assert!(line.contains("--ctx-size 2048"), "{line}");
     assert!(line.contains(&format!("--port {port}")), "{line}");
@@ -118,12 +113,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
         .arg(&conf)
         .output()
         .expect("log --profile");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let kv = v["comparison"]
         .as_array()
