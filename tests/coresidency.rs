@@ -13,11 +13,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 fn profilec(args: &[&str]) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run profilec")
+    support::profilec_in(args, &root())
 }
 
 /// The standard output of a profilec run that must succeed.

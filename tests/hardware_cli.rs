@@ -10,7 +10,7 @@ fn hw(args: &[&str]) -> Output {
     support::profilec()
         .arg("hw")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(crate::support::root())
         .output()
         .unwrap()
 }

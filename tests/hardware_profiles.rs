@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use profilec::hardware::{self, DeviceKind};
 
 fn profile(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("profiles")
-        .join(name)
+    crate::support::root().join("profiles").join(name)
 }
 
 #[test]

@@ -2,26 +2,10 @@
 
 use crate::support;
 use crate::support::root;
-use std::path::Path;
-use std::process::Output;
 
-fn profilec(args: &[&str], dir: &Path) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("profilec runs")
-}
+use crate::support::profilec_in as profilec;
 
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
+use crate::support::stdout_json as json;
 
 #[test]
 fn ad_hoc_json_has_the_issue_shape() {

@@ -8,18 +8,14 @@ use crate::launch_support;
 use crate::support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::models_dir;
 use launch_support::free_port;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use profilec::launch::http;
-
-fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
 
 // f16 caches (llama-server's default): the fixtures' 16-wide heads cannot take a q8_0 cache.
 fn setup(port: u16) -> tempfile::TempDir {

@@ -23,9 +23,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// models/, the generated GGUF fixtures.
+pub fn models_dir() -> PathBuf {
+    root().join("models")
+}
+
 /// A generated GGUF fixture in models/.
 pub fn fixture(name: &str) -> PathBuf {
-    root().join("models").join(name)
+    models_dir().join(name)
 }
 
 /// Runs `scripts/SCRIPT OUT_DIR` (a gguf-py generator of header-only models) and returns
@@ -88,7 +93,7 @@ pub fn profilec() -> Command {
 }
 
 /// `profilec ARGS` run to its end in `dir`.
-pub fn profilec_in(dir: &Path, args: &[&str]) -> Output {
+pub fn profilec_in(args: &[&str], dir: &Path) -> Output {
     profilec()
         .args(args)
         .current_dir(dir)

@@ -28,7 +28,7 @@ pub fn rig_project(conf: &str) -> tempfile::TempDir {
 
 /// `profilec plan ID models.conf --format FORMAT` in `dir`: the exit code and stdout.
 pub fn plan_cli(dir: &Path, id: &str, format: &str) -> (i32, String) {
-    let out = crate::support::profilec_in(dir, &["plan", id, "models.conf", "--format", format]);
+    let out = crate::support::profilec_in(&["plan", id, "models.conf", "--format", format], dir);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
