@@ -7,16 +7,13 @@
 //! note on RPC1 below). Every server is started and stopped here.
 
 use std::fs;
-use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use profilec::launch::http;
 use serde_json::Value;
 
 use crate::launch_support::{
-    assert_device_matches_plan, free_port, observed_run, real_parts, wait_for_health,
+    assert_device_matches_plan, free_port, observed_run, real_parts, start_profile,
 };
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
@@ -100,15 +97,7 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
         "{line}"
     );
 
-    let mut child = profilec()
-        .args(["start", "gemma-rpc"])
-        .arg(&conf)
-        .args(["--quiet", "--timeout", "180"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn profilec start");
-    wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
+    let mut started = start_profile("gemma-rpc", &conf, port, 180);
     let r = http::post_json(
         "127.0.0.1",
         port,
@@ -116,8 +105,7 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
         r#"{"prompt":"Hello","n_predict":8}"#,
         Duration::from_secs(120),
     );
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
-    let status = child.wait().expect("wait");
+    let status = started.stop();
     let r = r.expect("completion");
     assert_eq!(r.status, 200, "{}", r.body);
     let body: Value = serde_json::from_str(&r.body).expect("json");

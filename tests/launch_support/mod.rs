@@ -145,3 +145,47 @@ pub fn wait_for_health(child: &mut std::process::Child, port: u16, limit: Durati
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A running `profilec start ID CONF --quiet --timeout SECS` whose server answered /health.
+/// Dropping it sends SIGINT to a start still running, so a failing assertion never leaves a
+/// server holding the port.
+pub struct Started(pub std::process::Child);
+
+/// Spawns `profilec start id conf` (the profile serves on `port`) and waits up to `timeout_secs`
+/// for /health.
+pub fn start_profile(id: &str, conf: &Path, port: u16, timeout_secs: u64) -> Started {
+    let child = support::profilec()
+        .args(["start", id])
+        .arg(conf)
+        .args(["--quiet", "--timeout", &timeout_secs.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn profilec start");
+    let mut started = Started(child);
+    wait_for_health(
+        &mut started.0,
+        port,
+        Duration::from_secs(timeout_secs),
+        "profilec start",
+    );
+    started
+}
+
+impl Started {
+    /// SIGINT, as a user's Ctrl-C; returns how `profilec start` exited.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.0.id() as i32), Signal::SIGINT).expect("SIGINT");
+        self.0.wait().expect("wait")
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.stop();
+        }
+    }
+}
