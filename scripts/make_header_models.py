@@ -31,35 +31,36 @@ QWEN_HYBRID = {
 }
 
 
+def uint32s(w, arch, values):
+    """`ARCH.KEY = value` for each (KEY, value), in the order given (the file's order)."""
+    for key, value in values:
+        w.add_uint32(f"{arch}.{key}", value)
+
+
 def common(w, arch, blocks, embd):
     w.add_string("general.name", f"header-only {arch}")
-    w.add_uint32(f"{arch}.block_count", blocks)
-    w.add_uint32(f"{arch}.context_length", CTX)
-    w.add_uint32(f"{arch}.embedding_length", embd)
-    w.add_uint32(f"{arch}.vocab_size", 151936 if arch.startswith("qwen") else 131072)
+    vocab = 151936 if arch.startswith("qwen") else 131072
+    uint32s(w, arch, [("block_count", blocks), ("context_length", CTX), ("embedding_length", embd),
+                      ("vocab_size", vocab)])
 
 
 def qwen(path, arch, blocks, embd, heads, kv, head, ssm, experts):
     w = gguf.GGUFWriter(path, arch)
     common(w, arch, blocks, embd)
-    w.add_uint32(f"{arch}.attention.head_count", heads)
-    w.add_uint32(f"{arch}.attention.head_count_kv", kv)
-    w.add_uint32(f"{arch}.attention.key_length", head)
-    w.add_uint32(f"{arch}.attention.value_length", head)
-    w.add_uint32(f"{arch}.full_attention_interval", 4)
     conv, inner, state, groups, rank = ssm
-    w.add_uint32(f"{arch}.ssm.conv_kernel", conv)
-    w.add_uint32(f"{arch}.ssm.inner_size", inner)
-    w.add_uint32(f"{arch}.ssm.state_size", state)
-    w.add_uint32(f"{arch}.ssm.group_count", groups)
-    w.add_uint32(f"{arch}.ssm.time_step_rank", rank)
+    uint32s(w, arch, [
+        ("attention.head_count", heads), ("attention.head_count_kv", kv),
+        ("attention.key_length", head), ("attention.value_length", head),
+        ("full_attention_interval", 4),
+        ("ssm.conv_kernel", conv), ("ssm.inner_size", inner), ("ssm.state_size", state),
+        ("ssm.group_count", groups), ("ssm.time_step_rank", rank),
+    ])
     if experts:
         n, used, ff = experts
-        w.add_uint32(f"{arch}.expert_count", n)
-        w.add_uint32(f"{arch}.expert_used_count", used)
-        w.add_uint32(f"{arch}.expert_feed_forward_length", ff)
+        uint32s(w, arch, [("expert_count", n), ("expert_used_count", used),
+                          ("expert_feed_forward_length", ff)])
     else:
-        w.add_uint32(f"{arch}.feed_forward_length", 17408)
+        uint32s(w, arch, [("feed_forward_length", 17408)])
     finish(w)
 
 
@@ -69,19 +70,15 @@ def mistral_small_4(path):
     arch = "deepseek2"
     w = gguf.GGUFWriter(path, arch)
     common(w, arch, 36, 4096)
-    w.add_uint32(f"{arch}.attention.head_count", 32)
-    w.add_uint32(f"{arch}.attention.head_count_kv", 1)
-    w.add_uint32(f"{arch}.attention.key_length", 320)
-    w.add_uint32(f"{arch}.attention.value_length", 256)
-    w.add_uint32(f"{arch}.attention.key_length_mla", 192)
-    w.add_uint32(f"{arch}.attention.value_length_mla", 128)
-    w.add_uint32(f"{arch}.attention.kv_lora_rank", 256)
-    w.add_uint32(f"{arch}.attention.q_lora_rank", 1024)
-    w.add_uint32(f"{arch}.rope.dimension_count", 64)
-    w.add_uint32(f"{arch}.expert_count", 128)
-    w.add_uint32(f"{arch}.expert_used_count", 4)
-    w.add_uint32(f"{arch}.expert_feed_forward_length", 2048)
-    w.add_uint32(f"{arch}.feed_forward_length", 12288)
+    uint32s(w, arch, [
+        ("attention.head_count", 32), ("attention.head_count_kv", 1),
+        ("attention.key_length", 320), ("attention.value_length", 256),
+        ("attention.key_length_mla", 192), ("attention.value_length_mla", 128),
+        ("attention.kv_lora_rank", 256), ("attention.q_lora_rank", 1024),
+        ("rope.dimension_count", 64),
+        ("expert_count", 128), ("expert_used_count", 4), ("expert_feed_forward_length", 2048),
+        ("feed_forward_length", 12288),
+    ])
     finish(w)
 
 

@@ -13,7 +13,7 @@ use profilec::launch::http;
 use serde_json::Value;
 
 use crate::launch_support::{
-    assert_device_matches_plan, free_port, observed_run, real_parts, start_profile,
+    assert_device_matches_plan, complete, free_port, observed_run, real_parts, start_profile,
 };
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
@@ -98,18 +98,8 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
     );
 
     let mut started = start_profile("gemma-rpc", &conf, port, 180);
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"Hello","n_predict":8}"#,
-        Duration::from_secs(120),
-    );
+    complete(port, "Hello", 8, Duration::from_secs(120));
     let status = started.stop();
-    let r = r.expect("completion");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let body: Value = serde_json::from_str(&r.body).expect("json");
-    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
     assert_eq!(status.code(), Some(0));
 
     let (row, _cpu) = observed_run(dir.path(), "gemma-rpc", port, 2048);

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use crate::support::models_dir;
 use launch_support::free_port;
-use profilec::launch::http;
 
 // f16 caches (llama-server's default): the fixtures' 16-wide heads cannot take a q8_0 cache.
 fn setup(port: u16) -> tempfile::TempDir {
@@ -46,17 +45,7 @@ fn start_serves_the_generated_llama_and_matches_its_plan() {
 
     // Before the fixtures carried <0xXX> byte tokens, tokenizing this prompt failed (llama-server
     // answered 400 "unordered_map::at"; llama-completion aborted).
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"hello world","n_predict":4}"#,
-        Duration::from_secs(60),
-    )
-    .expect("completion");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
-    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    let body = launch_support::complete(port, "hello world", 4, Duration::from_secs(60));
     assert_eq!(body["tokens_predicted"], 4, "{body}");
 
     let status = started.stop();

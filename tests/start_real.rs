@@ -72,17 +72,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
     let dir = setup(port, &model);
     let conf = dir.path().join("models.conf");
     let mut started = launch_support::start_profile("gemma", &conf, port, 120);
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"Hello","n_predict":8}"#,
-        Duration::from_secs(60),
-    )
-    .expect("completion");
-    assert_eq!(r.status, 200);
-    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
-    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    launch_support::complete(port, "Hello", 8, Duration::from_secs(60));
 
     let status = started.stop();
     assert_eq!(status.code(), Some(0));

@@ -146,6 +146,18 @@ pub fn wait_for_health(child: &mut std::process::Child, port: u16, limit: Durati
     }
 }
 
+/// `POST /completion` of `prompt` for `n_predict` tokens to the server on `port`: asserts it
+/// answers 200 with a non-empty `content` and returns the JSON body.
+pub fn complete(port: u16, prompt: &str, n_predict: u32, limit: Duration) -> serde_json::Value {
+    let request = serde_json::json!({"prompt": prompt, "n_predict": n_predict}).to_string();
+    let r = launch::http::post_json("127.0.0.1", port, "/completion", &request, limit)
+        .expect("completion");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    body
+}
+
 /// A running `profilec start ID CONF --quiet --timeout SECS` whose server answered /health.
 /// Dropping it sends SIGINT to a start still running, so a failing assertion never leaves a
 /// server holding the port.
