@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::support::{self, root};
 use profilec::launch::http;
 
+use crate::support::stdout_json as json;
 use profilec::coresidency::{DeviceUse, Footprint, co_resident_sets, fits, safe_models_max};
 use profilec::hardware::{Device, DeviceKind, Machine};
 use proptest::prelude::*;
@@ -21,16 +22,6 @@ fn stdout_ok(args: &[&str]) -> String {
     let out = profilec(args);
     support::stdout_ok_for(&out, &format!("{args:?}"));
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 const EXAMPLE: &str = "profiles/models.conf";

@@ -4,16 +4,12 @@
 use crate::support;
 use std::fs;
 use std::path::PathBuf;
-use std::process::Output;
 
+use crate::support::stdout_json as json;
 use profilec::preset::{Dialect, detect};
 
 fn fixture(name: &str) -> PathBuf {
     crate::support::test_fixture(&format!("presets/{name}"))
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
 fn codes(v: &serde_json::Value) -> Vec<String> {

@@ -118,6 +118,16 @@ pub fn stdout_ok_for(out: &Output, context: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// What a finished command printed on stdout, as text.
+pub fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a finished command printed on stderr, as text.
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// The command's stdout parsed as JSON; a failure shows what it printed on both streams.
 pub fn stdout_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
