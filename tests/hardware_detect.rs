@@ -7,14 +7,6 @@ use std::path::Path;
 use profilec::diag::Severity;
 use profilec::hardware;
 
-/// The GPUs the loaded NVIDIA kernel driver lists (one directory per GPU under
-/// /proc/driver/nvidia/gpus), read without NVML so the test does not trust what it checks;
-/// `None` when no driver is loaded.
-fn driver_gpus() -> Option<usize> {
-    let dir = std::fs::read_dir("/proc/driver/nvidia/gpus").ok()?;
-    Some(dir.filter(|e| e.is_ok()).count())
-}
-
 #[test]
 fn detects_cpu_and_ram() {
     let d = hardware::detect(Path::new("/opt/llm"));
@@ -40,7 +32,7 @@ fn detects_cpu_and_ram() {
 #[test]
 fn no_driver_means_cpu_only_with_a_note() {
     let d = hardware::detect(Path::new("."));
-    if let Some(gpus) = driver_gpus() {
+    if let Some(gpus) = crate::support::nvidia_driver_gpus() {
         // A machine with a driver asserts the other side of the same rule: NVML ran, no
         // no-driver note, and every GPU the driver lists (unless CUDA_VISIBLE_DEVICES hides
         // some) is there, numbered CUDA0… with its free memory observed.

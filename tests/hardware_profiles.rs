@@ -48,7 +48,7 @@ fn reference_rig_parses_with_exact_values() {
     assert_eq!(c.arch, "x86_64");
     assert_eq!(c.speed, 0.05);
 
-    let defaults = defaults(&hw);
+    let defaults = defaults(hw);
     assert_eq!(
         defaults,
         [
@@ -114,7 +114,7 @@ fn cpu_only_box_parses_with_exact_values() {
         (8, 16, 1)
     );
     assert_eq!((c.arch.as_str(), c.speed), ("x86_64", 0.08));
-    let defaults = defaults(&hw);
+    let defaults = defaults(hw);
     assert_eq!(
         defaults,
         [

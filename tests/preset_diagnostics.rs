@@ -4,8 +4,11 @@
 use profilec::diag::{Diagnostic, Severity, line_col};
 use profilec::preset::check_preset_source;
 
-/// `(severity, line, column, end_line, end_column)` of the only diagnostic with `code`.
-fn at(src: &str, code: &str) -> (Severity, usize, usize, usize, usize) {
+/// `(severity, line, column, end_line, end_column)` of a diagnostic.
+type At = (Severity, usize, usize, usize, usize);
+
+/// The [`At`] of the only diagnostic with `code`.
+fn at(src: &str, code: &str) -> At {
     let report = check_preset_source(src, None);
     let found: Vec<&Diagnostic> = report
         .diagnostics
@@ -21,7 +24,7 @@ fn at(src: &str, code: &str) -> (Severity, usize, usize, usize, usize) {
 }
 
 /// Asserts [`at`] for each `(source, code, expected)` case, naming the case that differs.
-fn expect_at(cases: &[(&str, &str, (Severity, usize, usize, usize, usize))]) {
+fn expect_at(cases: &[(&str, &str, At)]) {
     for (src, code, want) in cases {
         assert_eq!(at(src, code), *want, "{code} in {src:?}");
     }

@@ -144,6 +144,15 @@ pub fn start_binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_start"))
 }
 
+/// The GPUs the loaded NVIDIA kernel driver lists (one directory per GPU under
+/// /proc/driver/nvidia/gpus), read without NVML so a detection test does not trust what it
+/// checks; `None` when no driver is loaded. Tests assert both sides of the rule on it, so a
+/// machine with a driver never passes a no-driver assertion silently.
+pub fn nvidia_driver_gpus() -> Option<usize> {
+    let dir = std::fs::read_dir("/proc/driver/nvidia/gpus").ok()?;
+    Some(dir.filter(|e| e.is_ok()).count())
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
