@@ -236,3 +236,35 @@ fn cases_2_3_12_glm_with_stand_in_graphs() {
     assert_kv(&p, "case12", "CUDA0", 23552.0);
     assert_compute(&p, "case12", &[("CUDA0", 3584.09), ("CPU", 2112.11)]);
 }
+
+/// `--no-op-offload` (`cparams.op_offload = false`; ggml-backend.cpp
+/// `ggml_backend_sched_backend_id_from_cur` asks `offload_op` only when `sched->op_offload`):
+/// case 11's expert matmuls, whose weights sit on the host, stay on the CPU. CUDA0 then holds no
+/// copy of an expert weight and the host runs the expert activations; with op offload (the
+/// logged default) the plan matches the log.
+#[test]
+fn no_op_offload_keeps_host_weight_ops_on_the_cpu() {
+    let args = "-ngl 99 --n-cpu-moe 99 -c 131072 -fa on -fit off -np 1";
+    let on = run(
+        "case11",
+        "gpt-oss-20b-mxfp4.gguf",
+        args,
+        Program::LlamaServer,
+    );
+    let off = run(
+        "case11",
+        "gpt-oss-20b-mxfp4.gguf",
+        &format!("{args} --no-op-offload"),
+        Program::LlamaServer,
+    );
+    let compute = |p: &Plan, dev: &str| p.device(dev).map_or(f64::NAN, |d| d.compute_mib);
+    println!(
+        "case11 op offload on: CUDA0 {:.2} CPU {:.2}; off: CUDA0 {:.2} CPU {:.2}",
+        compute(&on, "CUDA0"),
+        compute(&on, "CPU"),
+        compute(&off, "CUDA0"),
+        compute(&off, "CPU")
+    );
+    assert!(compute(&off, "CUDA0") < compute(&on, "CUDA0"));
+    assert!(compute(&off, "CPU") > compute(&on, "CPU"));
+}

@@ -3,8 +3,7 @@
 //! records them, `check` is clean, `plan` splits Gemma 3 270M over RPC0, RPC1 and the CPU,
 //! `start` launches llama-server with `--rpc`, a completion returns text, SIGINT stops it, and
 //! the buffers llama.cpp logged per RPC device match the plan (weights and KV to 0.01 MiB,
-//! compute within 5 % on RPC0 and the CPU; see the
-//! note on RPC1 below). Every server is started and stopped here.
+//! compute within 5 % on RPC0, RPC1 and the CPU). Every server is started and stopped here.
 
 use std::fs;
 use std::time::Duration;
@@ -103,37 +102,12 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
     assert_eq!(status.code(), Some(0));
 
     let (row, _cpu) = observed_run(dir.path(), "gemma-rpc", port, 2048);
-    for device in ["CPU", "RPC0"] {
+    // RPC1 holds the last layers and the output: only the previous layer's output crosses into
+    // it (llama.cpp pins each layer's first norm to the layer's device under full offload), so
+    // its compute buffer holds four copies of one `n_embd × n_ubatch` input, not two.
+    for device in ["CPU", "RPC0", "RPC1"] {
         assert_device_matches_plan(&row, device);
     }
-    // RPC1 holds the output layer. Weights and KV are exact; its compute buffer is planned
-    // 5.00 MiB above the log (38.57 vs 33.57 MiB on b11434, the size of five Gemma logit rows):
-    // a gap of the scheduler model for llama-server's output device over RPC (issue 11's area,
-    // src/budget/compute), measured here and reported, not asserted until it is fixed.
-    let pick = |list: &Value, key: &str| {
-        list.as_array()
-            .and_then(|a| a.iter().find(|d| d[key] == "RPC1"))
-            .cloned()
-            .expect("RPC1 row")
-    };
-    let (plan, seen) = (
-        pick(&row["plan"]["devices"], "name"),
-        pick(&row["measured"], "device"),
-    );
-    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-    assert!(
-        (f(&plan, "weights_mib") - f(&seen, "weights_mib")).abs() <= 0.01,
-        "{plan} vs {seen}"
-    );
-    assert!(
-        (f(&plan, "kv_mib") - f(&seen, "kv_mib")).abs() <= 0.01,
-        "{plan} vs {seen}"
-    );
-    println!(
-        "RPC1 compute: plan {} MiB, log {} MiB",
-        f(&plan, "compute_mib"),
-        f(&seen, "compute_mib")
-    );
 }
 
 #[test]

@@ -444,7 +444,7 @@ fn compute_per_device(
         && opts.overrides.is_empty();
     let backends = Backends {
         devices,
-        op_offload: true,
+        op_offload: opts.op_offload,
         n_copies: if pipeline { 4 } else { 1 },
     };
     let bytes = super::compute::scheduled(model, facts, ctx, place, &backends).bytes;

@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub swa_full: bool,
     /// `-nkvo` turns it off: the KV cache then stays in host memory.
     pub kv_offload: bool,
+    /// `--no-op-offload` turns it off: large-batch ops whose weights sit in host memory then
+    /// run on the host instead of the first GPU (`cparams.op_offload`).
+    pub op_offload: bool,
     pub load_mode: String,
     pub repack: bool,
     #[serde(serialize_with = "ser_display")]
@@ -130,6 +133,7 @@ impl RunOptions {
             flash_attn: FlashAttn::Auto,
             swa_full: false,
             kv_offload: true,
+            op_offload: true,
             load_mode: "auto".into(),
             repack: true,
             gpu_layers: GpuLayers::Auto,
@@ -184,6 +188,7 @@ impl RunOptions {
             )?,
             swa_full: eff.switch("--swa-full").unwrap_or(d.swa_full),
             kv_offload: eff.switch("--kv-offload").unwrap_or(d.kv_offload),
+            op_offload: eff.switch("--op-offload").unwrap_or(d.op_offload),
             load_mode: text("--load-mode", &d.load_mode),
             repack: eff.switch("--repack").unwrap_or(d.repack),
             gpu_layers: read(

@@ -137,6 +137,24 @@ impl<'a> Builder<'a> {
         id
     }
 
+    /// llama.cpp's graph callback fixes a layer's unweighted `norm` op to the layer's device
+    /// when the whole model is offloaded or the ubatch is small (src/llama-context.cpp,
+    /// `graph_get_cb`: `n_tokens < 32 || full_offload`), so the layer's first norm runs on its
+    /// own device and only the previous layer's output crosses. Without it the scheduler's
+    /// expansion would run it on the previous layer's device and copy both the normed rows
+    /// and the residual (measured over RPC: one extra `n_embd × n_ubatch` input, four times
+    /// with pipeline copies). The layer's other norms sit between ops of their own layer and
+    /// land there anyway.
+    fn pin(&mut self, id: Id) {
+        let full_offload = self.place.output.is_some();
+        if self.il.is_some()
+            && (self.shape.n_tokens < 32 || full_offload)
+            && let Some(t) = self.g.tensors.get_mut(id)
+        {
+            t.pinned = true;
+        }
+    }
+
     /// A `get_rows` from a weight (the token embeddings): CUDA never offloads it (batch 0).
     pub fn get_rows(&mut self, size: u64, weight: Id, rows: Id) -> Id {
         let id = self.g.op(size, &[weight, rows], false, self.dev);
@@ -319,6 +337,7 @@ impl<'a> Builder<'a> {
         let et = e * self.t * F32;
         let mut inp_sa = inp;
         let x = self.ip(et, &[inp]);
+        self.pin(x);
         let x = self.ip(et, &[x, EXTERNAL]);
         let mut x = if l.is_recurrent {
             match self.fam {

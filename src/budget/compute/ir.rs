@@ -47,6 +47,9 @@ pub struct Tensor {
     pub kind: Kind,
     /// Rows the op processes as CUDA's `get_op_batch_size` counts them (0 for `get_rows`).
     pub batch: u64,
+    /// The graph callback fixed the op's backend to `dev` before the scheduler runs
+    /// (`ggml_backend_sched_set_tensor_backend`; see `graph::Builder::pin`).
+    pub pinned: bool,
 }
 
 impl Tensor {
@@ -67,6 +70,7 @@ impl Tensor {
             dev,
             kind,
             batch: 0,
+            pinned: false,
         }
     }
 }

@@ -102,6 +102,9 @@ impl Sched<'_> {
         if let Some(b) = self.buffer_backend(id) {
             return Some(b);
         }
+        if t.pinned {
+            return Some(self.be.of(t.dev));
+        }
         if t.input {
             return Some(self.be.cpu());
         }
@@ -285,6 +288,7 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
                             dev: be.dev(b),
                             kind: Kind::Op,
                             batch: 0,
+                            pinned: false,
                         })
                     })
                     .collect();
@@ -318,6 +322,7 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
                 dev: be.dev(backend(&s.at, input)),
                 kind: Kind::Dep,
                 batch: 0,
+                pinned: false,
             });
             nodes.push(dep);
             if let Some(&c) = copies.get(&(input, sp.backend)).and_then(|v| v.first()) {
@@ -356,4 +361,66 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
     out.nodes = nodes;
     out.leafs = Some(leafs);
     (out, n_splits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where a 512-row matmul whose weight sits in host memory runs.
+    fn backend_of_host_weight_op(devices: Vec<DeviceKind>, op_offload: bool) -> Option<usize> {
+        let mut g = Graph::new();
+        let x = g.input(4 * 512, None);
+        let w = g.external(1 << 20, Kind::Weight, None);
+        let y = g.op(4 * 512, &[w, x], false, None);
+        if let Some(t) = g.tensors.get_mut(y) {
+            t.batch = 512;
+        }
+        let be = Backends {
+            devices,
+            op_offload,
+            n_copies: 1,
+        };
+        let (out, _) = schedule(&g, &be);
+        out.tensors.get(y).and_then(|t| t.dev)
+    }
+
+    #[test]
+    fn op_offload_sends_large_host_weight_ops_to_the_first_cuda_device_only() {
+        let cuda = || vec![DeviceKind::Rpc, DeviceKind::Cuda];
+        // ggml-cuda.cu `offload_op` takes it; RPC has no `offload_op`, so CUDA (backend 1) does.
+        assert_eq!(backend_of_host_weight_op(cuda(), true), Some(1));
+        // --no-op-offload: `sched->op_offload` is false, the op runs with its weight.
+        assert_eq!(backend_of_host_weight_op(cuda(), false), None);
+        // RPC devices alone never take it.
+        assert_eq!(
+            backend_of_host_weight_op(vec![DeviceKind::Rpc, DeviceKind::Rpc], true),
+            None
+        );
+    }
+
+    #[test]
+    fn a_pinned_norm_stays_on_its_layer_device() {
+        // Layer 0 on device 0 ends in `a`; layer 1's norm reads it and is pinned to device 1.
+        let mut g = Graph::new();
+        let x = g.input(64, None);
+        let w0 = g.external(0, Kind::Weight, Some(0));
+        let a = g.op(64, &[w0, x], false, Some(0));
+        let norm = g.op(64, &[a], true, Some(1));
+        let w1 = g.external(0, Kind::Weight, Some(1));
+        let b = g.op(64, &[norm, w1], true, Some(1));
+        let be = Backends {
+            devices: vec![DeviceKind::Rpc, DeviceKind::Rpc],
+            op_offload: true,
+            n_copies: 1,
+        };
+        let (free, _) = schedule(&g, &be);
+        assert_eq!(free.tensors.get(norm).and_then(|t| t.dev), Some(0));
+        if let Some(t) = g.tensors.get_mut(norm) {
+            t.pinned = true;
+        }
+        let (pinned, _) = schedule(&g, &be);
+        assert_eq!(pinned.tensors.get(norm).and_then(|t| t.dev), Some(1));
+        assert_eq!(pinned.tensors.get(b).and_then(|t| t.dev), Some(1));
+    }
 }
