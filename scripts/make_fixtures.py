@@ -63,7 +63,7 @@ class Fixture:
         raw = self.rng.integers(0, 256, size=n // blk * size, dtype=np.uint8)
         self.w.add_tensor(name, raw.reshape(shape[:-1] + [shape[-1] // blk * size]), raw_dtype=qtype)
 
-    def common(self, name, n_layer, n_ff, n_head_kv, extra_general=True):
+    def common(self, name, n_layer, n_ff, n_head_kv, extra_general=True, embd=None, heads=None):
         w = self.w
         w.add_name(name)
         w.add_basename(name.split("-")[0])
@@ -76,11 +76,11 @@ class Fixture:
             w.add_float32("general.sampling.top_p", 0.95)
             w.add_float32("general.sampling.temp", 0.7)
         self.kv("{a}.context_length", CTX)
-        self.kv("{a}.embedding_length", EMBD)
+        self.kv("{a}.embedding_length", embd or EMBD)
         self.kv("{a}.block_count", n_layer)
         if n_ff is not None:
             self.kv("{a}.feed_forward_length", n_ff)
-        self.kv("{a}.attention.head_count", HEADS)
+        self.kv("{a}.attention.head_count", heads or HEADS)
         self.kv("{a}.attention.head_count_kv", n_head_kv)
         self.kv("{a}.rope.freq_base", 10000.0)
         self.kv("{a}.attention.layer_norm_rms_epsilon", 1e-6)
@@ -270,9 +270,23 @@ def qwen3next(path, seed):
 def deepseek2(path, seed):
     # GLM-4.7-Flash's shape (the corpus' main model): q-LoRA, MLA, sigmoid gating with
     # normalised, scaled expert weights and an expert-selection bias.
-    q_rank, rank, rope, nope, vhd = 96, 32, 16, 32, 32
+    mla_moe(path, seed, "tiny-deepseek2-mla", heads=HEADS, q_rank=96, rank=32, rope=16, nope=32,
+            vhd=32, n_layer=3, scale=1.8, tq=QT.Q8_0)
+
+
+def deepseek2_v3(path, seed):
+    # DeepSeek-V3's proportions, scaled down: the latent rank (64) is not the no-rope head size
+    # (32), so key_length (rank + rope, the cache) and key_length_mla (nope + rope, the queries)
+    # differ, and the decompressed V head (32) is not the rank either. Q4_0 projections repack.
+    mla_moe(path, seed, "tiny-deepseek2-v3", heads=8, q_rank=32, rank=64, rope=16, nope=32,
+            vhd=32, n_layer=2, scale=2.5, tq=QT.Q4_0)
+
+
+def mla_moe(path, seed, name, heads, q_rank, rank, rope, nope, vhd, n_layer, scale, tq):
+    """A deepseek2 model with MLA: one dense block, then MoE blocks with a shared expert.
+    `tq` is the type of the q_b and output projections."""
     f = Fixture(path, "deepseek2", seed)
-    f.common("tiny-deepseek2-mla", 3, 256, 1)
+    f.common(name, n_layer, 256, 1, heads=heads)
     f.kv("{a}.attention.q_lora_rank", q_rank)
     f.kv("{a}.attention.kv_lora_rank", rank)
     f.kv("{a}.attention.key_length", rank + rope)
@@ -285,26 +299,49 @@ def deepseek2(path, seed):
     f.kv("{a}.expert_used_count", 2)
     f.kv("{a}.expert_shared_count", 1)
     f.kv("{a}.expert_feed_forward_length", 64)
-    f.kv("{a}.expert_weights_scale", 1.8)
+    f.kv("{a}.expert_weights_scale", scale)
     f.kv("{a}.expert_weights_norm", True)
     f.kv("{a}.expert_gating_func", 2)
     f.embd_out()
-    for i in range(3):
+    for i in range(n_layer):
         f.t(f"blk.{i}.attn_norm.weight", [EMBD])
         f.t(f"blk.{i}.attn_q_a.weight", [EMBD, q_rank], QT.Q8_0)
         f.t(f"blk.{i}.attn_q_a_norm.weight", [q_rank])
-        f.t(f"blk.{i}.attn_q_b.weight", [q_rank, HEADS * (nope + rope)], QT.Q8_0)
+        f.t(f"blk.{i}.attn_q_b.weight", [q_rank, heads * (nope + rope)], tq)
         f.t(f"blk.{i}.attn_kv_a_mqa.weight", [EMBD, rank + rope], QT.Q8_0)
         f.t(f"blk.{i}.attn_kv_a_norm.weight", [rank])
-        f.t(f"blk.{i}.attn_k_b.weight", [nope, rank, HEADS], QT.F16)
-        f.t(f"blk.{i}.attn_v_b.weight", [rank, vhd, HEADS], QT.F16)
-        f.t(f"blk.{i}.attn_output.weight", [HEADS * vhd, EMBD], QT.Q8_0)
+        f.t(f"blk.{i}.attn_k_b.weight", [nope, rank, heads], QT.F16)
+        f.t(f"blk.{i}.attn_v_b.weight", [rank, vhd, heads], QT.F16)
+        f.t(f"blk.{i}.attn_output.weight", [heads * vhd, EMBD], tq)
         if i < 1:
             f.dense_ffn(i, 256)
         else:
             f.experts(i, 4, 64)
             f.t(f"blk.{i}.exp_probs_b.bias", [4])
             f.shared_expert(i, 64)
+    f.finish()
+
+
+def llama_tied_h80(path, seed):
+    # Head size 80 with 2 KV heads (GQA 4/2) and tied embeddings stored in Q4_0: without
+    # output.weight llama.cpp duplicates token_embd for the output matmul, and on the CPU that
+    # copy is repacked (CPU_REPACK gains a whole embedding; docs/memory-model.md §2).
+    embd, heads, hd, nkv, n_ff = 320, 4, 80, 2, 64
+    f = Fixture(path, "llama", seed)
+    f.common("tiny-llama-h80-tied", 2, n_ff, nkv, embd=embd, heads=heads)
+    f.kv("{a}.rope.dimension_count", hd)
+    f.t("token_embd.weight", [embd, VOCAB], QT.Q4_0)
+    f.t("output_norm.weight", [embd])
+    for i in range(2):
+        f.t(f"blk.{i}.attn_norm.weight", [embd])
+        f.t(f"blk.{i}.attn_q.weight", [embd, hd * heads], QT.Q4_0)
+        f.t(f"blk.{i}.attn_k.weight", [embd, hd * nkv], QT.Q4_0)
+        f.t(f"blk.{i}.attn_v.weight", [embd, hd * nkv], QT.Q8_0)
+        f.t(f"blk.{i}.attn_output.weight", [hd * heads, embd], QT.Q4_0)
+        f.t(f"blk.{i}.ffn_norm.weight", [embd])
+        f.t(f"blk.{i}.ffn_gate.weight", [embd, n_ff], QT.Q4_0)
+        f.t(f"blk.{i}.ffn_up.weight", [embd, n_ff], QT.Q8_0)
+        f.t(f"blk.{i}.ffn_down.weight", [n_ff, embd], QT.Q4_0)
     f.finish()
 
 
@@ -339,6 +376,9 @@ FIXTURES = [
     ("qwen3next-hybrid.gguf", qwen3next),
     ("deepseek2-mla.gguf", deepseek2),
     ("gpt-oss-mxfp4.gguf", gpt_oss),
+    # Appended: a fixture's seed is its position, so the ones above keep their bytes.
+    ("llama-h80-tied.gguf", llama_tied_h80),
+    ("deepseek2-v3.gguf", deepseek2_v3),
 ]
 
 

@@ -29,10 +29,10 @@ fn machine() -> Machine {
     support::machine_of("profiles/cpu-only.toml")
 }
 
-struct Case {
-    label: String,
-    model: PathBuf,
-    args: String,
+pub(crate) struct Case {
+    pub label: String,
+    pub model: PathBuf,
+    pub args: String,
 }
 
 fn grid(gemma: &Path) -> Vec<Case> {
@@ -272,6 +272,14 @@ fn plan_matches_llama_completion_on_the_cpu() {
     };
     let cases = grid(&g);
     assert!(cases.len() <= 40);
+    let failures = plan_against_completion(&bin, &cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs every case with llama-completion (two at a time), plans it, compares each component
+/// (weights, KV, recurrent, output to 0.01 MiB; compute within 5 %), prints the error table and
+/// returns the failures. A case both llama.cpp and the planner refuse counts as agreement.
+pub(crate) fn plan_against_completion(bin: &Path, cases: &[Case]) -> Vec<String> {
     let next = Mutex::new(0usize);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -284,7 +292,7 @@ fn plan_matches_llama_completion_on_the_cpu() {
                         *n - 1
                     };
                     let Some(case) = cases.get(i) else { break };
-                    let report = run_completion(&bin, &case.model, &case.args);
+                    let report = run_completion(bin, &case.model, &case.args);
                     results.lock().expect("lock").push((i, report));
                 }
             });
@@ -313,7 +321,7 @@ fn plan_matches_llama_completion_on_the_cpu() {
     }
     print_table(&errs);
     println!("{rejected} case(s) refused by both llama.cpp and the planner");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    failures
 }
 
 /// llama-server differs in its defaults (`-np` auto = 4 unified slots) and in reserving one

@@ -23,8 +23,8 @@ fn expectation(gguf: &Path) -> Value {
 }
 
 #[test]
-fn there_are_eleven_fixture_files() {
-    assert_eq!(fixtures().len(), 11, "{:?}", fixtures());
+fn there_are_thirteen_fixture_files() {
+    assert_eq!(fixtures().len(), 13, "{:?}", fixtures());
 }
 
 #[test]

@@ -15,6 +15,7 @@ mod solver_support;
 mod bench_inputs;
 mod bench_real;
 mod bench_run_options;
+mod budget_gaps;
 mod budget_headers;
 mod budget_lints;
 mod budget_placement;

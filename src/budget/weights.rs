@@ -50,7 +50,8 @@ pub enum WeightRule {
     OutputLayer,
     /// The first matching `-ot` / `-cmoe` / `-ncmoe` rule (its pattern).
     Override(String),
-    /// Tied embeddings: `token_embd` duplicated for the output layer on a GPU.
+    /// Tied embeddings: `token_embd` duplicated for the output layer (on a GPU, or in
+    /// `CPU_REPACK` when the host repacks it).
     TiedOutput,
 }
 
@@ -146,23 +147,51 @@ pub fn estimate(
             rule,
         });
     }
-    // llama.cpp duplicates a tied token_embd for an output layer that is not on the host.
-    if !model.tensors.iter().any(|t| t.name == "output.weight")
-        && let (DeviceRef::Gpu(_), Some(embd)) = (
-            placement.output,
-            model.tensors.iter().find(|t| t.name == "token_embd.weight"),
-        )
-    {
-        tensors.push(TensorPlacement {
-            name: "output.weight (tied token_embd)".into(),
-            device: placement.output,
-            buffer: WeightBuffer::Gpu,
-            bytes: device_alloc_size(embd, placement.output, machine),
-            rule: WeightRule::TiedOutput,
-        });
+    if let Some(copy) = tied_output_copy(model, opts, placement, machine) {
+        tensors.push(copy);
     }
     let buffers = buffer_sizes(model, &tensors, machine);
     Ok(WeightsEstimate { tensors, buffers })
+}
+
+/// Tied embeddings (no `output.weight`): the arch's loader creates the output matrix again from
+/// `token_embd` with `TENSOR_DUPLICATED` (src/models/llama.cpp l.41–45, the same in every arch),
+/// probed as a MUL_MAT in the output layer's buffer-type list. `create_tensor`
+/// (src/llama-model-loader.cpp, "if duplicated, check if the original tensor was allocated in the
+/// same buffer type context") reuses `token_embd` only when that list picks the same buffer type
+/// (GET_ROWS), so a second copy is allocated on a GPU output layer, and on the host when the
+/// MUL_MAT probe picks `CPU_REPACK` (a Q4_0/Q4_K/IQ4_NL/MXFP4 embedding, rows % 8 == 0) while
+/// GET_ROWS kept `token_embd` in the mapping.
+fn tied_output_copy(
+    model: &Model,
+    opts: &RunOptions,
+    placement: &LayerPlacement,
+    machine: &Machine,
+) -> Option<TensorPlacement> {
+    if model.tensors.iter().any(|t| t.name == "output.weight") {
+        return None;
+    }
+    let embd = model
+        .tensors
+        .iter()
+        .find(|t| t.name == "token_embd.weight")?;
+    let (buffer, bytes) = match placement.output {
+        DeviceRef::Gpu(_) => (
+            WeightBuffer::Gpu,
+            device_alloc_size(embd, placement.output, machine),
+        ),
+        DeviceRef::Cpu if !machine.has_cuda() && opts.repack && repack_kernel_on_avx2(embd) => {
+            (WeightBuffer::CpuRepack, embd.n_bytes)
+        }
+        DeviceRef::Cpu => return None,
+    };
+    Some(TensorPlacement {
+        name: "output.weight (tied token_embd)".into(),
+        device: placement.output,
+        buffer,
+        bytes,
+        rule: WeightRule::TiedOutput,
+    })
 }
 
 fn tensor_device(
@@ -258,6 +287,12 @@ pub fn repacks_on_avx2(t: &Tensor) -> bool {
     if !(is_exps || is_mat) {
         return false;
     }
+    repack_kernel_on_avx2(t)
+}
+
+/// The type and row condition of `ggml_repack_get_optimal_repack_type` on x86 AVX2
+/// (ggml/src/ggml-cpu/repack.cpp ~l.4974–5100), whatever the op.
+fn repack_kernel_on_avx2(t: &Tensor) -> bool {
     let rows_ok = t.dims.get(1).is_some_and(|ne1| ne1 % 8 == 0);
     rows_ok && matches!(t.ggml_type.name, "Q4_0" | "Q4_K" | "IQ4_NL" | "MXFP4")
 }
@@ -307,7 +342,8 @@ fn buffer_sizes(
             *e = e.saturating_add(p.bytes);
         }
     }
-    // The tied output copy has no tensor in the file: it was appended after the zip ran out.
+    // The tied output copy has no tensor in the file: it was appended after the zip ran out
+    // (a GPU buffer or CPU_REPACK, never the mapping).
     for p in tensors.iter().skip(model.tensors.len()) {
         let e = sums.entry((p.device, p.buffer)).or_default();
         *e = e.saturating_add(p.bytes);

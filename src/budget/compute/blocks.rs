@@ -155,12 +155,16 @@ impl Builder<'_> {
             _ => (0, 0),
         };
         let h = u64::from(l.n_head);
-        let dk = u64::from(l.n_embd_head_k);
-        let dv = self
-            .model
-            .metadata
-            .u64(&format!("{}.attention.value_length_mla", self.facts.arch))
-            .unwrap_or(u64::from(l.n_embd_head_v));
+        // Q is `n_head × n_embd_head_k_mla` (nope + rope), not the cache's `key_length`
+        // (rank + rope): src/models/deepseek2.cpp creates `wq_b` as `{q_lora_rank, n_head *
+        // n_embd_head_k_mla}`.
+        let meta = |key: &str| {
+            self.model
+                .metadata
+                .u64(&format!("{}.attention.{key}", self.facts.arch))
+        };
+        let dk = meta("key_length_mla").unwrap_or(u64::from(l.n_embd_head_k));
+        let dv = meta("value_length_mla").unwrap_or(u64::from(l.n_embd_head_v));
         let q = if self.has_tensor(".attn_q_a.weight") {
             let r = self
                 .model
