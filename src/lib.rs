@@ -35,6 +35,7 @@ pub mod observed;
 pub mod optimize;
 pub mod place;
 pub mod preset;
+pub mod profile;
 pub mod project;
 pub mod pull;
 pub mod remote;

@@ -1,24 +1,33 @@
 //! `optimize`: the seed's "run optimization" recommendation (docs/optimize.md) — hardware, model,
 //! recommended llama.cpp parameters and one sentence of rationale per decision — computed with
 //! the real memory model instead of rules of thumb. It never launches anything.
+//!
+//! The search starts from one [`ResolvedProfile`] (the model with `[defaults]`, `-np 1` and,
+//! with a GPU, `--fit off`) and varies its typed `RunOptions`; the recommendation is applied to
+//! that same value (`Recommendation::launch`), so `run --model` launches what was planned.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::budget::{Plan, Program, plan_model};
+use crate::budget::{Plan, Program, check_block_sizes, plan_model};
 use crate::config::GpuLayers;
-use crate::gguf::{self, GgufError, Model, ModelFacts};
+use crate::gguf::{GgufError, LoadedModel, ModelCache};
 use crate::hardware::Hardware;
-use crate::resolve::RunOptions;
+use crate::profile::ResolvedProfile;
+use crate::resolve::{FlashAttn, OptionError, Origin, RunOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OptimizeError {
     #[error("model file {0} not found")]
     MissingModel(PathBuf),
-    #[error(transparent)]
-    Model(#[from] GgufError),
+    #[error("{0}")]
+    Model(Rc<GgufError>),
+    /// A `[defaults]` value of the wrong type: the launch cannot be read.
+    #[error("profilec.toml [defaults]: {0}")]
+    Defaults(#[from] OptionError),
     #[error("the memory model could not plan {model}: {why}")]
     Plan { model: PathBuf, why: String },
     #[error(
@@ -38,7 +47,8 @@ impl crate::error::Failure for OptimizeError {
     fn code(&self) -> &'static str {
         match self {
             OptimizeError::MissingModel(_) => "io::model-missing",
-            OptimizeError::Model(e) => e.code(),
+            OptimizeError::Model(e) => crate::error::Failure::code(e.as_ref()),
+            OptimizeError::Defaults(e) => e.code(),
             OptimizeError::Plan { .. } => "optimize::cannot-plan",
             OptimizeError::NothingFits { .. } => "optimize::nothing-fits",
         }
@@ -47,7 +57,10 @@ impl crate::error::Failure for OptimizeError {
     fn help(&self) -> String {
         match self {
             OptimizeError::MissingModel(_) => "pass the path of a .gguf file with --model".into(),
-            OptimizeError::Model(e) => crate::error::Failure::help(e),
+            OptimizeError::Model(e) => crate::error::Failure::help(e.as_ref()),
+            OptimizeError::Defaults(e) => {
+                format!("{} (in [defaults] of profilec.toml)", e.help())
+            }
             OptimizeError::Plan { .. } => {
                 "try `profilec plan --model FILE` to see the details".into()
             }
@@ -60,7 +73,8 @@ impl crate::error::Failure for OptimizeError {
 
     fn exit_code(&self) -> i32 {
         match self {
-            OptimizeError::Model(e) => e.exit_code(),
+            OptimizeError::Model(e) => crate::error::Failure::exit_code(e.as_ref()),
+            OptimizeError::Defaults(e) => e.exit_code(),
             OptimizeError::Plan { .. } | OptimizeError::NothingFits { .. } => {
                 crate::error::exit::FAILED
             }
@@ -76,6 +90,10 @@ pub struct Recommendation {
     pub model: Value,
     pub recommended_params: Map<String, Value>,
     pub rationale: Vec<String>,
+    /// The launch the recommendation planned: `[defaults]`, the model, `-np 1`, `--fit off`
+    /// with a GPU, and the recommended flags (origin `placement`).
+    #[serde(skip)]
+    pub launch: ResolvedProfile,
 }
 
 const GIB: f64 = 1024.0;
@@ -93,10 +111,45 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
     if !model_path.is_file() {
         return Err(OptimizeError::MissingModel(model_path.to_path_buf()));
     }
-    let (model, facts) = gguf::inspect(model_path)?;
     let machine = hw.machine();
+    let gpu = !machine.is_cpu_only();
+    // One slot (the recommendation is for one user); with a GPU the layer count is ours, so
+    // fit must not place the layers again.
+    let mut base_args = vec!["--parallel".to_string(), "1".into()];
+    if gpu {
+        base_args.extend(["--fit".into(), "off".into()]);
+    }
+    let mut launch = ResolvedProfile::of_model(
+        model_path,
+        hw,
+        &base_args,
+        Program::LlamaServer,
+        &mut ModelCache::default(),
+    )?;
+    let loaded: Rc<LoadedModel> = match &launch.model {
+        Some(Ok(m)) => Rc::clone(m),
+        Some(Err(e)) => return Err(OptimizeError::Model(Rc::clone(e))),
+        None => return Err(OptimizeError::MissingModel(model_path.to_path_buf())),
+    };
+    let facts = &loaded.facts;
+    let mut cache_note = None;
+    // A `[defaults]` cache type whose blocks do not divide this model's head size is refused by
+    // llama.cpp (`budget::check_block_sizes`): plan and launch f16 caches instead, as `new` does.
+    let o = &launch.options;
+    if let Err(e) = check_block_sizes(
+        facts,
+        &o.cache_type_k,
+        &o.cache_type_v,
+        o.flash_attn != FlashAttn::Off,
+    ) {
+        let f16 = ["--cache-type-k", "f16", "--cache-type-v", "f16"].map(String::from);
+        launch.apply(&f16, Origin::Placement)?;
+        cache_note = Some(format!(
+            "--cache-type-k f16 --cache-type-v f16: {e}, so [defaults]' cache type cannot run this model"
+        ));
+    }
     let cpu = &hw.cpu;
-    let size_mib = model.file_bytes() as f64 / (1024.0 * 1024.0);
+    let size_mib = loaded.model.file_bytes() as f64 / (1024.0 * 1024.0);
     let mut rationale = Vec::new();
     let mut params = Map::new();
 
@@ -111,21 +164,28 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
     ));
 
     let n_layers = u64::from(facts.n_layer) + 1;
-    let gpu = !machine.is_cpu_only();
-    let (ctx, ngl, plan) = choose(&model, &facts, model_path, hw, gpu, n_layers)?;
+    let (ctx, ngl, plan) = choose(&loaded, &launch, gpu, n_layers)?;
+    let batch = batch_for(gpu, ngl, n_layers);
     params.insert("--n-gpu-layers".into(), json!(ngl));
     params.insert("--n-ctx".into(), json!(ctx));
-    let batch = if gpu && ngl == n_layers { 512 } else { 256 };
     params.insert("--batch-size".into(), json!(batch));
+    let words: Vec<String> = [
+        ("--threads", u64::from(threads)),
+        ("--ctx-size", ctx),
+        ("--n-gpu-layers", ngl),
+        ("--batch-size", batch),
+    ]
+    .into_iter()
+    .flat_map(|(f, v)| [f.to_string(), v.to_string()])
+    .collect();
+    launch.apply(&words, Origin::Placement)?;
     let ram_mib = cpu.ram_mib as f64;
     let mlock = ram_mib > 1.5 * size_mib;
     params.insert("--mlock".into(), json!(mlock));
 
     if gpu {
         let used: Vec<String> = plan
-            .devices
-            .iter()
-            .filter(|d| d.name != "CPU")
+            .gpus()
             .map(|d| format!("{} {:.0}/{:.0} MiB", d.name, d.total_mib, d.capacity_mib))
             .collect();
         rationale.push(if ngl == n_layers {
@@ -142,7 +202,7 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
     } else {
         rationale.push("--n-gpu-layers 0: no GPU (no NVIDIA driver, or none declared), everything runs on the CPU".into());
     }
-    let cpu_plan = plan.device("CPU");
+    let cpu_plan = plan.cpu();
     rationale.push(format!(
         "--n-ctx {ctx}: the largest of {} tokens and below (trained: {}) whose KV cache and buffers fit{}",
         CTX_LADDER[0],
@@ -164,6 +224,7 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
         size_mib / GIB
     ));
     rationale.push("--no-mmap not recommended: memory-mapping loads lazily and lets the OS share pages; nothing here needs a copy".into());
+    rationale.extend(cache_note);
 
     let gpus: Vec<Value> = hw
         .gpus
@@ -194,37 +255,47 @@ pub fn optimize(model_path: &Path, hw: &Hardware) -> Result<Recommendation, Opti
         model: model_json,
         recommended_params: params,
         rationale,
+        launch,
     })
+}
+
+/// `--batch-size`: 512 with the whole model on the GPUs, else 256 (it also caps `-ub`, so the
+/// candidates are planned with it).
+fn batch_for(gpu: bool, ngl: u64, n_layers: u64) -> u64 {
+    if gpu && ngl == n_layers { 512 } else { 256 }
 }
 
 /// Whether a device's plan fits, keeping [`GPU_MARGIN_MIB`] free on a GPU.
 fn fits_device(d: &crate::budget::DevicePlan) -> bool {
-    let margin = if d.name == "CPU" { 0.0 } else { GPU_MARGIN_MIB };
+    let margin = if d.device.is_cpu() {
+        0.0
+    } else {
+        GPU_MARGIN_MIB
+    };
     d.total_mib + margin <= d.capacity_mib
 }
 
-/// The largest context (then the most GPU layers) whose plan fits every device.
+/// The largest context (then the most GPU layers) whose plan fits every device: candidates
+/// are `base`'s typed options with the context, layers and batch the recommendation writes.
 fn choose(
-    model: &Model,
-    facts: &ModelFacts,
-    path: &Path,
-    hw: &Hardware,
+    loaded: &LoadedModel,
+    base: &ResolvedProfile,
     gpu: bool,
     n_layers: u64,
 ) -> Result<(u64, u64, Plan), OptimizeError> {
-    let machine = hw.machine();
+    let (facts, path) = (&loaded.facts, &loaded.path);
     let try_plan = |ctx: u64, ngl: u64| -> Result<Plan, OptimizeError> {
-        let mut opts = RunOptions::builtin();
+        let mut opts: RunOptions = base.options.clone();
         opts.ctx_size = ctx;
         opts.gpu_layers = GpuLayers::Count(u32::try_from(ngl).unwrap_or(u32::MAX));
-        opts.parallel = Some(1);
+        opts.batch = batch_for(gpu, ngl, n_layers);
         plan_model(
-            model,
+            &loaded.model,
             facts,
             path.to_path_buf(),
             &opts,
-            &machine,
-            Program::LlamaServer,
+            &base.machine,
+            base.program,
         )
         .map_err(|e| OptimizeError::Plan {
             model: path.to_path_buf(),

@@ -48,6 +48,13 @@ MODEL=glm-4.7-flash-q4_k_m.gguf
 NAME=GLM Q8 on one GPU by fit
 MODEL=glm-4.7-flash-q8_0.gguf
 EXTRA_ARGS=--split-mode none
+
+[q8-strategy]
+NAME=27B Q8 placed by strategy B
+MODEL=qwen3.5-27b-ud-q8_k_xl.gguf
+FIT=off
+STRATEGY=B
+EXTRA_ARGS=-ngl 99 -c 262144 -np 1
 ";
 
 fn write_toml(dir: &Path) {
@@ -167,6 +174,26 @@ fn budget_rules_on_the_reference_rig() {
         none_fit[0].message.ends_with("while the other GPUs idle"),
         "{}",
         none_fit[0].message
+    );
+}
+
+/// check judges the launch `plan` and `render` use: with STRATEGY the solver's placement
+/// replaces the profile's own `-ngl 99` (which `q8-pinned` shows over budget), so the same
+/// profile placed by strategy B is within every budget.
+#[test]
+fn budget_rules_judge_the_strategys_placement() {
+    let (r, _) = check(true);
+    assert!(
+        in_profile(&r, "q8-pinned")
+            .iter()
+            .any(|d| d.code == "budget::does-not-fit"),
+        "{:?}",
+        r.diagnostics
+    );
+    let placed = in_profile(&r, "q8-strategy");
+    assert!(
+        !placed.iter().any(|d| d.severity == Severity::Error),
+        "{placed:?}"
     );
 }
 

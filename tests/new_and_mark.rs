@@ -199,3 +199,61 @@ fn new_plans_the_profile_on_the_reference_rig() {
     assert!(diff.contains("-ctk f16 -ctv f16"), "{diff}");
     assert!(diff.contains("using f16 caches"), "{diff}");
 }
+
+/// The budget `new` writes into the comment block is the plan of the profile it writes: `plan`
+/// of the new profile (resolved like `render` and `start`) gives the same MiB on every device.
+#[test]
+fn new_budget_is_the_plan_of_the_written_profile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("models.conf");
+    let hw = root().join("profiles/profilec.toml");
+    let out = support::profilec()
+        .args(["new", "--hardware"])
+        .arg(&hw)
+        .arg("--file")
+        .arg(&conf)
+        .arg(root().join("models/qwen3moe.gguf"))
+        .output()
+        .expect("new");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = fs::read_to_string(&conf).expect("written");
+    // `#   CUDA0        515 /  24308 MiB (weights 1, KV 2, compute 13)`
+    let budget: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            Some((w.next()?.to_string(), w.next()?.to_string()))
+        })
+        .collect();
+    assert!(!budget.is_empty(), "{text}");
+    let id = profilec::config::load(profilec::syntax::Document::parse(text.clone()))
+        .0
+        .profiles[0]
+        .id
+        .value
+        .clone();
+    let out = support::profilec()
+        .args(["plan", &id])
+        .arg(&conf)
+        .arg("--hardware")
+        .arg(&hw)
+        .args(["--format", "json"])
+        .output()
+        .expect("plan");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    for (name, mib) in &budget {
+        let d = plan["devices"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|d| d["name"] == name.as_str()))
+            .unwrap_or_else(|| panic!("{name} not in the plan: {plan:#}"));
+        let total = d["total_mib"].as_f64().expect("total");
+        assert_eq!(&format!("{total:.0}"), mib, "{name}: {text}");
+    }
+}

@@ -165,3 +165,49 @@ fn detection_without_a_driver_warns_and_plans_cpu_only() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("--n-gpu-layers 0"));
 }
+
+/// What `optimize` recommends is the launch it planned: the recommendation's own
+/// `ResolvedProfile` (what `run --model` starts) carries the context, layers and batch in its
+/// argv, one slot, `--fit off` with a GPU, and its plan keeps every GPU's 1024 MiB margin.
+#[test]
+fn the_recommended_launch_is_the_planned_one() {
+    let Some(gemma) = support::real_model() else {
+        return;
+    };
+    let hw = profilec::hardware::load(&root().join("profiles/profilec.toml"))
+        .expect("reference rig")
+        .hardware;
+    let rec = profilec::optimize::optimize(&gemma, &hw).expect("recommendation");
+    let p = &rec.recommended_params;
+    let argv = rec.launch.argv();
+    let value = |flag: &str| {
+        argv.iter()
+            .position(|a| a == flag)
+            .and_then(|i| argv.get(i + 1))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(value("--ctx-size"), p["--n-ctx"].to_string(), "{argv:?}");
+    assert_eq!(
+        value("--n-gpu-layers"),
+        p["--n-gpu-layers"].to_string(),
+        "{argv:?}"
+    );
+    assert_eq!(
+        value("--batch-size"),
+        p["--batch-size"].to_string(),
+        "{argv:?}"
+    );
+    assert_eq!(value("--parallel"), "1", "{argv:?}");
+    assert_eq!(value("--fit"), "off", "{argv:?}");
+    let plan = rec.launch.plan().expect("the launch plans");
+    for d in plan.devices.iter().filter(|d| d.device.is_gpu()) {
+        assert!(
+            d.total_mib + 1024.0 <= d.capacity_mib,
+            "{} {:.0} of {:.0} MiB",
+            d.name,
+            d.total_mib,
+            d.capacity_mib
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 use profilec::check::check_source;
 use profilec::config::GpuLayers;
 use profilec::hardware;
-use profilec::resolve::{FlashAttn, Origin, resolve};
+use profilec::resolve::{FlashAttn, Origin, effective};
 
 fn reference_rig() -> hardware::Hardware {
     let root = crate::support::root();
@@ -19,7 +19,7 @@ fn layers_apply_in_order_and_later_flags_win() {
     let text = "[a]\nNAME=A\nMODEL=Q/m.gguf\nCTX_SIZE=65536\nEXTRA_ARGS=--jinja -np 1 --split-mode none -ot exps=CPU -ot blk\\.0\\.=CUDA0\n";
     let report = check_source(text, None);
     let hw = reference_rig();
-    let eff = resolve(&report.conf.profiles[0], &hw.defaults, Path::new("/models"));
+    let eff = effective(&report.conf.profiles[0], &hw.defaults, Path::new("/models"));
     let argv = eff.argv();
     // [defaults] of the reference rig: ctx 131072 replaced in place by CTX_SIZE.
     let ctx = argv.iter().position(|a| a == "--ctx-size").expect("ctx");
@@ -51,7 +51,7 @@ fn layers_apply_in_order_and_later_flags_win() {
 #[test]
 fn llama_server_builtins_when_nothing_is_set() {
     let report = check_source("[a]\nNAME=A\nMODEL=m.gguf\n", None);
-    let eff = resolve(
+    let eff = effective(
         &report.conf.profiles[0],
         &Default::default(),
         Path::new("models"),
@@ -73,7 +73,7 @@ fn negations_and_cpu_moe_expand() {
         "[a]\nNAME=A\nMODEL=m.gguf\nEXTRA_ARGS=--no-repack -nkvo --n-cpu-moe 3 --no-context-shift\n",
         None,
     );
-    let eff = resolve(
+    let eff = effective(
         &report.conf.profiles[0],
         &Default::default(),
         Path::new("models"),

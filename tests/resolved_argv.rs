@@ -267,3 +267,37 @@ fn corpus_profiles_plan_what_they_render() {
     }
     assert!(rendered > 50, "{rendered} rendered, {refused} refused");
 }
+
+/// `plan` and `render` take MODEL from the same place for any `--hardware`: a profilec.toml in
+/// another directory whose `models_dir` holds another copy of the model is what both use (not
+/// the models directory beside models.conf).
+#[test]
+fn plan_and_render_take_model_from_the_given_hardwares_models_dir() {
+    let other = tempfile::tempdir().expect("tempdir");
+    let models = other.path().join("elsewhere");
+    std::fs::create_dir(&models).expect("models dir");
+    std::fs::copy(
+        root().join("models/llama-gqa.gguf"),
+        models.join("llama-gqa.gguf"),
+    )
+    .expect("copy model");
+    rig_toml(other.path(), &models);
+    let hw = other.path().join("profilec.toml");
+    let conf = root().join("profiles/models.conf");
+    let b = both(
+        &root(),
+        "llama-gqa",
+        &conf.to_string_lossy(),
+        Some(hw.as_path()),
+    );
+    assert!(
+        assert_same_argv(&b, "llama-gqa with a models_dir elsewhere"),
+        "render refused: {}",
+        String::from_utf8_lossy(&b.render.stderr)
+    );
+    let want = models.join("llama-gqa.gguf").to_string_lossy().into_owned();
+    let argv = words(&json(&b.render)["argv"]);
+    let at = argv.iter().position(|a| a == "--model").expect("--model");
+    assert_eq!(argv.get(at + 1), Some(&want), "{argv:?}");
+    assert_eq!(json(&b.plan)["model"].as_str(), Some(want.as_str()));
+}

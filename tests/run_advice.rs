@@ -532,5 +532,12 @@ fn run_model_dry_run_launches_optimizes_recommendation() {
     assert!(argv.contains("--model "), "{argv}");
     assert!(argv.contains("--ctx-size 4096"), "{argv}");
     assert!(argv.contains("--threads "), "{argv}");
+    // What optimize planned: one slot, and f16 caches because cpu-only.toml's q8_0 does not
+    // divide this model's 16-wide heads (llama.cpp would refuse the context).
+    assert!(argv.contains("--parallel 1"), "{argv}");
+    assert!(
+        argv.contains("--cache-type-k f16") && argv.contains("--cache-type-v f16"),
+        "{argv}"
+    );
     assert_eq!(trace_rows(dir.path()).len(), 1);
 }

@@ -144,7 +144,7 @@ fn forcing_c_on_a_model_beyond_vram_says_what_to_change() {
     assert!(
         overruns
             .iter()
-            .any(|o| o.device == "CUDA1" && o.largest == "weights")
+            .any(|o| o.device == "CUDA1" && o.largest.as_str() == "weights")
     );
     assert!(advice.iter().any(|a| a.starts_with("strategy D")));
     assert!(advice.iter().any(|a| a.contains("q4_0 cache")));
@@ -160,7 +160,7 @@ fn forcing_a_on_glm_q8_fails_on_weights() {
     };
     assert_eq!(overruns.len(), 1);
     assert_eq!(
-        (overruns[0].device.as_str(), overruns[0].largest),
+        (overruns[0].device.as_str(), overruns[0].largest.as_str()),
         ("CUDA0", "weights")
     );
 }

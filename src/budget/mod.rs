@@ -5,6 +5,7 @@
 //! numbers (n_ctx padding, streams, batch clamps); every component reads it. `LayerPlacement`
 //! says which device holds each layer; weights, KV and compute all read it.
 
+mod component;
 pub mod compute;
 mod context;
 mod kv;
@@ -13,6 +14,7 @@ mod plan;
 mod render;
 mod weights;
 
+pub use component::Component;
 pub use context::{ContextParams, Program};
 pub use kv::{
     CacheKind, KvCacheEstimate, KvError, RecurrentEstimate, check_block_sizes, kv_caches,

@@ -1,6 +1,6 @@
 //! Which device holds each layer: llama.cpp's `-ngl` / `-ts` / `-sm` / `--main-gpu` rules
-//! (`llama_model_base::load_tensors`, reference §2.3). This is the small, stable interface the
-//! weights, KV and compute estimates all read.
+//! (`llama_model_base::load_tensors` in llama.cpp src/llama-model.cpp; docs/memory-model.md
+//! §2.1). This is the small, stable interface the weights, KV and compute estimates all read.
 
 use std::fmt;
 
@@ -11,7 +11,10 @@ use crate::gguf::ModelFacts;
 use crate::hardware::Machine;
 use crate::resolve::{RunOptions, SplitMode};
 
-/// A device of the [`Machine`]: a GPU by its CUDA index, or the host.
+/// A device of the [`Machine`]: a GPU by its slot in `Machine::gpus` (llama.cpp's device
+/// order: RPC servers first, then CUDA), or the host. The typed key the memory model, the
+/// placement searches and the rules compare; the printed name (`CUDA1`, `RPC0`, `CPU`) is
+/// `Machine::gpu_id` (a plan row's `name`), what every plan and log line shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DeviceRef {
     Gpu(usize),
@@ -21,6 +24,18 @@ pub enum DeviceRef {
 impl DeviceRef {
     pub fn is_gpu(self) -> bool {
         matches!(self, DeviceRef::Gpu(_))
+    }
+
+    pub fn is_cpu(self) -> bool {
+        self == DeviceRef::Cpu
+    }
+
+    /// The GPU slot, `None` for the host.
+    pub fn gpu(self) -> Option<usize> {
+        match self {
+            DeviceRef::Gpu(i) => Some(i),
+            DeviceRef::Cpu => None,
+        }
     }
 }
 

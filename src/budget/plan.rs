@@ -117,8 +117,11 @@ fn check_ranges(facts: &ModelFacts, ctx: &ContextParams) -> Result<(), PlanError
 /// One row of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DevicePlan {
-    /// `CPU`, `CUDA0`, …
+    /// `CPU`, `CUDA0`, `RPC0`, … (the machine's name for [`Self::device`]).
     pub name: String,
+    /// The device this row plans, for comparisons (the name is for printing).
+    #[serde(skip)]
+    pub device: DeviceRef,
     /// Weight buffers other than `CPU_REPACK` (`CPU_Mapped`/`CPU`/`CUDA_Host` on the host).
     pub weights_mib: f64,
     pub weights_repack_mib: f64,
@@ -187,6 +190,21 @@ pub struct Plan {
 impl Plan {
     pub fn device(&self, name: &str) -> Option<&DevicePlan> {
         self.devices.iter().find(|d| d.name == name)
+    }
+
+    /// The row of `device`.
+    pub fn at(&self, device: DeviceRef) -> Option<&DevicePlan> {
+        self.devices.iter().find(|d| d.device == device)
+    }
+
+    /// The host row.
+    pub fn cpu(&self) -> Option<&DevicePlan> {
+        self.at(DeviceRef::Cpu)
+    }
+
+    /// The GPU rows (CUDA and RPC), in device order.
+    pub fn gpus(&self) -> impl Iterator<Item = &DevicePlan> {
+        self.devices.iter().filter(|d| d.device.is_gpu())
     }
 }
 
@@ -271,6 +289,7 @@ pub fn plan_model(
         let total = round2(components.iter().sum::<f64>() + overhead as f64);
         devices.push(DevicePlan {
             name: info.id.clone(),
+            device: dev,
             weights_mib: components[0],
             weights_repack_mib: components[1],
             kv_mib: components[2],

@@ -1,13 +1,16 @@
 //! Rules that need the model file AND the machine (profilec.toml beside the conf, or given):
 //! the memory model (docs/memory-model.md) and the fit prediction (docs/placement.md) on each
-//! profile. Without either, nothing here runs, so the corpus and CI (no model files) pay nothing.
+//! profile. Each profile is judged as a [`ResolvedProfile`] — the value `plan`, `render` and
+//! `start` use, with a STRATEGY's placement applied — so `check` holds to its budget the argv
+//! that launches. Without a model file or a machine, nothing here runs, so the corpus and CI (no
+//! model files) pay nothing.
 
 use std::ops::Range;
 use std::path::Path;
 
 use super::Extra;
 use super::model_rules::model_path;
-use crate::budget::{DevicePlan, Plan, Program};
+use crate::budget::{Component, DeviceRef, Plan, Program};
 use crate::config::{Conf, GpuLayers, Profile, Strategy};
 use crate::diag::Diagnostic;
 use crate::flags::{BufferType, place};
@@ -16,7 +19,8 @@ use crate::hardware::{Hardware, Machine};
 use crate::place::eval::{Evaluator, margins};
 use crate::place::fit::{self, RamCheck};
 use crate::place::solver::solve;
-use crate::resolve::{self, RunOptions, SplitMode};
+use crate::profile::ResolvedProfile;
+use crate::resolve::{RunOptions, SplitMode};
 
 pub fn check(
     conf: &Conf,
@@ -30,26 +34,33 @@ pub fn check(
         return;
     };
     for (p, e) in conf.profiles.iter().zip(extra) {
-        let eff = resolve::resolve(p, &hw.defaults, dir);
-        let Some(path) = p.model.as_ref().and_then(|m| model_path(dir, &m.value)) else {
+        if p.model
+            .as_ref()
+            .and_then(|m| model_path(dir, &m.value))
+            .is_none()
+        {
             continue;
-        };
-        let Ok(loaded) = models.open(&path) else {
-            continue;
-        };
+        }
         // A value of the wrong type is `args::invalid-value`; nothing to plan.
-        let Ok(opts) = eff.options() else {
+        let Ok(resolved) = ResolvedProfile::of_profile_in(p, hw, dir, Program::LlamaServer, models)
+        else {
             continue;
         };
-        let machine = hw.machine_for(eff.value("--rpc"));
+        let (Some(Ok(loaded)), Some(path)) = (&resolved.model, &resolved.model_path) else {
+            continue;
+        };
         let ctx = Ctx {
             p,
             model: &loaded.model,
             facts: &loaded.facts,
-            path: &path,
-            machine: &machine,
-            opts: &opts,
+            path,
+            machine: &resolved.machine,
+            opts: &resolved.options,
             args: e.as_ref(),
+            strategy: match &resolved.pinned {
+                Some(Ok(placement)) => Some(placement.strategy),
+                _ => None,
+            },
         };
         ctx.unknown_device(out);
         ctx.budget(out);
@@ -66,14 +77,18 @@ struct Ctx<'a> {
     opts: &'a RunOptions,
     /// EXTRA_ARGS parsed once for the whole check.
     args: Option<&'a Extra>,
+    /// The STRATEGY whose placement `opts` carry (the solver's flags replaced the profile's).
+    strategy: Option<Strategy>,
 }
 
 /// One GPU over capacity − `--fit-target`.
 struct Over {
-    device: String,
+    /// The printed name (`CUDA0`).
+    name: String,
+    device: DeviceRef,
     total: f64,
     budget: f64,
-    largest: &'static str,
+    largest: Component,
     largest_mib: f64,
 }
 
@@ -103,8 +118,8 @@ impl Ctx<'_> {
     }
 
     /// Where a fix goes: the context for KV, else MODEL.
-    fn span_for(&self, largest: &str) -> Range<usize> {
-        if largest == "kv" {
+    fn span_for(&self, largest: Component) -> Range<usize> {
+        if largest == Component::Kv {
             if let Some(s) = self.flag_span(&["--ctx-size"]) {
                 return s;
             }
@@ -162,11 +177,11 @@ impl Ctx<'_> {
         let Ok(plan) = eval.plan_options(self.opts) else {
             return;
         };
-        self.report_overruns(
-            &overruns(&eval, &plan),
-            "the profile pins placement (FIT=off)",
-            out,
-        );
+        let why = match self.strategy {
+            Some(s) => format!("STRATEGY {} pins placement", s.as_str()),
+            None => "the profile pins placement (FIT=off)".into(),
+        };
+        self.report_overruns(&overruns(&eval, &plan), &why, out);
         if let Ok(ram) = fit::ram_check(&eval, self.opts, &plan) {
             self.swap(&ram, out);
         }
@@ -185,7 +200,7 @@ impl Ctx<'_> {
         let Ok(plan) = eval.plan_options(&all) else {
             return;
         };
-        let main = format!("CUDA{}", self.opts.main_gpu);
+        let main = self.main_gpu();
         let overs: Vec<Over> = overruns(eval, &plan)
             .into_iter()
             .filter(|o| o.device == main)
@@ -197,11 +212,16 @@ impl Ctx<'_> {
         );
     }
 
+    /// `--main-gpu`: an index into llama.cpp's device list, as the machine's GPUs are.
+    fn main_gpu(&self) -> DeviceRef {
+        DeviceRef::Gpu(usize::try_from(self.opts.main_gpu).unwrap_or(usize::MAX))
+    }
+
     fn report_overruns(&self, overs: &[Over], why: &str, out: &mut Vec<Diagnostic>) {
-        let main = format!("CUDA{}", self.opts.main_gpu);
         for o in overs {
             let over = o.total - o.budget;
-            if self.opts.split_mode == SplitMode::None && o.device == main {
+            if self.opts.split_mode == SplitMode::None && o.device == self.main_gpu() {
+                let main = &o.name;
                 let at = self
                     .flag_span(&["--split-mode"])
                     .unwrap_or_else(|| self.model_span());
@@ -224,11 +244,11 @@ impl Ctx<'_> {
                     "budget::does-not-fit",
                     format!(
                         "{} needs {:.0} MiB but its budget is {:.0} MiB (capacity − --fit-target): {over:.0} MiB over, the largest part is {} at {:.0} MiB; {why}",
-                        o.device, o.total, o.budget, o.largest, o.largest_mib
+                        o.name, o.total, o.budget, o.largest, o.largest_mib
                     ),
                 )
                 .at(self.span_for(o.largest))
-                .label(format!("{over:.0} MiB over on {}", o.device))
+                .label(format!("{over:.0} MiB over on {}", o.name))
                 .help(help_for(o.largest)),
             );
         }
@@ -265,7 +285,8 @@ impl Ctx<'_> {
     }
 
     fn experts_on_cpu(&self, out: &mut Vec<Diagnostic>) {
-        if self.facts.experts.is_none() || self.machine.gpus.is_empty() {
+        // Under a STRATEGY the solver chose where the experts go; the profile's rules are gone.
+        if self.strategy.is_some() || self.facts.experts.is_none() || self.machine.gpus.is_empty() {
             return;
         }
         let on_cpu = self
@@ -308,23 +329,24 @@ impl Ctx<'_> {
     }
 }
 
-fn help_for(largest: &str) -> &'static str {
+fn help_for(largest: Component) -> &'static str {
     match largest {
-        "kv" => "a smaller context (-c) or a quantized KV cache (-ctk q8_0 -ctv q8_0)",
-        "compute" => "a smaller micro-batch (-ub): the compute buffer scales with it",
+        Component::Kv => "a smaller context (-c) or a quantized KV cache (-ctk q8_0 -ctv q8_0)",
+        Component::Compute => "a smaller micro-batch (-ub): the compute buffer scales with it",
         _ => "fewer layers on this GPU (-ngl/-ts, or -ot …=CPU), a smaller quant, or --fit on",
     }
 }
 
 fn overruns(eval: &Evaluator, plan: &Plan) -> Vec<Over> {
-    plan.devices
-        .iter()
-        .filter(|d| d.name != "CPU")
+    plan.gpus()
         .filter(|d| d.total_mib > eval.budget(d))
         .map(|d| {
-            let (largest, largest_mib) = largest(d);
+            // The parts a profile's flags shrink, each with its help (`help_for`).
+            let (largest, largest_mib) =
+                Component::largest(d, &[Component::Weights, Component::Kv, Component::Compute]);
             Over {
-                device: d.name.clone(),
+                name: d.name.clone(),
+                device: d.device,
                 total: d.total_mib,
                 budget: eval.budget(d),
                 largest,
@@ -332,14 +354,4 @@ fn overruns(eval: &Evaluator, plan: &Plan) -> Vec<Over> {
             }
         })
         .collect()
-}
-
-fn largest(d: &DevicePlan) -> (&'static str, f64) {
-    [
-        ("weights", d.weights_mib + d.weights_repack_mib),
-        ("kv", d.kv_mib + d.recurrent_mib),
-        ("compute", d.compute_mib),
-    ]
-    .into_iter()
-    .fold(("weights", f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
 }

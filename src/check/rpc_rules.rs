@@ -22,7 +22,7 @@ pub(super) fn check_all(
     let Some(hw) = hw else { return };
     for (p, e) in conf.profiles.iter().zip(extra) {
         // MODEL's directory does not matter for --rpc.
-        let eff = crate::resolve::resolve(p, &hw.defaults, Path::new("."));
+        let eff = crate::resolve::effective(p, &hw.defaults, Path::new("."));
         check(p, eff.value("--rpc"), e.as_ref(), hw, out);
     }
 }

@@ -60,7 +60,7 @@ pub fn process_overhead(plan: &Plan, overhead_mib: u64) -> Vec<(String, f64)> {
                 .placement
                 .gpus
                 .iter()
-                .any(|&i| DeviceRef::Gpu(i).to_string() == d.name);
+                .any(|&i| DeviceRef::Gpu(i) == d.device);
             (
                 d.name.clone(),
                 if opened { overhead_mib as f64 } else { 0.0 },

@@ -37,10 +37,10 @@ pub use rpc_hosts::{RpcDevice, RpcHost};
 pub use rpc_write::{RpcWriteSummary, update_rpc_toml, write_rpc};
 pub use write::{Updated, WriteError, WriteSummary, update_toml, write_detected};
 
-/// Default CUDA context + cuBLAS workspace per active GPU (seed-repo-notes §3: "~500 MiB per
-/// active GPU"); `[runtime] cuda_overhead_mib` overrides it.
+/// Default CUDA context + cuBLAS workspace per active GPU (docs/memory-model.md, "Overhead");
+/// `[runtime] cuda_overhead_mib` overrides it.
 pub const DEFAULT_CUDA_OVERHEAD_MIB: u64 = 500;
-/// Advice model used by `run --smart-run` when `[llm] model` is unset (DESIGN §8).
+/// Advice model used by `run --smart-run` when `[llm] model` is unset (docs/run.md).
 pub const DEFAULT_LLM_MODEL: &str = "deepseek-ai/DeepSeek-V3.2";
 /// OpenAI-compatible endpoint that serves [`DEFAULT_LLM_MODEL`] under that exact name.
 pub const DEFAULT_LLM_BASE_URL: &str = "https://router.huggingface.co/v1";
@@ -108,8 +108,9 @@ impl Cpu {
     }
 }
 
-/// Effective-option defaults between llama-server's built-ins and a profile (DESIGN §4). Keys are
-/// llama-server long flag names without dashes; values are kept as written (booleans as `true`).
+/// Effective-option defaults between llama-server's built-ins and a profile (docs/hardware.md,
+/// "`[defaults]`"). Keys are llama-server long flag names without dashes; values are kept as
+/// written (booleans as `true`).
 /// Checking them against the flag table is the `flags` stage's job.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Defaults {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::budget::{
-    DevicePlan, DeviceRef, Plan, PlanError, Program, estimate_weights, mib, plan_model,
+    Component, DevicePlan, DeviceRef, Plan, PlanError, Program, estimate_weights, mib, plan_model,
 };
 use crate::config::GpuLayers;
 use crate::flags::OtRule;
@@ -64,12 +64,15 @@ impl Layout {
 /// One device over its budget.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overrun {
+    /// The device's printed name (`CUDA0`, `RPC0`, `CPU`).
     pub device: String,
+    #[serde(skip)]
+    pub device_ref: DeviceRef,
     pub total_mib: f64,
     pub budget_mib: f64,
     pub over_mib: f64,
-    /// The largest component on the device: `weights`, `kv`, `compute`, ….
-    pub largest: &'static str,
+    /// The largest component on the device.
+    pub largest: Component,
     pub largest_mib: f64,
 }
 
@@ -109,9 +112,12 @@ impl Evaluator<'_> {
         )
     }
 
-    /// What device `name` may hold: capacity minus the margin (GPUs), capacity (CPU).
+    /// What device `d` may hold: capacity minus the margin (GPUs, by llama.cpp's device
+    /// order as common/fit.cpp indexes `margins`), capacity (CPU).
     pub fn budget(&self, d: &DevicePlan) -> f64 {
-        let margin = gpu_index(&d.name)
+        let margin = d
+            .device
+            .gpu()
             .and_then(|i| self.margins.get(i))
             .copied()
             .unwrap_or(0);
@@ -146,7 +152,7 @@ impl Evaluator<'_> {
 
     /// The host row with resident weights in place of the mapped file range.
     pub fn cpu_row(&self, opts: &RunOptions, plan: &Plan) -> Result<Option<DevicePlan>, PlanError> {
-        let Some(cpu) = plan.device("CPU") else {
+        let Some(cpu) = plan.cpu() else {
             return Ok(None);
         };
         let resident = self.cpu_resident_weights_mib(opts, plan)?;
@@ -163,7 +169,7 @@ impl Evaluator<'_> {
             .devices
             .iter()
             .map(|d| {
-                if d.name == "CPU" {
+                if d.device.is_cpu() {
                     cpu.as_ref().unwrap_or(d)
                 } else {
                     d
@@ -172,9 +178,10 @@ impl Evaluator<'_> {
             .filter_map(|d| {
                 let budget = self.budget(d);
                 (d.total_mib > budget).then(|| {
-                    let (largest, largest_mib) = largest(d);
+                    let (largest, largest_mib) = Component::largest(d, &Component::ALL);
                     Overrun {
                         device: d.name.clone(),
+                        device_ref: d.device,
                         total_mib: d.total_mib,
                         budget_mib: budget,
                         over_mib: round2(d.total_mib - budget),
@@ -186,35 +193,17 @@ impl Evaluator<'_> {
             .collect())
     }
 
-    pub fn device_fits(&self, plan: &Plan, name: &str) -> bool {
-        plan.device(name)
+    pub fn device_fits(&self, plan: &Plan, device: DeviceRef) -> bool {
+        plan.at(device)
             .is_none_or(|d| d.total_mib <= self.budget(d))
     }
 
     /// MiB of weights on the GPUs, weighted by each GPU's speed (what the searches maximise).
     pub fn gpu_weight_mib(plan: &Plan) -> f64 {
-        plan.devices
-            .iter()
-            .filter(|d| d.name != "CPU")
+        plan.gpus()
             .map(|d| d.weights_mib + d.weights_repack_mib)
             .sum()
     }
-}
-
-pub fn gpu_index(name: &str) -> Option<usize> {
-    name.strip_prefix("CUDA")?.parse().ok()
-}
-
-fn largest(d: &DevicePlan) -> (&'static str, f64) {
-    [
-        ("weights", d.weights_mib + d.weights_repack_mib),
-        ("kv", d.kv_mib + d.recurrent_mib),
-        ("compute", d.compute_mib),
-        ("output", d.output_mib),
-        ("overhead", d.overhead_mib),
-    ]
-    .into_iter()
-    .fold(("weights", f64::MIN), |a, b| if b.1 > a.1 { b } else { a })
 }
 
 fn round2(x: f64) -> f64 {

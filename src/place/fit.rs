@@ -233,17 +233,14 @@ pub fn predict(
 }
 
 fn all_fit(eval: &Evaluator, plan: &Plan) -> bool {
-    plan.devices
-        .iter()
-        .filter(|d| d.name != "CPU")
-        .all(|d| d.total_mib <= eval.budget(d))
+    plan.gpus().all(|d| d.total_mib <= eval.budget(d))
 }
 
 /// Σ `f` over the GPUs fit works with (`-sm none`: the main GPU only).
 fn gpu_sum(plan: &Plan, devs: &[usize], f: impl Fn(&crate::budget::DevicePlan) -> f64) -> f64 {
     plan.devices
         .iter()
-        .filter(|d| devs.iter().any(|g| d.name == format!("CUDA{g}")))
+        .filter(|d| d.device.gpu().is_some_and(|g| devs.contains(&g)))
         .map(f)
         .sum()
 }
@@ -329,7 +326,7 @@ fn place_layers(
 pub fn ram_check(eval: &Evaluator, opts: &RunOptions, plan: &Plan) -> Result<RamCheck, PlanError> {
     let cpu = &eval.machine.cpu;
     let row = eval.cpu_row(opts, plan)?;
-    let mapped = plan.device("CPU").map_or(0.0, |d| d.total_mib);
+    let mapped = plan.cpu().map_or(0.0, |d| d.total_mib);
     let (w, kv, compute, total, cap) = match &row {
         Some(r) => (
             r.weights_mib,

@@ -3,18 +3,17 @@
 //! way.
 
 mod plan;
-mod resolved;
 mod roles;
 mod rpc_preflight;
-mod vllm;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::profile::{
+    ProfilePlanError, ResolvedProfile, StrategyError, VllmPlanError, VllmProfile,
+};
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
-pub use resolved::{ProfilePlanError, ResolvedProfile, StrategyError};
 pub use roles::RoleError;
 pub use rpc_preflight::{PREFLIGHT_TIMEOUT, RpcPreflightError, check_free, rpc_preflight};
-pub use vllm::{VllmPlanError, VllmProfile};
 
 use crate::budget::Program;
 use crate::check::{CheckError, CheckOptions, CheckReport, MachineFor, check_file};

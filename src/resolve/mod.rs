@@ -170,7 +170,7 @@ impl Effective {
 
 /// Effective options of a profile. `models_dir` resolves MODEL; `defaults` is `[defaults]` of
 /// profilec.toml (invalid entries are skipped here: `hw` and `check` report them).
-pub fn resolve(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> Effective {
+pub fn effective(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> Effective {
     let mut eff = Effective::default();
     apply_defaults(&mut eff, defaults);
     if let Some(model) = &profile.model {
@@ -212,10 +212,11 @@ pub fn resolve(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> Eff
     eff
 }
 
-/// The effective options of a profile on this machine, with the server's address from
-/// `[runtime]` made explicit (so `start` and the log agree on where it listens).
-pub fn for_launch(profile: &Profile, hw: &Hardware) -> Effective {
-    let mut eff = resolve(profile, &hw.defaults, &absolute(&hw.runtime.models_dir));
+/// The effective options of a profile on this machine, MODEL under `models_dir`, with the
+/// server's address from `[runtime]` made explicit (so `start` and the log agree on where it
+/// listens).
+pub fn for_launch(profile: &Profile, hw: &Hardware, models_dir: &Path) -> Effective {
+    let mut eff = effective(profile, &hw.defaults, models_dir);
     if eff.get("--host").is_none() {
         eff.set_flag("--host", &[&hw.runtime.host], Origin::Runtime);
     }

@@ -121,8 +121,8 @@ pub fn resolve_vllm(profile: &Profile, models_dir: &Path) -> VllmLaunch {
 
 /// [`resolve_vllm`] on this machine, with `[runtime]`'s host and port made explicit (vLLM's
 /// own default port is 8000; profilec's health wait must know where to look).
-pub fn vllm_for_launch(profile: &Profile, hw: &Hardware) -> VllmLaunch {
-    let mut launch = resolve_vllm(profile, &absolute(&hw.runtime.models_dir));
+pub fn vllm_for_launch(profile: &Profile, hw: &Hardware, models_dir: &Path) -> VllmLaunch {
+    let mut launch = resolve_vllm(profile, models_dir);
     for (flag, value) in [
         ("--host", hw.runtime.host.clone()),
         ("--port", hw.runtime.port.to_string()),

@@ -8,10 +8,9 @@ use crate::budget::Program;
 use crate::diag::Severity;
 use crate::error::Failure;
 use crate::flags::parse_args;
-use crate::gguf::ModelCache;
 use crate::hardware::{self, Hardware};
 use crate::project::{self, ResolvedProfile};
-use crate::resolve::{Effective, OptionError, Origin, absolute, apply_words, from_defaults};
+use crate::resolve::{Effective, OptionError, Origin, apply_words};
 
 /// The resolved target before any advice: where it came from and the machine it runs on.
 pub struct Baseline {
@@ -90,35 +89,15 @@ fn of_model(path: &Path, hardware: Option<&Path>) -> Result<Baseline, RunError> 
     }
     let hw = hw.hardware;
     let rec = crate::optimize::optimize(path, &hw)?;
-    let model = absolute(path);
-    let mut words = from_defaults(&hw.defaults).argv();
-    words.extend(["--model".into(), model.to_string_lossy().into_owned()]);
-    for (flag, value) in &rec.recommended_params {
-        // optimize's JSON keys, as llama-server b11434 spells them; `--mlock` is a load mode
-        // there (`-lm`), left to the user.
-        let flag = match flag.as_str() {
-            "--n-ctx" => "--ctx-size",
-            "--mlock" => continue,
-            f => f,
-        };
-        words.extend([flag.to_owned(), value.to_string()]);
-    }
-    if !hw.machine().is_cpu_only() {
-        // optimize counted the layers itself; fit must not place them again.
-        words.extend(["--fit".into(), "off".into()]);
-    }
-    words.extend(runtime_words(&hw));
-    let resolved = ResolvedProfile::of_args(
-        &model,
-        &words,
-        hw.machine(),
-        Program::LlamaServer,
-        &mut ModelCache::default(),
-    )
-    .map_err(|error| RunError::Options {
-        what: "the static recommendation".into(),
-        error,
-    })?;
+    // The launch optimize planned (`--mlock`, a load mode in b11434, is left to the user), with
+    // the address and log level `start` makes explicit.
+    let mut resolved = rec.launch;
+    resolved
+        .apply(&runtime_words(&hw), Origin::Runtime)
+        .map_err(|error| RunError::Options {
+            what: "the static recommendation".into(),
+            error,
+        })?;
     let mut rationale = vec![format!(
         "`optimize --model {}`'s recommendation",
         path.display()

@@ -7,7 +7,7 @@ use super::Budget;
 use crate::budget::{Plan, PlanError, Program, plan_model};
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Hardware;
-use crate::resolve::{SplitMode, from_defaults};
+use crate::resolve::{Origin, apply_words, from_defaults};
 
 const MIN_CTX: u64 = 4096;
 
@@ -18,6 +18,20 @@ struct Candidate {
     f16_cache: bool,
     /// `--split-mode none --main-gpu 0` (strategy A).
     one_gpu: bool,
+}
+
+impl Candidate {
+    /// The EXTRA_ARGS words this candidate writes.
+    fn flags(self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.f16_cache {
+            out.extend(["-ctk", "f16", "-ctv", "f16"]);
+        }
+        if self.one_gpu {
+            out.extend(["--split-mode", "none", "--main-gpu", "0"]);
+        }
+        out.into_iter().map(String::from).collect()
+    }
 }
 
 /// Plans `model` with the machine's `[defaults]`, from the trained context down (halving) to
@@ -32,20 +46,23 @@ pub fn plan_budget(
     let machine = hw.machine();
     let mut extra_flags: Vec<String> = Vec::new();
     let mut rationale = Vec::new();
-    // The machine's `[defaults]` once; each candidate changes typed fields only.
-    let base = from_defaults(&hw.defaults).options().ok()?;
-    let run = |ctx: u64, layout: Candidate| -> Result<Plan, PlanError> {
-        let mut opts = base.clone();
-        opts.ctx_size = ctx;
-        opts.parallel = Some(1);
-        if layout.f16_cache {
-            opts.cache_type_k = "f16".into();
-            opts.cache_type_v = "f16".into();
-        }
-        if layout.one_gpu {
-            opts.split_mode = SplitMode::None;
-            opts.main_gpu = 0;
-        }
+    // The machine's `[defaults]` once, checked; each candidate is the words the profile will
+    // hold (CTX_SIZE, the `-np 1` every new profile has, the candidate's flags), read back as
+    // options the way `plan` and `render` read the written profile.
+    let base = from_defaults(&hw.defaults);
+    base.options().ok()?;
+    // `Err(None)`: the candidate's options cannot be read (not after the check above).
+    let run = |ctx: u64, layout: Candidate| -> Result<Plan, Option<PlanError>> {
+        let mut eff = base.clone();
+        let mut words = vec![
+            "--ctx-size".to_string(),
+            ctx.to_string(),
+            "-np".into(),
+            "1".into(),
+        ];
+        words.extend(layout.flags());
+        apply_words(&mut eff, &words, Origin::Placement);
+        let opts = eff.options().map_err(|_| None)?;
         plan_model(
             model,
             facts,
@@ -54,6 +71,7 @@ pub fn plan_budget(
             &machine,
             Program::LlamaServer,
         )
+        .map_err(Some)
     };
     let ladder: Vec<u64> = match ctx {
         Some(c) => vec![c],
@@ -66,9 +84,8 @@ pub fn plan_budget(
     // A cache type whose blocks do not divide the head size is refused by llama.cpp: fall back
     // to f16 for this model and say so.
     let mut written = Candidate::default();
-    if let Err(PlanError::Kv(e)) = run(first, written) {
+    if let Err(Some(PlanError::Kv(e))) = run(first, written) {
         rationale.push(format!("{e}; using f16 caches for this model"));
-        extra_flags.extend(["-ctk", "f16", "-ctv", "f16"].map(String::from));
         written.f16_cache = true;
     }
     for &c in &ladder {
@@ -99,7 +116,7 @@ pub fn plan_budget(
                 "--split-mode none --main-gpu 0: the whole model fits CUDA0, so fit must not spread it over both GPUs"
                     .into(),
             );
-            extra_flags.extend(["--split-mode", "none", "--main-gpu", "0"].map(String::from));
+            written = one_gpu;
             shown = single;
         }
         let devices = shown
@@ -118,6 +135,7 @@ pub fn plan_budget(
                 )
             })
             .collect();
+        extra_flags.extend(written.flags());
         return Some(Budget {
             ctx: c,
             devices,

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::budget::PlanError;
+use crate::budget::{DeviceRef, PlanError};
 use crate::config::GpuLayers;
 use crate::flags::parse_ot;
 use crate::place::eval::{Evaluator, max_true};
@@ -122,7 +122,7 @@ fn fits(
     let n_layer = eval.facts.n_layer;
     let plan = eval.plan_options(&options(base, slots, devs, n_layer))?;
     let d = devs.get(id).copied().unwrap_or(id);
-    Ok(eval.device_fits(&plan, &format!("CUDA{d}")))
+    Ok(eval.device_fits(&plan, DeviceRef::Gpu(d)))
 }
 
 /// Step 3: each GPU from the last to the first takes the most unassigned layers that keep it

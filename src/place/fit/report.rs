@@ -1,14 +1,15 @@
 //! fit's log lines, the flags of its result, and the findings around it.
 
 use super::{DeviceFit, FitPrediction, Fraction, Slot, layers};
-use crate::budget::{Plan, PlanError};
+use crate::budget::{DeviceRef, Plan, PlanError};
 use crate::place::eval::Evaluator;
 use crate::resolve::RunOptions;
 
 fn label(eval: &Evaluator, id: usize) -> String {
+    let dev = eval.machine.gpu_id(id);
     match eval.machine.gpus.get(id) {
-        Some(g) if !g.name.is_empty() => format!("CUDA{id} ({})", g.name),
-        _ => format!("CUDA{id}"),
+        Some(g) if !g.name.is_empty() => format!("{dev} ({})", g.name),
+        _ => dev,
     }
 }
 
@@ -17,7 +18,7 @@ pub fn deficit(eval: &Evaluator, plan: &Plan) -> Vec<String> {
     let mut out = vec!["projected memory use with initial parameters [MiB]:".to_string()];
     let mut need = 0.0;
     for (id, _) in eval.machine.gpus.iter().enumerate() {
-        let Some(d) = plan.device(&format!("CUDA{id}")) else {
+        let Some(d) = plan.at(DeviceRef::Gpu(id)) else {
             continue;
         };
         let margin = eval.margins.get(id).copied().unwrap_or(1024);
@@ -50,7 +51,7 @@ pub fn slot_lines(
         .zip(devs)
         .map(|(s, &id)| {
             let (used, free) = plan
-                .device(&format!("CUDA{id}"))
+                .at(DeviceRef::Gpu(id))
                 .map_or((0.0, 0.0), |d| (d.total_mib, d.capacity_mib - d.total_mib));
             if overflow {
                 format!(
@@ -76,12 +77,10 @@ pub fn devices(
     slots: Option<&[Slot]>,
     devs: &[usize],
 ) -> Vec<DeviceFit> {
-    let _ = eval;
     devs.iter()
         .enumerate()
         .map(|(k, &id)| {
-            let name = format!("CUDA{id}");
-            let d = plan.device(&name);
+            let d = plan.at(DeviceRef::Gpu(id));
             let slot = slots.and_then(|s| s.get(k)).copied();
             let layers = match slot {
                 Some(s) => s.n_layer,
@@ -90,13 +89,13 @@ pub fn devices(
                         .placement
                         .layers
                         .iter()
-                        .filter(|l| **l == crate::budget::DeviceRef::Gpu(id))
+                        .filter(|l| **l == DeviceRef::Gpu(id))
                         .count() as u32;
-                    on + u32::from(plan.placement.output == crate::budget::DeviceRef::Gpu(id))
+                    on + u32::from(plan.placement.output == DeviceRef::Gpu(id))
                 }
             };
             DeviceFit {
-                device: name,
+                device: eval.machine.gpu_id(id),
                 layers,
                 overflowing: slot.map_or(0, |s| s.n_part),
                 fraction: slot.map_or(Fraction::Moe, |s| s.fraction),

@@ -1,5 +1,6 @@
 //! What to say when no layout fits: which term broke which budget, and what would fix it.
 
+use crate::budget::Component;
 use crate::config::Strategy;
 use crate::place::eval::{Evaluator, Overrun};
 
@@ -29,8 +30,8 @@ pub fn describe(strategy: &Strategy, overruns: &[Overrun], advice: &[String]) ->
 pub fn advise(eval: &Evaluator, strategy: Strategy, overruns: &[Overrun]) -> Vec<String> {
     let o = &eval.base;
     let mut out = Vec::new();
-    let kv_heavy = overruns.iter().any(|r| r.largest == "kv");
-    let gpu_over = overruns.iter().any(|r| r.device != "CPU");
+    let kv_heavy = overruns.iter().any(|r| r.largest == Component::Kv);
+    let gpu_over = overruns.iter().any(|r| r.device_ref.is_gpu());
     if gpu_over || kv_heavy {
         if o.ctx_size == 0 || o.ctx_size > 8192 {
             let now = if o.ctx_size == 0 {
@@ -51,7 +52,7 @@ pub fn advise(eval: &Evaluator, strategy: Strategy, overruns: &[Overrun]) -> Vec
             _ => {}
         }
     }
-    if overruns.iter().any(|r| r.largest == "compute") || gpu_over && o.ubatch > 512 {
+    if overruns.iter().any(|r| r.largest == Component::Compute) || gpu_over && o.ubatch > 512 {
         out.push(format!(
             "a smaller micro-batch (-ub {}: the compute buffer scales with it)",
             (o.ubatch / 2).max(128)
@@ -63,12 +64,12 @@ pub fn advise(eval: &Evaluator, strategy: Strategy, overruns: &[Overrun]) -> Vec
     if strategy == Strategy::A && eval.machine.gpus.len() > 1 {
         out.push("strategy B/C/D: split over the GPUs".into());
     }
-    if overruns.iter().any(|r| r.device == "CPU") {
+    if overruns.iter().any(|r| r.device_ref.is_cpu()) {
         out.push(
             "the CPU side is above RAM minus the OS reserve (it would swap): a smaller quant, or more of the model on the GPUs"
                 .into(),
         );
-    } else if overruns.iter().any(|r| r.largest == "weights") {
+    } else if overruns.iter().any(|r| r.largest == Component::Weights) {
         out.push("a smaller quant of the model".into());
     }
     out

@@ -4,9 +4,9 @@ use std::ops::RangeInclusive;
 
 use super::advice::advise;
 use super::{Placement, SolveError};
-use crate::budget::Plan;
+use crate::budget::{DeviceRef, Plan};
 use crate::config::{GpuLayers, Strategy};
-use crate::flags::{BufferType, parse_ot};
+use crate::flags::{Backend, BufferType, parse_ot};
 use crate::place::eval::{Evaluator, Layout, Overrun, max_true};
 use crate::place::regex::device_rules;
 use crate::resolve::SplitMode;
@@ -23,8 +23,12 @@ fn by_speed(eval: &Evaluator) -> Vec<usize> {
     v
 }
 
+/// The `-ot` buffer of GPU slot `i`.
 fn cuda(i: usize) -> BufferType {
-    BufferType::parse(&format!("CUDA{i}")).unwrap_or(BufferType::Cpu)
+    BufferType::Device {
+        backend: Backend::Cuda,
+        index: u32::try_from(i).unwrap_or(u32::MAX),
+    }
 }
 
 fn ngl_word(eval: &Evaluator) -> String {
@@ -128,7 +132,7 @@ fn finish(
     let mut rationale = vec![why];
     let cpu = eval.cpu_row(&eval.options(layout), &plan)?;
     for d in plan.devices.iter().map(|d| match &cpu {
-        Some(c) if d.name == "CPU" => c,
+        Some(c) if d.device.is_cpu() => c,
         _ => d,
     }) {
         rationale.push(format!(
@@ -152,7 +156,7 @@ fn finish(
         gpu_layers: counts
             .iter()
             .enumerate()
-            .map(|(i, c)| (format!("CUDA{i}"), *c))
+            .map(|(i, c)| (eval.machine.gpu_id(i), *c))
             .collect(),
         plan,
         rationale,
@@ -229,9 +233,8 @@ fn fill(
             counts = with(remaining);
             break;
         }
-        let name = format!("CUDA{g}");
         let best = max_true(0, remaining, |c| {
-            Ok(eval.device_fits(&eval.plan(&build(&with(c)))?, &name))
+            Ok(eval.device_fits(&eval.plan(&build(&with(c)))?, DeviceRef::Gpu(g)))
         })?;
         counts = with(best.unwrap_or(0));
         if let (Some(n), true) = (next, rest_to_last)
@@ -244,9 +247,7 @@ fn fill(
     // over; give up one layer at a time on the GPU that overran.
     for _ in 0..=units {
         let (plan, over) = eval.check(&build(&counts))?;
-        let gpu = over
-            .iter()
-            .find_map(|o| crate::place::eval::gpu_index(&o.device));
+        let gpu = over.iter().find_map(|o| o.device_ref.gpu());
         match gpu {
             None => return Ok((counts, plan)),
             Some(_) if rest_to_last => return Ok((counts, plan)),

@@ -15,8 +15,8 @@ use crate::hardware::{Hardware, Machine};
 use crate::place::fit::{FitPrediction, predict};
 use crate::place::solver::{Placement, SolveError, solve};
 use crate::resolve::{
-    Effective, OptionError, Origin, RunOptions, absolute, apply_words, for_launch, runtime_of,
-    vllm_for_launch,
+    Effective, OptionError, Origin, RunOptions, absolute, apply_words, for_launch, from_defaults,
+    runtime_of, vllm_for_launch,
 };
 
 /// Why a profile's STRATEGY could not be turned into placement flags.
@@ -177,8 +177,20 @@ impl ResolvedProfile {
         models: &mut ModelCache,
     ) -> Result<ResolvedProfile, OptionError> {
         let models_dir = absolute(&hw.runtime.models_dir);
-        if runtime_of(profile, Some(&models_dir)) == Runtime::Vllm {
-            let vllm = VllmProfile::new(vllm_for_launch(profile, hw));
+        Self::of_profile_in(profile, hw, &models_dir, program, models)
+    }
+
+    /// [`Self::of_profile`] with MODEL under `models_dir` (`check --models-dir`, or the
+    /// models directory beside the file): what `check`'s budget rules judge.
+    pub fn of_profile_in(
+        profile: &Profile,
+        hw: &Hardware,
+        models_dir: &Path,
+        program: Program,
+        models: &mut ModelCache,
+    ) -> Result<ResolvedProfile, OptionError> {
+        if runtime_of(profile, Some(models_dir)) == Runtime::Vllm {
+            let vllm = VllmProfile::new(vllm_for_launch(profile, hw, models_dir));
             let mut r = Self::new(Effective::default(), None, hw.machine(), program, models)?;
             r.id = Some(profile.id.value.clone());
             r.model_path = vllm.launch.model.clone();
@@ -186,7 +198,7 @@ impl ResolvedProfile {
             r.vllm = Some(vllm);
             return Ok(r);
         }
-        let effective = for_launch(profile, hw);
+        let effective = for_launch(profile, hw, models_dir);
         let strategy = profile.strategy.as_ref().map(|s| s.value);
         let machine = hw.machine_for(effective.value("--rpc"));
         let mut r = Self::new(effective, None, machine, program, models)?;
@@ -209,6 +221,32 @@ impl ResolvedProfile {
         let mut effective = Effective::default();
         apply_words(&mut effective, args, Origin::ExtraArgs);
         Self::new(effective, Some(model), machine, program, models)
+    }
+
+    /// A model file launched with `[defaults]` and `args` (origin `placement`): the launch
+    /// `optimize` searches from and `run --model` starts.
+    pub fn of_model(
+        model: &Path,
+        hw: &Hardware,
+        args: &[String],
+        program: Program,
+        models: &mut ModelCache,
+    ) -> Result<ResolvedProfile, OptionError> {
+        let mut effective = from_defaults(&hw.defaults);
+        let path = absolute(model);
+        effective.set_flag("--model", &[&path.to_string_lossy()], Origin::CommandLine);
+        apply_words(&mut effective, args, Origin::Placement);
+        Self::new(effective, Some(&path), hw.machine(), program, models)
+    }
+
+    /// Sets `words` (later flags win, as on a command line) and reads the options back from
+    /// the argv, so the options stay the typed view of exactly what is launched.
+    pub fn apply(&mut self, words: &[String], origin: Origin) -> Result<(), OptionError> {
+        let mut effective = self.effective.clone();
+        apply_words(&mut effective, words, origin);
+        self.options = effective.options()?;
+        self.effective = effective;
+        Ok(())
     }
 
     fn new(
