@@ -3,7 +3,8 @@
 //! records them, `check` is clean, `plan` splits Gemma 3 270M over RPC0, RPC1 and the CPU,
 //! `start` launches llama-server with `--rpc`, a completion returns text, SIGINT stops it, and
 //! the buffers llama.cpp logged per RPC device match the plan (weights and KV to 0.01 MiB,
-//! compute within 5 % on RPC0, RPC1 and the CPU). Every server is started and stopped here.
+//! compute within 5 % on RPC0, RPC1 and the CPU). A server killed during the run ends `start`
+//! with `rpc::server-lost` naming it. Every server is started and stopped here.
 
 use std::fs;
 use std::time::Duration;
@@ -12,52 +13,34 @@ use profilec::launch::http;
 use serde_json::Value;
 
 use crate::launch_support::{
-    assert_device_matches_plan, complete, free_port, observed_run, real_parts, start_profile,
+    assert_device_matches_plan, complete, free_port, observed_run, real_parts, rpc_rig,
+    start_profile,
 };
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
-/// A rig directory: models.conf with one profile over `servers`, profilec.toml with the local
-/// CPU and runtime, and the `[[rpc]]` hosts recorded by `hw --rpc --write`.
-fn rig(servers: &[RpcServer], model: &std::path::Path, port: u16) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let list: Vec<String> = servers.iter().map(RpcServer::endpoint).collect();
-    let list = list.join(",");
-    let name = model.file_name().expect("file").to_string_lossy();
-    fs::write(
-        dir.path().join("models.conf"),
-        format!(
-            "[gemma-rpc]\nNAME=Gemma over two hosts\nMODEL={name}\nCTX_SIZE=2048\nN_GPU_LAYERS=99\nFIT=off\n\
-             EXTRA_ARGS=--rpc {list} -ts 1,1 -np 1 -t 2 --temp 0\n"
-        ),
-    )
-    .expect("models.conf");
-    let toml = dir.path().join("profilec.toml");
-    fs::write(
-        &toml,
-        format!(
-            "[cpu]\nram_mib = 8192\nos_reserve_mib = 1024\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n\n",
-            model.parent().expect("dir").display()
-        ),
-    )
-    .expect("profilec.toml");
-    let out = output_within(
-        profilec()
-            .args(["hw", "--rpc", &list, "--write"])
-            .arg(&toml),
+/// Two real rpc-servers, a free port for llama-server and the rig over them; `None` when the
+/// real parts are skipped.
+fn two_server_rig() -> Option<(Vec<RpcServer>, u16, tempfile::TempDir)> {
+    let (_server, model) = real_parts()?;
+    let bin = rpc_server_bin()?;
+    let servers = vec![start_rpc(&bin), start_rpc(&bin)];
+    let port = free_port();
+    let endpoints: Vec<String> = servers.iter().map(RpcServer::endpoint).collect();
+    let dir = rpc_rig(
+        &endpoints,
+        &model,
+        port,
+        2048,
+        "-ts 1,1 -np 1 -t 2 --temp 0",
     );
-    assert!(out.status.success(), "{out:?}");
-    dir
+    Some((servers, port, dir))
 }
 
 #[test]
 fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
-    let Some((_server, model)) = real_parts() else {
+    let Some((servers, port, dir)) = two_server_rig() else {
         return;
     };
-    let Some(bin) = rpc_server_bin() else { return };
-    let servers = [start_rpc(&bin), start_rpc(&bin)];
-    let port = free_port();
-    let dir = rig(&servers, &model, port);
     let conf = dir.path().join("models.conf");
 
     let check = output_within(profilec().arg("check").arg(&conf));
@@ -112,13 +95,9 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
 
 #[test]
 fn start_refuses_when_an_rpc_server_is_down_or_differs() {
-    let Some((_server, model)) = real_parts() else {
+    let Some((mut servers, port, dir)) = two_server_rig() else {
         return;
     };
-    let Some(bin) = rpc_server_bin() else { return };
-    let mut servers = vec![start_rpc(&bin), start_rpc(&bin)];
-    let port = free_port();
-    let dir = rig(&servers, &model, port);
     let conf = dir.path().join("models.conf");
     let down = servers.pop().expect("second server");
     let endpoint = down.endpoint();
@@ -150,4 +129,56 @@ fn start_refuses_when_an_rpc_server_is_down_or_differs() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("[rpc::device-count]"), "{err}");
+}
+
+#[test]
+fn a_remote_server_that_dies_during_the_run_is_named() {
+    let Some((mut servers, port, dir)) = two_server_rig() else {
+        return;
+    };
+    let conf = dir.path().join("models.conf");
+    let mut started = start_profile("gemma-rpc", &conf, port, 180);
+    let child = &mut started.0;
+    let dead = servers.pop().expect("second server");
+    let endpoint = dead.endpoint();
+    drop(dead);
+    // The next RPC call fails: llama.cpp aborts (the request gets no answer).
+    let _ = http::post_json(
+        "127.0.0.1",
+        port,
+        "/completion",
+        r#"{"prompt":"Hello","n_predict":4}"#,
+        Duration::from_secs(60),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            );
+            std::thread::sleep(Duration::from_secs(5));
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("profilec start still runs 60 s after its rpc-server {endpoint} died");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    println!("{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("[rpc::server-lost]") && err.contains(&endpoint),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&servers[0].endpoint()),
+        "the live server is not blamed: {err}"
+    );
 }

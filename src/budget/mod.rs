@@ -12,6 +12,8 @@ mod kv;
 mod placement;
 mod plan;
 mod render;
+mod sched_view;
+pub mod traffic;
 mod weights;
 
 pub use component::Component;

@@ -7,6 +7,8 @@ use serde::Serialize;
 use super::context::{ContextParams, Program};
 use super::kv::{self, KvCacheEstimate, KvError, RecurrentEstimate};
 use super::placement::{DeviceRef, LayerPlacement, PlacementError};
+use super::sched_view::SchedView;
+use super::traffic::NetworkTraffic;
 use super::weights::{self, WeightsError, WeightsEstimate};
 use crate::config::GpuLayers;
 use crate::gguf::{GgufError, Model, ModelFacts};
@@ -185,6 +187,10 @@ pub struct Plan {
     pub placement: LayerPlacement,
     pub kv_caches: Vec<KvCachePlan>,
     pub recurrent: Option<RecurrentPlan>,
+    /// What crosses the network per generated token and per prompt ubatch when layers sit on
+    /// RPC servers (docs/distributed.md "Network traffic"); absent without `--rpc`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkTraffic>,
 }
 
 impl Plan {
@@ -243,7 +249,9 @@ pub fn plan_model(
     let caches = kv::kv_caches(facts, &ctx, &placement)?;
     let rs = kv::recurrent(facts, &ctx, &placement);
     let output = kv::output_bytes(facts, &ctx);
-    let compute = compute_per_device(model, facts, &ctx, &placement, &w, opts, machine);
+    let view = SchedView::new(facts, &placement, &w, opts, machine);
+    let compute = compute_per_device(model, facts, &ctx, &view, machine.gpus.len());
+    let network = super::traffic::network(model, facts, &ctx, &view, &placement, machine);
     let mut notes = notes(opts, machine, &ctx, &placement);
     notes.extend(super::compute::family_notes(facts));
 
@@ -332,6 +340,7 @@ pub fn plan_model(
         }),
         context: ctx,
         placement,
+        network,
     })
 }
 
@@ -414,59 +423,10 @@ fn compute_per_device(
     model: &Model,
     facts: &ModelFacts,
     ctx: &ContextParams,
-    placement: &LayerPlacement,
-    w: &WeightsEstimate,
-    opts: &RunOptions,
-    machine: &Machine,
+    view: &SchedView,
+    n_gpus: usize,
 ) -> Vec<(DeviceRef, u64)> {
-    use super::compute::{Backends, DeviceKind, Placement, WeightMap};
-    let n_gpus = machine.gpus.len();
-    let to_gpu = |d: &DeviceRef| match d {
-        DeviceRef::Gpu(i) => Some(*i).filter(|&i| i < n_gpus),
-        DeviceRef::Cpu => None,
-    };
-    let layers: Vec<Option<usize>> = placement.layers.iter().map(to_gpu).collect();
-    let kv: Vec<Option<usize>> = placement.kv.iter().map(to_gpu).collect();
-    let weights: WeightMap = w
-        .tensors
-        .iter()
-        .map(|t| (t.name.clone(), (to_gpu(&t.device), t.bytes)))
-        .collect();
-    let place = Placement {
-        layers: &layers,
-        output: to_gpu(&placement.output),
-        kv: &kv,
-        weights: Some(&weights),
-    };
-    let devices = machine
-        .gpus
-        .iter()
-        .map(|g| {
-            if g.is_rpc() {
-                DeviceKind::Rpc
-            } else {
-                DeviceKind::Cuda
-            }
-        })
-        .collect();
-    // src/llama-context.cpp (`llama_context::llama_context`): pipeline parallelism needs several
-    // devices, every layer and the output offloaded, layer split, KV offload and no -ot.
-    // Applied to RPC rigs only, where it is measured (tests/compute_rpc.rs): on CUDA the 4 copies
-    // of every split input (≈1 GiB per GPU for a 256K-context mask) contradict the corpus runs
-    // that fit whole on the reference rig (tests/fit_corpus.rs), so CUDA keeps one copy until a
-    // CUDA log of a full-offload multi-GPU launch settles it (docs/memory-model.md §8).
-    let pipeline = n_gpus > 1
-        && !machine.has_cuda()
-        && placement.n_gpu_layers > u64::from(facts.n_layer)
-        && opts.split_mode == crate::resolve::SplitMode::Layer
-        && opts.kv_offload
-        && opts.overrides.is_empty();
-    let backends = Backends {
-        devices,
-        op_offload: opts.op_offload,
-        n_copies: if pipeline { 4 } else { 1 },
-    };
-    let bytes = super::compute::scheduled(model, facts, ctx, place, &backends).bytes;
+    let bytes = super::compute::scheduled(model, facts, ctx, view.place(), &view.backends).bytes;
     bytes
         .into_iter()
         .enumerate()

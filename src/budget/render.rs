@@ -192,6 +192,9 @@ pub fn render_human_in(p: &Plan, layout: &Layout) -> String {
             let _ = writeln!(out, "{}{rest}", layout.paint(red, "does not fit"));
         }
     }
+    if let Some(n) = &p.network {
+        out.push_str(&super::traffic::render(n));
+    }
     for n in &p.notes {
         line(&mut out, format!("note: {n}"));
     }

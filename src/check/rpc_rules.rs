@@ -24,6 +24,71 @@ pub(super) fn check_all(
         // MODEL's directory does not matter for --rpc.
         let eff = crate::resolve::effective(p, &hw.defaults, Path::new("."));
         check(p, eff.value("--rpc"), e.as_ref(), hw, out);
+        if let Some(devices) = eff.value("--device") {
+            check_devices(p, devices, eff.value("--rpc"), e.as_ref(), hw, out);
+        }
+    }
+}
+
+/// `--device LIST` against the devices the launch will have: llama.cpp looks each name up
+/// case-insensitively among the registered devices (`parse_device_list` in common/arg.cpp,
+/// `ggml_backend_dev_by_name`) and refuses an unknown one or the CPU; `none` alone keeps every
+/// layer on the CPU. RPC devices (`RPC0`…) exist only with `--rpc`.
+fn check_devices(
+    p: &Profile,
+    list: &str,
+    rpc: Option<&str>,
+    args: Option<&Extra>,
+    hw: &Hardware,
+    out: &mut Vec<Diagnostic>,
+) {
+    if list == "none" {
+        return;
+    }
+    let machine = hw.machine_for(rpc);
+    let have: Vec<&str> = machine.gpus.iter().map(|g| g.id.as_str()).collect();
+    let span: Range<usize> = args
+        .and_then(|a| a.span_of("--device"))
+        .unwrap_or_else(|| p.id.span.clone());
+    for name in list.split(',') {
+        if have.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let has = if have.is_empty() {
+            "no GPU or RPC device".to_string()
+        } else {
+            have.join(", ")
+        };
+        let help = if name.eq_ignore_ascii_case("cpu") {
+            "llama.cpp offloads only to GPUs and RPC devices (`invalid device: CPU`); \
+             `--device none` keeps every layer on the CPU"
+                .to_string()
+        } else if name.to_ascii_uppercase().starts_with("RPC") && rpc.is_none() {
+            "RPC devices exist only with `--rpc HOST:PORT,…`: add the servers to the profile \
+             (each declared as an [[rpc]] host in profilec.toml)"
+                .to_string()
+        } else if have.is_empty() {
+            "this machine has nothing to offload to: remove --device, or declare the GPUs in \
+             profilec.toml (`profilec hw --write`)"
+                .to_string()
+        } else {
+            format!(
+                "name one of {has} (`llama-server --list-devices` prints them; RPC devices are \
+                 numbered across the --rpc servers in order)"
+            )
+        };
+        out.push(
+            Diagnostic::error(
+                "place::unknown-device",
+                format!(
+                    "profile `{}`: --device {name} names a device this launch does not have (it has {has})",
+                    p.id.value
+                ),
+            )
+            .at(span.clone())
+            .label(format!("no device {name}"))
+            .help(help),
+        );
     }
 }
 

@@ -171,6 +171,12 @@ pub(super) fn launch_resolved(
     if launched(&outcome) && resolved.runtime == Runtime::LlamaServer {
         record(rec.conf, rec.name, &rendered.argv, &log_path, plan.as_ref());
     }
+    if let Some(rpc) = resolved.effective.value("--rpc")
+        && ended_on_its_own(&outcome)
+        && let Some(lost) = crate::project::rpc_lost(rpc, &log_path, PREFLIGHT_TIMEOUT)
+    {
+        return super::fail(&lost);
+    }
     match outcome {
         Ok(LaunchOutcome::Exited(exit)) => exit.code,
         Ok(LaunchOutcome::Running(handle)) => match handle.stop() {
@@ -228,6 +234,15 @@ fn refuse_if_short(
         "free memory (another model? `profilec doctor` shows every device), apply a change listed above, or pass --force to launch anyway",
         crate::error::exit::FAILED,
     )))
+}
+
+/// Whether the server stopped without being asked to (a crash, an abort, a failed load).
+fn ended_on_its_own(outcome: &Result<LaunchOutcome, crate::launch::LaunchError>) -> bool {
+    match outcome {
+        Ok(LaunchOutcome::Exited(exit)) => exit.forwarded.is_none() && exit.code != 0,
+        Err(crate::launch::LaunchError::ExitedDuringStartup { .. }) => true,
+        _ => false,
+    }
 }
 
 /// Whether this run started llama-server, so the log at the log path is its own: a launch

@@ -4,6 +4,7 @@
 
 mod plan;
 mod roles;
+mod rpc_lost;
 mod rpc_preflight;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ pub use crate::profile::{
 };
 pub use plan::{Outcome, PlanReport, detected_note, plan_report};
 pub use roles::RoleError;
+pub use rpc_lost::{RpcServerLost, rpc_lost};
 pub use rpc_preflight::{PREFLIGHT_TIMEOUT, RpcPreflightError, check_free, rpc_preflight};
 
 use crate::budget::Program;

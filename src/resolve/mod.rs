@@ -152,10 +152,28 @@ impl Effective {
         self.get(flag).map(|s| !s.negated)
     }
 
-    /// The argv after the program name.
+    /// The argv after the program name. `--rpc` goes before the first `--device` or
+    /// `--override-tensor`: llama.cpp registers the RPC devices while it parses `--rpc` and looks
+    /// device and buffer-type names up while it parses those (common/arg.cpp,
+    /// `add_rpc_devices`, `parse_device_list`), so `--device RPC0 --rpc …` fails with
+    /// `invalid device: RPC0`.
     pub fn argv(&self) -> Vec<String> {
+        let is =
+            |s: &Setting, flag: &str| flags::lookup(flag).is_some_and(|f| std::ptr::eq(s.spec, f));
+        let rpc = self.settings.iter().position(|s| is(s, "--rpc"));
+        let first_user = self
+            .settings
+            .iter()
+            .position(|s| is(s, "--device") || is(s, "--override-tensor"));
+        let mut order: Vec<&Setting> = self.settings.iter().collect();
+        if let (Some(r), Some(u)) = (rpc, first_user)
+            && u < r
+        {
+            let moved = order.remove(r);
+            order.insert(u, moved);
+        }
         let mut out = Vec::new();
-        for s in &self.settings {
+        for s in order {
             out.push(s.flag().to_string());
             out.extend(s.values.iter().cloned());
         }

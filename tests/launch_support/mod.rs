@@ -146,6 +146,46 @@ pub fn wait_for_health(child: &mut std::process::Child, port: u16, limit: Durati
     }
 }
 
+/// A rig directory for one profile `[gemma-rpc]` over the rpc-servers at `endpoints`:
+/// models.conf (`model`, `CTX_SIZE=ctx`, all layers offloaded, FIT=off,
+/// `EXTRA_ARGS=--rpc LIST extra`), profilec.toml with the local CPU and the runtime address, and
+/// the `[[rpc]]` hosts recorded by `profilec hw --rpc LIST --write`.
+pub fn rpc_rig(
+    endpoints: &[String],
+    model: &Path,
+    port: u16,
+    ctx: u32,
+    extra: &str,
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = endpoints.join(",");
+    let name = model.file_name().expect("file").to_string_lossy();
+    std::fs::write(
+        dir.path().join("models.conf"),
+        format!(
+            "[gemma-rpc]\nNAME=Gemma over two hosts\nMODEL={name}\nCTX_SIZE={ctx}\nN_GPU_LAYERS=99\nFIT=off\n\
+             EXTRA_ARGS=--rpc {list} {extra}\n"
+        ),
+    )
+    .expect("models.conf");
+    let toml = dir.path().join("profilec.toml");
+    std::fs::write(
+        &toml,
+        format!(
+            "[cpu]\nram_mib = 8192\nos_reserve_mib = 1024\n\n[runtime]\nmodels_dir = \"{}\"\nhost = \"127.0.0.1\"\nport = {port}\n\n",
+            model.parent().expect("dir").display()
+        ),
+    )
+    .expect("profilec.toml");
+    let out = support::output_within(
+        support::profilec()
+            .args(["hw", "--rpc", &list, "--write"])
+            .arg(&toml),
+    );
+    assert!(out.status.success(), "{out:?}");
+    dir
+}
+
 /// `POST /completion` of `prompt` for `n_predict` tokens to the server on `port`: asserts it
 /// answers 200 with a non-empty `content` and returns the JSON body.
 pub fn complete(port: u16, prompt: &str, n_predict: u32, limit: Duration) -> serde_json::Value {

@@ -289,3 +289,28 @@ pub fn scheduled(
     let (bytes, _, splits) = run(model, facts, ctx, place, backends, cpu);
     Scheduled { bytes, splits }
 }
+
+/// The scheduler's cut of one graph of `n_tokens` tokens (one sequence) with `n_outputs` logit
+/// rows and the full KV view: what crosses between backends each time such a batch is computed
+/// (the network traffic of an RPC launch, crate::budget::traffic).
+pub fn cut(
+    model: &Model,
+    facts: &ModelFacts,
+    ctx: &ContextParams,
+    place: Placement,
+    backends: &Backends,
+    n_tokens: u64,
+    n_outputs: u64,
+) -> sched::Cut {
+    if !within_limits(facts, ctx) || backends.devices.is_empty() {
+        return sched::Cut::default();
+    }
+    let (fam, _) = family::resolve(facts);
+    let shape = Shape {
+        n_tokens,
+        n_seqs: 1,
+        n_outputs,
+    };
+    let g = build_graph(model, facts, ctx, fam, shape, place);
+    sched::schedule_cut(&g, backends).1
+}

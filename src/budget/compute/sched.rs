@@ -221,10 +221,33 @@ struct Split {
     inputs: Vec<Id>,
 }
 
+/// One split input copy: `bytes` from the backend that holds the tensor to the split's backend
+/// (`ggml_backend_sched_compute_splits` copies it before the split runs, every graph compute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Copy {
+    pub from: usize,
+    pub to: usize,
+    pub bytes: u64,
+}
+
+/// What the scheduler's cut of one graph moves between backends: every split input copy and
+/// the backend of every split (each split is one `graph_compute` call on its backend).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cut {
+    pub copies: Vec<Copy>,
+    pub split_backends: Vec<usize>,
+}
+
 /// Assigns every tensor a backend, cuts the graph into splits with their input copies, and
 /// returns the scheduler's graph copy (what `ggml_gallocr_reserve_n` sizes), each tensor's
 /// `dev` set to its backend, and the number of splits.
 pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
+    let (g, cut) = schedule_cut(g, be);
+    (g, cut.split_backends.len())
+}
+
+/// [`schedule`] with the copies and splits it made.
+pub fn schedule_cut(g: &Graph, be: &Backends) -> (Graph, Cut) {
     let mut s = Sched {
         g,
         be,
@@ -241,6 +264,7 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
     // Pass 5: splits and copies. A copy is made once per (tensor, backend) for the graph.
     let mut copies: std::collections::HashMap<(Id, usize), Vec<Id>> = Default::default();
     let mut splits: Vec<Split> = Vec::new();
+    let mut moved = Vec::new();
     for (i, &n) in g.nodes.iter().enumerate() {
         if s.is_view_op(n) {
             continue;
@@ -293,6 +317,11 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
                     })
                     .collect();
                 slot.insert(ids);
+                moved.push(Copy {
+                    from: holder,
+                    to: b,
+                    bytes: size,
+                });
                 if let Some(sp) = splits.last_mut() {
                     sp.inputs.push(*src);
                 }
@@ -305,7 +334,10 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
             t.srcs = new_srcs;
         }
     }
-    let n_splits = splits.len();
+    let cut = Cut {
+        copies: moved,
+        split_backends: splits.iter().map(|sp| sp.backend).collect(),
+    };
     // The graph copy: per split, each input's dependency node and its copy, then the nodes.
     let mut nodes = Vec::with_capacity(g.nodes.len() + 2 * copies.len());
     for (k, sp) in splits.iter().enumerate() {
@@ -360,7 +392,7 @@ pub fn schedule(g: &Graph, be: &Backends) -> (Graph, usize) {
     leafs.extend(original_leafs);
     out.nodes = nodes;
     out.leafs = Some(leafs);
-    (out, n_splits)
+    (out, cut)
 }
 
 #[cfg(test)]

@@ -6,29 +6,41 @@ use super::advice::advise;
 use super::{Placement, SolveError};
 use crate::budget::{DeviceRef, Plan};
 use crate::config::{GpuLayers, Strategy};
-use crate::flags::{Backend, BufferType, parse_ot};
+use crate::flags::{BufferType, parse_ot};
 use crate::place::eval::{Evaluator, Layout, Overrun, max_true};
 use crate::place::regex::device_rules;
 use crate::resolve::SplitMode;
 
 type Search = fn(&Evaluator) -> Result<Placement, SolveError>;
 
-/// GPU indices, fastest first (stable: CUDA order among equals).
+/// GPU indices, fastest first; among equals local GPUs before RPC devices (stable: device order
+/// among the rest, which keeps one server's devices together). Filling in this order uses a
+/// remote host only when the local GPUs are full, so a placement that fits crosses as few host
+/// boundaries as it can: each one moves the hidden state over the network for every token
+/// (crate::budget::traffic).
 fn by_speed(eval: &Evaluator) -> Vec<usize> {
     let mut v: Vec<usize> = (0..eval.machine.gpus.len()).collect();
     v.sort_by(|&a, &b| {
         let s = |i: usize| eval.machine.gpus.get(i).map_or(0.0, |g| g.speed);
-        s(b).total_cmp(&s(a))
+        let remote = |i: usize| eval.machine.gpus.get(i).is_some_and(|g| g.is_rpc());
+        s(b).total_cmp(&s(a)).then(remote(a).cmp(&remote(b)))
     });
     v
 }
 
-/// The `-ot` buffer of GPU slot `i`.
-fn cuda(i: usize) -> BufferType {
-    BufferType::Device {
-        backend: Backend::Cuda,
-        index: u32::try_from(i).unwrap_or(u32::MAX),
-    }
+/// The `-ot` buffer type of GPU `i` (its id: an RPC machine's first local GPU is still `CUDA0`).
+fn cuda(eval: &Evaluator, i: usize) -> BufferType {
+    BufferType::parse(&eval.machine.gpu_id(i)).unwrap_or(BufferType::Cpu)
+}
+
+/// The GPUs an `-ot` layout (strategies C and D) can pin, fastest first: the local ones. An RPC
+/// device's buffer type is `RPC<k>[HOST:PORT]`, which profilec's `-ot` rules do not take yet
+/// (docs/distributed.md "Not yet modelled").
+fn ot_targets(eval: &Evaluator) -> Vec<usize> {
+    by_speed(eval)
+        .into_iter()
+        .filter(|&g| eval.machine.gpus.get(g).is_some_and(|d| !d.is_rpc()))
+        .collect()
 }
 
 fn ngl_word(eval: &Evaluator) -> String {
@@ -102,6 +114,18 @@ pub fn solve(eval: &Evaluator, strategy: Strategy) -> Result<Placement, SolveErr
         p.rationale = r;
         p
     })
+}
+
+/// C and D pin layers with `-ot`, which reaches local GPUs only ([`ot_targets`]).
+fn no_ot_target(strategy: &'static str, eval: &Evaluator) -> Result<(), SolveError> {
+    if ot_targets(eval).is_empty() {
+        return Err(SolveError::NotApplicable {
+            strategy,
+            need: "a local GPU (its -ot rules cannot name RPC devices yet; STRATEGY=B splits over them)",
+            have: "RPC devices only".into(),
+        });
+    }
+    Ok(())
 }
 
 fn not_moe(strategy: &'static str, eval: &Evaluator) -> SolveError {
@@ -191,7 +215,8 @@ fn strategy_a(eval: &Evaluator) -> Result<Placement, SolveError> {
                 *c = eval.facts.n_layer + 1;
             }
             let why = format!(
-                "A: the whole model fits CUDA{g} alone, so no layer crosses a device boundary"
+                "A: the whole model fits {} alone, so no layer crosses a device boundary",
+                eval.machine.gpu_id(g)
             );
             return finish(eval, Strategy::A, flags, plan, &counts, why, &layout);
         }
@@ -202,16 +227,17 @@ fn strategy_a(eval: &Evaluator) -> Result<Placement, SolveError> {
     Err(fail(eval, Strategy::A, best.unwrap_or_default()))
 }
 
-/// Greedy fill: each GPU, fastest first, takes the most units that keep it within budget.
+/// Greedy fill: each GPU of `order` (fastest first) takes the most units that keep it within
+/// budget.
 /// `build(counts)` turns per-GPU counts (CUDA order) into a layout; `rest_to_last` gives every
 /// unit not yet assigned to the last GPU in speed order (strategy C covers all layers).
 fn fill(
     eval: &Evaluator,
+    order: Vec<usize>,
     units: u32,
     rest_to_last: bool,
     build: &dyn Fn(&[u32]) -> Layout,
 ) -> Result<(Vec<u32>, Plan), SolveError> {
-    let order = by_speed(eval);
     let mut counts = vec![0u32; eval.machine.gpus.len()];
     for (k, &g) in order.iter().enumerate() {
         let used: u32 = counts.iter().sum();
@@ -265,10 +291,10 @@ fn fill(
 fn ranges(eval: &Evaluator, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u32>)> {
     let mut at = 0u32;
     let mut out = Vec::new();
-    for g in by_speed(eval) {
+    for g in ot_targets(eval) {
         let c = counts.get(g).copied().unwrap_or(0);
         if c > 0 {
-            out.push((cuda(g), at..=at + c - 1));
+            out.push((cuda(eval, g), at..=at + c - 1));
             at += c;
         }
     }
@@ -285,14 +311,44 @@ fn ot_layout(eval: &Evaluator, counts: &[u32], experts_to_cpu: bool) -> Layout {
     Layout {
         // Generated rules always parse (tests/place_regex.rs); parsed once per candidate.
         ot: ot.map(|v| parse_ot(&v).rules).unwrap_or_default(),
+        tensor_split: local_split(eval, counts),
         ..Layout::all_layers()
     }
+}
+
+/// With RPC devices present, `-ts` keeps the layers (and so their KV caches and activations,
+/// which `-ot` does not move) on the local GPUs the rules pin: without it llama.cpp's default
+/// split would give RPC devices layers whose weights sit elsewhere. Empty otherwise.
+fn local_split(eval: &Evaluator, counts: &[u32]) -> Vec<f64> {
+    if !eval.machine.gpus.iter().any(|g| g.is_rpc()) {
+        return Vec::new();
+    }
+    let targets = ot_targets(eval);
+    let any = counts.iter().any(|&c| c > 0);
+    (0..eval.machine.gpus.len())
+        .map(|g| match counts.get(g) {
+            Some(&c) if any => f64::from(c),
+            _ if targets.contains(&g) => 1.0,
+            _ => 0.0,
+        })
+        .collect()
 }
 
 fn ot_flags(eval: &Evaluator, layout: &Layout) -> Vec<String> {
     let mut f: Vec<String> = ["--fit", "off", "--n-gpu-layers", &ngl_word(eval)]
         .map(String::from)
         .to_vec();
+    if !layout.tensor_split.is_empty() {
+        f.push("--tensor-split".into());
+        f.push(
+            layout
+                .tensor_split
+                .iter()
+                .map(|v| format!("{v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
     if let Some(ot) = layout.ot_value() {
         f.push("--override-tensor".into());
         f.push(ot);
@@ -324,7 +380,7 @@ fn strategy_b(eval: &Evaluator) -> Result<Placement, SolveError> {
             ..Layout::all_layers()
         }
     };
-    let (counts, plan) = fill(eval, units, false, &build)?;
+    let (counts, plan) = fill(eval, by_speed(eval), units, false, &build)?;
     let over = eval.overruns(&eval.options(&build(&counts)), &plan)?;
     let on_gpu: u32 = counts.iter().sum();
     if !over.is_empty() || on_gpu == 0 {
@@ -373,9 +429,10 @@ fn strategy_b(eval: &Evaluator) -> Result<Placement, SolveError> {
 
 /// C: a MoE model whose layers all fit the GPUs, pinned by layer ranges.
 fn strategy_c(eval: &Evaluator) -> Result<Placement, SolveError> {
+    no_ot_target("C", eval)?;
     let n = eval.facts.n_layer;
     let build = |counts: &[u32]| ot_layout(eval, counts, false);
-    let (counts, plan) = fill(eval, n, true, &build)?;
+    let (counts, plan) = fill(eval, ot_targets(eval), n, true, &build)?;
     let over = eval.overruns(&eval.options(&build(&counts)), &plan)?;
     if !over.is_empty() {
         return Err(fail(eval, Strategy::C, over));
@@ -398,9 +455,10 @@ fn strategy_c(eval: &Evaluator) -> Result<Placement, SolveError> {
 
 /// D: the first layers whole on the GPUs, the experts of every later layer on the CPU.
 fn strategy_d(eval: &Evaluator) -> Result<Placement, SolveError> {
+    no_ot_target("D", eval)?;
     let n = eval.facts.n_layer;
     let build = |counts: &[u32]| ot_layout(eval, counts, true);
-    let (counts, plan) = fill(eval, n, false, &build)?;
+    let (counts, plan) = fill(eval, ot_targets(eval), n, false, &build)?;
     let over = eval.overruns(&eval.options(&build(&counts)), &plan)?;
     if !over.is_empty() {
         return Err(fail(eval, Strategy::D, over));
