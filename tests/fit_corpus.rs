@@ -86,25 +86,38 @@ fn dense_27b_q8_at_262144_offloads_layers_to_the_cpu() {
 }
 
 #[test]
-fn dense_27b_q6_fits_whole_like_the_corpus() {
-    // Row 38: all layers on the GPUs once split; only the embeddings stay on the CPU.
+fn dense_27b_q6_goes_whole_to_the_gpus_with_pipeline_copies() {
+    // Row 38 (FIT auto, 81 % / 90 %, 1.3 GiB of weights on the CPU). Fit fills CUDA1 first
+    // (21 layers, not yet a full offload), then CUDA0 takes the remaining 44: with the output
+    // on a GPU, no -ot and -sm layer, llama.cpp turns pipeline parallelism on (four copies of
+    // every split input, src/llama-context.cpp), which raises CUDA1's compute after its fill, so
+    // CUDA1 ends under its 1024 MiB target while within its memory (common/fit.cpp checks only
+    // the device it is filling). The corpus row's 1.3 GiB on the CPU is the embeddings (0.97
+    // GiB) plus about one layer: the rig's run likely kept 64 of 65 units on the GPUs, where
+    // pipeline parallelism is off; docs/memory-model.md §8 discusses it.
     let p = fit("qwen3.5-27b-ud-q6_k_xl.gguf", "-c 262144");
-    assert!(p.fits);
     assert_eq!(p.n_gpu_layers, UNITS_27B);
+    assert!(!p.fits, "CUDA1 misses its target once the copies appear");
+    for d in p.plan.devices.iter().filter(|d| d.name != "CPU") {
+        assert!(d.total_mib <= d.capacity_mib, "{}: {}", d.name, d.total_mib);
+    }
     assert!(p.ram.weights_mib < 1.5 * 1024.0, "{:?}", p.ram);
 }
 
 #[test]
 fn an_automatic_context_is_reduced_to_a_multiple_of_256() {
-    // With 128,1024 the total fits (only the split is off), so fit keeps the context; with
-    // 2048 on both GPUs the total is short (by ~1.6 GiB) and step 2 interpolates.
+    // Fit's first projection is the full offload without overrides, so pipeline parallelism
+    // is on (four copies of every split input): with 128,1024 the total is short by ~1.3 GiB
+    // and the automatic context shrinks; with 2048 on both GPUs it shrinks further.
     let p = fit("qwen3.5-35b-a3b-ud-q6_k_xl.gguf", "");
-    assert_eq!((p.n_ctx, p.ctx_reduced_from), (262144, None));
+    let first = p.n_ctx;
+    assert_eq!(p.ctx_reduced_from, Some(262144));
+    assert!(first < 262144 && first.is_multiple_of(256), "{first}");
     let p = fit("qwen3.5-35b-a3b-ud-q6_k_xl.gguf", "--fit-target 2048");
     let from = p.ctx_reduced_from.expect("reduced");
     assert_eq!(from, 262144);
     assert!(
-        p.n_ctx < from && p.n_ctx >= 4096 && p.n_ctx.is_multiple_of(256),
+        p.n_ctx < first && p.n_ctx >= 4096 && p.n_ctx.is_multiple_of(256),
         "{}",
         p.n_ctx
     );

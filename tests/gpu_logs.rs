@@ -5,6 +5,7 @@
 //! max(25 %, 64 MiB), KV exact.
 
 use crate::solver_support::models;
+use crate::support::root;
 
 use profilec::budget::{Plan, Program, plan};
 use profilec::hardware::Machine;
@@ -267,4 +268,28 @@ fn no_op_offload_keeps_host_weight_ops_on_the_cpu() {
     );
     assert!(compute(&off, "CUDA0") < compute(&on, "CUDA0"));
     assert!(compute(&off, "CPU") > compute(&on, "CPU"));
+}
+
+/// Case 9 (DeepSeek-V3 at b5331) logged 34 MiB of KV per layer at 16384 f16 cells: the MLA latent
+/// stored as K (576 = 512 + 64 rope) and again as V (512). From llama.cpp PR #19067 on the cache
+/// holds K only (`ContextParams::mla_v_cache`, `MLA_V_LESS_BUILD`). On the DeepSeek2 MLA fixture
+/// (3 layers, latent 32 + rope 16) at 4096 cells: K only 1.125 MiB, K + V 1.875 MiB.
+#[test]
+fn mla_caches_keep_a_v_copy_of_the_latent_before_the_v_less_cache() {
+    let mut m = machine("case1");
+    let model = root().join("models/deepseek2-mla.gguf");
+    let mut opts = Effective::default();
+    apply_args(&mut opts, "-c 4096 -ngl 0 -fa on", Origin::ExtraArgs);
+    let opts = opts.options().expect("options");
+    let kv = |m: &Machine| {
+        let p = plan(&model, &opts, m, Program::LlamaCompletion).expect("plan");
+        p.devices.iter().map(|d| d.kv_mib).sum::<f64>()
+    };
+    m.llama_cpp_build = None;
+    let now = kv(&m);
+    m.llama_cpp_build = Some(5331);
+    let then = kv(&m);
+    let mib = |elems: f64| 3.0 * 4096.0 * elems * 2.0 / 1024.0 / 1024.0;
+    assert!((now - mib(48.0)).abs() < 0.01, "{now}");
+    assert!((then - mib(48.0 + 32.0)).abs() < 0.01, "{then}");
 }

@@ -93,10 +93,12 @@ fn qwen35_moe_and_dense() {
     // 122B-A10B is beyond VRAM: D.
     let p = auto("qwen3.5-122b-a10b-ud-q4_k_xl.gguf", 262144);
     assert_eq!(p.strategy, Strategy::D);
-    // 27B dense Q6: every layer on the GPUs, 4090 first (FIT left 1.3 GiB of weights on the CPU).
+    // 27B dense Q6: all 65 units would turn pipeline parallelism on (four copies of every split
+    // input) and miss the budgets, so one layer stays on the CPU, 4090 first: the corpus run's
+    // 1.3 GiB of host weights is the embeddings (0.97 GiB) plus that layer.
     let p = auto("qwen3.5-27b-ud-q6_k_xl.gguf", 262144);
     assert_eq!(p.strategy, Strategy::B);
-    assert_eq!(layers_on_gpus(&p), 65);
+    assert_eq!(layers_on_gpus(&p), 64);
     assert!(counts(&p)[0] > counts(&p)[1]);
     // Q8 does not fit: B with the first layers on the CPU (FIT kept 57/65 on the GPUs).
     let p = auto("qwen3.5-27b-ud-q8_k_xl.gguf", 262144);

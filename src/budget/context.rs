@@ -51,6 +51,10 @@ pub struct ContextParams {
     /// (src/llama-graph.cpp `build_inp_embd`, b11434); builds before [`EMBD_SELECT_BUILD`] read
     /// the token rows only.
     pub embd_select: bool,
+    /// MLA layers store the latent twice, as K (`kv_lora_rank + rope`) and as a V cache of
+    /// `kv_lora_rank` per cell, as builds before [`MLA_V_LESS_BUILD`] did; b11434 reads V as a
+    /// view of K and allocates no V cache.
+    pub mla_v_cache: bool,
 }
 
 const CTX_PAD: u64 = 256;
@@ -75,6 +79,14 @@ pub const F16_MASK_BUILD: u32 = 9273;
 /// public logs up to b8571 match to the byte without it; the build that added it lies between
 /// b8571 and b11434 and is not pinned down here, so the late-May 2026 boundary stands in.
 pub const EMBD_SELECT_BUILD: u32 = 9273;
+
+/// From this build on, an MLA model's KV cache holds K only: V is a view of the latent in K
+/// (llama.cpp PR #19067 "kv-cache : support V-less cache", merged 2026-01-24; src/llama-kv-cache.cpp
+/// skips the V tensors when `hparams.is_mla()`). Before it the cache also stored the latent as
+/// V (`kv_lora_rank` per cell): public log case 9 (DeepSeek-V3, b5331) shows 34 MiB per layer at
+/// 16384 f16 cells = 576 (K) + 512 (V) × 2 B. The PR's build number is not recorded here; it is
+/// interpolated from its merge date between b7045 (2025-11-13) and b8115 (2026-02-22), ±30 builds.
+pub const MLA_V_LESS_BUILD: u32 = 7810;
 
 fn pad(x: u64, n: u64) -> u64 {
     x.div_ceil(n).saturating_mul(n)
@@ -125,6 +137,7 @@ impl ContextParams {
             type_v: opts.cache_type_v.clone(),
             fa_mask_cast: false,
             embd_select: true,
+            mla_v_cache: false,
         }
     }
 
@@ -140,6 +153,7 @@ impl ContextParams {
         }
         self.fa_mask_cast = self.flash_attn && build.is_some_and(|b| b < F16_MASK_BUILD);
         self.embd_select = build.is_none_or(|b| b >= EMBD_SELECT_BUILD);
+        self.mla_v_cache = build.is_some_and(|b| b < MLA_V_LESS_BUILD);
         self
     }
 }

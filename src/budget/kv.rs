@@ -149,6 +149,11 @@ pub fn kv_caches(
     }
     check_block_sizes(facts, &ctx.type_k, &ctx.type_v, ctx.flash_attn)?;
     let kv_layers: Vec<_> = facts.layers.iter().filter(|l| l.has_kv).collect();
+    // Builds before MLA_V_LESS_BUILD store the MLA latent a second time as V.
+    let mla_v = match facts.attention {
+        crate::gguf::AttentionKind::Mla { kv_lora_rank, .. } if ctx.mla_v_cache => kv_lora_rank,
+        _ => 0,
+    };
     // Without FA, V is stored transposed and every layer's row is padded to the widest one.
     let v_max = kv_layers.iter().map(|l| l.n_embd_v_gqa).max().unwrap_or(0);
     let swa_model = facts.swa.is_some() && facts.layers.iter().any(|l| l.is_swa);
@@ -190,7 +195,9 @@ pub fn kv_caches(
             let il = l.index as usize;
             let k = mul(&[row(tk, l.n_embd_k_gqa, il, "a K row")?, cells, ctx.n_stream]);
             // MLA layers have no V (n_embd_v_gqa = 0): V is a view of the latent K.
-            let v = if l.n_embd_v_gqa == 0 {
+            let v = if l.n_embd_v_gqa == 0 && mla_v > 0 {
+                mul(&[row(tv, mla_v, il, "a V row")?, cells, ctx.n_stream])
+            } else if l.n_embd_v_gqa == 0 {
                 0
             } else {
                 let n = if ctx.flash_attn {
@@ -223,7 +230,9 @@ fn rule_text(kind: CacheKind, ctx: &ContextParams, facts: &ModelFacts) -> String
         "V padded to the widest layer (flash attention off)"
     };
     let mla = matches!(facts.attention, crate::gguf::AttentionKind::Mla { .. });
-    let kv = if mla {
+    let kv = if mla && ctx.mla_v_cache {
+        "K (MLA latent + rope) + V (the latent again, builds before the V-less cache)".to_string()
+    } else if mla {
         "K only (MLA latent + rope)".to_string()
     } else {
         format!("K + {v}")

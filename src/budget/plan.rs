@@ -459,9 +459,15 @@ fn notes(
                 .into(),
         );
     } else {
-        n.push(
-            "per-device compute follows ggml-backend's scheduler (splits, copies, op offload, pipeline copies): measured within 2.8 % on llama.cpp's RPC backend (2-3 devices, tests/compute_rpc.rs) and within max(10 %, 64 MiB) on 11 public CUDA startup logs of builds b5192-b8571, 9 of them to 0.02 MiB (tests/gpu_logs.rs, docs/accuracy.md); not calibrated: pipeline parallelism on CUDA (one input copy assumed) and CUDA's F16 copies of quantized K/V for flash attention (pool memory outside the buffers)"
-                .into(),
+        n.extend(
+            [
+                "weights and KV per device: exact to 0.01 MiB on llama.cpp's RPC backend (2-3 devices, tests/compute_rpc.rs, tests/rpc_e2e.rs) and on the public CUDA startup logs (tests/gpu_logs.rs)",
+                "compute per device and host compute follow ggml-backend's scheduler (splits, input copies, one allocator per backend): within 0.7 % on the RPC runs; on 11 public CUDA logs of b5192-b8571, 9 to 0.02 MiB, case 1 +2 MiB, the GLM stand-ins within max(10 %, 64 MiB) (docs/accuracy.md)",
+                "op offload of host-weight ops to the first CUDA device: calibrated on the public CUDA logs with experts on the host (cases 4-7, 11); RPC devices never take ops",
+                "pipeline parallelism (4 copies of every split input with every layer and the output offloaded, -sm layer, no -ot): measured on RPC; on CUDA it follows llama.cpp's source (no public log of such a launch)",
+                "not modelled: CUDA's F16 copies of quantized K/V for flash attention (CUDA pool memory outside the printed buffers)",
+            ]
+            .map(String::from),
         );
         if let Some(b) = machine.llama_cpp_build {
             n.push(format!(

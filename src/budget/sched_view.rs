@@ -43,13 +43,11 @@ impl SchedView {
             .collect();
         // src/llama-context.cpp (`llama_context::llama_context`): pipeline parallelism needs
         // several devices, every layer and the output offloaded, layer split, KV offload and
-        // no -ot. Applied to RPC rigs only, where it is measured (tests/compute_rpc.rs): on CUDA
-        // the 4 copies of every split input (≈1 GiB per GPU for a 256K-context mask) contradict
-        // the corpus runs that fit whole on the reference rig (tests/fit_corpus.rs), so CUDA
-        // keeps one copy until a CUDA log of a full-offload multi-GPU launch settles it
-        // (docs/memory-model.md §8).
+        // no -ot, and every device with async compute and events: CUDA (ggml-cuda.cu
+        // `ggml_backend_cuda_device_get_props`, unless built with GGML_CUDA_NO_PEER_COPY) and
+        // RPC (ggml-rpc.cpp) both have them. Measured over RPC (tests/compute_rpc.rs); no public
+        // CUDA log here has a full-offload multi-GPU launch without -ot (docs/memory-model.md §8).
         let pipeline = n_gpus > 1
-            && !machine.has_cuda()
             && placement.n_gpu_layers > u64::from(facts.n_layer)
             && opts.split_mode == crate::resolve::SplitMode::Layer
             && opts.kv_offload
