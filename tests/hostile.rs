@@ -4,22 +4,12 @@
 use crate::fuzz_support::gguf_values::{integer_values, patched};
 use crate::support;
 
+use crate::support::profilec_in as run;
+use crate::support::stderr_of as stderr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run profilec")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn no_panic(o: &Output, what: &str) {
     let code = o.status.code();

@@ -8,7 +8,7 @@ use profilec::hardware;
 use profilec::resolve::{FlashAttn, Origin, effective};
 
 fn reference_rig() -> hardware::Hardware {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::support::root();
     hardware::load(&root.join("profiles/profilec.toml"))
         .expect("reference rig")
         .hardware
