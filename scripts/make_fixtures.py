@@ -121,6 +121,29 @@ class Fixture:
         self.t(f"blk.{i}.ffn_up_exps.weight", [EMBD, n_ff_exp, n_exp], tg)
         self.t(f"blk.{i}.ffn_down_exps.weight", [n_ff_exp, EMBD, n_exp], td)
 
+    def head_dims(self, k, v=None):
+        """Per-head K and V widths when they differ from n_embd / n_head."""
+        self.kv("{a}.attention.key_length", k)
+        self.kv("{a}.attention.value_length", k if v is None else v)
+
+    def expert_kv(self, n_exp, n_ff_exp):
+        """n_exp experts, two used per token, each with an n_ff_exp-wide FFN."""
+        self.kv("{a}.expert_count", n_exp)
+        self.kv("{a}.expert_used_count", 2)
+        self.kv("{a}.expert_feed_forward_length", n_ff_exp)
+
+    def qk_norm(self, i, dim):
+        self.t(f"blk.{i}.attn_q_norm.weight", [dim])
+        self.t(f"blk.{i}.attn_k_norm.weight", [dim])
+
+    def shared_expert(self, i, n_ff, gate_inp=False):
+        """The shared expert's FFN (with its gate input when the model has one)."""
+        if gate_inp:
+            self.t(f"blk.{i}.ffn_gate_inp_shexp.weight", [EMBD])
+        self.t(f"blk.{i}.ffn_gate_shexp.weight", [EMBD, n_ff], QT.Q8_0)
+        self.t(f"blk.{i}.ffn_up_shexp.weight", [EMBD, n_ff], QT.Q8_0)
+        self.t(f"blk.{i}.ffn_down_shexp.weight", [n_ff, EMBD], QT.Q8_0)
+
     def embd_out(self, tied=False):
         self.t("token_embd.weight", [EMBD, VOCAB], QT.Q8_0)
         self.t("output_norm.weight", [EMBD])
@@ -148,16 +171,12 @@ def llama(path, seed, **kw):
 def qwen3moe(path, seed):
     f = Fixture(path, "qwen3moe", seed)
     f.common("tiny-qwen3moe", 3, 256, 2)
-    f.kv("{a}.expert_count", 8)
-    f.kv("{a}.expert_used_count", 2)
-    f.kv("{a}.expert_feed_forward_length", 128)
-    f.kv("{a}.attention.key_length", HEAD_DIM)
-    f.kv("{a}.attention.value_length", HEAD_DIM)
+    f.expert_kv(8, 128)
+    f.head_dims(HEAD_DIM)
     f.embd_out()
     for i in range(3):
         f.attn(i, 2, tk=QT.Q8_0)
-        f.t(f"blk.{i}.attn_q_norm.weight", [HEAD_DIM])
-        f.t(f"blk.{i}.attn_k_norm.weight", [HEAD_DIM])
+        f.qk_norm(i, HEAD_DIM)
         f.experts(i, 8, 128)
     f.finish()
 
@@ -165,32 +184,25 @@ def qwen3moe(path, seed):
 def qwen2moe(path, seed):
     f = Fixture(path, "qwen2moe", seed)
     f.common("tiny-qwen2moe-shexp", 2, 256, 4)
-    f.kv("{a}.expert_count", 4)
-    f.kv("{a}.expert_used_count", 2)
-    f.kv("{a}.expert_feed_forward_length", 64)
+    f.expert_kv(4, 64)
     f.kv("{a}.expert_shared_feed_forward_length", 128)
     f.embd_out()
     for i in range(2):
         f.attn(i, 4, bias=True)
         f.experts(i, 4, 64, tg=QT.Q4_0, td=QT.Q8_0)
-        f.t(f"blk.{i}.ffn_gate_inp_shexp.weight", [EMBD])
-        f.t(f"blk.{i}.ffn_gate_shexp.weight", [EMBD, 128], QT.Q8_0)
-        f.t(f"blk.{i}.ffn_up_shexp.weight", [EMBD, 128], QT.Q8_0)
-        f.t(f"blk.{i}.ffn_down_shexp.weight", [128, EMBD], QT.Q8_0)
+        f.shared_expert(i, 128, gate_inp=True)
     f.finish()
 
 
 def gemma3(path, seed):
     f = Fixture(path, "gemma3", seed)
     f.common("tiny-gemma3", 7, 256, 1)
-    f.kv("{a}.attention.key_length", 32)
-    f.kv("{a}.attention.value_length", 32)
+    f.head_dims(32)
     f.kv("{a}.attention.sliding_window", 512)
     f.embd_out(tied=True)
     for i in range(7):
         f.attn(i, 1, kd=32)
-        f.t(f"blk.{i}.attn_q_norm.weight", [32])
-        f.t(f"blk.{i}.attn_k_norm.weight", [32])
+        f.qk_norm(i, 32)
         f.t(f"blk.{i}.post_attention_norm.weight", [EMBD])
         f.t(f"blk.{i}.post_ffw_norm.weight", [EMBD])
         f.dense_ffn(i, 256, tg=QT.Q5_0, td=QT.Q6_K)
@@ -208,8 +220,7 @@ def lfm2(path, seed):
     for i, nkv in enumerate(kv_heads):
         if nkv:
             f.attn(i, nkv)
-            f.t(f"blk.{i}.attn_q_norm.weight", [HEAD_DIM])
-            f.t(f"blk.{i}.attn_k_norm.weight", [HEAD_DIM])
+            f.qk_norm(i, HEAD_DIM)
         else:
             f.t(f"blk.{i}.attn_norm.weight", [EMBD])
             f.t(f"blk.{i}.shortconv.conv.weight", [3, EMBD])
@@ -222,17 +233,14 @@ def lfm2(path, seed):
 def qwen3next(path, seed):
     f = Fixture(path, "qwen3next", seed)
     f.common("tiny-qwen3next", 4, 256, 2)
-    f.kv("{a}.attention.key_length", 32)
-    f.kv("{a}.attention.value_length", 32)
+    f.head_dims(32)
     f.kv("{a}.full_attention_interval", 4)
     f.kv("{a}.ssm.conv_kernel", 4)
     f.kv("{a}.ssm.inner_size", 128)
     f.kv("{a}.ssm.state_size", 32)
     f.kv("{a}.ssm.time_step_rank", 4)
     f.kv("{a}.ssm.group_count", 2)
-    f.kv("{a}.expert_count", 4)
-    f.kv("{a}.expert_used_count", 2)
-    f.kv("{a}.expert_feed_forward_length", 64)
+    f.expert_kv(4, 64)
     f.kv("{a}.expert_shared_feed_forward_length", 64)
     f.embd_out()
     for i in range(4):
@@ -243,8 +251,7 @@ def qwen3next(path, seed):
             f.t(f"blk.{i}.attn_k.weight", [EMBD, 32 * 2], QT.F16)
             f.t(f"blk.{i}.attn_v.weight", [EMBD, 32 * 2], QT.Q8_0)
             f.t(f"blk.{i}.attn_output.weight", [32 * HEADS, EMBD], QT.Q4_0)
-            f.t(f"blk.{i}.attn_q_norm.weight", [32])
-            f.t(f"blk.{i}.attn_k_norm.weight", [32])
+            f.qk_norm(i, 32)
         else:
             f.t(f"blk.{i}.attn_norm.weight", [EMBD])
             f.t(f"blk.{i}.attn_qkv.weight", [EMBD, 128 + 2 * 64], QT.Q8_0)
@@ -256,10 +263,7 @@ def qwen3next(path, seed):
             f.t(f"blk.{i}.ssm_norm.weight", [32])
             f.t(f"blk.{i}.ssm_out.weight", [128, EMBD], QT.Q8_0)
         f.experts(i, 4, 64, prefix="post_attention")
-        f.t(f"blk.{i}.ffn_gate_inp_shexp.weight", [EMBD])
-        f.t(f"blk.{i}.ffn_gate_shexp.weight", [EMBD, 64], QT.Q8_0)
-        f.t(f"blk.{i}.ffn_up_shexp.weight", [EMBD, 64], QT.Q8_0)
-        f.t(f"blk.{i}.ffn_down_shexp.weight", [64, EMBD], QT.Q8_0)
+        f.shared_expert(i, 64, gate_inp=True)
     f.finish()
 
 
@@ -314,9 +318,7 @@ def mla_moe(path, seed, name, heads, q_rank, rank, rope, nope, vhd, n_layer, sca
         else:
             f.experts(i, 4, 64)
             f.t(f"blk.{i}.exp_probs_b.bias", [4])
-            f.t(f"blk.{i}.ffn_gate_shexp.weight", [EMBD, 64], QT.Q8_0)
-            f.t(f"blk.{i}.ffn_up_shexp.weight", [EMBD, 64], QT.Q8_0)
-            f.t(f"blk.{i}.ffn_down_shexp.weight", [64, EMBD], QT.Q8_0)
+            f.shared_expert(i, 64)
     f.finish()
 
 
@@ -346,12 +348,9 @@ def llama_tied_h80(path, seed):
 def gpt_oss(path, seed):
     f = Fixture(path, "gpt-oss", seed)
     f.common("tiny-gpt-oss", 4, 128, 1)
-    f.kv("{a}.attention.key_length", HEAD_DIM)
-    f.kv("{a}.attention.value_length", HEAD_DIM)
+    f.head_dims(HEAD_DIM)
     f.kv("{a}.attention.sliding_window", 128)
-    f.kv("{a}.expert_count", 4)
-    f.kv("{a}.expert_used_count", 2)
-    f.kv("{a}.expert_feed_forward_length", 64)
+    f.expert_kv(4, 64)
     f.embd_out()
     for i in range(4):
         f.attn(i, 1, tq=QT.Q8_0, tk=QT.Q8_0, tv=QT.Q8_0, to=QT.Q8_0, bias=True)

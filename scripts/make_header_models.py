@@ -31,35 +31,36 @@ QWEN_HYBRID = {
 }
 
 
+def uint32s(w, arch, values):
+    """`ARCH.KEY = value` for each (KEY, value), in the order given (the file's order)."""
+    for key, value in values:
+        w.add_uint32(f"{arch}.{key}", value)
+
+
 def common(w, arch, blocks, embd):
     w.add_string("general.name", f"header-only {arch}")
-    w.add_uint32(f"{arch}.block_count", blocks)
-    w.add_uint32(f"{arch}.context_length", CTX)
-    w.add_uint32(f"{arch}.embedding_length", embd)
-    w.add_uint32(f"{arch}.vocab_size", 151936 if arch.startswith("qwen") else 131072)
+    vocab = 151936 if arch.startswith("qwen") else 131072
+    uint32s(w, arch, [("block_count", blocks), ("context_length", CTX), ("embedding_length", embd),
+                      ("vocab_size", vocab)])
 
 
 def qwen(path, arch, blocks, embd, heads, kv, head, ssm, experts):
     w = gguf.GGUFWriter(path, arch)
     common(w, arch, blocks, embd)
-    w.add_uint32(f"{arch}.attention.head_count", heads)
-    w.add_uint32(f"{arch}.attention.head_count_kv", kv)
-    w.add_uint32(f"{arch}.attention.key_length", head)
-    w.add_uint32(f"{arch}.attention.value_length", head)
-    w.add_uint32(f"{arch}.full_attention_interval", 4)
     conv, inner, state, groups, rank = ssm
-    w.add_uint32(f"{arch}.ssm.conv_kernel", conv)
-    w.add_uint32(f"{arch}.ssm.inner_size", inner)
-    w.add_uint32(f"{arch}.ssm.state_size", state)
-    w.add_uint32(f"{arch}.ssm.group_count", groups)
-    w.add_uint32(f"{arch}.ssm.time_step_rank", rank)
+    uint32s(w, arch, [
+        ("attention.head_count", heads), ("attention.head_count_kv", kv),
+        ("attention.key_length", head), ("attention.value_length", head),
+        ("full_attention_interval", 4),
+        ("ssm.conv_kernel", conv), ("ssm.inner_size", inner), ("ssm.state_size", state),
+        ("ssm.group_count", groups), ("ssm.time_step_rank", rank),
+    ])
     if experts:
         n, used, ff = experts
-        w.add_uint32(f"{arch}.expert_count", n)
-        w.add_uint32(f"{arch}.expert_used_count", used)
-        w.add_uint32(f"{arch}.expert_feed_forward_length", ff)
+        uint32s(w, arch, [("expert_count", n), ("expert_used_count", used),
+                          ("expert_feed_forward_length", ff)])
     else:
-        w.add_uint32(f"{arch}.feed_forward_length", 17408)
+        uint32s(w, arch, [("feed_forward_length", 17408)])
     finish(w)
 
 
@@ -69,19 +70,15 @@ def mistral_small_4(path):
     arch = "deepseek2"
     w = gguf.GGUFWriter(path, arch)
     common(w, arch, 36, 4096)
-    w.add_uint32(f"{arch}.attention.head_count", 32)
-    w.add_uint32(f"{arch}.attention.head_count_kv", 1)
-    w.add_uint32(f"{arch}.attention.key_length", 320)
-    w.add_uint32(f"{arch}.attention.value_length", 256)
-    w.add_uint32(f"{arch}.attention.key_length_mla", 192)
-    w.add_uint32(f"{arch}.attention.value_length_mla", 128)
-    w.add_uint32(f"{arch}.attention.kv_lora_rank", 256)
-    w.add_uint32(f"{arch}.attention.q_lora_rank", 1024)
-    w.add_uint32(f"{arch}.rope.dimension_count", 64)
-    w.add_uint32(f"{arch}.expert_count", 128)
-    w.add_uint32(f"{arch}.expert_used_count", 4)
-    w.add_uint32(f"{arch}.expert_feed_forward_length", 2048)
-    w.add_uint32(f"{arch}.feed_forward_length", 12288)
+    uint32s(w, arch, [
+        ("attention.head_count", 32), ("attention.head_count_kv", 1),
+        ("attention.key_length", 320), ("attention.value_length", 256),
+        ("attention.key_length_mla", 192), ("attention.value_length_mla", 128),
+        ("attention.kv_lora_rank", 256), ("attention.q_lora_rank", 1024),
+        ("rope.dimension_count", 64),
+        ("expert_count", 128), ("expert_used_count", 4), ("expert_feed_forward_length", 2048),
+        ("feed_forward_length", 12288),
+    ])
     finish(w)
 
 
@@ -125,6 +122,27 @@ class Shaped:
         self.u("attention.head_count_kv", kv)
         self.u("attention.key_length", head)
         self.u("attention.value_length", head)
+
+    def experts(self, n, used, ff):
+        self.u("expert_count", n)
+        self.u("expert_used_count", used)
+        self.u("expert_feed_forward_length", ff)
+
+    def qkv(self, b, q_rows, kv_rows, t, tv=None):
+        """Block `b`'s Q, K and V projections (V in `tv` when it differs)."""
+        E = self.embd
+        self.t(f"{b}.attn_q.weight", [E, q_rows], t)
+        self.t(f"{b}.attn_k.weight", [E, kv_rows], t)
+        self.t(f"{b}.attn_v.weight", [E, kv_rows], t if tv is None else tv)
+
+    def qkv_bias(self, b, q_rows, kv_rows):
+        self.t(f"{b}.attn_q.bias", [q_rows])
+        self.t(f"{b}.attn_k.bias", [kv_rows])
+        self.t(f"{b}.attn_v.bias", [kv_rows])
+
+    def qk_norm(self, b, head):
+        self.t(f"{b}.attn_q_norm.weight", [head])
+        self.t(f"{b}.attn_k_norm.weight", [head])
 
     def t(self, name, ne, qt=QT.F32):
         blk, size = GGML_QUANT_SIZES[qt]
@@ -231,21 +249,15 @@ def gpt_oss(path, blocks, NE, dense, embd_t):
     s = Shaped(path, a, blocks, E, 201088, 131072)
     s.attention(H, KV, D)
     s.u("attention.sliding_window", 128)
-    s.u("expert_count", NE)
-    s.u("expert_used_count", 4)
-    s.u("expert_feed_forward_length", FE)
+    s.experts(NE, 4, FE)
     s.u("feed_forward_length", FE)
     s.embd_out(embd_t, dense)
     for i in range(blocks):
         b = f"blk.{i}"
         s.t(f"{b}.attn_norm.weight", [E])
-        s.t(f"{b}.attn_q.weight", [E, H * D], dense)
-        s.t(f"{b}.attn_k.weight", [E, KV * D], dense)
-        s.t(f"{b}.attn_v.weight", [E, KV * D], dense)
+        s.qkv(b, H * D, KV * D, dense)
         s.t(f"{b}.attn_output.weight", [H * D, E], dense)
-        s.t(f"{b}.attn_q.bias", [H * D])
-        s.t(f"{b}.attn_k.bias", [KV * D])
-        s.t(f"{b}.attn_v.bias", [KV * D])
+        s.qkv_bias(b, H * D, KV * D)
         s.t(f"{b}.attn_output.bias", [E])
         s.t(f"{b}.attn_sinks.weight", [H])
         s.t(f"{b}.post_attention_norm.weight", [E])
@@ -275,9 +287,7 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
     ta, tg, td, te, to = mix
     if experts:
         ne, used, fe = experts
-        s.u("expert_count", ne)
-        s.u("expert_used_count", used)
-        s.u("expert_feed_forward_length", fe)
+        s.experts(ne, used, fe)
         s.u("expert_shared_feed_forward_length", fe)
     else:
         s.u("feed_forward_length", n_ff)
@@ -287,12 +297,9 @@ def qwen_hybrid(path, arch, blocks, embd, heads, kv, ssm, experts, n_ff, vocab, 
         b = f"blk.{i}"
         s.t(f"{b}.attn_norm.weight", [embd])
         if (i + 1) % 4 == 0:
-            s.t(f"{b}.attn_q.weight", [embd, 2 * D * heads], ta)
-            s.t(f"{b}.attn_k.weight", [embd, D * kv], ta)
-            s.t(f"{b}.attn_v.weight", [embd, D * kv], ta)
+            s.qkv(b, 2 * D * heads, D * kv, ta)
             s.t(f"{b}.attn_output.weight", [D * heads, embd], ta)
-            s.t(f"{b}.attn_q_norm.weight", [D])
-            s.t(f"{b}.attn_k_norm.weight", [D])
+            s.qk_norm(b, D)
         else:
             s.t(f"{b}.attn_qkv.weight", [embd, qkv], ta)
             s.t(f"{b}.attn_gate.weight", [embd, inner], ta)
@@ -329,21 +336,16 @@ def qwen3moe(path, dims, types):
     s = Shaped(path, "qwen3moe", blocks, embd, 151936, ctx)
     s.u("feed_forward_length", ff)
     s.attention(heads, kv, head)
-    s.u("expert_count", n_exp)
-    s.u("expert_used_count", 8)
-    s.u("expert_feed_forward_length", n_ff)
+    s.experts(n_exp, 8, n_ff)
     s.w.add_float32("qwen3moe.rope.freq_base", 1e6)
     s.w.add_float32("qwen3moe.attention.layer_norm_rms_epsilon", 1e-6)
     s.embd_out(attn, out_t)
     for il in range(blocks):
         b = f"blk.{il}"
         s.t(f"{b}.attn_norm.weight", [embd])
-        s.t(f"{b}.attn_q.weight", [embd, heads * head], attn)
-        s.t(f"{b}.attn_k.weight", [embd, kv * head], attn)
-        s.t(f"{b}.attn_v.weight", [embd, kv * head], attn_v)
+        s.qkv(b, heads * head, kv * head, attn, tv=attn_v)
         s.t(f"{b}.attn_output.weight", [heads * head, embd], attn)
-        s.t(f"{b}.attn_q_norm.weight", [head])
-        s.t(f"{b}.attn_k_norm.weight", [head])
+        s.qk_norm(b, head)
         s.t(f"{b}.ffn_norm.weight", [embd])
         s.t(f"{b}.ffn_gate_inp.weight", [embd, n_exp])
         s.t(f"{b}.ffn_gate_exps.weight", [embd, n_ff, n_exp], exps)
@@ -404,12 +406,8 @@ def glm45_air(path):
     for i in range(47):
         b = f"blk.{i}"
         s.t(f"{b}.attn_norm.weight", [E])
-        s.t(f"{b}.attn_q.weight", [E, H * D], hi)
-        s.t(f"{b}.attn_k.weight", [E, KV * D], hi)
-        s.t(f"{b}.attn_v.weight", [E, KV * D], hi)
-        s.t(f"{b}.attn_q.bias", [H * D])
-        s.t(f"{b}.attn_k.bias", [KV * D])
-        s.t(f"{b}.attn_v.bias", [KV * D])
+        s.qkv(b, H * D, KV * D, hi)
+        s.qkv_bias(b, H * D, KV * D)
         s.t(f"{b}.attn_output.weight", [H * D, E], hi)
         s.t(f"{b}.post_attention_norm.weight", [E])
         s.dense_then_moe(b, i, (FF, FE, NE), dense=(hi, hi, hi), exps=(lo, lo, QT.IQ4_NL),

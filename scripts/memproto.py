@@ -497,6 +497,19 @@ def build_graph(m, h, s, c, n_tokens, n_seqs, n_outputs):
     return g
 
 
+def projection(g, m, name, il, size, W, x):
+    """Q or K of layer il: the matmul, qwen2moe's bias, the view, and the q/k norm of the
+    families that have one (src/models/*.cpp of each family)."""
+    t = g.op(f"{name.upper()}cur-{il}", size, [W, x])
+    if m.arch == "qwen2moe":
+        t = g.op(f"{name.upper()}bias-{il}", size, [t, W], inplace=True)
+    t = g.view(t)
+    if m.arch in ("qwen3moe", "qwen3", "gemma3"):
+        t = g.op(f"{name}_norm0-{il}", size, [t], inplace=True)
+        t = g.op(f"{name}_norm-{il}", size, [t, W], inplace=True)
+    return t
+
+
 def attention(g, m, h, s, il, x, T_, n_stream, cache, fa):
     swa = h["is_swa"][il]
     dk = h["head_k_swa"] if swa else h["head_k"]
@@ -504,23 +517,11 @@ def attention(g, m, h, s, il, x, T_, n_stream, cache, fa):
     H, Hkv = h["n_head"][il], h["n_head_kv"][il]
     n_kv, mask, kidx, vidx = cache
     W = g.ext()
-    q = g.op(f"Qcur-{il}", dk * H * T_ * F32, [W, x])
-    if m.arch == "qwen2moe":
-        q = g.op(f"Qbias-{il}", dk * H * T_ * F32, [q, W], inplace=True)
-    q = g.view(q)
-    if m.arch in ("qwen3moe", "qwen3", "gemma3"):
-        q = g.op(f"q_norm0-{il}", dk * H * T_ * F32, [q], inplace=True)
-        q = g.op(f"q_norm-{il}", dk * H * T_ * F32, [q, W], inplace=True)
+    q = projection(g, m, "q", il, dk * H * T_ * F32, W, x)
     q = g.op(f"Qrope-{il}", dk * H * T_ * F32, [q, W], inplace=True)
     if m.arch == "gemma3":
         q = g.op(f"Qscale-{il}", dk * H * T_ * F32, [q], inplace=True)
-    k = g.op(f"Kcur-{il}", dk * Hkv * T_ * F32, [W, x])
-    if m.arch == "qwen2moe":
-        k = g.op(f"Kbias-{il}", dk * Hkv * T_ * F32, [k, W], inplace=True)
-    k = g.view(k)
-    if m.arch in ("qwen3moe", "qwen3", "gemma3"):
-        k = g.op(f"k_norm0-{il}", dk * Hkv * T_ * F32, [k], inplace=True)
-        k = g.op(f"k_norm-{il}", dk * Hkv * T_ * F32, [k, W], inplace=True)
+    k = projection(g, m, "k", il, dk * Hkv * T_ * F32, W, x)
     v = g.op(f"Vcur-{il}", dv * Hkv * T_ * F32, [W, x])
     if m.arch == "qwen2moe":
         v = g.op(f"Vbias-{il}", dv * Hkv * T_ * F32, [v, W], inplace=True)

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::budget::Plan;
-use crate::startup_log::StartupReport;
+use crate::budget::{DevicePlan, Plan};
+use crate::startup_log::{DeviceMemory, StartupReport};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ComponentDiff {
@@ -30,32 +30,20 @@ pub fn compare(plan: &Plan, report: &StartupReport) -> Vec<ComponentDiff> {
     for name in names {
         let p = plan.device(&name);
         let m = report.per_device.iter().find(|d| d.device == name);
+        let side =
+            |component, planned: fn(&DevicePlan) -> f64, measured: fn(&DeviceMemory) -> f64| {
+                (component, p.map_or(0.0, planned), m.map_or(0.0, measured))
+            };
         let pairs: [(&'static str, f64, f64); 5] = [
-            (
+            side(
                 "weights",
-                p.map_or(0.0, |d| d.weights_mib + d.weights_repack_mib),
-                m.map_or(0.0, |d| d.weights_mib),
+                |d| d.weights_mib + d.weights_repack_mib,
+                |d| d.weights_mib,
             ),
-            (
-                "kv",
-                p.map_or(0.0, |d| d.kv_mib),
-                m.map_or(0.0, |d| d.kv_mib),
-            ),
-            (
-                "recurrent",
-                p.map_or(0.0, |d| d.recurrent_mib),
-                m.map_or(0.0, |d| d.recurrent_mib),
-            ),
-            (
-                "compute",
-                p.map_or(0.0, |d| d.compute_mib),
-                m.map_or(0.0, |d| d.compute_mib),
-            ),
-            (
-                "output",
-                p.map_or(0.0, |d| d.output_mib),
-                m.map_or(0.0, |d| d.output_mib),
-            ),
+            side("kv", |d| d.kv_mib, |d| d.kv_mib),
+            side("recurrent", |d| d.recurrent_mib, |d| d.recurrent_mib),
+            side("compute", |d| d.compute_mib, |d| d.compute_mib),
+            side("output", |d| d.output_mib, |d| d.output_mib),
         ];
         for (component, plan_mib, measured_mib) in pairs {
             if plan_mib == 0.0 && measured_mib == 0.0 {

@@ -29,6 +29,17 @@ pub fn conf(dir: &Path, model: &Path, port: u16, ram_mib: u64) {
     .expect("profilec.toml");
 }
 
+/// A project for a real bench run: [`conf`] over the real Gemma on a free port with 8 GiB of
+/// RAM; `None` (the skip policy of tests/support.rs) without llama-server or the model.
+pub fn gemma_project() -> Option<tempfile::TempDir> {
+    let (Some(_), Some(model)) = (support::real_server(), support::real_model()) else {
+        return None;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    conf(dir.path(), &model, support::free_port(), 8192);
+    Some(dir)
+}
+
 pub fn bench(dir: &Path, extra: &[&str]) -> std::process::Output {
     support::profilec()
         .args(["bench", "gemma-a", "--file"])

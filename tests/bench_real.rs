@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::bench_inputs::conf;
+use crate::bench_inputs::gemma_project;
 use crate::support;
 
 /// The test model is the pretrained (not instruction-tuned) Gemma 3 270M: under llama-server's
@@ -55,11 +55,9 @@ pub fn num(v: &Value, path: &str) -> f64 {
 
 #[test]
 fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
-    let (Some(_), Some(model)) = (support::real_server(), support::real_model()) else {
+    let Some(dir) = gemma_project() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    conf(dir.path(), &model, support::free_port(), 8192);
     let out = bench_in(
         dir.path(),
         &["gemma-a", "gemma-b", "--name", "r1", "--plot"],
@@ -208,12 +206,7 @@ fn two_profiles_two_concurrencies_summary_scoreboard_and_mark_tested() {
         .arg(&conf_path)
         .output()
         .unwrap();
-    assert_eq!(
-        m.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&m.stderr)
-    );
+    support::stdout_ok(&m);
     let after = fs::read_to_string(&conf_path).unwrap();
     let removed: Vec<&str> = before
         .lines()
@@ -277,11 +270,9 @@ pub fn wait_or_kill(child: &mut Child, limit: Duration) -> Option<i32> {
 
 #[test]
 fn server_killed_mid_run_ends_the_run_with_partial_results() {
-    let (Some(_), Some(model)) = (support::real_server(), support::real_model()) else {
+    let Some(dir) = gemma_project() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    conf(dir.path(), &model, support::free_port(), 8192);
     let mut bench = bench_in(
         dir.path(),
         &["gemma-a", "--name", "killed", "--runs", "200"],

@@ -7,17 +7,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::bench_inputs::{bench, conf, nothing_written};
+use crate::bench_inputs::{bench, conf, gemma_project, nothing_written};
 use crate::bench_real::{bench_in, child_of, num, wait_or_kill};
 use crate::support;
 
 #[test]
 fn depth_cells_put_exactly_that_many_filler_tokens_before_each_prompt() {
-    let (Some(_), Some(model)) = (support::real_server(), support::real_model()) else {
+    let Some(dir) = gemma_project() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    conf(dir.path(), &model, support::free_port(), 8192);
     let out = bench_in(
         dir.path(),
         &[
@@ -88,11 +86,9 @@ fn nice_of(pid: u32) -> Option<i64> {
 
 #[test]
 fn nice_launches_the_server_at_that_niceness_and_records_it() {
-    let (Some(_), Some(model)) = (support::real_server(), support::real_model()) else {
+    let Some(dir) = gemma_project() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tempdir");
-    conf(dir.path(), &model, support::free_port(), 8192);
     let mut run = bench_in(
         dir.path(),
         &[

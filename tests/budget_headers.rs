@@ -2,27 +2,15 @@
 //! (scripts/make_header_models.py writes them under target/header-models), against what users
 //! measured with llama.cpp (seed-repo-notes §3–4: q8_0 K and V, flash attention on, ctx 262144).
 
-use crate::support::{generated_models, root};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use crate::support::{header_models as models, reference_rig};
 
 use profilec::budget::{CacheKind, Plan, Program, plan};
-use profilec::hardware;
 use profilec::resolve::{Effective, Origin, apply_args};
-
-/// Writes the header models once per test binary.
-fn models() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| generated_models("make_header_models.py", "header-models"))
-}
 
 fn plan_of(file: &str, args: &str) -> Plan {
     let mut eff = Effective::default();
     apply_args(&mut eff, args, Origin::ExtraArgs);
-    let machine = hardware::load(&root().join("profiles/profilec.toml"))
-        .expect("reference rig")
-        .hardware
-        .machine();
+    let machine = reference_rig();
     plan(
         &models().join(file),
         &eff.options().expect("options"),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use profilec::check::{CheckOptions, CheckReport, MachineFor, check_file};
 use profilec::diag::{Diagnostic, Severity};
-use solver_support::{models, root};
+use solver_support::models;
 
 const CONF: &str = "\
 [q8-pinned]
@@ -58,12 +58,7 @@ EXTRA_ARGS=-ngl 99 -c 262144 -np 1
 ";
 
 fn write_toml(dir: &Path) {
-    let toml = std::fs::read_to_string(root().join("profiles/profilec.toml")).expect("rig");
-    let toml = toml.replace(
-        r#"models_dir = "../models""#,
-        &format!("models_dir = {:?}", models().display().to_string()),
-    );
-    std::fs::write(dir.join("profilec.toml"), toml).expect("write toml");
+    crate::support::write_rig_toml(dir, "profiles/profilec.toml", &models());
 }
 
 fn check(with_toml: bool) -> (CheckReport, String) {

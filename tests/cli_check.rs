@@ -2,6 +2,8 @@
 
 use crate::support;
 use std::fs;
+use std::path::Path;
+use std::process::Output;
 
 fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     let path = dir.path().join("models.conf");
@@ -9,32 +11,29 @@ fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// `profilec check ARGS PATH`, run to its end.
+fn check(args: &[&str], path: &Path) -> Output {
+    support::profilec()
+        .arg("check")
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("run profilec check")
+}
+
 #[test]
 fn clean_file_exits_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL=a.gguf\n");
-    let out = support::profilec()
-        .arg("check")
-        .arg(&path)
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = check(&[], &path);
+    support::stdout_ok(&out);
 }
 
 #[test]
 fn errors_exit_one_and_json_has_positions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL=a.gguf\nCTX_SZE=1\n");
-    let out = support::profilec()
-        .args(["check", "--format", "json"])
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = check(&["--format", "json"], &path);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(v["profiles"], 1);
@@ -61,17 +60,9 @@ fn errors_exit_one_and_json_has_positions() {
 fn warnings_pass_unless_denied() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nMODEL=a.gguf\n");
-    let out = support::profilec()
-        .arg("check")
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = check(&[], &path);
     assert_eq!(out.status.code(), Some(0));
-    let out = support::profilec()
-        .args(["check", "--deny-warnings"])
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = check(&["--deny-warnings"], &path);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -95,11 +86,7 @@ fn non_utf8_file_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("models.conf");
     fs::write(&path, b"[a]\nNAME=\xff\n").expect("write");
-    let out = support::profilec()
-        .arg("check")
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = check(&[], &path);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
 }
@@ -108,11 +95,7 @@ fn non_utf8_file_is_an_io_error() {
 fn human_output_points_at_the_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write(&dir, "[a]\nNAME=A\nMODEL = a.gguf\n");
-    let out = support::profilec()
-        .arg("check")
-        .arg(&path)
-        .output()
-        .expect("run");
+    let out = check(&[], &path);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("conf::space-around-equals"), "{err}");
     assert!(err.contains("models.conf:3:6"), "{err}");

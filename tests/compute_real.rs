@@ -60,11 +60,7 @@ fn run_all(jobs: Vec<(Case, Program)>) -> Vec<Outcome> {
                     let est = compute::estimate(&m, &f, &ctx);
                     let measured = match (program, &srv) {
                         (Program::LlamaServer, Some(bin)) => {
-                            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                                .and_then(|l| l.local_addr())
-                                .map(|a| a.port())
-                                .unwrap_or(18080);
-                            measure_server(bin, &case, port)
+                            measure_server(bin, &case, crate::support::free_port())
                         }
                         (Program::LlamaServer, None) => Err("no llama-server".into()),
                         _ => measure_completion(&cli, &case),

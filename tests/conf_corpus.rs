@@ -9,21 +9,13 @@ use profilec::diag::Severity;
 use profilec::syntax::Document;
 
 fn corpus() -> Vec<(PathBuf, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .expect("corpus fixtures")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("models.conf."))
-        })
+    crate::support::corpus_files()
+        .into_iter()
         .map(|p| {
             let text = fs::read_to_string(&p).expect("utf-8 fixture");
             (p, text)
         })
-        .collect();
-    files.sort();
-    files
+        .collect()
 }
 
 #[test]

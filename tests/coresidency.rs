@@ -7,39 +7,21 @@ use std::time::Duration;
 use crate::support::{self, root};
 use profilec::launch::http;
 
+use crate::support::stdout_json as json;
 use profilec::coresidency::{DeviceUse, Footprint, co_resident_sets, fits, safe_models_max};
 use profilec::hardware::{Device, DeviceKind, Machine};
 use proptest::prelude::*;
 use serde_json::Value;
 
 fn profilec(args: &[&str]) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run profilec")
+    support::profilec_in(args, &root())
 }
 
 /// The standard output of a profilec run that must succeed.
 fn stdout_ok(args: &[&str]) -> String {
     let out = profilec(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok_for(&out, &format!("{args:?}"));
     String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 const EXAMPLE: &str = "profiles/models.conf";
@@ -69,12 +51,7 @@ fn together_is_the_sum_of_single_plans_plus_one_process_overhead_per_gpu_per_mod
     args.extend(&ids);
     args.extend([EXAMPLE, "--format", "json"]);
     let out = profilec(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let together = json(&out);
     let singles: Vec<Value> = ids.iter().map(|id| single_plan(id)).collect();
     let devices = together["devices"].as_array().expect("devices");
@@ -391,12 +368,7 @@ fn the_llama_swap_export_validates_for_every_corpus_models_conf() {
             "llama-swap",
         ]);
         let what = f.display().to_string();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::stdout_ok_for(&out, &what);
         let yaml = String::from_utf8(out.stdout).expect("utf-8");
         let doc = assert_valid_llama_swap(&yaml, &what);
         let n = doc["models"].as_object().map_or(0, |m| m.len());
@@ -503,12 +475,7 @@ fn ttl_becomes_the_llama_swap_ttl_and_a_bad_ttl_is_an_error() {
     std::fs::write(&conf, &with_ttl).expect("write");
     let conf_s = conf.to_str().expect("utf-8");
     let out = profilec(&["render", "--all", conf_s, "--format", "llama-swap"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let doc = assert_valid_llama_swap(&String::from_utf8_lossy(&out.stdout), "TTL");
     assert_eq!(doc["models"]["gemma3"]["ttl"].as_u64(), Some(300));
     assert!(doc["models"]["llama-gqa"].get("ttl").is_none());

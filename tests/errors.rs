@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use crate::support::stderr_of as stderr;
 use crate::support::{fixture, profilec, root, start_binary};
 
 fn run(args: &[&str], dir: &Path) -> Output {
@@ -28,10 +29,6 @@ fn check_conf(text: &str) -> (tempfile::TempDir, serde_json::Value) {
     std::fs::write(dir.path().join("models.conf"), text).expect("write");
     let v = check_json(&["models.conf"], dir.path());
     (dir, v)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// A directory with the two-GPU profilec.toml of profiles/ whose models_dir is the fixtures.

@@ -1,44 +1,21 @@
 //! `profilec plan` shows fit's predicted result for a FIT profile (human and JSON).
 
 use crate::solver_support;
-use crate::support;
 
-use solver_support::{models, root};
+use solver_support::{plan_cli, rig_project};
 
 fn conf_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let toml = std::fs::read_to_string(root().join("profiles/profilec.toml")).expect("rig");
-    let toml = toml.replace(
-        r#"models_dir = "../models""#,
-        &format!("models_dir = {:?}", models().display().to_string()),
-    );
-    std::fs::write(dir.path().join("profilec.toml"), toml).expect("write toml");
-    std::fs::write(
-        dir.path().join("models.conf"),
+    rig_project(
         "[q8]\nNAME=27B Q8\nMODEL=qwen3.5-27b-ud-q8_k_xl.gguf\nCTX_SIZE=262144\n\
          EXTRA_ARGS=--no-context-shift\n\n\
          [q8-pinned]\nNAME=27B Q8 pinned\nMODEL=qwen3.5-27b-ud-q8_k_xl.gguf\nFIT=off\n",
-    )
-    .expect("write conf");
-    dir
-}
-
-fn plan(dir: &tempfile::TempDir, id: &str, format: &str) -> (i32, String) {
-    let out = support::profilec()
-        .args(["plan", id, "models.conf", "--format", format])
-        .current_dir(dir.path())
-        .output()
-        .expect("run profilec");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
 
 #[test]
 fn fit_profile_shows_the_prediction() {
     let dir = conf_dir();
-    let (code, json) = plan(&dir, "q8", "json");
+    let (code, json) = plan_cli(dir.path(), "q8", "json");
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     let f = &v["fit_prediction"];
     assert_eq!(f["n_ctx"], 262144, "{json}");
@@ -58,7 +35,7 @@ fn fit_profile_shows_the_prediction() {
     // The all-layers plan does not fit, fit's does: plan succeeds.
     assert_eq!(code, 0);
 
-    let (_, human) = plan(&dir, "q8", "human");
+    let (_, human) = plan_cli(dir.path(), "q8", "human");
     assert!(
         human.contains("fit prediction (llama.cpp --fit at load time):"),
         "{human}"
@@ -80,7 +57,7 @@ fn fit_profile_shows_the_prediction() {
 #[test]
 fn pinned_profile_has_no_fit_prediction() {
     let dir = conf_dir();
-    let (_, json) = plan(&dir, "q8-pinned", "json");
+    let (_, json) = plan_cli(dir.path(), "q8-pinned", "json");
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert!(v.get("fit_prediction").is_none(), "{json}");
     assert!(v.get("placement_strategy").is_some());

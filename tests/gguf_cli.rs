@@ -1,11 +1,7 @@
 //! `profilec inspect` through the binary: output, JSON and exit codes.
 
 use crate::support;
-use std::path::{Path, PathBuf};
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
+use crate::support::models_dir as models;
 
 fn inspect(args: &[&str]) -> (i32, String, String) {
     let out = support::profilec()

@@ -1,15 +1,8 @@
 //! Model facts of each fixture equal the metadata the generator wrote (scripts/make_fixtures.py)
 //! and llama.cpp's rules for that architecture.
 
-use std::path::{Path, PathBuf};
-
+use crate::support::fixture as path;
 use profilec::gguf::{self, AttentionKind, Model, ModelFacts, TensorRole};
-
-fn path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name)
-}
 
 fn facts(name: &str) -> (Model, ModelFacts) {
     gguf::inspect(&path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))

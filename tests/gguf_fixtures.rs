@@ -3,12 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::models_dir as models;
 use profilec::gguf::{self, MetaValue};
 use serde_json::Value;
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
 
 fn fixtures() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(models())

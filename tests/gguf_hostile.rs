@@ -2,17 +2,13 @@
 //! never a panic.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
 
 use profilec::gguf::{self, FormatError, read_header};
 use proptest::prelude::*;
 
 use crate::common;
+use crate::support::models_dir as models;
 use common::Gguf;
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
 
 fn parse(bytes: &[u8]) -> Result<gguf::GgufFile, FormatError> {
     read_header(Cursor::new(bytes), bytes.len() as u64)

@@ -2,11 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::models_dir as models;
 use profilec::gguf::{GgufError, Model, shard_path, split_name};
-
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
 
 /// Copies the three shards into a temp dir under `prefix`.
 fn copy_set(dir: &Path, prefix: &str) -> Vec<PathBuf> {

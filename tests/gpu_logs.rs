@@ -4,18 +4,16 @@
 //! the issue's: compute per CUDA device within max(10 %, 64 MiB), host compute within
 //! max(25 %, 64 MiB), KV exact.
 
-use crate::solver_support::{models, root};
+use crate::solver_support::models;
+use crate::support::root;
 
 use profilec::budget::{Plan, Program, plan};
-use profilec::hardware::{self, Machine};
+use profilec::hardware::Machine;
 use profilec::resolve::{Effective, Origin, apply_args};
 
 /// The hardware file of `case` (its GPUs and llama.cpp build).
 fn machine(case: &str) -> Machine {
-    hardware::load(&root().join(format!("tests/fixtures/gpu-logs/{case}.toml")))
-        .unwrap_or_else(|e| panic!("{case}: {e}"))
-        .hardware
-        .machine()
+    crate::support::machine_of(&format!("tests/fixtures/gpu-logs/{case}.toml"))
 }
 
 fn run(case: &str, model: &str, args: &str, program: Program) -> Plan {

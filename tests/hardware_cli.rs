@@ -1,7 +1,6 @@
 //! `profilec hw` through the built binary.
 
 use crate::support;
-use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -10,7 +9,7 @@ fn hw(args: &[&str]) -> Output {
     support::profilec()
         .arg("hw")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(crate::support::root())
         .output()
         .unwrap()
 }
@@ -18,12 +17,7 @@ fn hw(args: &[&str]) -> Output {
 #[test]
 fn reference_rig_as_json() {
     let out = hw(&["--hardware", "profiles/profilec.toml", "--format", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["source"], "profiles/profilec.toml");
     assert_eq!(v["diagnostics"], Value::Array(vec![]));
@@ -138,9 +132,28 @@ fn detected_machine_as_json() {
     assert_eq!(v["source"], "detected");
     assert!(v["hardware"]["cpu"]["ram_mib"].as_u64().unwrap() > 0);
     assert!(v["observed"]["ram_available_mib"].as_u64().unwrap() > 0);
-    if !Path::new("/dev/nvidiactl").exists() {
-        assert_eq!(v["hardware"]["gpus"], Value::Array(vec![]));
-        assert_eq!(v["diagnostics"][0]["code"], "hw::no-nvidia-driver");
-        assert_eq!(v["diagnostics"][0]["severity"], "note");
+    match crate::support::nvidia_driver_gpus() {
+        None => {
+            assert_eq!(v["hardware"]["gpus"], Value::Array(vec![]));
+            assert_eq!(v["diagnostics"][0]["code"], "hw::no-nvidia-driver");
+            assert_eq!(v["diagnostics"][0]["severity"], "note");
+        }
+        // With a driver: its GPUs (unless CUDA_VISIBLE_DEVICES hides some), and no no-driver note.
+        Some(gpus) => {
+            let listed = v["hardware"]["gpus"].as_array().expect("gpus").len();
+            if std::env::var_os("CUDA_VISIBLE_DEVICES").is_none() {
+                assert_eq!(listed, gpus, "{v:#}");
+            }
+            let codes: Vec<&Value> = v["diagnostics"]
+                .as_array()
+                .expect("diagnostics")
+                .iter()
+                .map(|d| &d["code"])
+                .collect();
+            assert!(
+                !codes.contains(&&Value::from("hw::no-nvidia-driver")),
+                "{v:#}"
+            );
+        }
     }
 }

@@ -1,14 +1,11 @@
 //! Detection on the machine running the tests. Without an NVIDIA driver (as on CI and in this
-//! container) it must be a CPU-only machine with the NVML note, never a panic.
+//! container) it must be a CPU-only machine with the NVML note, never a panic; with one, the
+//! GPUs the driver lists.
 
 use std::path::Path;
 
 use profilec::diag::Severity;
 use profilec::hardware;
-
-fn has_nvidia_driver() -> bool {
-    Path::new("/dev/nvidiactl").exists()
-}
 
 #[test]
 fn detects_cpu_and_ram() {
@@ -35,14 +32,34 @@ fn detects_cpu_and_ram() {
 #[test]
 fn no_driver_means_cpu_only_with_a_note() {
     let d = hardware::detect(Path::new("."));
-    if has_nvidia_driver() {
-        // A machine with a driver must show the other side of the same rule, not pass silently.
+    if let Some(gpus) = crate::support::nvidia_driver_gpus() {
+        // A machine with a driver asserts the other side of the same rule: NVML ran, no
+        // no-driver note, and every GPU the driver lists (unless CUDA_VISIBLE_DEVICES hides
+        // some) is there, numbered CUDA0… with its free memory observed.
+        assert!(d.gpus_detected, "the driver is loaded: {:#?}", d.notes);
         assert!(
             d.notes.iter().all(|n| n.code != "hw::no-nvidia-driver"),
             "{:#?}",
             d.notes
         );
-        assert_eq!(d.gpus_detected, !d.hardware.gpus.is_empty());
+        if std::env::var_os("CUDA_VISIBLE_DEVICES").is_none() {
+            assert_eq!(d.hardware.gpus.len(), gpus, "{:#?}", d.notes);
+        }
+        assert_eq!(d.observed.gpu_free_mib.len(), d.hardware.gpus.len());
+        for (i, (g, free)) in d
+            .hardware
+            .gpus
+            .iter()
+            .zip(&d.observed.gpu_free_mib)
+            .enumerate()
+        {
+            assert_eq!(g.id, format!("CUDA{i}"));
+            assert!(g.total_mib > 0 && *free <= g.total_mib, "{g:#?}");
+        }
+        assert_eq!(
+            d.hardware.machine().is_cpu_only(),
+            d.hardware.gpus.is_empty()
+        );
         return;
     }
     assert!(!d.gpus_detected);

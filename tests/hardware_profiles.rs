@@ -5,9 +5,16 @@ use std::path::{Path, PathBuf};
 use profilec::hardware::{self, DeviceKind};
 
 fn profile(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("profiles")
-        .join(name)
+    crate::support::root().join("profiles").join(name)
+}
+
+/// The `[defaults]` entries as (key, value).
+fn defaults(hw: &hardware::Hardware) -> Vec<(&str, &str)> {
+    hw.defaults
+        .entries
+        .iter()
+        .map(|e| (e.key.as_str(), e.value.as_str()))
+        .collect()
 }
 
 #[test]
@@ -41,12 +48,7 @@ fn reference_rig_parses_with_exact_values() {
     assert_eq!(c.arch, "x86_64");
     assert_eq!(c.speed, 0.05);
 
-    let defaults: Vec<(&str, &str)> = hw
-        .defaults
-        .entries
-        .iter()
-        .map(|e| (e.key.as_str(), e.value.as_str()))
-        .collect();
+    let defaults = defaults(hw);
     assert_eq!(
         defaults,
         [
@@ -112,12 +114,7 @@ fn cpu_only_box_parses_with_exact_values() {
         (8, 16, 1)
     );
     assert_eq!((c.arch.as_str(), c.speed), ("x86_64", 0.08));
-    let defaults: Vec<(&str, &str)> = hw
-        .defaults
-        .entries
-        .iter()
-        .map(|e| (e.key.as_str(), e.value.as_str()))
-        .collect();
+    let defaults = defaults(hw);
     assert_eq!(
         defaults,
         [

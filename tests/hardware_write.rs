@@ -69,12 +69,7 @@ fn cli_write_changes_only_cpu_values_and_keeps_comments() {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
 
     let after = std::fs::read_to_string(&path).unwrap();
     let cpu = hardware::detect_cpu();
@@ -140,7 +135,7 @@ fn cli_write_defaults_to_profilec_toml_in_the_current_directory() {
 /// The GPU path, with the reference rig as the "detected" machine.
 #[test]
 fn gpu_values_update_in_place_and_keep_policy_values() {
-    let rig = hardware::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/profilec.toml"))
+    let rig = hardware::load(&crate::support::root().join("profiles/profilec.toml"))
         .unwrap()
         .hardware;
     let mut gpus = rig.gpus.clone();
@@ -162,7 +157,7 @@ fn gpu_values_update_in_place_and_keep_policy_values() {
 
 #[test]
 fn new_speed_is_appended_and_os_reserve_is_never_overwritten() {
-    let rig = hardware::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/profilec.toml"))
+    let rig = hardware::load(&crate::support::root().join("profiles/profilec.toml"))
         .unwrap()
         .hardware;
     let src = COMMENTED.replace("speed = 1.0            # hand-tuned\n", "");
@@ -180,7 +175,7 @@ fn new_speed_is_appended_and_os_reserve_is_never_overwritten() {
 
 #[test]
 fn removed_gpus_hand_their_header_comments_to_the_next_table() {
-    let rig = hardware::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/profilec.toml"))
+    let rig = hardware::load(&crate::support::root().join("profiles/profilec.toml"))
         .unwrap()
         .hardware;
     let up = update_toml(COMMENTED, &rig.cpu, Some(&rig.gpus[..1]), Path::new("x")).unwrap();

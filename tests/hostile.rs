@@ -4,22 +4,12 @@
 use crate::fuzz_support::gguf_values::{integer_values, patched};
 use crate::support;
 
+use crate::support::profilec_in as run;
+use crate::support::stderr_of as stderr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn run(args: &[&str], dir: &Path) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run profilec")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn no_panic(o: &Output, what: &str) {
     let code = o.status.code();
@@ -267,28 +257,7 @@ fn twenty_concurrent_new_never_lose_a_profile() {
 
 /// Runs profilec under a 4 GiB address-space limit (`prlimit`), killed after 10 s.
 fn limited(args: &[&str], dir: &Path) -> Option<i32> {
-    let mut child = std::process::Command::new("prlimit")
-        .arg("--as=4294967296")
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_profilec"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("prlimit (util-linux) runs profilec");
-    let t = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            return s.code();
-        }
-        if t.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    support::limited(args, dir, 4 << 30, Duration::from_secs(10))
 }
 
 fn hostile_dir(model: &[u8]) -> tempfile::TempDir {

@@ -24,6 +24,7 @@ mod calibrate_errors;
 mod calibrate_grid;
 mod calibrate_real;
 mod check_args;
+mod check_stream;
 mod cli_check;
 mod cli_habits;
 mod compute_real;

@@ -55,13 +55,7 @@ fn new_then_mark_tested_on_every_corpus_version() {
             .arg(models.join("Qwen3-Next/qwen3next-hybrid.gguf"))
             .output()
             .expect("new");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}: {}",
-            original.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::stdout_ok_for(&out, &original.display().to_string());
         let after_new = fs::read_to_string(&conf).expect("read");
         assert!(
             after_new.starts_with(&before),
@@ -87,12 +81,7 @@ fn new_then_mark_tested_on_every_corpus_version() {
         );
 
         let out = profilec(&["mark-tested", "next-test", "--speed", "~42 t/s"], &conf);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        support::stdout_ok(&out);
         let after_mark = fs::read_to_string(&conf).expect("read");
         let old: Vec<&str> = after_new.lines().collect();
         let new: Vec<&str> = after_mark.lines().collect();
@@ -146,12 +135,7 @@ fn new_dry_run_prints_a_diff_and_keeps_crlf() {
         .arg(models.join("g.gguf"))
         .output()
         .expect("new");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("+NAME="));
     assert_eq!(
         fs::read_to_string(&conf).expect("read"),
@@ -204,12 +188,7 @@ fn new_plans_the_profile_on_the_reference_rig() {
         .arg(root().join("models/qwen3moe.gguf"))
         .output()
         .expect("new");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let diff = String::from_utf8_lossy(&out.stdout);
     // Trained context 4096 fits; the whole model fits CUDA0, so strategy A pins it there.
     assert!(diff.contains("+CTX_SIZE=4096\n"), "{diff}");

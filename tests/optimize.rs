@@ -14,12 +14,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn valid(out: &Output) -> serde_json::Value {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(out);
     let v: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
     let schema: serde_json::Value = serde_json::from_str(

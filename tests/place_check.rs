@@ -1,16 +1,11 @@
 //! Model-aware rules of `check`: real GGUF fixtures copied into a temporary models directory,
 //! every code at its exact line and column.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::support::fixture;
 use profilec::check::check_source;
 use profilec::diag::{Severity, line_col};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(name)
-}
 
 /// A models directory holding `files` as `(fixture, name under the directory)`.
 fn models_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -172,8 +167,7 @@ fn no_models_dir_no_model_rules() {
 /// A real corpus profile (48-layer GPT-OSS 120B split) pointed at the 4-layer gpt-oss fixture.
 #[test]
 fn corpus_profile_on_a_fixture_model() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus/models.conf.04e565a");
+    let path = crate::support::root().join("tests/fixtures/corpus/models.conf.04e565a");
     let text = std::fs::read_to_string(path).unwrap();
     let dir = models_dir(&[("gpt-oss-mxfp4.gguf", "GPT-OSS-120b/gpt-oss-120b-F16.gguf")]);
     let line = |n: usize| text.lines().nth(n - 1).unwrap();
@@ -221,7 +215,7 @@ fn corpus_profile_on_a_fixture_model() {
 
 #[test]
 fn corpus_checks_clean_without_models() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let dir = crate::support::root().join("tests/fixtures/corpus");
     for entry in std::fs::read_dir(dir).unwrap() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         let report = check_source(text, None);

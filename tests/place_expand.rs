@@ -2,7 +2,6 @@
 //! bytes per buffer type, and every `place::` lint with its span inside EXTRA_ARGS.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use profilec::diag::{Diagnostic, Severity};
 use profilec::flags::{BufferType, parse_args};
@@ -10,12 +9,7 @@ use profilec::gguf::{Model, ModelFacts};
 use profilec::place::{Expansion, expand, lint};
 
 fn model(name: &str) -> (Model, ModelFacts) {
-    let m = Model::open(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models")
-            .join(name),
-    )
-    .unwrap();
+    let m = Model::open(&crate::support::fixture(name)).unwrap();
     let f = ModelFacts::from_model(&m).unwrap();
     (m, f)
 }

@@ -7,8 +7,10 @@ use std::ops::RangeInclusive;
 
 use proptest::prelude::*;
 
-use profilec::flags::{Backend, BufferType, parse_ot, place};
-use profilec::place::{RuleError, device_rules, layer_range_pattern, layer_set_pattern};
+use profilec::flags::{Backend, BufferType, OtRule, generated_rules, ot_value, parse_ot, place};
+use profilec::place::{
+    RuleError, device_rules, layer_range_pattern, layer_rules, layer_set_pattern,
+};
 
 /// Per-block tensor names llama.cpp models use (dense, MoE, shared experts, MLA, recurrent).
 const BLOCK_TENSORS: &[&str] = &[
@@ -69,6 +71,9 @@ fn prove(
         parsed.diagnostics
     );
     let rules = parsed.rules;
+    let typed =
+        layer_rules(assignments, experts_to_cpu).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(same_rules(&typed, &rules), Ok(()), "{}", ot);
     for n in 0..n_layer + 3 {
         let owner = assignments
             .iter()
@@ -89,6 +94,64 @@ fn prove(
         prop_assert!(place(&rules, name).is_none(), "{name} matched by {ot}");
     }
     Ok(ot)
+}
+
+/// The typed rules a search keeps are the rules llama.cpp reads from their `-ot` value:
+/// pattern, buffer and spans alike.
+fn same_rules(typed: &[OtRule], parsed: &[OtRule]) -> Result<(), String> {
+    let key = |r: &OtRule| {
+        (
+            r.pattern.clone(),
+            r.buffer.clone(),
+            r.span.clone(),
+            r.pattern_span.clone(),
+            r.buffer_span.clone(),
+        )
+    };
+    let (t, p): (Vec<_>, Vec<_>) = (
+        typed.iter().map(key).collect(),
+        parsed.iter().map(key).collect(),
+    );
+    if t == p {
+        Ok(())
+    } else {
+        Err(format!("typed {t:?} != parsed {p:?}"))
+    }
+}
+
+#[test]
+fn generated_rules_are_what_their_value_parses_to() {
+    let items = [
+        (
+            r"blk\.7\.ffn_(gate|up|gate_up|down).*".to_string(),
+            BufferType::cuda(1),
+        ),
+        (
+            r"blk\.\d+\.ffn_(up|down|gate_up|gate)_(ch|)exps".to_string(),
+            BufferType::Cpu,
+        ),
+        ("exps".to_string(), BufferType::Cpu),
+    ];
+    let typed = generated_rules(items);
+    let ot = ot_value(&typed);
+    assert_eq!(
+        ot,
+        r"blk\.7\.ffn_(gate|up|gate_up|down).*=CUDA1,blk\.\d+\.ffn_(up|down|gate_up|gate)_(ch|)exps=CPU,exps=CPU"
+    );
+    let parsed = parse_ot(&ot);
+    // fit's own `.*` draws a style warning from the parser; every rule still parses.
+    assert_eq!(same_rules(&typed, &parsed.rules), Ok(()));
+    for name in [
+        "blk.7.ffn_down.weight",
+        "blk.3.ffn_up_exps.weight",
+        "blk.7.attn_q.weight",
+    ] {
+        assert_eq!(
+            place(&typed, name).map(|r| r.buffer.clone()),
+            place(&parsed.rules, name).map(|r| r.buffer.clone()),
+            "{name}"
+        );
+    }
 }
 
 /// `n_layer` layers cut into `cuts.len() + 1` contiguous ranges; `skip` leaves the last range

@@ -2,26 +2,10 @@
 
 use crate::support;
 use crate::support::root;
-use std::path::Path;
-use std::process::Output;
 
-fn profilec(args: &[&str], dir: &Path) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("profilec runs")
-}
+use crate::support::profilec_in as profilec;
 
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
+use crate::support::stdout_json as json;
 
 #[test]
 fn ad_hoc_json_has_the_issue_shape() {
@@ -42,12 +26,7 @@ fn ad_hoc_json_has_the_issue_shape() {
         ],
         &root(),
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::stdout_ok(&o);
     let v = json(&o);
     assert_eq!(v["model"], "models/llama-gqa.gguf");
     assert_eq!(v["n_ctx"], 4096);
@@ -129,12 +108,7 @@ fn a_profile_plans_with_the_defaults_of_profilec_toml() {
     );
     std::fs::write(dir.path().join("profilec.toml"), toml).expect("toml");
     let o = profilec(&["plan", "gqa", "--format", "json"], dir.path());
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::stdout_ok(&o);
     let v = json(&o);
     // CTX_SIZE and EXTRA_ARGS beat [defaults] (ctx-size 32768, q8_0 caches).
     assert_eq!(v["n_ctx"], 8192);

@@ -3,19 +3,13 @@
 
 use crate::support;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::PathBuf;
 
+use crate::support::stdout_json as json;
 use profilec::preset::{Dialect, detect};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/presets")
-        .join(name)
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
+    crate::support::test_fixture(&format!("presets/{name}"))
 }
 
 fn codes(v: &serde_json::Value) -> Vec<String> {
@@ -29,25 +23,11 @@ fn codes(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn rendered_preset_checks_clean() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = support::profilec()
-        .args(["render", "--all", "--format", "preset"])
-        .arg(format!("{root}/profiles/models.conf"))
-        .output()
-        .expect("render");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = support::render_preset(&support::root().join("profiles/models.conf"));
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("router.ini");
-    fs::write(&path, &out.stdout).expect("write");
-    assert_eq!(
-        detect(&String::from_utf8_lossy(&out.stdout)),
-        Dialect::Preset
-    );
+    fs::write(&path, &text).expect("write");
+    assert_eq!(detect(&text), Dialect::Preset);
     let out = support::profilec()
         .args(["check", "--format", "json"])
         .arg(&path)
@@ -168,7 +148,7 @@ fn dialect_flag_and_detection() {
 
 #[test]
 fn every_models_conf_in_the_corpus_stays_models_conf() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
+    let corpus = crate::support::root().join("tests/fixtures/corpus");
     let mut n = 0;
     for entry in fs::read_dir(&corpus).expect("corpus") {
         let path = entry.expect("entry").path();
@@ -178,7 +158,7 @@ fn every_models_conf_in_the_corpus_stays_models_conf() {
         assert_eq!(detect(&text), Dialect::ModelsConf, "{}", path.display());
         n += 1;
     }
-    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/models.conf");
+    let conf = crate::support::root().join("profiles/models.conf");
     assert_eq!(
         detect(&fs::read_to_string(conf).expect("read")),
         Dialect::ModelsConf

@@ -4,8 +4,11 @@
 use profilec::diag::{Diagnostic, Severity, line_col};
 use profilec::preset::check_preset_source;
 
-/// `(severity, line, column, end_line, end_column)` of the only diagnostic with `code`.
-fn at(src: &str, code: &str) -> (Severity, usize, usize, usize, usize) {
+/// `(severity, line, column, end_line, end_column)` of a diagnostic.
+type At = (Severity, usize, usize, usize, usize);
+
+/// The [`At`] of the only diagnostic with `code`.
+fn at(src: &str, code: &str) -> At {
     let report = check_preset_source(src, None);
     let found: Vec<&Diagnostic> = report
         .diagnostics
@@ -18,6 +21,13 @@ fn at(src: &str, code: &str) -> (Severity, usize, usize, usize, usize) {
     let (l, c) = line_col(src, span.start);
     let (el, ec) = line_col(src, span.end);
     (d.severity, l, c, el, ec)
+}
+
+/// Asserts [`at`] for each `(source, code, expected)` case, naming the case that differs.
+fn expect_at(cases: &[(&str, &str, At)]) {
+    for (src, code, want) in cases {
+        assert_eq!(at(src, code), *want, "{code} in {src:?}");
+    }
 }
 
 fn codes(src: &str) -> Vec<&'static str> {
@@ -48,38 +58,32 @@ fn clean_file_has_no_diagnostics() {
 
 #[test]
 fn syntax_errors_point_at_the_refused_bytes() {
-    assert_eq!(
-        at("\u{FEFF}[m]\nhf = a/b\n", "preset::bom"),
-        (Error, 1, 1, 1, 2)
-    );
-    assert_eq!(
-        at("[m]\n  hf = a/b\n", "preset::indented"),
-        (Error, 2, 1, 2, 3)
-    );
-    assert_eq!(
-        at(" [m]\nhf = a/b\n", "preset::indented"),
-        (Error, 1, 1, 1, 2)
-    );
-    assert_eq!(
-        at("[m]\nhf a/b\n", "preset::not-an-entry"),
-        (Error, 2, 1, 2, 7)
-    );
-    assert_eq!(
-        at("[m\nhf = a/b\n", "preset::unclosed-header"),
-        (Error, 1, 1, 1, 3)
-    );
-    assert_eq!(
-        at("[m] x\nhf = a/b\n", "preset::text-after-header"),
-        (Error, 1, 5, 1, 6)
-    );
-    assert_eq!(
-        at("[ ]\n", "preset::empty-section-name"),
-        (Error, 1, 1, 1, 4)
-    );
-    assert_eq!(
-        at("[m]\n--ctx-size = 1\nhf = a/b\n", "preset::bad-key"),
-        (Error, 2, 1, 2, 11)
-    );
+    expect_at(&[
+        (
+            "\u{FEFF}[m]\nhf = a/b\n",
+            "preset::bom",
+            (Error, 1, 1, 1, 2),
+        ),
+        ("[m]\n  hf = a/b\n", "preset::indented", (Error, 2, 1, 2, 3)),
+        (" [m]\nhf = a/b\n", "preset::indented", (Error, 1, 1, 1, 2)),
+        ("[m]\nhf a/b\n", "preset::not-an-entry", (Error, 2, 1, 2, 7)),
+        (
+            "[m\nhf = a/b\n",
+            "preset::unclosed-header",
+            (Error, 1, 1, 1, 3),
+        ),
+        (
+            "[m] x\nhf = a/b\n",
+            "preset::text-after-header",
+            (Error, 1, 5, 1, 6),
+        ),
+        ("[ ]\n", "preset::empty-section-name", (Error, 1, 1, 1, 4)),
+        (
+            "[m]\n--ctx-size = 1\nhf = a/b\n",
+            "preset::bad-key",
+            (Error, 2, 1, 2, 11),
+        ),
+    ]);
     assert!(help("[m]\n--ctx-size = 1\nhf = a/b\n", "preset::bad-key").contains("`ctx-size`"));
     // Comment lines and blank lines may be indented; a comment after `]` is fine.
     assert!(codes("  ; c\n\t\n[m] ; c\nhf = a/b\n").is_empty());
@@ -111,14 +115,18 @@ fn unknown_keys_get_suggestions() {
 
 #[test]
 fn values_are_checked_as_llama_server_parses_them() {
-    assert_eq!(
-        at("[m]\nhf = a/b\njinja = yes\n", "preset::invalid-bool"),
-        (Error, 3, 9, 3, 12)
-    );
-    assert_eq!(
-        at("[m]\nhf = a/b\nno-jinja = yes\n", "preset::invalid-bool"),
-        (Error, 3, 12, 3, 15)
-    );
+    expect_at(&[
+        (
+            "[m]\nhf = a/b\njinja = yes\n",
+            "preset::invalid-bool",
+            (Error, 3, 9, 3, 12),
+        ),
+        (
+            "[m]\nhf = a/b\nno-jinja = yes\n",
+            "preset::invalid-bool",
+            (Error, 3, 12, 3, 15),
+        ),
+    ]);
     let src = "[m]\nhf = a/b\nctx-size = 12k\n";
     assert_eq!(at(src, "args::invalid-value"), (Error, 3, 12, 3, 15));
     assert_eq!(
@@ -139,14 +147,18 @@ fn values_are_checked_as_llama_server_parses_them() {
 
 #[test]
 fn keys_the_router_owns() {
-    assert_eq!(
-        at("[m]\nhf = a/b\nport = 8080\n", "preset::router-key"),
-        (Warning, 3, 1, 3, 5)
-    );
-    assert_eq!(
-        at("[*]\nmodels-max = 2\n[m]\nhf = a/b\n", "preset::router-key"),
-        (Warning, 2, 1, 2, 11)
-    );
+    expect_at(&[
+        (
+            "[m]\nhf = a/b\nport = 8080\n",
+            "preset::router-key",
+            (Warning, 3, 1, 3, 5),
+        ),
+        (
+            "[*]\nmodels-max = 2\n[m]\nhf = a/b\n",
+            "preset::router-key",
+            (Warning, 2, 1, 2, 11),
+        ),
+    ]);
 }
 
 #[test]
@@ -181,14 +193,18 @@ fn duplicates_within_and_across_sections() {
 
 #[test]
 fn section_names_as_the_router_lists_them() {
-    assert_eq!(
-        at("[m ]\nhf = a/b\n", "preset::name-blanks"),
-        (Warning, 1, 2, 1, 4)
-    );
-    assert_eq!(
-        at("[m:q4_k_m]\nhf = a/b\n", "preset::renamed-model"),
-        (Note, 1, 2, 1, 10)
-    );
+    expect_at(&[
+        (
+            "[m ]\nhf = a/b\n",
+            "preset::name-blanks",
+            (Warning, 1, 2, 1, 4),
+        ),
+        (
+            "[m:q4_k_m]\nhf = a/b\n",
+            "preset::renamed-model",
+            (Note, 1, 2, 1, 10),
+        ),
+    ]);
     assert!(help("[m:UD-q4_k_xl]\nhf = a/b\n", "preset::renamed-model").contains("[m:Q4_K_XL]"));
     assert_eq!(
         at("c = 1\n[m]\nhf = a/b\n", "preset::default-section"),
@@ -200,14 +216,14 @@ fn section_names_as_the_router_lists_them() {
 
 #[test]
 fn models_must_name_a_file() {
-    assert_eq!(
-        at("[m]\nc = 1\n", "preset::no-model"),
-        (Warning, 1, 1, 1, 4)
-    );
-    assert_eq!(
-        at("[org/repo:Q8_0]\nc = 1\n", "preset::no-model"),
-        (Note, 1, 1, 1, 16)
-    );
+    expect_at(&[
+        ("[m]\nc = 1\n", "preset::no-model", (Warning, 1, 1, 1, 4)),
+        (
+            "[org/repo:Q8_0]\nc = 1\n",
+            "preset::no-model",
+            (Note, 1, 1, 1, 16),
+        ),
+    ]);
     assert!(
         codes("[*]\nmodel = /x.gguf\n[m]\nc = 1\n")
             .iter()

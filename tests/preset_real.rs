@@ -3,7 +3,6 @@
 //! (router mode starts a model only on request), so this needs only the binary.
 
 use crate::support;
-use std::path::Path;
 use std::time::Duration;
 
 use profilec::preset::check_preset_source;
@@ -13,14 +12,7 @@ fn router_lists_the_rendered_sections() {
     let Some(server) = support::real_server() else {
         return;
     };
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = support::profilec()
-        .args(["render", "--all", "--format", "preset"])
-        .arg(Path::new(root).join("profiles/models.conf"))
-        .output()
-        .expect("render");
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let text = support::render_preset(&support::root().join("profiles/models.conf"));
     let report = check_preset_source(text.as_str(), None);
     assert!(report.diagnostics.is_empty(), "{:#?}", report.diagnostics);
     let mut expected: Vec<String> = report.preset.models().map(|s| s.name.clone()).collect();

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use crate::http_support::{Fault, HubServer};
+use crate::support::stderr_of as stderr;
 use crate::support::{fixture, free_port, generated_models, profilec, root};
 
 const SPLIT: &str = "llama-3.1-8b-shaped-q4_k_m";
@@ -31,10 +32,6 @@ fn with_hub(cmd: &mut Command, hub: &HubServer) -> Output {
         .env_remove("HF_TOKEN")
         .output()
         .expect("profilec runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn plan_json(model: &str, hub: &HubServer) -> String {

@@ -83,19 +83,8 @@ fn env_flow_writes_only_set_keys_and_refuses_unsafe_values() {
 
 #[test]
 fn preset_through_the_binary() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = support::profilec()
-        .args(["render", "--all", "--format", "preset"])
-        .arg(format!("{root}/profiles/models.conf"))
-        .output()
-        .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let root = support::root();
+    let text = support::render_preset(&root.join("profiles/models.conf"));
     assert!(text.contains("\n[*]\n"), "{text}");
     for id in [
         "llama-gqa",
@@ -108,7 +97,7 @@ fn preset_through_the_binary() {
         assert!(text.contains(&format!("\n[{id}]\n")), "{id} in {text}");
     }
     assert!(
-        text.contains(&format!("model = {root}/models/qwen3moe.gguf")),
+        text.contains(&format!("model = {}/models/qwen3moe.gguf", root.display())),
         "{text}"
     );
     assert!(text.contains("override-tensor = exps=CPU"), "{text}");

@@ -8,7 +8,7 @@ use profilec::hardware;
 use profilec::resolve::{FlashAttn, Origin, effective};
 
 fn reference_rig() -> hardware::Hardware {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::support::root();
     hardware::load(&root.join("profiles/profilec.toml"))
         .expect("reference rig")
         .hardware
@@ -84,4 +84,29 @@ fn negations_and_cpu_moe_expand() {
     assert!(!o.context_shift);
     assert_eq!(o.overrides.len(), 3);
     assert!(eff.argv().contains(&"--no-repack".to_string()));
+}
+
+#[test]
+fn settings_keep_where_the_profile_wrote_them() {
+    let text = "[a]\nNAME=A\nMODEL=m.gguf\nCTX_SIZE=4096\nEXTRA_ARGS=--jinja -c 16384\n\n\
+                [b]\nNAME=B\nMODEL=m.gguf\nCTX_SIZE=8192\n";
+    let report = check_source(text, None);
+    let hw = reference_rig();
+    let span_text = |eff: &profilec::resolve::Effective, flag: &str| {
+        let s = eff.get(flag).and_then(|s| s.span.clone()).expect("span");
+        &text[s]
+    };
+    // EXTRA_ARGS `-c` beats CTX_SIZE, and the setting points at the `-c` the user wrote.
+    let a = effective(&report.conf.profiles[0], &hw.defaults, Path::new("/models"));
+    assert_eq!(a.value("--ctx-size"), Some("16384"));
+    assert_eq!(
+        a.get("--ctx-size").map(|s| s.origin),
+        Some(Origin::ExtraArgs)
+    );
+    assert_eq!(span_text(&a, "--ctx-size"), "-c 16384");
+    assert_eq!(span_text(&a, "--model"), "m.gguf");
+    let b = effective(&report.conf.profiles[1], &hw.defaults, Path::new("/models"));
+    assert_eq!(span_text(&b, "--ctx-size"), "8192");
+    // [defaults] were written in profilec.toml, not in this file: no span.
+    assert_eq!(b.get("--split-mode").map(|s| s.span.clone()), Some(None));
 }

@@ -10,23 +10,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn profilec(args: &[&str], dir: &Path) -> Output {
-    support::profilec()
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run profilec")
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
+use crate::support::profilec_in as profilec;
+use crate::support::stdout_json as json;
 
 fn words(v: &Value) -> Vec<String> {
     v.as_array()

@@ -70,12 +70,7 @@ fn start_role_launches_the_profile_with_that_role() {
         .output()
         .expect("run");
     let line = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     assert!(line.contains("qwen3moe.gguf"), "{line}");
     let out = profilec()
         .args(["start", "--role", "nobody"])

@@ -9,14 +9,12 @@
 use std::fs;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use profilec::launch::http;
 use serde_json::Value;
 
 use crate::launch_support::{
-    assert_device_matches_plan, complete_then_interrupt, free_port, observed_run, real_parts,
-    rpc_rig, start_profile,
+    assert_device_matches_plan, complete, free_port, observed_run, real_parts, rpc_rig,
+    start_profile,
 };
 use crate::support::{RpcServer, output_within, profilec, rpc_server_bin, start_rpc};
 
@@ -81,12 +79,9 @@ fn a_profile_over_two_rpc_servers_plans_starts_and_matches_the_log() {
         "{line}"
     );
 
-    let mut child = start_profile(&conf, "gemma-rpc", port);
-    let (r, status) = complete_then_interrupt(&mut child, port, 8);
-    let r = r.expect("completion");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let body: Value = serde_json::from_str(&r.body).expect("json");
-    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    let mut started = start_profile("gemma-rpc", &conf, port, 180);
+    complete(port, "Hello", 8, Duration::from_secs(120));
+    let status = started.stop();
     assert_eq!(status.code(), Some(0));
 
     let (row, _cpu) = observed_run(dir.path(), "gemma-rpc", port, 2048);
@@ -142,7 +137,8 @@ fn a_remote_server_that_dies_during_the_run_is_named() {
         return;
     };
     let conf = dir.path().join("models.conf");
-    let mut child = start_profile(&conf, "gemma-rpc", port);
+    let mut started = start_profile("gemma-rpc", &conf, port, 180);
+    let child = &mut started.0;
     let dead = servers.pop().expect("second server");
     let endpoint = dead.endpoint();
     drop(dead);
@@ -160,7 +156,10 @@ fn a_remote_server_that_dies_during_the_run_is_named() {
             break s;
         }
         if std::time::Instant::now() > deadline {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGINT);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGINT,
+            );
             std::thread::sleep(Duration::from_secs(5));
             let _ = child.kill();
             let _ = child.wait();

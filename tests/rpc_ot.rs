@@ -6,11 +6,13 @@
 //! device; `render` passes the value through after `--rpc`; and a real llama-server over two
 //! real rpc-servers loads the weights where the plan put them.
 
+use std::time::Duration;
+
 use profilec::flags::{BufferType, parse_ot};
 use serde_json::Value;
 
 use crate::launch_support::{
-    complete_then_interrupt, free_port, observed_run, real_parts, rpc_rig, start_profile,
+    complete, free_port, observed_run, real_parts, rpc_rig, start_profile,
 };
 use crate::support::{RpcServer, fixture, output_within, profilec, rpc_server_bin, start_rpc};
 
@@ -201,10 +203,9 @@ fn llama_server_loads_ot_rpc_weights_where_the_plan_puts_them() {
     let check = output_within(profilec().arg("check").arg(&conf));
     assert_eq!(check.status.code(), Some(0), "{check:?}");
 
-    let mut child = start_profile(&conf, "gemma-rpc", port);
-    let (r, status) = complete_then_interrupt(&mut child, port, 4);
-    assert_eq!(r.expect("completion").status, 200);
-    assert_eq!(status.code(), Some(0));
+    let mut started = start_profile("gemma-rpc", &conf, port, 180);
+    complete(port, "Hello", 4, Duration::from_secs(120));
+    assert_eq!(started.stop().code(), Some(0));
 
     let (row, _cpu) = observed_run(dir.path(), "gemma-rpc", port, 512);
     let find = |list: &Value, key: &str, device: &str| {

@@ -14,8 +14,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use profilec::launch::http;
 use serde_json::Value;
 
@@ -147,14 +145,13 @@ fn planned_per_token_traffic_matches_the_bytes_on_the_wire() {
     let hosts = network["per_token"]["hosts"].as_array().expect("hosts");
     assert_eq!(hosts.len(), 2, "{network}");
 
-    let mut child = start_profile(&conf, "gemma-rpc", port);
+    let mut started = start_profile("gemma-rpc", &conf, port, 180);
     // The first request of a server differs (its graphs are new); the two measured ones follow
     // an equal one.
     completion_bytes(port, &proxies, 9);
     let short = completion_bytes(port, &proxies, 9);
     let long = completion_bytes(port, &proxies, 17);
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
-    let _ = child.wait();
+    let _ = started.stop();
 
     for ((proxy, h), (s, l)) in proxies.iter().zip(hosts).zip(short.iter().zip(&long)) {
         assert_eq!(h["endpoint"], proxy.endpoint(), "{network}");

@@ -6,7 +6,8 @@ use profilec::config::Strategy;
 use profilec::hardware::{self, Machine};
 use profilec::place::solver::Placement;
 
-use crate::solver_support::{root, solve_on};
+use crate::solver_support::solve_on;
+use crate::support::root;
 
 const HOSTS: &str = "10.0.0.2:50052,10.0.0.3:50052";
 

@@ -8,18 +8,10 @@ use crate::launch_support;
 use crate::support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::support::models_dir;
 use launch_support::free_port;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use profilec::launch::http;
-
-fn models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
-}
 
 // f16 caches (llama-server's default): the fixtures' 16-wide heads cannot take a q8_0 cache.
 fn setup(port: u16) -> tempfile::TempDir {
@@ -41,36 +33,6 @@ fn setup(port: u16) -> tempfile::TempDir {
     dir
 }
 
-/// Kills the launched `profilec start` if an assertion fails before the test sends SIGINT,
-/// so a failing run does not leave a server holding the port.
-struct Guard(std::process::Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGINT);
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn wait_healthy(child: &mut std::process::Child, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(r) = http::get("127.0.0.1", port, "/health", Duration::from_secs(2))
-            && r.status == 200
-        {
-            return;
-        }
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "profilec start exited early"
-        );
-        assert!(Instant::now() < deadline, "no /health within 120 s");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 #[test]
 fn start_serves_the_generated_llama_and_matches_its_plan() {
     if support::real_server().is_none() {
@@ -79,34 +41,14 @@ fn start_serves_the_generated_llama_and_matches_its_plan() {
     let port = free_port();
     let dir = setup(port);
     let conf = dir.path().join("models.conf");
-    let child = support::profilec()
-        .args(["start", "tiny"])
-        .arg(&conf)
-        .args(["--quiet", "--timeout", "120"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn profilec start");
-    let mut guard = Guard(child);
-    wait_healthy(&mut guard.0, port);
+    let mut started = launch_support::start_profile("tiny", &conf, port, 120);
 
     // Before the fixtures carried <0xXX> byte tokens, tokenizing this prompt failed (llama-server
     // answered 400 "unordered_map::at"; llama-completion aborted).
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"hello world","n_predict":4}"#,
-        Duration::from_secs(60),
-    )
-    .expect("completion");
-    assert_eq!(r.status, 200, "{}", r.body);
-    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
-    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    let body = launch_support::complete(port, "hello world", 4, Duration::from_secs(60));
     assert_eq!(body["tokens_predicted"], 4, "{body}");
 
-    kill(Pid::from_raw(guard.0.id() as i32), Signal::SIGINT).expect("SIGINT");
-    let status = guard.0.wait().expect("wait");
+    let status = started.stop();
     assert_eq!(status.code(), Some(0));
     let (row, cpu) = launch_support::observed_run(dir.path(), "tiny", port, 2048);
     // 4 layers x 2048 cells x (K + V) x 2 KV heads x 16 x f16 = exactly 1 MiB.

@@ -6,12 +6,9 @@ use crate::launch_support;
 use crate::support;
 
 use std::fs;
-use std::process::Stdio;
 use std::time::Duration;
 
 use launch_support::{free_port, real_parts};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use profilec::launch::http;
 
 fn setup(port: u16, model: &std::path::Path) -> tempfile::TempDir {
@@ -49,12 +46,7 @@ fn dry_run_prints_the_command_and_starts_nothing() {
         .arg("--dry-run")
         .output()
         .expect("run");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let line = String::from_utf8_lossy(&out.stdout);
     assert!(line.contains("--ctx-size 2048"), "{line}");
     assert!(line.contains(&format!("--port {port}")), "{line}");
@@ -79,29 +71,10 @@ fn start_serves_a_completion_and_stops_on_sigint() {
     let port = free_port();
     let dir = setup(port, &model);
     let conf = dir.path().join("models.conf");
-    let mut child = support::profilec()
-        .args(["start", "gemma"])
-        .arg(&conf)
-        .args(["--quiet", "--timeout", "120"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn profilec start");
-    launch_support::wait_for_health(&mut child, port, Duration::from_secs(120), "profilec start");
-    let r = http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        r#"{"prompt":"Hello","n_predict":8}"#,
-        Duration::from_secs(60),
-    )
-    .expect("completion");
-    assert_eq!(r.status, 200);
-    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
-    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    let mut started = launch_support::start_profile("gemma", &conf, port, 120);
+    launch_support::complete(port, "Hello", 8, Duration::from_secs(60));
 
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("SIGINT");
-    let status = child.wait().expect("wait");
+    let status = started.stop();
     assert_eq!(status.code(), Some(0));
     let (row, cpu) = launch_support::observed_run(dir.path(), "gemma", port, 2048);
     assert!(cpu["weights_mib"].as_f64().unwrap_or(0.0) > 200.0, "{cpu}");
@@ -118,12 +91,7 @@ fn start_serves_a_completion_and_stops_on_sigint() {
         .arg(&conf)
         .output()
         .expect("log --profile");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::stdout_ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let kv = v["comparison"]
         .as_array()

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/logs")
-        .join(name)
+    crate::support::test_fixture(&format!("logs/{name}"))
 }
 
 fn profilec(args: &[&std::ffi::OsStr]) -> Output {
@@ -59,11 +57,7 @@ fn missing_file_is_an_io_error() {
 fn a_file_that_is_not_a_log_is_rejected_clearly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path().join("Cargo.toml");
-    std::fs::copy(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"),
-        &p,
-    )
-    .expect("copy");
+    std::fs::copy(crate::support::root().join("Cargo.toml"), &p).expect("copy");
     let out = profilec(&[p.as_os_str()]);
     // Read, but not a log: 1, as `inspect` exits 1 for a file that is not a GGUF; 2 is for a
     // file that cannot be read (docs/startup-log.md).

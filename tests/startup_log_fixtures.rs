@@ -9,9 +9,7 @@ use profilec::startup_log::{
 };
 
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/logs")
-        .join(name)
+    crate::support::test_fixture(&format!("logs/{name}"))
 }
 
 fn load(name: &str) -> StartupReport {
@@ -434,7 +432,7 @@ fn captured_model_file_errors() {
 /// shows up in the report with the printed number.
 #[test]
 fn every_buffer_line_is_reported() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
+    let dir = crate::support::root().join("tests/fixtures/logs");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("fixture dir") {
         let p = entry.expect("entry").path();

@@ -9,9 +9,10 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
 
+use profilec::hardware::{self, Machine};
 use profilec::launch::{self, INSTALL_COMMAND};
 
 /// Where the real model lives unless `PROFILEC_GEMMA_GGUF` says otherwise.
@@ -22,9 +23,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// models/, the generated GGUF fixtures.
+pub fn models_dir() -> PathBuf {
+    root().join("models")
+}
+
 /// A generated GGUF fixture in models/.
 pub fn fixture(name: &str) -> PathBuf {
-    root().join("models").join(name)
+    models_dir().join(name)
 }
 
 /// Runs `scripts/SCRIPT OUT_DIR` (a gguf-py generator of header-only models) and returns
@@ -34,6 +40,7 @@ pub fn generated_models(script: &str, out: &str) -> PathBuf {
     let status = Command::new("python3")
         .arg(root().join("scripts").join(script))
         .arg(&dir)
+        .stdout(std::process::Stdio::null())
         .status()
         .expect("python3 runs (install Python 3 and `pip install gguf==0.19.0`)");
     assert!(
@@ -41,6 +48,38 @@ pub fn generated_models(script: &str, out: &str) -> PathBuf {
         "scripts/{script} failed: `pip install gguf==0.19.0`"
     );
     dir
+}
+
+/// scripts/make_header_models.py's header-only models of large real models (`shaped/` among
+/// them), written once per test run under target/header-models.
+pub fn header_models() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| generated_models("make_header_models.py", "header-models"))
+}
+
+/// The machine a hardware file under the repository root describes (e.g. `profiles/profilec.toml`).
+pub fn machine_of(toml: &str) -> Machine {
+    hardware::load(&root().join(toml))
+        .unwrap_or_else(|e| panic!("{toml}: {e}"))
+        .hardware
+        .machine()
+}
+
+/// The reference rig, profiles/profilec.toml.
+pub fn reference_rig() -> Machine {
+    machine_of("profiles/profilec.toml")
+}
+
+/// Writes `dir/profilec.toml`: the hardware file `rig` (under the repository root) with its
+/// `models_dir = "../models"` pointed at `models`.
+pub fn write_rig_toml(dir: &Path, rig: &str, models: &Path) {
+    let toml = std::fs::read_to_string(root().join(rig))
+        .unwrap_or_else(|e| panic!("{rig}: {e}"))
+        .replace(
+            r#"models_dir = "../models""#,
+            &format!("models_dir = {:?}", models.display().to_string()),
+        );
+    std::fs::write(dir.join("profilec.toml"), toml).expect("write profilec.toml");
 }
 
 /// A file under tests/fixtures/.
@@ -53,9 +92,65 @@ pub fn profilec() -> Command {
     Command::new(env!("CARGO_BIN_EXE_profilec"))
 }
 
+/// `profilec ARGS` run to its end in `dir`.
+pub fn profilec_in(args: &[&str], dir: &Path) -> Output {
+    profilec()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run profilec")
+}
+
+/// Asserts that a finished command exited 0 (a failure shows its stderr) and returns its stdout.
+pub fn stdout_ok(out: &Output) -> String {
+    stdout_ok_for(out, "")
+}
+
+/// [`stdout_ok`] with `context` (which input, which case) in front of the stderr it shows.
+pub fn stdout_ok_for(out: &Output, context: &str) -> String {
+    let sep = if context.is_empty() { "" } else { ": " };
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{context}{sep}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a finished command printed on stdout, as text.
+pub fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a finished command printed on stderr, as text.
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The command's stdout parsed as JSON; a failure shows what it printed on both streams.
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// The `start` binary (the same launch as `profilec start`).
 pub fn start_binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_start"))
+}
+
+/// The GPUs the loaded NVIDIA kernel driver lists (one directory per GPU under
+/// /proc/driver/nvidia/gpus), read without NVML so a detection test does not trust what it
+/// checks; `None` when no driver is loaded. Tests assert both sides of the rule on it, so a
+/// machine with a driver never passes a no-driver assertion silently.
+pub fn nvidia_driver_gpus() -> Option<usize> {
+    let dir = std::fs::read_dir("/proc/driver/nvidia/gpus").ok()?;
+    Some(dir.filter(|e| e.is_ok()).count())
 }
 
 /// A port nothing listens on right now.
@@ -270,12 +365,7 @@ pub fn render_preset(conf: &Path) -> String {
         .arg(conf)
         .output()
         .expect("run profilec render");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     String::from_utf8(out.stdout).expect("the preset is UTF-8")
 }
 
@@ -376,4 +466,31 @@ pub fn output_within(cmd: &mut Command) -> std::process::Output {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.wait_with_output().expect("output")
+}
+
+/// Runs profilec in `dir` under an address-space limit of `bytes` (`prlimit`, util-linux),
+/// output discarded; killed after `timeout`. The exit code, `None` when killed or signalled.
+pub fn limited(args: &[&str], dir: &Path, bytes: u64, timeout: std::time::Duration) -> Option<i32> {
+    let mut child = Command::new("prlimit")
+        .arg(format!("--as={bytes}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_profilec"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prlimit (util-linux) runs profilec");
+    let t = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s.code();
+        }
+        if t.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

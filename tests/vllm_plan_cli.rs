@@ -4,6 +4,7 @@
 use std::process::Output;
 
 use crate::safetensors_facts::{hf, materialize};
+use crate::support::stdout_of as stdout;
 use crate::support::{profilec, root};
 
 fn plan(dir: &std::path::Path, args: &[&str]) -> Output {
@@ -16,10 +17,6 @@ fn plan(dir: &std::path::Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run profilec")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]

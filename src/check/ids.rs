@@ -1,34 +1,43 @@
 use std::collections::HashMap;
 
+use super::outline::{Outline, slice};
 use crate::config::Conf;
 use crate::diag::Diagnostic;
 
-/// Duplicate ids: start.sh listed such a profile twice and merged the two sections' keys.
-pub fn check(conf: &Conf, diags: &mut Vec<Diagnostic>) {
-    let mut first: HashMap<&str, &std::ops::Range<usize>> = HashMap::new();
-    for p in &conf.profiles {
-        match first.get(p.id.value.as_str()) {
-            Some(span) => diags.push(
-                Diagnostic::error(
-                    "conf::duplicate-id",
-                    format!("profile `[{}]` is defined twice", p.id.value),
-                )
-                .at(p.id.span.clone())
-                .label("defined again here")
-                .related((*span).clone(), "first defined here")
-                .help("rename one of them (start.sh merged both sections' keys into one profile)"),
-            ),
-            None => {
-                first.insert(&p.id.value, &p.id.span);
-            }
-        }
+/// Ids across the whole file: each defined once, at least one profile.
+/// `first`: [`Outline::first_by_id`].
+pub fn check(
+    outline: &Outline,
+    source: &str,
+    first: &HashMap<&str, usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (i, p) in outline.profiles.iter().enumerate() {
+        let id = slice(source, &p.id);
+        let Some(&earlier) = first.get(id).filter(|&&f| f != i) else {
+            continue;
+        };
+        diags.push(
+            Diagnostic::error(
+                "conf::duplicate-id",
+                format!("profile `[{id}]` is defined twice"),
+            )
+            .at(p.id.clone())
+            .label("defined again here")
+            .related(outline.profiles[earlier].id.clone(), "first defined here")
+            .help("rename one of them (start.sh merged both sections' keys into one profile)"),
+        );
     }
-    if conf.profiles.is_empty() {
+    if outline.profiles.is_empty() {
         diags.push(
             Diagnostic::warning("conf::no-profiles", "the file defines no profile")
                 .help("add a section: `[my-model]` followed by `NAME=…` and `MODEL=…` lines"),
         );
     }
+}
+
+/// The keys every profile needs.
+pub fn check_each(conf: &Conf, diags: &mut Vec<Diagnostic>) {
     for p in &conf.profiles {
         if p.model.is_none() && p.entry(crate::config::Key::Model).is_none() {
             diags.push(

@@ -12,18 +12,20 @@ mod budget_rules;
 mod ids;
 mod model_rules;
 mod models;
+mod outline;
+mod pass;
 mod roles;
 mod rpc_rules;
 mod vllm_rules;
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{self, Conf, Profile, Runtime};
+use crate::config::{Conf, Profile};
 use crate::diag::{Diagnostic, Severity};
 use crate::flags::{ParsedArgs, parse_args};
 use crate::gguf::ModelCache;
 use crate::hardware::Hardware;
-use crate::syntax::Document;
+use pass::Pass;
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
@@ -163,6 +165,12 @@ pub fn check_file(path: &Path, opts: &CheckOptions) -> Result<CheckReport, Check
 
 /// [`check_file`] on text already read from `path` (MODEL and profilec.toml resolve beside it).
 pub fn check_text(path: &Path, text: String, opts: &CheckOptions) -> CheckReport {
+    let (models_dir, hardware) = machine(path, opts);
+    check_source_on(text, Some(&models_dir), hardware.as_ref())
+}
+
+/// Where MODEL paths resolve and the machine the budget rules plan for, for a file at `path`.
+fn machine(path: &Path, opts: &CheckOptions) -> (PathBuf, Option<Hardware>) {
     let models_dir = opts
         .models_dir
         .clone()
@@ -180,7 +188,7 @@ pub fn check_text(path: &Path, text: String, opts: &CheckOptions) -> CheckReport
             }
         }
     };
-    check_source_on(text, Some(&models_dir), hardware.as_ref())
+    (models_dir, hardware)
 }
 
 fn conf_dir(conf_path: &Path) -> PathBuf {
@@ -215,53 +223,43 @@ pub fn check_source_on(
     models_dir: Option<&Path>,
     hardware: Option<&Hardware>,
 ) -> CheckReport {
-    let (conf, mut diagnostics) = config::load(Document::parse(text));
-    let runtimes: Vec<Runtime> = conf
-        .profiles
-        .iter()
-        .map(|p| crate::resolve::runtime_of(p, models_dir))
-        .collect();
-    // The llama-server rules see the llama-server profiles only; vLLM profiles have their own.
-    let llama_only;
-    let llama: &Conf = if runtimes.iter().all(|r| *r == Runtime::LlamaServer) {
-        &conf
-    } else {
-        llama_only = Conf {
-            doc: conf.doc.clone(),
-            profiles: conf
-                .profiles
-                .iter()
-                .zip(&runtimes)
-                .filter(|(_, r)| **r == Runtime::LlamaServer)
-                .map(|(p, _)| p.clone())
-                .collect(),
-        };
-        &llama_only
-    };
-    let extra: Vec<Option<Extra>> = llama.profiles.iter().map(parse_extra).collect();
-    // Stage 1: the file alone.
-    ids::check(&conf, &mut diagnostics);
-    roles::check(&conf, &mut diagnostics);
-    bench::check(&conf, &mut diagnostics);
-    args::check(llama, &extra, &mut diagnostics);
-    models::check(&conf, &runtimes, models_dir, &mut diagnostics);
-    // Stage 2: the models on disk, then the machine.
-    let mut models = ModelCache::default();
-    model_rules::check(llama, &extra, models_dir, &mut models, &mut diagnostics);
-    rpc_rules::check_all(llama, &extra, hardware, &mut diagnostics);
-    budget_rules::check(
-        llama,
-        &extra,
-        models_dir,
-        hardware,
-        &mut models,
-        &mut diagnostics,
-    );
-    vllm_rules::check(&conf, &runtimes, models_dir, hardware, &mut diagnostics);
-    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+    let mut pass = Pass::new(models_dir, hardware);
+    let conf = pass.chunk(text.into(), 0);
+    let (diagnostics, models) = pass.finish(conf.doc.source());
     CheckReport {
         conf,
         diagnostics,
         models,
+    }
+}
+
+/// What [`check_streamed`] keeps: the text, the diagnostics and how many profiles there were.
+#[derive(Debug, Clone)]
+pub struct CheckSummary {
+    pub source: String,
+    pub profiles: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Text per chunk in [`check_streamed`]: a few thousand profiles, whose trees and typed
+/// profiles (~3 KB each) are dropped before the next chunk is read.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// [`check_text`] for callers that need only the diagnostics (the `check` verb): the file is
+/// checked a chunk of sections at a time, so memory stays near the size of the text instead of
+/// ~40 times it (docs/performance.md, "Hostile sizes"). Finds exactly what [`check_text`] finds.
+pub fn check_streamed(path: &Path, text: String, opts: &CheckOptions) -> CheckSummary {
+    let (models_dir, hardware) = machine(path, opts);
+    let mut pass = Pass::new(Some(&models_dir), hardware.as_ref());
+    for range in pass::chunks(&text, CHUNK_BYTES) {
+        let start = range.start;
+        pass.chunk(text[range].to_string(), start);
+    }
+    let profiles = pass.profiles();
+    let (diagnostics, _) = pass.finish(&text);
+    CheckSummary {
+        source: text,
+        profiles,
+        diagnostics,
     }
 }

@@ -13,7 +13,9 @@ use crate::config::{Conf, Profile};
 use crate::diag::Diagnostic;
 use crate::flags::ParsedArgs;
 use crate::gguf::{GgufError, Model, ModelCache, ModelFacts};
+use crate::hardware::Defaults;
 use crate::place;
+use crate::resolve::{self, Effective};
 
 /// Flags that stretch the trained context on purpose.
 const ROPE_SCALING: &[&str] = &[
@@ -38,7 +40,12 @@ pub fn check(
             continue;
         };
         match models.open(&path) {
-            Ok(m) => profile(p, e.as_ref(), &m.model, &m.facts, &mut found),
+            Ok(m) => {
+                // The profile's own settings, as llama-server would take them: the rules read
+                // the winner and where it was written, not EXTRA_ARGS and the keys separately.
+                let eff = resolve::effective(p, &Defaults::default(), dir);
+                profile(p, e.as_ref(), &eff, &m.model, &m.facts, &mut found);
+            }
             // A split set with a shard missing: `model::missing-file` names the shards.
             Err(e) if matches!(*e, GgufError::MissingShard { .. }) => {}
             Err(e) => found.push(
@@ -78,6 +85,7 @@ pub(super) fn model_path_any(dir: &Path, model: &str) -> Option<PathBuf> {
 fn profile(
     p: &Profile,
     extra: Option<&Extra>,
+    eff: &Effective,
     model: &Model,
     facts: &ModelFacts,
     out: &mut Vec<Diagnostic>,
@@ -111,7 +119,7 @@ fn profile(
             );
         }
     }
-    context(p, parsed.as_ref().map(|(a, _)| *a), &span_of, facts, out);
+    context(eff, facts, out);
     if let Some((args, _)) = &parsed {
         cache_blocks(args, &span_of, facts, out);
     }
@@ -185,24 +193,18 @@ fn cache_blocks(
     }
 }
 
-fn context(
-    p: &Profile,
-    args: Option<&ParsedArgs>,
-    span_of: &dyn Fn(&ParsedArgs, &str) -> Option<Range<usize>>,
-    facts: &ModelFacts,
-    out: &mut Vec<Diagnostic>,
-) {
-    let from_flag = args.and_then(|a| {
-        let v = a.last_value("--ctx-size")?.parse::<u64>().ok()?;
-        Some((v, span_of(a, "--ctx-size")?))
-    });
-    let Some((ctx, span)) =
-        from_flag.or_else(|| p.ctx_size.as_ref().map(|c| (c.value, c.span.clone())))
-    else {
+/// The context the profile runs with (EXTRA_ARGS `-c` beats CTX_SIZE: `resolve::effective`
+/// decides) against the trained context.
+fn context(eff: &Effective, facts: &ModelFacts, out: &mut Vec<Diagnostic>) {
+    let Some(setting) = eff.get("--ctx-size") else {
+        return;
+    };
+    let ctx = setting.values.first().and_then(|v| v.parse::<u64>().ok());
+    let (Some(ctx), Some(span)) = (ctx, setting.span.clone()) else {
         return;
     };
     let train = facts.n_ctx_train;
-    let scaled = args.is_some_and(|a| ROPE_SCALING.iter().any(|f| a.has(f)));
+    let scaled = ROPE_SCALING.iter().any(|f| eff.get(f).is_some());
     if train == 0 || ctx <= train || scaled {
         return;
     }

@@ -3,6 +3,22 @@ use std::path::{Component, Path};
 use crate::config::{Conf, Runtime};
 use crate::diag::Diagnostic;
 
+/// Once per file: no model file was checked because the models directory is missing.
+/// `any_model`: some profile sets MODEL.
+pub fn no_models_dir(models_dir: Option<&Path>, any_model: bool) -> Option<Diagnostic> {
+    let wanted = models_dir.filter(|d| any_model && !d.is_dir())?;
+    Some(
+        Diagnostic::note(
+            "model::no-models-dir",
+            format!(
+                "models directory {} not found: model files were not checked",
+                wanted.display()
+            ),
+        )
+        .help("pass --models-dir DIR, or set [runtime] models_dir in profilec.toml"),
+    )
+}
+
 /// MODEL paths: relative to the models directory, inside it, and present on disk with every
 /// shard of a split GGUF (start.sh checked only the first shard); a vLLM profile's model is a
 /// directory (`vllm_rules` reads it).
@@ -13,21 +29,6 @@ pub fn check(
     diags: &mut Vec<Diagnostic>,
 ) {
     let dir = models_dir.filter(|d| d.is_dir());
-    if let Some(wanted) = models_dir
-        && dir.is_none()
-        && conf.profiles.iter().any(|p| p.model.is_some())
-    {
-        diags.push(
-            Diagnostic::note(
-                "model::no-models-dir",
-                format!(
-                    "models directory {} not found: model files were not checked",
-                    wanted.display()
-                ),
-            )
-            .help("pass --models-dir DIR, or set [runtime] models_dir in profilec.toml"),
-        );
-    }
     for (p, runtime) in conf.profiles.iter().zip(runtimes) {
         let Some(model) = &p.model else { continue };
         let path = Path::new(&model.value);

@@ -6,23 +6,33 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::config::Conf;
+use super::outline::{Outline, slice};
 use crate::diag::Diagnostic;
 
-pub fn check(conf: &Conf, diags: &mut Vec<Diagnostic>) {
+/// `ids`: [`Outline::first_by_id`].
+pub fn check(
+    outline: &Outline,
+    source: &str,
+    ids: &HashMap<&str, usize>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let mut first: HashMap<&str, (&str, &Range<usize>)> = HashMap::new();
-    for p in &conf.profiles {
+    for p in &outline.profiles {
         let Some(roles) = &p.roles else { continue };
+        let id = slice(source, &p.id);
         for role in &roles.value {
-            if let Some(other) = conf.profile(role) {
+            if let Some(&other) = ids.get(role.as_str()) {
                 diags.push(
                     Diagnostic::error(
                         "conf::role-is-id",
-                        format!("role `{role}` of `[{}]` is also a profile id", p.id.value),
+                        format!("role `{role}` of `[{id}]` is also a profile id"),
                     )
                     .at(roles.span.clone())
                     .label("this role")
-                    .related(other.id.span.clone(), "the profile with that id")
+                    .related(
+                        outline.profiles[other].id.clone(),
+                        "the profile with that id",
+                    )
                     .help(format!(
                         "rename the role (e.g. `{role}-role`) or the profile: a client asking for \
                          `{role}` would get either, and llama-server's router refuses the preset"
@@ -33,10 +43,7 @@ pub fn check(conf: &Conf, diags: &mut Vec<Diagnostic>) {
                 Some((owner, span)) => diags.push(
                     Diagnostic::error(
                         "conf::duplicate-role",
-                        format!(
-                            "role `{role}` is on `[{owner}]` and again on `[{}]`",
-                            p.id.value
-                        ),
+                        format!("role `{role}` is on `[{owner}]` and again on `[{id}]`"),
                     )
                     .at(roles.span.clone())
                     .label("role given again here")
@@ -47,7 +54,7 @@ pub fn check(conf: &Conf, diags: &mut Vec<Diagnostic>) {
                     )),
                 ),
                 None => {
-                    first.insert(role, (&p.id.value, &roles.span));
+                    first.insert(role, (id, &roles.span));
                 }
             }
         }

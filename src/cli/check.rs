@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use crate::check::{CheckOptions, check_file, check_text};
+use crate::check::{CheckOptions, check_streamed, read_source};
 use crate::coresidency::check_preset_models_max;
 use crate::diag::Severity;
 use crate::preset::{Dialect, PresetCheckOptions, check_preset_source, detect, read_text};
@@ -106,20 +106,23 @@ fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
         let detected = args.dialect == DialectArg::Auto;
         return check_preset(file, t, detected, args);
     }
-    let report = match text {
-        Some(t) => check_text(file, t, opts),
-        None => match check_file(file, opts) {
-            Ok(r) => r,
-            Err(e) => return io_error(file, e, args),
-        },
+    let text = match text.map_or_else(|| read_source(file), Ok) {
+        Ok(t) => t,
+        Err(e) => return io_error(file, e, args),
     };
+    let report = check_streamed(file, text, opts);
     let name = file.display().to_string();
-    let src = report.conf.doc.source();
-    let profiles = report.conf.profiles.len();
-    print(args, &name, src, &report.diagnostics, profiles);
+    print(
+        args,
+        &name,
+        &report.source,
+        &report.diagnostics,
+        report.profiles,
+    );
+    let count = |severity| crate::diag::count(&report.diagnostics, severity);
     let failing =
-        report.has_errors() || (args.deny_warnings && report.count(Severity::Warning) > 0);
-    // The process ends next: freeing a 1,000-profile tree costs more than the exit does.
+        count(Severity::Error) > 0 || (args.deny_warnings && count(Severity::Warning) > 0);
+    // The process ends next: freeing the text and diagnostics costs more than the exit does.
     std::mem::forget(report);
     i32::from(failing)
 }

@@ -75,11 +75,13 @@ pub fn parse_help(text: &str) -> Result<Vec<Row>, HelpError> {
 /// ones in help order, so a table updated for a new build differs from the old one only where
 /// the builds differ.
 pub fn merge(mut rows: Vec<Row>, reference: &[Row]) -> Vec<Row> {
-    let position = |r: &Row| {
-        reference
-            .iter()
-            .position(|x| x.canonical() == r.canonical())
-    };
+    // An index, not a search per row and per sort comparison: `check` merges on every run
+    // (~10 % of a 1,000-profile check before; docs/performance.md).
+    let mut index = std::collections::HashMap::with_capacity(reference.len());
+    for (i, r) in reference.iter().enumerate() {
+        index.entry(r.canonical()).or_insert(i);
+    }
+    let position = |r: &Row| index.get(r.canonical()).copied();
     for row in &mut rows {
         if let Some(known) = position(row).map(|i| &reference[i])
             && known.takes_value == row.takes_value
@@ -88,7 +90,7 @@ pub fn merge(mut rows: Vec<Row>, reference: &[Row]) -> Vec<Row> {
             row.value_kind = known.value_kind.clone();
         }
     }
-    rows.sort_by_key(|r| position(r).unwrap_or(usize::MAX));
+    rows.sort_by_cached_key(|r| position(r).unwrap_or(usize::MAX));
     rows
 }
 

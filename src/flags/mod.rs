@@ -28,7 +28,7 @@ pub mod values;
 
 pub use active::{TableSource, follow_binary, plan_notes, use_shipped};
 pub use args::{ParsedArg, ParsedArgs, ValueToken, parse_args};
-pub use ot::{Backend, BufferType, OtList, OtRule, parse_ot, place};
+pub use ot::{Backend, BufferType, OtList, OtRule, generated_rules, ot_value, parse_ot, place};
 pub use ot_lint::lint_shadowing;
 pub use table::{CACHE_TYPES, FlagSpec, FlagTable, ListKind, TABLE, ValueKind, lookup};
 pub use tokens::{Token, tokenize};

@@ -73,6 +73,14 @@ pub enum BufferType {
 }
 
 impl BufferType {
+    /// GPU `index` of the CUDA backend (the GPUs profilec places layers on).
+    pub fn cuda(index: usize) -> BufferType {
+        BufferType::Device {
+            backend: Backend::Cuda,
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+        }
+    }
+
     /// Parses a buffer type name as llama.cpp spells it (case-sensitive: `CUDA0`, `CPU`).
     pub fn parse(name: &str) -> Option<BufferType> {
         if name == "CPU" {
@@ -204,6 +212,42 @@ pub struct OtList {
 /// `None` means no override: the tensor goes where the layer split puts it.
 pub fn place<'a>(rules: &'a [OtRule], tensor: &str) -> Option<&'a OtRule> {
     rules.iter().find(|r| r.matches(tensor))
+}
+
+/// The rules a search generates (fit's partial layers, the solver's layer ranges), typed
+/// directly: what [`parse_ot`] reads from their `-ot` value, spans included, without writing
+/// and re-reading the text. A pattern that does not compile is left out, as `parse_ot` leaves
+/// out a rule with an error.
+pub fn generated_rules(rules: impl IntoIterator<Item = (String, BufferType)>) -> Vec<OtRule> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (pattern, buffer) in rules {
+        let eq = start + pattern.len();
+        let span = start..eq + 1 + buffer.to_string().len();
+        start = span.end + 1;
+        let compiled = ecma::translate(&pattern).ok().map(|t| compile(&t.rust));
+        let Some(Ok(regex)) = compiled else {
+            continue;
+        };
+        out.push(OtRule {
+            pattern,
+            regex,
+            buffer,
+            pattern_span: span.start..eq,
+            buffer_span: eq + 1..span.end,
+            span,
+        });
+    }
+    out
+}
+
+/// The `-ot` value llama.cpp reads as `rules`: `pattern=buffer`, comma-separated, in order.
+pub fn ot_value(rules: &[OtRule]) -> String {
+    rules
+        .iter()
+        .map(|r| format!("{}={}", r.pattern, r.buffer))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parses one `-ot` value; spans are relative to `spec`. Shadowing between rules is checked

@@ -48,17 +48,6 @@ impl Layout {
             ot: Vec::new(),
         }
     }
-
-    /// The `-ot` value that gives these rules: `pattern=buffer`, comma-separated.
-    pub fn ot_value(&self) -> Option<String> {
-        (!self.ot.is_empty()).then(|| {
-            self.ot
-                .iter()
-                .map(|r| format!("{}={}", r.pattern, r.buffer))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    }
 }
 
 /// One device over its budget.

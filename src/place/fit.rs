@@ -15,6 +15,7 @@ pub use layers::{Fraction, Slot};
 
 use crate::budget::{Plan, PlanError, Program};
 use crate::config::GpuLayers;
+use crate::flags::ot_value;
 use crate::gguf::{Model, ModelFacts};
 use crate::hardware::Machine;
 use crate::place::eval::{Evaluator, margins};
@@ -214,7 +215,9 @@ pub fn predict(
         devices: report::devices(&eval, &plan, slots.as_deref(), &devs),
         overrides: slots
             .as_deref()
-            .and_then(|s| layers::overrides(s, &devs, facts.n_layer)),
+            .map(|s| layers::overrides(s, &devs, facts.n_layer))
+            .filter(|rules| !rules.is_empty())
+            .map(|rules| ot_value(&rules)),
         flags: Vec::new(),
         fits,
         log,

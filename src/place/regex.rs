@@ -7,7 +7,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::flags::BufferType;
+use crate::flags::{BufferType, OtRule, generated_rules, ot_value};
 
 /// Why a set of layer assignments cannot be written as `-ot` rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,17 +46,30 @@ pub fn layer_set_pattern(ranges: &[RangeInclusive<u32>]) -> String {
 
 /// `blk\.(R)\.=BUF` for one device's layers.
 pub fn layer_rule(buffer: &BufferType, ranges: &[RangeInclusive<u32>]) -> String {
-    format!(r"blk\.({})\.={buffer}", layer_set_pattern(ranges))
+    format!("{}={buffer}", layer_pattern(ranges))
 }
 
-/// The full `-ot` value for the pinned strategies: one rule per buffer type (in order of first
-/// appearance), every tensor of the listed layers to that buffer; with `experts_to_cpu`, the
-/// routed experts of every other layer to the CPU by a last `exps=CPU`-style rule (strategy D:
-/// the first matching rule wins, so experts of assigned layers stay on their device).
+/// `blk\.(R)\.`: every tensor of the listed layers.
+fn layer_pattern(ranges: &[RangeInclusive<u32>]) -> String {
+    format!(r"blk\.({})\.", layer_set_pattern(ranges))
+}
+
+/// The full `-ot` value for the pinned strategies: the text of [`layer_rules`].
 pub fn device_rules(
     assignments: &[(BufferType, RangeInclusive<u32>)],
     experts_to_cpu: bool,
 ) -> Result<String, RuleError> {
+    layer_rules(assignments, experts_to_cpu).map(|rules| ot_value(&rules))
+}
+
+/// The `-ot` rules for the pinned strategies: one rule per buffer type (in order of first
+/// appearance), every tensor of the listed layers to that buffer; with `experts_to_cpu`, the
+/// routed experts of every other layer to the CPU by a last `exps=CPU`-style rule (strategy D:
+/// the first matching rule wins, so experts of assigned layers stay on their device).
+pub fn layer_rules(
+    assignments: &[(BufferType, RangeInclusive<u32>)],
+    experts_to_cpu: bool,
+) -> Result<Vec<OtRule>, RuleError> {
     if let Some((_, r)) = assignments.iter().find(|(_, r)| r.start() > r.end()) {
         return Err(RuleError::EmptyRange {
             start: *r.start(),
@@ -70,7 +83,7 @@ pub fn device_rules(
             order.push(b.clone());
         }
     }
-    let mut rules: Vec<String> = order
+    let mut rules: Vec<(String, BufferType)> = order
         .iter()
         .map(|b| {
             let ranges: Vec<RangeInclusive<u32>> = assignments
@@ -78,13 +91,13 @@ pub fn device_rules(
                 .filter(|(x, _)| x == b)
                 .map(|(_, r)| r.clone())
                 .collect();
-            layer_rule(b, &ranges)
+            (layer_pattern(&ranges), b.clone())
         })
         .collect();
     if experts_to_cpu {
-        rules.push(format!("{}=CPU", EXPERTS_PATTERN));
+        rules.push((EXPERTS_PATTERN.to_string(), BufferType::Cpu));
     }
-    Ok(rules.join(","))
+    Ok(generated_rules(rules))
 }
 
 /// The pattern of the routed-expert rule: `exps`, as the corpus writes it. Among the tensor

@@ -8,6 +8,7 @@
 mod options;
 mod vllm;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub use options::{FlashAttn, OptionError, RunOptions, SplitMode};
@@ -70,6 +71,9 @@ pub struct Setting {
     /// Zero (switch), one or two value words.
     pub values: Vec<String>,
     pub origin: Origin,
+    /// Where the profile wrote it (bytes of models.conf): the key's value or the EXTRA_ARGS
+    /// argument; `None` for settings from elsewhere (`[defaults]`, searches, the command line).
+    pub span: Option<Range<usize>>,
 }
 
 impl Setting {
@@ -118,12 +122,24 @@ impl Effective {
 
     /// Sets a flag by any spelling; unknown flags are ignored (check reports them).
     pub fn set_flag(&mut self, flag: &str, values: &[&str], origin: Origin) {
+        self.set_flag_at(flag, values, origin, None);
+    }
+
+    /// [`Effective::set_flag`] for a setting written at `span` of models.conf.
+    fn set_flag_at(
+        &mut self,
+        flag: &str,
+        values: &[&str],
+        origin: Origin,
+        span: Option<Range<usize>>,
+    ) {
         if let Some(spec) = flags::lookup(flag) {
             self.set(Setting {
                 spec,
                 negated: spec.is_negation(flag),
                 values: values.iter().map(|v| v.to_string()).collect(),
                 origin,
+                span,
             });
         }
     }
@@ -193,39 +209,53 @@ pub fn effective(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> E
     apply_defaults(&mut eff, defaults);
     if let Some(model) = &profile.model {
         let path = models_dir.join(&model.value);
-        eff.set_flag("--model", &[&path.to_string_lossy()], Origin::Key("MODEL"));
+        eff.set_flag_at(
+            "--model",
+            &[&path.to_string_lossy()],
+            Origin::Key("MODEL"),
+            Some(model.span.clone()),
+        );
     }
     if let Some(c) = &profile.ctx_size {
-        eff.set_flag(
+        eff.set_flag_at(
             "--ctx-size",
             &[&c.value.to_string()],
             Origin::Key("CTX_SIZE"),
+            Some(c.span.clone()),
         );
     }
     if let Some(n) = &profile.n_gpu_layers {
-        eff.set_flag(
+        eff.set_flag_at(
             "--n-gpu-layers",
             &[&n.value.to_string()],
             Origin::Key("N_GPU_LAYERS"),
+            Some(n.span.clone()),
         );
     }
     if let Some(f) = &profile.fit {
-        eff.set_flag(
+        eff.set_flag_at(
             "--fit",
             &[if f.value { "on" } else { "off" }],
             Origin::Key(Key::Fit.as_str()),
+            Some(f.span.clone()),
         );
     }
     if let Some(t) = &profile.fit_target {
         let list: Vec<String> = t.value.iter().map(u64::to_string).collect();
-        eff.set_flag(
+        eff.set_flag_at(
             "--fit-target",
             &[&list.join(",")],
             Origin::Key("FIT_TARGET"),
+            Some(t.span.clone()),
         );
     }
     if let Some(extra) = &profile.extra_args {
-        apply_args(&mut eff, &extra.value, Origin::ExtraArgs);
+        apply_args_at(
+            &mut eff,
+            &extra.value,
+            Origin::ExtraArgs,
+            Some(extra.span.start),
+        );
     }
     eff
 }
@@ -277,7 +307,17 @@ pub fn from_defaults(defaults: &Defaults) -> Effective {
 /// Applies a whitespace-separated llama-server argument string (EXTRA_ARGS, or the arguments
 /// after `--` of an ad-hoc plan). Arguments with errors are skipped.
 pub fn apply_args(eff: &mut Effective, args: &str, origin: Origin) {
+    apply_args_at(eff, args, origin, None);
+}
+
+/// [`apply_args`] for arguments written in models.conf from byte `offset` on (EXTRA_ARGS): each
+/// setting keeps its span in the file.
+fn apply_args_at(eff: &mut Effective, args: &str, origin: Origin, offset: Option<usize>) {
     for a in parse_args(args).args {
+        let span = offset.map(|o| {
+            let s = a.span();
+            s.start + o..s.end + o
+        });
         let values: Vec<String> = [a.value, a.value2]
             .into_iter()
             .flatten()
@@ -291,6 +331,7 @@ pub fn apply_args(eff: &mut Effective, args: &str, origin: Origin) {
             negated: a.negated,
             values,
             origin,
+            span,
         });
     }
 }

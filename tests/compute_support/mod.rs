@@ -7,8 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use profilec::budget::{ContextParams, Program};
+use profilec::calibrate::{self, FlashAttn, Settings};
 use profilec::gguf::{Model, ModelFacts};
-use profilec::resolve::{Effective, Origin, apply_args};
+use profilec::resolve::{Effective, Origin, apply_words};
 
 pub use crate::support::{
     fixture, real_completion as completion, real_model as gemma, real_server as server,
@@ -27,26 +28,25 @@ pub struct Case {
 }
 
 impl Case {
-    pub fn argv(&self) -> Vec<String> {
-        let fa = if self.fa { "on" } else { "off" };
-        let mut v: Vec<String> = vec!["-m".into(), self.model.display().to_string()];
-        for (k, val) in [
-            ("-c", self.ctx.to_string()),
-            ("-ub", self.ub.to_string()),
-            ("-np", self.np.to_string()),
-            ("-ctk", self.kv.to_string()),
-            ("-ctv", self.kv.to_string()),
-            ("-fa", fa.to_string()),
-            ("-t", "2".into()),
-            ("-fit", "off".into()),
-            ("-ngl", "0".into()),
-            ("-lv", "4".into()),
-            ("-b", "2048".into()),
-        ] {
-            v.push(k.into());
-            v.push(val);
+    /// The case as the library's calibration settings for `program` (`-b 2048`, and the flags
+    /// every calibration run pins: `-t 2 -fit off -ngl 0 -lv 4`).
+    pub fn settings(&self, program: calibrate::Program) -> Settings {
+        let fa = if self.fa {
+            FlashAttn::On
+        } else {
+            FlashAttn::Off
+        };
+        Settings {
+            program,
+            ctx: self.ctx as u32,
+            ubatch: self.ub as u32,
+            batch: 2048,
+            n_parallel: self.np as u32,
+            cache_k: self.kv.to_string(),
+            cache_v: self.kv.to_string(),
+            flash_attn: fa,
+            ..Settings::default()
         }
-        v
     }
 
     pub fn describe(&self) -> String {
@@ -65,11 +65,15 @@ impl Case {
     /// case's argv (docs/memory-model.md §1): completion reserves `n_batch` output rows,
     /// llama-server one per sequence.
     pub fn context(&self, facts: &ModelFacts, program: Program) -> ContextParams {
+        // llama-server's argv: llama-completion's prompt words are not launch settings.
+        let argv = self
+            .settings(calibrate::Program::Server)
+            .argv(&self.model, 0);
         let mut eff = Effective::default();
-        apply_args(&mut eff, &self.argv().join(" "), Origin::ExtraArgs);
+        apply_words(&mut eff, &argv, Origin::ExtraArgs);
         let options = eff
             .options()
-            .unwrap_or_else(|e| panic!("{}: {e}", self.argv().join(" ")));
+            .unwrap_or_else(|e| panic!("{}: {e}", argv.join(" ")));
         ContextParams::new(&options, facts, program)
     }
 }
@@ -89,20 +93,9 @@ fn compute_mib(log: &str) -> Result<f64, String> {
 
 /// Runs llama-completion once (`-n 1`, no warmup) and returns the measured compute buffer.
 pub fn measure_completion(bin: &Path, case: &Case) -> Result<f64, String> {
-    let mut argv = case.argv();
-    argv.extend(
-        [
-            "-n",
-            "1",
-            "-p",
-            "hello world",
-            "-no-cnv",
-            "--no-warmup",
-            "--temp",
-            "0",
-        ]
-        .map(String::from),
-    );
+    let argv = case
+        .settings(calibrate::Program::Completion)
+        .argv(&case.model, 0);
     let out = Command::new(bin)
         .args(&argv)
         .stdin(Stdio::null())
@@ -115,10 +108,9 @@ pub fn measure_completion(bin: &Path, case: &Case) -> Result<f64, String> {
 
 /// Starts llama-server, reads its log until the compute buffer is printed, then stops it.
 pub fn measure_server(bin: &Path, case: &Case, port: u16) -> Result<f64, String> {
-    let mut argv = case.argv();
-    argv.extend(["--host", "127.0.0.1", "--port"].map(String::from));
-    argv.push(port.to_string());
-    argv.push("--no-warmup".into());
+    let argv = case
+        .settings(calibrate::Program::Server)
+        .argv(&case.model, port);
     let mut child = Command::new(bin)
         .args(&argv)
         .stdin(Stdio::null())

@@ -186,40 +186,58 @@ pub fn rpc_rig(
     dir
 }
 
-/// `profilec start ID CONF --quiet` (stdout dropped, stderr piped), returned once the server it
-/// launched answers `/health` on `port`. The caller stops it (SIGINT) or waits for it.
-pub fn start_profile(conf: &Path, id: &str, port: u16) -> std::process::Child {
-    let mut child = support::profilec()
+/// `POST /completion` of `prompt` for `n_predict` tokens to the server on `port`: asserts it
+/// answers 200 with a non-empty `content` and returns the JSON body.
+pub fn complete(port: u16, prompt: &str, n_predict: u32, limit: Duration) -> serde_json::Value {
+    let request = serde_json::json!({"prompt": prompt, "n_predict": n_predict}).to_string();
+    let r = launch::http::post_json("127.0.0.1", port, "/completion", &request, limit)
+        .expect("completion");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert!(!body["content"].as_str().unwrap_or("").is_empty(), "{body}");
+    body
+}
+
+/// A running `profilec start ID CONF --quiet --timeout SECS` whose server answered /health.
+/// Dropping it sends SIGINT to a start still running, so a failing assertion never leaves a
+/// server holding the port.
+pub struct Started(pub std::process::Child);
+
+/// Spawns `profilec start id conf` (the profile serves on `port`) and waits up to `timeout_secs`
+/// for /health.
+pub fn start_profile(id: &str, conf: &Path, port: u16, timeout_secs: u64) -> Started {
+    let child = support::profilec()
         .args(["start", id])
         .arg(conf)
-        .args(["--quiet", "--timeout", "180"])
+        .args(["--quiet", "--timeout", &timeout_secs.to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn profilec start");
-    wait_for_health(&mut child, port, Duration::from_secs(180), "profilec start");
-    child
+    let mut started = Started(child);
+    wait_for_health(
+        &mut started.0,
+        port,
+        Duration::from_secs(timeout_secs),
+        "profilec start",
+    );
+    started
 }
 
-/// Posts one `/completion` of `n_predict` tokens for "Hello" to the server `child` (a
-/// `profilec start`) launched on `port`, then stops it with SIGINT. Returns the completion's
-/// response and the exit status of `profilec start`.
-pub fn complete_then_interrupt(
-    child: &mut std::process::Child,
-    port: u16,
-    n_predict: u32,
-) -> (
-    std::io::Result<launch::http::Response>,
-    std::process::ExitStatus,
-) {
-    let r = launch::http::post_json(
-        "127.0.0.1",
-        port,
-        "/completion",
-        &format!(r#"{{"prompt":"Hello","n_predict":{n_predict}}}"#),
-        Duration::from_secs(120),
-    );
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
-    (r, child.wait().expect("wait"))
+impl Started {
+    /// SIGINT, as a user's Ctrl-C; returns how `profilec start` exited.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.0.id() as i32), Signal::SIGINT).expect("SIGINT");
+        self.0.wait().expect("wait")
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.stop();
+        }
+    }
 }

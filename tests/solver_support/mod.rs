@@ -2,51 +2,37 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 use profilec::budget::Program;
 use profilec::config::Strategy;
 use profilec::gguf::{Model, ModelFacts};
-use profilec::hardware::{self, Machine};
+use profilec::hardware::Machine;
 use profilec::place::solver::{Placement, SolveError};
 use profilec::resolve::{Effective, Origin, RunOptions, apply_args};
 
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// The shaped header models of scripts/make_header_models.py.
+pub fn models() -> PathBuf {
+    crate::support::header_models().join("shaped")
 }
 
-/// Writes the header models once per test binary (each binary its own directory, so two
-/// binaries never write the same file at once).
-pub fn models() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_default();
-        let name = exe
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("solver")
-            .to_string();
-        let dir = root().join("target/header-models-solver").join(name);
-        let status = Command::new("python3")
-            .arg(root().join("scripts/make_header_models.py"))
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("python3 runs (install Python 3 and `pip install gguf==0.19.0`)");
-        assert!(
-            status.success(),
-            "scripts/make_header_models.py failed: `pip install gguf==0.19.0`"
-        );
-        dir.join("shaped")
-    })
+pub use crate::support::reference_rig as rig;
+
+/// A project on the reference rig over the shaped models: its profilec.toml, and `conf` as
+/// models.conf.
+pub fn rig_project(conf: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::support::write_rig_toml(dir.path(), "profiles/profilec.toml", &models());
+    std::fs::write(dir.path().join("models.conf"), conf).expect("write conf");
+    dir
 }
 
-pub fn rig() -> Machine {
-    hardware::load(&root().join("profiles/profilec.toml"))
-        .expect("reference rig")
-        .hardware
-        .machine()
+/// `profilec plan ID models.conf --format FORMAT` in `dir`: the exit code and stdout.
+pub fn plan_cli(dir: &Path, id: &str, format: &str) -> (i32, String) {
+    let out = crate::support::profilec_in(&["plan", id, "models.conf", "--format", format], dir);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 /// The options a profile on the rig has: the rig's [defaults] are what the corpus ran with

@@ -13,16 +13,16 @@ mod fit;
 /// Sampling flags; the evaluation harness sends its own temperature, so bench twins leave them out.
 const SAMPLER_FLAGS: &[&str] = &["--temp", "--top-p", "--top-k", "--min-p"];
 
-/// `extra`: each profile's parsed EXTRA_ARGS, in profile order.
-pub fn check(conf: &Conf, extra: &[Option<Extra>], diags: &mut Vec<Diagnostic>) {
-    for (p, e) in conf.profiles.iter().zip(extra) {
+/// `extra`: each profile's parsed EXTRA_ARGS, in profile order; their own diagnostics are
+/// moved out (not copied: a file can have one per profile) into `diags`, in the file.
+pub fn check(conf: &Conf, extra: &mut [Option<Extra>], diags: &mut Vec<Diagnostic>) {
+    for (p, e) in conf.profiles.iter().zip(extra.iter_mut()) {
         if let Some(e) = e {
+            let offset = e.span.start;
             diags.extend(
-                e.parsed
-                    .diagnostics
-                    .iter()
-                    .cloned()
-                    .map(|d| d.shifted(e.span.start)),
+                std::mem::take(&mut e.parsed.diagnostics)
+                    .into_iter()
+                    .map(|d| d.shifted(offset)),
             );
         }
         let args = e.as_ref().map(|e| Args {

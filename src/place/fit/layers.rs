@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::budget::{DeviceRef, PlanError};
 use crate::config::GpuLayers;
-use crate::flags::parse_ot;
+use crate::flags::{BufferType, OtRule, generated_rules};
 use crate::place::eval::{Evaluator, max_true};
 use crate::resolve::RunOptions;
 
@@ -59,17 +59,17 @@ impl Default for Slot {
     }
 }
 
-/// The `-ot` value fit's result implies (`None`: no overrides).
+/// The `-ot` rules fit's result implies (empty: no overrides).
 /// `devs[id]` is the CUDA index of slot `id` (all GPUs, or the main GPU with `-sm none`).
-pub fn overrides(slots: &[Slot], devs: &[usize], n_layer: u32) -> Option<String> {
+pub fn overrides(slots: &[Slot], devs: &[usize], n_layer: u32) -> Vec<OtRule> {
     let ngl: u32 = slots.iter().map(|s| s.n_layer).sum();
     let mut il0 = (n_layer + 1).saturating_sub(ngl);
     let mut items = Vec::new();
     for (id, s) in slots.iter().enumerate() {
         let last = id + 1 == slots.len();
         let overflow = match devs.get(id + 1) {
-            Some(next) if !last => format!("CUDA{next}"),
-            _ => "CPU".to_string(),
+            Some(&next) if !last => BufferType::cuda(next),
+            _ => BufferType::Cpu,
         };
         // The output unit (last on the last GPU) has no experts: it is never partial, so the
         // partial layers are the `n_part` repeating layers before it.
@@ -79,14 +79,14 @@ pub fn overrides(slots: &[Slot], devs: &[usize], n_layer: u32) -> Option<String>
         let first = end.saturating_sub(s.n_part).max(il0);
         for il in first..end {
             if il == first && s.fraction != Fraction::Moe {
-                items.push(format!("{}={overflow}", s.fraction.pattern(il)));
+                items.push((s.fraction.pattern(il), overflow.clone()));
             } else {
-                items.push(format!("{}=CPU", experts(il)));
+                items.push((experts(il), BufferType::Cpu));
             }
         }
         il0 += s.n_layer;
     }
-    (!items.is_empty()).then(|| items.join(","))
+    generated_rules(items)
 }
 
 /// The launch options fit's result sets: `-ngl Σ`, `-ts` layer counts, the overrides.
@@ -106,9 +106,7 @@ pub fn options(base: &RunOptions, slots: &[Slot], devs: &[usize], n_layer: u32) 
         }
         ts
     };
-    o.overrides = overrides(slots, devs, n_layer)
-        .map(|s| parse_ot(&s).rules)
-        .unwrap_or_default();
+    o.overrides = overrides(slots, devs, n_layer);
     o
 }
 
@@ -256,6 +254,9 @@ pub fn convert_front_to_back(
 pub fn dense_only(base: &RunOptions) -> RunOptions {
     let mut o = base.clone();
     o.gpu_layers = GpuLayers::All;
-    o.overrides = parse_ot(r"blk\.\d+\.ffn_(up|down|gate_up|gate)_(ch|)exps=CPU").rules;
+    o.overrides = generated_rules([(
+        r"blk\.\d+\.ffn_(up|down|gate_up|gate)_(ch|)exps".to_string(),
+        BufferType::Cpu,
+    )]);
     o
 }

@@ -6,9 +6,9 @@ use super::advice::advise;
 use super::{Placement, SolveError};
 use crate::budget::{DeviceRef, Plan};
 use crate::config::{GpuLayers, Strategy};
-use crate::flags::{BufferType, parse_ot};
+use crate::flags::{BufferType, generated_rules, ot_value};
 use crate::place::eval::{Evaluator, Layout, Overrun, max_true};
-use crate::place::regex::device_rules;
+use crate::place::regex::{EXPERTS_PATTERN, layer_rules};
 use crate::resolve::SplitMode;
 
 type Search = fn(&Evaluator) -> Result<Placement, SolveError>;
@@ -304,13 +304,14 @@ fn ranges(eval: &Evaluator, counts: &[u32]) -> Vec<(BufferType, RangeInclusive<u
 fn ot_layout(eval: &Evaluator, counts: &[u32], experts_to_cpu: bool) -> Layout {
     let rules = ranges(eval, counts);
     let ot = if rules.is_empty() {
-        experts_to_cpu.then(|| super::super::regex::EXPERTS_PATTERN.to_string() + "=CPU")
+        let experts = (EXPERTS_PATTERN.to_string(), BufferType::Cpu);
+        generated_rules(experts_to_cpu.then_some(experts))
     } else {
-        device_rules(&rules, experts_to_cpu).ok()
+        // Consecutive ranges from `ranges` never overlap: no error to drop.
+        layer_rules(&rules, experts_to_cpu).unwrap_or_default()
     };
     Layout {
-        // Generated rules always parse (tests/place_regex.rs); parsed once per candidate.
-        ot: ot.map(|v| parse_ot(&v).rules).unwrap_or_default(),
+        ot,
         tensor_split: local_split(eval, counts),
         ..Layout::all_layers()
     }
@@ -349,9 +350,9 @@ fn ot_flags(eval: &Evaluator, layout: &Layout) -> Vec<String> {
                 .join(","),
         );
     }
-    if let Some(ot) = layout.ot_value() {
+    if !layout.ot.is_empty() {
         f.push("--override-tensor".into());
-        f.push(ot);
+        f.push(ot_value(&layout.ot));
     }
     f
 }
