@@ -43,7 +43,8 @@ pub fn check(
             Ok(m) => {
                 // The profile's own settings, as llama-server would take them: the rules read
                 // the winner and where it was written, not EXTRA_ARGS and the keys separately.
-                let eff = resolve::effective(p, &Defaults::default(), dir);
+                let parsed = e.as_ref().map(|e| &e.parsed);
+                let eff = resolve::effective_parsed(p, &Defaults::default(), dir, parsed);
                 profile(p, e.as_ref(), &eff, &m.model, &m.facts, &mut found);
             }
             // A split set with a shard missing: `model::missing-file` names the shards.

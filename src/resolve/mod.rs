@@ -15,7 +15,7 @@ pub use options::{FlashAttn, OptionError, RunOptions, SplitMode};
 pub use vllm::{VllmLaunch, VllmSetting, resolve_vllm, runtime_of, vllm_for_launch, vllm_gpus};
 
 use crate::config::{Key, Profile};
-use crate::flags::{self, FlagSpec, ValueKind, parse_args};
+use crate::flags::{self, FlagSpec, ParsedArgs, ValueKind, parse_args};
 use crate::hardware::{Defaults, Hardware};
 
 /// Where a setting came from, for rationale and `plan --format json`.
@@ -205,6 +205,17 @@ impl Effective {
 /// Effective options of a profile. `models_dir` resolves MODEL; `defaults` is `[defaults]` of
 /// profilec.toml (invalid entries are skipped here: `hw` and `check` report them).
 pub fn effective(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> Effective {
+    effective_parsed(profile, defaults, models_dir, None)
+}
+
+/// [`effective`] with the profile's EXTRA_ARGS already parsed by the caller (`check` parses each
+/// line once and shares it); `None` parses it here.
+pub fn effective_parsed(
+    profile: &Profile,
+    defaults: &Defaults,
+    models_dir: &Path,
+    extra_parsed: Option<&ParsedArgs>,
+) -> Effective {
     let mut eff = Effective::default();
     apply_defaults(&mut eff, defaults);
     if let Some(model) = &profile.model {
@@ -250,12 +261,11 @@ pub fn effective(profile: &Profile, defaults: &Defaults, models_dir: &Path) -> E
         );
     }
     if let Some(extra) = &profile.extra_args {
-        apply_args_at(
-            &mut eff,
-            &extra.value,
-            Origin::ExtraArgs,
-            Some(extra.span.start),
-        );
+        let offset = Some(extra.span.start);
+        match extra_parsed {
+            Some(parsed) => apply_parsed_at(&mut eff, parsed, Origin::ExtraArgs, offset),
+            None => apply_args_at(&mut eff, &extra.value, Origin::ExtraArgs, offset),
+        }
     }
     eff
 }
@@ -313,15 +323,24 @@ pub fn apply_args(eff: &mut Effective, args: &str, origin: Origin) {
 /// [`apply_args`] for arguments written in models.conf from byte `offset` on (EXTRA_ARGS): each
 /// setting keeps its span in the file.
 fn apply_args_at(eff: &mut Effective, args: &str, origin: Origin, offset: Option<usize>) {
-    for a in parse_args(args).args {
+    apply_parsed_at(eff, &parse_args(args), origin, offset);
+}
+
+fn apply_parsed_at(
+    eff: &mut Effective,
+    parsed: &ParsedArgs,
+    origin: Origin,
+    offset: Option<usize>,
+) {
+    for a in &parsed.args {
         let span = offset.map(|o| {
             let s = a.span();
             s.start + o..s.end + o
         });
-        let values: Vec<String> = [a.value, a.value2]
+        let values: Vec<String> = [&a.value, &a.value2]
             .into_iter()
             .flatten()
-            .map(|v| v.text)
+            .map(|v| v.text.clone())
             .collect();
         if values.len() != a.spec.arity() {
             continue;
