@@ -80,7 +80,7 @@ fn a_file_checked_in_chunks_finds_what_the_whole_file_check_finds() {
     for (i, (s, w)) in streamed
         .diagnostics
         .iter()
-        .zip(&whole.diagnostics)
+        .zip(whole.diagnostics)
         .enumerate()
     {
         assert_eq!(s, w, "diagnostic {i}");
@@ -104,7 +104,7 @@ fn a_missing_models_directory_is_noted_once_for_the_whole_file() {
         .count();
     assert_eq!(notes, 1);
     assert_eq!(
-        streamed.diagnostics,
+        streamed.diagnostics.to_vec(),
         check_text(&path, text, &opts).diagnostics
     );
 }

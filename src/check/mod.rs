@@ -9,6 +9,7 @@
 mod args;
 mod bench;
 mod budget_rules;
+mod found;
 mod ids;
 mod model_rules;
 mod models;
@@ -25,6 +26,7 @@ use crate::diag::{Diagnostic, Severity};
 use crate::flags::{ParsedArgs, parse_args};
 use crate::gguf::ModelCache;
 use crate::hardware::Hardware;
+pub use found::Findings;
 use pass::Pass;
 
 #[derive(Debug, Clone, Default)]
@@ -228,7 +230,7 @@ pub fn check_source_on(
     let (diagnostics, models) = pass.finish(conf.doc.source());
     CheckReport {
         conf,
-        diagnostics,
+        diagnostics: diagnostics.to_vec(),
         models,
     }
 }
@@ -238,7 +240,8 @@ pub fn check_source_on(
 pub struct CheckSummary {
     pub source: String,
     pub profiles: usize,
-    pub diagnostics: Vec<Diagnostic>,
+    /// In file order.
+    pub diagnostics: Findings,
 }
 
 /// Text per chunk in [`check_streamed`]: a few thousand profiles, whose trees and typed

@@ -8,6 +8,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use super::found::Findings;
 use super::outline::Outline;
 use super::{
     Extra, args, bench, budget_rules, ids, model_rules, models, parse_extra, roles, rpc_rules,
@@ -42,7 +43,7 @@ pub(crate) struct Pass<'a> {
     models_dir: Option<&'a Path>,
     hardware: Option<&'a Hardware>,
     outline: Outline,
-    found: Vec<(Rule, Diagnostic)>,
+    found: Findings,
     /// Each GGUF opened once for the whole file, shared by the model and budget rules.
     pub models: ModelCache,
 }
@@ -53,7 +54,7 @@ impl<'a> Pass<'a> {
             models_dir,
             hardware,
             outline: Outline::default(),
-            found: Vec::new(),
+            found: Findings::default(),
             models: ModelCache::default(),
         }
     }
@@ -127,7 +128,7 @@ impl<'a> Pass<'a> {
 
     /// The whole-file rules on `source` (the file every chunk came from), then every
     /// diagnostic in file order.
-    pub fn finish(mut self, source: &str) -> (Vec<Diagnostic>, ModelCache) {
+    pub fn finish(mut self, source: &str) -> (Findings, ModelCache) {
         let first = self.outline.first_by_id(source);
         let mut d = Vec::new();
         ids::check(&self.outline, source, &first, &mut d);
@@ -139,13 +140,10 @@ impl<'a> Pass<'a> {
         drop(first);
         let any_model = self.outline.profiles.iter().any(|p| p.model.is_some());
         if let Some(note) = models::no_models_dir(self.models_dir, any_model) {
-            self.found.push((Rule::ModelsNote, note));
+            self.found.push(Rule::ModelsNote as u8, note, 0);
         }
-        // Stable: diagnostics of one rule at one byte stay in the order the rule found them.
-        self.found
-            .sort_by_key(|(rule, d)| (d.span.as_ref().map_or(usize::MAX, |s| s.start), *rule));
-        let diagnostics = self.found.into_iter().map(|(_, d)| d).collect();
-        (diagnostics, self.models)
+        self.found.sort();
+        (self.found, self.models)
     }
 
     fn take(&mut self, rule: Rule, found: Vec<Diagnostic>, offset: usize) {
@@ -156,8 +154,7 @@ impl<'a> Pass<'a> {
 
     /// Keeps one finding of `rule`, its spans moved from the chunk into the file.
     fn keep(&mut self, rule: Rule, d: Diagnostic, offset: usize) {
-        let d = if offset == 0 { d } else { d.shifted(offset) };
-        self.found.push((rule, d));
+        self.found.push(rule as u8, d, offset);
     }
 
     /// The number of profiles seen so far.

@@ -116,10 +116,10 @@ fn check_one(file: &std::path::Path, opts: &CheckOptions, args: &Args) -> i32 {
         args,
         &name,
         &report.source,
-        &report.diagnostics,
+        report.diagnostics.iter(),
         report.profiles,
     );
-    let count = |severity| crate::diag::count(&report.diagnostics, severity);
+    let count = |severity| report.diagnostics.count(severity);
     let failing =
         count(Severity::Error) > 0 || (args.deny_warnings && count(Severity::Warning) > 0);
     // The process ends next: freeing the text and diagnostics costs more than the exit does.
@@ -181,7 +181,13 @@ fn beside(file: &std::path::Path, name: &str) -> PathBuf {
         .join(name)
 }
 
-fn print(args: &Args, name: &str, src: &str, diags: &[crate::diag::Diagnostic], n: usize) {
+fn print<D: std::borrow::Borrow<crate::diag::Diagnostic>>(
+    args: &Args,
+    name: &str,
+    src: &str,
+    diags: impl IntoIterator<Item = D>,
+    n: usize,
+) {
     match args.format {
         Format::Human => print_human(name, src, diags, n),
         Format::Json => {
