@@ -26,6 +26,7 @@ mod man;
 mod mark_tested;
 mod new;
 mod optimize;
+mod plain_snippet;
 mod plan;
 mod plan_vllm;
 mod pull;
