@@ -192,7 +192,13 @@ fn fits_unwrapped(d: &Diagnostic, width: usize) -> bool {
             && !text.starts_with(char::is_whitespace)
             && !text.ends_with(char::is_whitespace)
             && !text.chars().any(char::is_control)
-            && textwrap::core::display_width(text) + INDENT <= width
+            // Printable ASCII (control characters are out above) is one column a byte.
+            && if text.is_ascii() {
+                text.len()
+            } else {
+                textwrap::core::display_width(text)
+            } + INDENT
+                <= width
     };
     fits(&d.message) && d.help.as_deref().is_none_or(fits)
 }
