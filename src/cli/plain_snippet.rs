@@ -7,7 +7,6 @@
 //! other shape, and any colored output, goes through miette; `report::tests` compares the two
 //! on every shape this path takes.
 
-use std::fmt::Write;
 use std::ops::Range;
 
 use miette::{SourceCode, SourceSpan};
@@ -72,33 +71,77 @@ pub(super) fn write(
         Severity::Note => "☞",
     };
     let name = primary.name().unwrap_or_default();
-    let pad = " ".repeat(width + 2);
-    let _ = write!(out, "{}\n\n  {icon} {}\n", d.code, d.message);
-    let _ = writeln!(
-        out,
-        "{pad}╭─[{name}:{}:{}]",
-        primary.line() + 1,
-        primary.column() + 1
-    );
+    // Pushed piece by piece: `write!` with padding costs more than the rest of the diagnostic.
+    let (code, message) = (d.code, &d.message);
+    push_all(out, &[code, "\n\n  ", icon, " ", message, "\n"]);
+    spaces(out, width + 2);
+    push_all(out, &["╭─[", name, ":"]);
+    number(out, primary.line() + 1, 0);
+    out.push(':');
+    number(out, primary.column() + 1, 0);
+    out.push_str("]\n");
     for (i, line) in lines.iter().enumerate() {
-        let _ = writeln!(out, " {:>width$} │ {line}", first + i);
+        out.push(' ');
+        number(out, first + i, width);
+        push_all(out, &[" │ ", line, "\n"]);
         if i == marked {
             // The label hangs from the middle of the underline.
             let middle = (start + end) / 2;
-            let _ = writeln!(
-                out,
-                " {:width$} · {:start$}{}┬{}",
-                "",
-                "",
-                "─".repeat(middle - start),
-                "─".repeat(end - middle - 1)
-            );
-            let _ = writeln!(out, " {:width$} · {:middle$}╰── {label}", "", "");
+            no_number(out, width);
+            spaces(out, start);
+            repeat(out, "─", middle - start);
+            out.push('┬');
+            repeat(out, "─", end - middle - 1);
+            out.push('\n');
+            no_number(out, width);
+            spaces(out, middle);
+            push_all(out, &["╰── ", label, "\n"]);
         }
     }
-    let _ = writeln!(out, "{pad}╰────");
+    spaces(out, width + 2);
+    out.push_str("╰────\n");
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "  help: {help}");
+        push_all(out, &["  help: ", help, "\n"]);
     }
     true
+}
+
+fn push_all(out: &mut String, parts: &[&str]) {
+    for p in parts {
+        out.push_str(p);
+    }
+}
+
+fn repeat(out: &mut String, s: &str, n: usize) {
+    for _ in 0..n {
+        out.push_str(s);
+    }
+}
+
+fn spaces(out: &mut String, n: usize) {
+    repeat(out, " ", n);
+}
+
+/// The gutter of a line without a number: ` {:width$} · ` in miette.
+fn no_number(out: &mut String, width: usize) {
+    out.push(' ');
+    spaces(out, width);
+    out.push_str(" · ");
+}
+
+/// `n` right-aligned in `width` columns.
+fn number(out: &mut String, n: usize, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    spaces(out, width.saturating_sub(digits.len() - at));
+    out.extend(digits[at..].iter().map(|&b| char::from(b)));
 }
