@@ -207,6 +207,7 @@ fn machine(caps: [u64; 3]) -> Machine {
         cpu,
         cuda_overhead_mib: 500,
         llama_cpp_build: None,
+        llama_cpp_build_from: None,
     }
 }
 

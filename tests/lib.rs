@@ -39,6 +39,8 @@ mod errors;
 mod fit_corpus;
 mod fit_plan_cli;
 mod flags_build;
+mod flags_build_fallback;
+mod flags_build_rules;
 mod flags_corpus;
 mod flags_diagnostics;
 mod flags_ot;

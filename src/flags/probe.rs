@@ -56,7 +56,7 @@ impl Build {
 /// Why a binary's own table could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("could not run {}: {source}", path.display())]
+    #[error("could not run {}: {}", path.display(), spawn_problem(path, source))]
     Spawn {
         path: PathBuf,
         source: std::io::Error,
@@ -87,12 +87,39 @@ impl crate::error::Failure for ProbeError {
     }
 
     fn help(&self) -> String {
-        "pass a llama-server binary with --from; meanwhile profilec uses the shipped flag table (llama.cpp b11434) for it"
-            .into()
+        let fix = match self {
+            ProbeError::Spawn { .. } => {
+                "give the path of the llama-server program itself (`--from`, $LLAMA_SERVER or \
+                 [runtime] llama_server)"
+            }
+            ProbeError::Timeout { .. } => {
+                "llama-server answers --help at once without loading a model: check the path is \
+                 llama-server, not a wrapper that waits for something"
+            }
+            _ => {
+                "give the path of a llama-server binary (`--from`, $LLAMA_SERVER or [runtime] llama_server)"
+            }
+        };
+        format!(
+            "{fix}; until then profilec checks against the shipped flag table (llama.cpp b11434)"
+        )
     }
 
     fn exit_code(&self) -> i32 {
         crate::error::exit::FAILED
+    }
+}
+
+/// Why `path` could not be started, in words: a directory and a file without the execute bit
+/// both fail with "Permission denied", which does not say what to change.
+fn spawn_problem(path: &Path, error: &std::io::Error) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => "it is a directory, not a program".to_string(),
+        Ok(meta) if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 == 0 => {
+            "the file is not executable (chmod +x, or give the llama-server binary)".to_string()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => error.to_string(),
     }
 }
 
