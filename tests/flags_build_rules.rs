@@ -164,3 +164,32 @@ fn log_profile_plans_with_the_build_that_wrote_the_log() {
     );
     assert_eq!(planned_mib(&newer_json), planned_mib(&same_json));
 }
+
+#[test]
+fn plan_together_follows_the_builds_memory_rules() {
+    let Some(real) = real_server() else { return };
+    let t = tempfile::tempdir().expect("tempdir");
+    let conf = root().join("profiles/models.conf");
+    let hardware = root().join("profiles/cpu-only.toml");
+    let together = |server: &Path| {
+        let args = [
+            "plan",
+            "--together",
+            "llama-gqa",
+            "bench-llama-gqa",
+            conf.to_str().unwrap(),
+            "--hardware",
+            hardware.to_str().unwrap(),
+        ];
+        let out = profilec(t.path(), server, Some(&real), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let b11434 = together(&real);
+    let b8115 = together(&fixture("older-llama-server"));
+    assert!(
+        b11434.contains("together: llama-gqa + bench-llama-gqa"),
+        "{b11434}"
+    );
+    assert_ne!(b11434, b8115, "b8115 reserves more logits than b11434");
+}
