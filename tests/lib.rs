@@ -34,6 +34,7 @@ mod conf_corpus;
 mod conf_diagnostics;
 mod conf_roundtrip;
 mod coresidency;
+mod coresidency_edges;
 mod doctor;
 mod errors;
 mod fit_corpus;

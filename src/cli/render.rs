@@ -167,13 +167,15 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
         }
     }
     let sets = sets_of(&resolved, project, DEFAULT_STEP_LIMIT);
+    // Each rendered profile with its own resolution: `ids` and `resolved` skip the vLLM ones.
+    let profiles: Vec<_> = ids
+        .iter()
+        .filter_map(|id| project.report.conf.profile(id))
+        .zip(&resolved)
+        .collect();
     let text = if format == Format::Preset {
-        let models: Vec<PresetModel> = project
-            .report
-            .conf
-            .profiles
+        let models: Vec<PresetModel> = profiles
             .iter()
-            .zip(&resolved)
             .map(|(p, r)| PresetModel {
                 id: p.id.value.as_str(),
                 effective: &r.effective,
@@ -183,11 +185,9 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
         to_router_preset(&models, &sets.models_max).map_err(|e| env_errors(&e))
     } else {
         let program = &project.hardware.runtime.llama_server;
-        let entries: Vec<_> = ids
+        let entries: Vec<_> = profiles
             .iter()
-            .filter_map(|id| project.report.conf.profile(id))
-            .zip(&resolved)
-            .map(|(p, r)| (p, render(program, &r.effective)))
+            .map(|(p, r)| (*p, render(program, &r.effective)))
             .collect();
         to_llama_swap(&entries, &sets).map_err(|errors| fail_all(&errors))
     };

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Footprint, Unplanned, fits};
+use super::{Footprint, RoleGroup, Unplanned, fits};
 use crate::hardware::Machine;
 
 /// The default bound of the maximal-set search, in fit evaluations (each sums every member on
@@ -23,6 +23,10 @@ pub struct Sets {
     pub models_max: ModelsMax,
     /// Profiles left out (no plan), with the reason.
     pub unplanned: Vec<Unplanned>,
+    /// vLLM profiles: not in the router preset or the llama-swap config, so not counted.
+    pub vllm: Vec<String>,
+    /// Whether the profiles with ROLES fit together (`None`: no profile has ROLES).
+    pub role_group: Option<RoleGroup>,
 }
 
 /// The largest N such that every N of the profiles fit together (llama-server's router loads
@@ -115,6 +119,8 @@ pub fn co_resident_sets(
         step_limit,
         models_max,
         unplanned,
+        vllm: Vec::new(),
+        role_group: None,
     }
 }
 

@@ -1,8 +1,9 @@
 //! A llama-swap `config.yaml` (github.com/mostlygeek/llama-swap, schema in
 //! data/llama-swap-config-schema.json): one model per profile whose `cmd` is the rendered argv
-//! with `--port ${PORT}`, and `groups` built from the co-residency sets (docs/coresidency.md):
-//! the members of a group fit together, every group is exclusive, and a model in no group runs
-//! alone, so only combinations that fit are ever loaded at once.
+//! with `--port ${PORT}` and whose `aliases` are its ROLES, and `groups` built from the
+//! co-residency sets (docs/coresidency.md): the members of a group fit together, every group is
+//! exclusive, and a model in no group runs alone, so only combinations that fit are ever loaded
+//! at once.
 
 use serde::Serialize;
 use serde::ser::Serializer;
@@ -43,6 +44,10 @@ struct Model {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     cmd: String,
+    /// ROLES: llama-swap routes a request naming an alias to this model (aliases are unique
+    /// across models, as `check` keeps roles: one profile per role, never an id).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    aliases: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ttl: Option<u64>,
 }
@@ -95,6 +100,7 @@ pub fn to_llama_swap(
                         .as_ref()
                         .map(|d| clip(&d.value, DESCRIPTION_MAX)),
                     cmd,
+                    aliases: p.role_names().to_vec(),
                     ttl: p.ttl.as_ref().map(|t| t.value),
                 },
             )),
@@ -152,7 +158,14 @@ pub fn to_llama_swap(
 /// Disjoint groups that each fit together, largest first: llama-swap lets a model belong to one
 /// group only. Any subset of a fitting set fits, so a maximal set minus the profiles already
 /// grouped is still a fitting group. Groups of one are left out (a model in no group runs alone).
+/// When the profiles with ROLES fit together, the first group holds them all, so every role can
+/// be served at once.
 pub fn exclusive_groups(sets: &Sets) -> Vec<Vec<String>> {
+    let roles: &[String] = sets
+        .role_group
+        .as_ref()
+        .filter(|g| g.fits && g.unplanned.is_empty())
+        .map_or(&[], |g| g.members.as_slice());
     let mut taken: Vec<String> = Vec::new();
     let mut groups = Vec::new();
     loop {
@@ -165,7 +178,7 @@ pub fn exclusive_groups(sets: &Sets) -> Vec<Vec<String>> {
                     .cloned()
                     .collect::<Vec<String>>()
             })
-            .max_by_key(Vec::len);
+            .max_by_key(|g| (roles.iter().all(|r| g.contains(r)), g.len()));
         match best {
             Some(g) if g.len() >= 2 => {
                 taken.extend(g.iter().cloned());

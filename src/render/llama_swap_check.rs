@@ -155,8 +155,24 @@ fn cmd_args(cmd: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where `name:` is written as a mapping key, for the diagnostic's span.
+/// Where group `name:` is written as a mapping key, for the diagnostic's span: the first such
+/// key after a `groups:` line (a group may be named like a model), else anywhere.
 fn key_span(source: &str, name: &str) -> Option<Range<usize>> {
+    let groups = source
+        .split_inclusive('\n')
+        .scan(0, |offset, line| {
+            let start = *offset;
+            *offset += line.len();
+            Some((start, line))
+        })
+        .find(|(_, line)| line.trim_start().starts_with("groups:"))
+        .map_or(0, |(start, _)| start);
+    key_in(&source[groups..], name)
+        .map(|r| r.start + groups..r.end + groups)
+        .or_else(|| key_in(source, name))
+}
+
+fn key_in(source: &str, name: &str) -> Option<Range<usize>> {
     let mut offset = 0;
     for line in source.split_inclusive('\n') {
         let t = line.trim_start();
