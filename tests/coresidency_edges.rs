@@ -297,3 +297,53 @@ fn check_warns_where_a_llama_swap_group_does_not_fit_and_how_to_fix_it() {
     ));
     assert_eq!(v["diagnostics"], serde_json::json!([]), "{v:#}");
 }
+
+/// The `; models-max …` header line of the preset `render --all` writes in `dir`.
+fn preset_why(dir: &Path) -> String {
+    let preset = support::stdout_ok(&run(dir, &["render", "--all", "--format", "preset"]));
+    assert!(
+        preset.contains("; run: llama-server --models-preset THIS_FILE --models-max 1\n"),
+        "{preset}"
+    );
+    preset
+        .lines()
+        .find_map(|l| l.strip_prefix("; models-max "))
+        .unwrap_or_else(|| panic!("no models-max line:\n{preset}"))
+        .to_string()
+}
+
+#[test]
+fn the_preset_says_why_models_max_is_one() {
+    // 1000 MiB usable on CUDA0: each profile fits alone (one CUDA context), no two do.
+    let dir = tight_rig(&example());
+    let toml = dir.path().join("profilec.toml");
+    let text = std::fs::read_to_string(&toml).expect("toml");
+    std::fs::write(&toml, text.replace("total_mib = 1536", "total_mib = 1256")).expect("toml");
+    let why = preset_why(dir.path());
+    assert!(
+        why.starts_with("1: not every pair of the 6 profiles fits together: ")
+            && why.contains("do not fit together on CUDA0")
+            && why.ends_with("so the router must hold one model at a time"),
+        "{why}"
+    );
+    // No model file here (a models.conf for another machine): nothing is known of any pair.
+    let toml = std::fs::read_to_string(&toml).expect("toml");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let models = toml
+        .lines()
+        .find(|l| l.starts_with("models_dir"))
+        .expect("models_dir")
+        .to_string();
+    std::fs::write(
+        elsewhere.path().join("profilec.toml"),
+        toml.replace(&models, "models_dir = \"no-models-here\""),
+    )
+    .expect("toml");
+    std::fs::write(elsewhere.path().join("models.conf"), example()).expect("conf");
+    let why = preset_why(elsewhere.path());
+    assert!(
+        why.contains("could not be planned (cannot read ")
+            && why.contains("make their MODEL files readable here and render again"),
+        "{why}"
+    );
+}

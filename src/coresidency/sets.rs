@@ -151,6 +151,20 @@ fn models_max(
             1,
             format!("1: a profile does not fit even alone ({who}); `profilec plan ID` shows where"),
         )
+    } else if proven == 1 {
+        let c = counterexample.as_ref().map_or(String::new(), |c| {
+            format!(
+                ": {} do not fit together on {}",
+                c.members.join(" + "),
+                c.device
+            )
+        });
+        (
+            1,
+            format!(
+                "1: not every pair of the {n} profiles fits together{c}, so the router must hold one model at a time"
+            ),
+        )
     } else if proven == n {
         (n, format!("{n}: all {n} profiles fit together"))
     } else {
