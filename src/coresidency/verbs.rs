@@ -139,6 +139,8 @@ pub fn render_sets_human(s: &Sets) -> String {
             "  none found before the limit\n"
         } else if s.unplanned.is_empty() && s.models_max.proven == 0 {
             "  none: no profile fits even alone (`profilec check` shows where each overflows)\n"
+        } else if !s.unplanned.is_empty() {
+            "  none (the profiles below could not be planned)\n"
         } else {
             "  none\n"
         });
