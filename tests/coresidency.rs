@@ -382,6 +382,18 @@ fn the_llama_swap_export_validates_for_every_corpus_models_conf() {
         // Nothing planned: no group, so llama-swap runs one model at a time.
         assert!(doc.get("groups").is_none(), "{what}");
         assert!(yaml.contains("is in no group: not planned"), "{what}");
+        let out = profilec(&[
+            "render",
+            "--all",
+            conf.to_str().expect("utf-8"),
+            "--format",
+            "llama-swap-matrix",
+        ]);
+        let matrix = assert_valid_llama_swap(&support::stdout_ok_for(&out, &what), &what);
+        assert!(
+            matrix.get("matrix").is_none(),
+            "{what}: no set is known to fit"
+        );
         // plan --sets on the same file says why nothing is listed, and the cautious value.
         let out = profilec(&["plan", "--sets", conf.to_str().expect("utf-8")]);
         let sets = support::stdout_ok_for(&out, &what);

@@ -65,6 +65,7 @@ mod hostile;
 mod launch_argv;
 mod launch_foreground;
 mod launch_real;
+mod llama_swap_matrix;
 mod new_and_mark;
 mod optimize;
 mod place_check;
