@@ -123,13 +123,9 @@ fn explain(
     if all_fit {
         return format!("{head} fit together: every role can be served at once");
     }
-    let c = counterexample.as_ref().map_or(String::new(), |c| {
-        format!(
-            "; {} do not fit together on {}",
-            c.members.join(" + "),
-            c.device
-        )
-    });
+    let c = counterexample
+        .as_ref()
+        .map_or(String::new(), |c| format!("; {}", c.sentence()));
     if models_max == 0 {
         return format!("{head} cannot all be served: one does not fit even alone{c}");
     }

@@ -51,6 +51,17 @@ pub struct Counterexample {
     pub members: Vec<String>,
 }
 
+impl Counterexample {
+    /// "a + b + c do not fit together on CUDA0".
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} do not fit together on {}",
+            self.members.join(" + "),
+            self.device
+        )
+    }
+}
+
 /// Every set of N footprints fits iff, on each device, the N largest shares fit, because a set
 /// overflows exactly when one device's sum exceeds that device's capacity.
 pub fn safe_models_max(
@@ -152,13 +163,9 @@ fn models_max(
             format!("1: a profile does not fit even alone ({who}); `profilec plan ID` shows where"),
         )
     } else if proven == 1 {
-        let c = counterexample.as_ref().map_or(String::new(), |c| {
-            format!(
-                ": {} do not fit together on {}",
-                c.members.join(" + "),
-                c.device
-            )
-        });
+        let c = counterexample
+            .as_ref()
+            .map_or(String::new(), |c| format!(": {}", c.sentence()));
         (
             1,
             format!(
@@ -168,13 +175,9 @@ fn models_max(
     } else if proven == n {
         (n, format!("{n}: all {n} profiles fit together"))
     } else {
-        let c = counterexample.as_ref().map_or(String::new(), |c| {
-            format!(
-                "; {} do not fit together on {}",
-                c.members.join(" + "),
-                c.device
-            )
-        });
+        let c = counterexample
+            .as_ref()
+            .map_or(String::new(), |c| format!("; {}", c.sentence()));
         (
             proven,
             format!("{proven}: every {proven} of the {n} profiles fit together{c}"),
