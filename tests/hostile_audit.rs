@@ -159,3 +159,38 @@ fn new_keeps_the_group_of_the_file_it_rewrites() {
     assert!(fs::read_to_string(&conf).expect("read").contains("[n]"));
     assert_eq!(fs::metadata(&conf).expect("meta").gid(), other);
 }
+
+#[test]
+fn a_fifo_as_model_is_named_a_named_pipe_by_check_and_plan_without_a_hang() {
+    // `inspect FIFO` was fixed; as a profile's MODEL, check and render said "not found".
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(dir.path().join("models")).expect("models/");
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("models/m.gguf"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    fs::write(
+        dir.path().join("models.conf"),
+        "[f]\nNAME=F\nMODEL=m.gguf\n",
+    )
+    .expect("models.conf");
+    for (args, code) in [
+        (&["check", "models.conf"][..], 1),
+        (&["render", "f", "models.conf"], 1),
+        (&["plan", "f", "models.conf"], 2),
+    ] {
+        let o = support::output_within(support::profilec().args(args).current_dir(dir.path()));
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("a named pipe (FIFO)"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert!(
+            !stderr(&o).contains("not found"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
