@@ -191,6 +191,10 @@ pub struct Plan {
     /// RPC servers (docs/distributed.md "Network traffic"); absent without `--rpc`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkTraffic>,
+    /// The llama.cpp build whose memory rules the plan follows (`Machine::llama_cpp_build`);
+    /// absent for b11434's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llama_cpp_build: Option<u32>,
 }
 
 impl Plan {
@@ -341,6 +345,7 @@ pub fn plan_model(
         context: ctx,
         placement,
         network,
+        llama_cpp_build: machine.llama_cpp_build,
     })
 }
 
@@ -469,11 +474,6 @@ fn notes(
             ]
             .map(String::from),
         );
-        if let Some(b) = machine.llama_cpp_build {
-            n.push(format!(
-                "planned for llama.cpp b{b} ([runtime] llama_cpp_build): the memory rules that changed since follow that build (docs/memory-model.md §8.1)"
-            ));
-        }
         if machine.has_cuda() {
             n.push(
                 "with a CUDA device llama.cpp prefers CUDA_Host for host weights: nothing is repacked"
@@ -493,6 +493,16 @@ fn notes(
                 placement.n_gpu_layers
             ));
         }
+    }
+    // On every machine: the rules of docs/memory-model.md §8.1 apply to the CPU backend too.
+    if let Some(b) = machine.llama_cpp_build {
+        let from = match &machine.llama_cpp_build_from {
+            Some(from) => from.clone(),
+            None => "[runtime] llama_cpp_build".to_string(),
+        };
+        n.push(format!(
+            "planned for llama.cpp b{b} ({from}): the memory rules that changed since follow that build (docs/memory-model.md §8.1)"
+        ));
     }
     if opts.flash_attn == FlashAttn::Auto {
         n.push("flash attention auto resolves to on (CPU and CUDA support it)".into());
