@@ -24,6 +24,7 @@ mod inspect_hf;
 mod log;
 mod man;
 mod mark_tested;
+mod narrow;
 mod new;
 mod optimize;
 mod plan;
@@ -266,7 +267,7 @@ pub(crate) fn fail(e: &(impl Failure + ?Sized)) -> i32 {
     if JSON_ERRORS.load(Ordering::Relaxed) {
         println!("{}", report.to_json());
     } else {
-        eprint!("{}", report.to_human());
+        eprint!("{}", term::get().stderr.fit(&report.to_human()));
     }
     report.exit_code
 }
