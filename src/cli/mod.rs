@@ -242,7 +242,8 @@ pub(crate) fn profile_id_candidates() -> clap_complete::engine::ArgValueCandidat
 static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
 
 impl Command {
-    /// `--format json`: the verb's errors are JSON too (docs/diagnostics.md).
+    /// `--format json` (`--json` for pull and doctor): the verb's errors are JSON too
+    /// (docs/diagnostics.md).
     fn wants_json(&self) -> bool {
         match self {
             Command::Check(a) => a.json(),
@@ -254,6 +255,7 @@ impl Command {
             Command::Plan(a) => a.json(),
             Command::Bench(a) => a.json(),
             Command::Pull(a) => a.json(),
+            Command::Doctor(a) => a.json(),
             _ => false,
         }
     }
