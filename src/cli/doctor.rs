@@ -75,7 +75,7 @@ pub fn run(args: Args) -> i32 {
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print!("{}", render_human(&report));
+        super::term::print_fitted(&render_human(&report));
     }
     report.exit_code()
 }

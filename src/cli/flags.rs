@@ -79,18 +79,16 @@ pub fn run(args: Args) -> i32 {
         return 0;
     }
     let spellings: usize = rows.iter().map(|r| r.flags.len()).sum();
-    println!(
-        "{}: {} options, {spellings} spellings{}",
+    super::term::print_fitted(&format!(
+        "{}: {} options, {spellings} spellings{}\n\
+         against the shipped table (b11434): {} added, {} removed, {} changed\n",
         build.describe(),
         rows.len(),
-        if cached { " (cached)" } else { "" }
-    );
-    println!(
-        "against the shipped table (b11434): {} added, {} removed, {} changed",
+        if cached { " (cached)" } else { "" },
         changes.added.len(),
         changes.removed.len(),
         changes.changed.len()
-    );
+    ));
     if args.diff {
         print!("{}", render(&changes));
     }

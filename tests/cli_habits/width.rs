@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{profilec, run, strip_ansi, text};
-use crate::support::root;
+use crate::support::{root, test_fixture};
 
 const LONG_ID: &str = "qwen3moe-with-a-really-long-profile-identifier-for-width-tests";
 const UNKNOWN_FLAGS: &str =
@@ -41,12 +41,19 @@ fn long_lines_paths_and_ids_stay_within_columns() {
     let proj = long_project(t.path());
     // From a subdirectory: models.conf is found above and named by its (long) absolute path.
     let sub = proj.join("sub");
+    let log = test_fixture("logs/gemma3-270m_server_lv4.log");
     let runs: &[&[&str]] = &[
         &["check"],
         &["plan", LONG_ID],
         &["plan", "--together", LONG_ID, "qwen3next"],
         &["plan", "--sets"],
         &["render", "nope"],
+        &["hw"],
+        &["hw", "--where"],
+        &["doctor"],
+        &["flags"],
+        &["log", log.to_str().unwrap()],
+        &["--version"],
     ];
     for width in [40, 300] {
         for args in runs {
