@@ -124,6 +124,8 @@ fn cases() -> BTreeMap<&'static str, Vec<Case>> {
             vec![
                 case(Report, &["bench", "qwen3moe", "--url", &closed]),
                 case(Error, &["bench", "nope"]),
+                // A usage error clap reports: no id.
+                case(Error, &["bench"]),
                 nowhere(case(Error, &["bench", "qwen3moe", "--url", &closed])),
             ],
         ),
@@ -142,13 +144,18 @@ fn cases() -> BTreeMap<&'static str, Vec<Case>> {
                 case(Report, &["plan", "--sets"]),
                 case(Report, &["plan", "--model", &model]),
                 case(Error, &["plan", "nope"]),
+                case(Error, &["plan", "qwen3moe", "--no-such-flag"]),
                 case(Error, &["plan", "--model", "nope.gguf"]),
                 nowhere(case(Error, &["plan", "qwen3moe"])),
             ],
         ),
         (
             "doctor",
-            vec![case(Report, &["doctor"]), case(Error, &["doctor", "nope"])],
+            vec![
+                case(Report, &["doctor"]),
+                case(Error, &["doctor", "nope"]),
+                case(Error, &["doctor", "--min-free-gib", "lots"]),
+            ],
         ),
         (
             "pull",
