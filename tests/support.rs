@@ -450,22 +450,41 @@ pub fn start_rpc(bin: &Path) -> RpcServer {
 /// Runs `cmd` with a generous hang guard (60 s): a command that does not end is killed and the
 /// test fails, instead of hanging the suite.
 pub fn output_within(cmd: &mut Command) -> std::process::Output {
+    use std::io::Read;
     let mut child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"));
+    // The pipes are drained while the child runs: a child whose output outgrows the pipe
+    // buffer would otherwise block on write and never exit.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout piped")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr piped")));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().ok().flatten().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
             panic!("{cmd:?} hung for 60 s");
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
     }
-    child.wait_with_output().expect("output")
 }
 
 /// Runs profilec in `dir` under an address-space limit of `bytes` (`prlimit`, util-linux),
