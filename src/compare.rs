@@ -82,14 +82,27 @@ pub fn render_diffs(diffs: &[ComponentDiff]) -> String {
     s
 }
 
-/// When the log is from another build than the memory model's (b11434), a line saying so: the
-/// differences then include what changed between the builds (docs/flags.md).
-pub fn build_note(report: &StartupReport) -> Option<String> {
-    let number = report.build.as_ref()?.number;
-    (number != crate::flags::probe::SHIPPED_BUILD).then(|| {
+/// When the log is from another build than b11434, a line saying which build's memory rules
+/// the plan followed (`plan.llama_cpp_build`: b11434's, or an older build's as
+/// docs/memory-model.md §8.1 lists them): the differences then include what else changed
+/// between the builds (docs/flags.md).
+pub fn build_note(report: &StartupReport, plan: &Plan) -> Option<String> {
+    let logged = report.build.as_ref()?.number;
+    let shipped = crate::flags::probe::SHIPPED_BUILD;
+    let planned = plan.llama_cpp_build.unwrap_or(shipped);
+    if logged == shipped && planned == shipped {
+        return None;
+    }
+    Some(if logged == planned {
         format!(
-            "note: this log is from llama.cpp b{number}; the plan follows b11434's memory rules, \
-             so these differences include what changed between the two builds"
+            "note: this log is from llama.cpp b{logged}; the plan applied the rules of b{logged} \
+             that docs/memory-model.md §8.1 lists and follows b11434 otherwise, so these \
+             differences include what else changed between the two builds"
+        )
+    } else {
+        format!(
+            "note: this log is from llama.cpp b{logged}; the plan follows b{planned}'s memory \
+             rules, so these differences include what changed between the two builds"
         )
     })
 }

@@ -95,12 +95,12 @@ fn together_is_the_sum_of_single_plans_plus_one_process_overhead_per_gpu_per_mod
     assert_eq!(together["fits"], Value::Bool(true));
 }
 
-#[test]
-fn together_reports_the_device_that_overflows() {
+/// A directory with `conf` as models.conf beside the rig with 1.25 GiB usable on CUDA0, where
+/// any two of the example's profiles fit and no three do: three processes' CUDA contexts alone
+/// exceed it (a pair fits, with the pipeline copies of a full two-GPU offload). Planned on b11434
+/// (the rig's older build reserves more logits, which this synthetic rig is not about).
+pub(crate) fn tight_rig(conf: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    // The rig with 1.25 GiB usable on CUDA0: three processes' CUDA contexts alone exceed it, a pair
-    // fits (with the pipeline copies of a full two-GPU offload). Planned
-    // on b11434 (the rig's older build reserves more logits, which this synthetic rig is not about).
     let toml = std::fs::read_to_string(root().join("profiles/profilec.toml"))
         .expect("toml")
         .replace("llama_cpp_build = 8115", "")
@@ -111,7 +111,13 @@ fn together_reports_the_device_that_overflows() {
             &format!("models_dir = {:?}", root().join("models")),
         );
     std::fs::write(dir.path().join("profilec.toml"), toml).expect("write toml");
-    std::fs::copy(root().join(EXAMPLE), dir.path().join("models.conf")).expect("copy");
+    std::fs::write(dir.path().join("models.conf"), conf).expect("write conf");
+    dir
+}
+
+#[test]
+fn together_reports_the_device_that_overflows() {
+    let dir = tight_rig(&std::fs::read_to_string(root().join(EXAMPLE)).expect("example"));
     let conf = dir.path().join("models.conf");
     let conf = conf.to_str().expect("utf-8");
     let out = profilec(&[
@@ -207,6 +213,7 @@ fn machine(caps: [u64; 3]) -> Machine {
         cpu,
         cuda_overhead_mib: 500,
         llama_cpp_build: None,
+        llama_cpp_build_from: None,
     }
 }
 
@@ -307,7 +314,7 @@ fn schema_validator() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).expect("schema compiles")
 }
 
-fn assert_valid_llama_swap(yaml: &str, what: &str) -> Value {
+pub(crate) fn assert_valid_llama_swap(yaml: &str, what: &str) -> Value {
     let doc: Value = serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("{what}: {e}\n{yaml}"));
     let errors: Vec<String> = schema_validator()
         .iter_errors(&doc)
@@ -376,11 +383,31 @@ fn the_llama_swap_export_validates_for_every_corpus_models_conf() {
         // Nothing planned: no group, so llama-swap runs one model at a time.
         assert!(doc.get("groups").is_none(), "{what}");
         assert!(yaml.contains("is in no group: not planned"), "{what}");
+        let out = profilec(&[
+            "render",
+            "--all",
+            conf.to_str().expect("utf-8"),
+            "--format",
+            "llama-swap-matrix",
+        ]);
+        let matrix = assert_valid_llama_swap(&support::stdout_ok_for(&out, &what), &what);
+        assert!(
+            matrix.get("matrix").is_none(),
+            "{what}: no set is known to fit"
+        );
+        // plan --sets on the same file says why nothing is listed, and the cautious value.
+        let out = profilec(&["plan", "--sets", conf.to_str().expect("utf-8")]);
+        let sets = support::stdout_ok_for(&out, &what);
+        assert!(
+            sets.contains("  none (the profiles below could not be planned)\n")
+                && sets.contains("safe --models-max 1: "),
+            "{what}: {sets}"
+        );
     }
 }
 
 #[test]
-fn plan_sets_names_the_missing_roles_key() {
+fn plan_sets_says_when_no_profile_has_roles() {
     let out = profilec(&["plan", "--sets", EXAMPLE]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -388,7 +415,12 @@ fn plan_sets_names_the_missing_roles_key() {
         text.contains("safe --models-max 6: all 6 profiles fit together"),
         "{text}"
     );
-    assert!(text.contains("no ROLES key"), "{text}");
+    assert!(
+        text.contains(
+            "per role group: no profile has ROLES, so the answer above is for all profiles"
+        ),
+        "{text}"
+    );
 }
 
 // ---- the real router -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ pub fn split_file(mut ids: Vec<String>, file: Option<PathBuf>) -> (Vec<String>, 
 }
 
 pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool) -> i32 {
+    super::flags::follow_for_conf(file, hardware);
     let t = open_for_plan(file, hardware)
         .map_err(TogetherError::from)
         .and_then(|mut project| plan_together(&mut project, ids));
@@ -31,6 +32,7 @@ pub fn together(ids: &[String], file: &Path, hardware: Option<&Path>, json: bool
 }
 
 pub fn sets(file: &Path, hardware: Option<&Path>, limit: u64, json: bool) -> i32 {
+    super::flags::follow_for_conf(file, hardware);
     match open_for_plan(file, hardware).and_then(|mut project| plan_sets(&mut project, limit)) {
         Ok(s) => print(&s, json, render_sets_human),
         Err(e) => super::fail(&e),

@@ -6,12 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use crate::flags::active::{read_build, shipped_rows};
-use crate::flags::diff::{diff, render};
-use crate::flags::help::merge;
+use crate::flags::diff::render;
 use crate::flags::probe::PROBE_TIMEOUT;
-use crate::flags::rows::to_tsv;
-use crate::flags::{TableSource, follow_binary, use_shipped};
+use crate::flags::{TableSource, build_table, follow_binary, use_shipped};
 use crate::launch::find_llama_server;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -50,14 +47,12 @@ pub fn run(args: Args) -> i32 {
             Err(e) => return super::fail(&e),
         },
     };
-    let (build, rows, cached) = match read_build(&path, PROBE_TIMEOUT) {
-        Ok(r) => r,
+    let table = match build_table(&path, PROBE_TIMEOUT) {
+        Ok(t) => t,
         Err(e) => return super::fail(&e),
     };
-    let rows = merge(rows, &shipped_rows());
-    let changes = diff(&shipped_rows(), &rows);
     if let Some(file) = &args.write
-        && let Err(e) = crate::fsutil::write_atomic(file, &to_tsv(&rows))
+        && let Err(e) = table.write(file)
     {
         return super::fail(&crate::error::ErrorReport::new(
             "io::write",
@@ -66,31 +61,32 @@ pub fn run(args: Args) -> i32 {
             crate::error::exit::USAGE,
         ));
     }
+    let (build, changes) = (&table.build, &table.diff);
     if args.format == Format::Json {
         let out = serde_json::json!({
             "binary": build.path,
             "version": build.version,
             "build": build.number,
-            "cached": cached,
-            "options": rows.len(),
-            "diff": args.diff.then_some(&changes),
+            "cached": table.cached,
+            "options": table.rows.len(),
+            "diff": args.diff.then_some(changes),
         });
         println!("{out}");
         return 0;
     }
-    let spellings: usize = rows.iter().map(|r| r.flags.len()).sum();
     super::term::print_fitted(&format!(
-        "{}: {} options, {spellings} spellings{}\n\
+        "{}: {} options, {} spellings{}\n\
          against the shipped table (b11434): {} added, {} removed, {} changed\n",
         build.describe(),
-        rows.len(),
-        if cached { " (cached)" } else { "" },
+        table.rows.len(),
+        table.spellings(),
+        if table.cached { " (cached)" } else { "" },
         changes.added.len(),
         changes.removed.len(),
         changes.changed.len()
     ));
     if args.diff {
-        print!("{}", render(&changes));
+        print!("{}", render(changes));
     }
     if let Some(file) = &args.write {
         println!("wrote {}", file.display());

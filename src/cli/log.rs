@@ -47,12 +47,18 @@ pub fn run(args: Args) -> i32 {
             };
             let resolved = crate::project::open(&file, args.hardware.as_deref())
                 .and_then(|mut p| p.resolve(id, crate::budget::Program::LlamaServer));
-            let resolved = match resolved {
+            let mut resolved = match resolved {
                 Ok(r) => r,
                 Err(e) => return super::fail(&e),
             };
+            if let Some(build) = &report.build {
+                resolved.machine.follow_log_build(build.number);
+            }
             match resolved.plan() {
-                Ok(plan) => Some(crate::compare::compare(&plan, &report)),
+                Ok(plan) => {
+                    let note = crate::compare::build_note(&report, &plan);
+                    Some((crate::compare::compare(&plan, &report), note))
+                }
                 Err(e) => {
                     eprintln!("not compared: [{id}] cannot be planned");
                     return super::fail(&e);
@@ -63,15 +69,16 @@ pub fn run(args: Args) -> i32 {
     match args.format {
         Format::Human => {
             let mut out = startup_log::render_human(&report);
-            if let Some(d) = &diffs {
+            if let Some((d, note)) = &diffs {
                 out += &format!("\nplan vs measured:\n{}\n", crate::compare::render_diffs(d));
-                if let Some(note) = crate::compare::build_note(&report) {
+                if let Some(note) = note {
                     out += &format!("{note}\n");
                 }
             }
             super::term::print_fitted(&out);
         }
         Format::Json if diffs.is_some() => {
+            let diffs = diffs.map(|(d, _)| d);
             let v = serde_json::json!({"report": report, "comparison": diffs});
             println!("{v:#}");
         }

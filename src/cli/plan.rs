@@ -125,9 +125,16 @@ pub fn run(args: Args) -> i32 {
         report.plan.notes.push(detected_note(&resolved.machine));
     }
     let effective = &resolved.effective;
-    report.plan.notes.extend(crate::flags::plan_notes(&|flag| {
-        effective.get(flag).is_some()
-    }));
+    let machine = &resolved.machine;
+    let declared = machine
+        .llama_cpp_build
+        .filter(|_| machine.llama_cpp_build_from.is_none());
+    report
+        .plan
+        .notes
+        .extend(crate::flags::plan_notes(declared, &|flag| {
+            effective.get(flag).is_some()
+        }));
     if profile_errors > 0 {
         report.plan.notes.push(format!(
             "the profile has {profile_errors} error(s): run `profilec check {}`",

@@ -7,7 +7,7 @@ use crate::config::Runtime;
 use crate::coresidency::{DEFAULT_STEP_LIMIT, sets_of};
 use crate::project::{Project, ResolvedProfile, open};
 use crate::render::{
-    PresetModel, render, render_profile, to_env_for, to_llama_swap, to_router_preset,
+    PresetModel, SwapStyle, render, render_profile, to_env_for, to_llama_swap, to_router_preset,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,6 +26,9 @@ pub enum Format {
     /// A llama-swap config.yaml: one model per profile, groups of profiles that fit together;
     /// needs `--all`.
     LlamaSwap,
+    /// A llama-swap config.yaml whose `matrix` lists every set of profiles that fits together
+    /// (llama-swap releases with `matrix`); needs `--all`.
+    LlamaSwapMatrix,
 }
 
 #[derive(clap::Args)]
@@ -68,7 +71,10 @@ pub fn run(mut args: Args) -> i32 {
         Ok(p) => p,
         Err(e) => return super::fail(&e),
     };
-    if matches!(args.format, Format::Preset | Format::LlamaSwap) {
+    if matches!(
+        args.format,
+        Format::Preset | Format::LlamaSwap | Format::LlamaSwapMatrix
+    ) {
         if !args.all {
             return super::usage(
                 "usage::needs-all",
@@ -131,7 +137,7 @@ pub fn run(mut args: Args) -> i32 {
                     Err(errors) => code = code.max(env_errors(&errors)),
                 }
             }
-            Format::Preset | Format::LlamaSwap => {}
+            Format::Preset | Format::LlamaSwap | Format::LlamaSwapMatrix => {}
         }
     }
     code
@@ -167,13 +173,15 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
         }
     }
     let sets = sets_of(&resolved, project, DEFAULT_STEP_LIMIT);
+    // Each rendered profile with its own resolution: `ids` and `resolved` skip the vLLM ones.
+    let profiles: Vec<_> = ids
+        .iter()
+        .filter_map(|id| project.report.conf.profile(id))
+        .zip(&resolved)
+        .collect();
     let text = if format == Format::Preset {
-        let models: Vec<PresetModel> = project
-            .report
-            .conf
-            .profiles
+        let models: Vec<PresetModel> = profiles
             .iter()
-            .zip(&resolved)
             .map(|(p, r)| PresetModel {
                 id: p.id.value.as_str(),
                 effective: &r.effective,
@@ -183,13 +191,16 @@ fn render_all(project: &mut Project, format: Format) -> i32 {
         to_router_preset(&models, &sets.models_max).map_err(|e| env_errors(&e))
     } else {
         let program = &project.hardware.runtime.llama_server;
-        let entries: Vec<_> = ids
+        let entries: Vec<_> = profiles
             .iter()
-            .filter_map(|id| project.report.conf.profile(id))
-            .zip(&resolved)
-            .map(|(p, r)| (p, render(program, &r.effective)))
+            .map(|(p, r)| (*p, render(program, &r.effective)))
             .collect();
-        to_llama_swap(&entries, &sets).map_err(|errors| fail_all(&errors))
+        let style = if format == Format::LlamaSwapMatrix {
+            SwapStyle::Matrix
+        } else {
+            SwapStyle::Groups
+        };
+        to_llama_swap(&entries, &sets, style).map_err(|errors| fail_all(&errors))
     };
     match text {
         Ok(text) => {

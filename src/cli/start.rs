@@ -282,7 +282,7 @@ fn record(
             "profilec: plan vs measured\n{}",
             crate::compare::render_diffs(&diffs)
         );
-        if let Some(note) = crate::compare::build_note(&report) {
+        if let Some(note) = crate::compare::build_note(&report, p) {
             eprintln!("profilec: {note}");
         }
     }

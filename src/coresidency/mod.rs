@@ -11,6 +11,7 @@
 
 mod footprint;
 mod preset_rule;
+mod roles;
 mod sets;
 mod together;
 mod verbs;
@@ -20,13 +21,9 @@ pub use footprint::{
     process_overhead,
 };
 pub use preset_rule::{ROUTER_DEFAULT_MODELS_MAX, check_preset_models_max};
+pub use roles::{RoleGroup, RoleOf, role_group};
 pub use sets::{
     Counterexample, DEFAULT_STEP_LIMIT, ModelsMax, Sets, co_resident_sets, safe_models_max,
 };
 pub use together::{DeviceSum, MemberMib, Together, fits, render_human, together};
 pub use verbs::{TogetherError, plan_sets, plan_together, render_sets_human, resolve_all, sets_of};
-
-/// Roles group profiles for the router (a ROLES key); models.conf has no such key yet, so every
-/// answer here is for the whole file. Printed where a per-group answer would go.
-pub const NO_ROLES: &str =
-    "per role group: models.conf has no ROLES key yet, so the answer is for all profiles together";

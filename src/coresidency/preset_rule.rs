@@ -53,13 +53,7 @@ pub fn check_preset_models_max(preset: &Preset, base: &Path, hw: &Hardware) -> O
         .models_max
         .counterexample
         .as_ref()
-        .map_or(String::new(), |c| {
-            format!(
-                ": {} do not fit together on {}",
-                c.members.join(" + "),
-                c.device
-            )
-        });
+        .map_or(String::new(), |c| format!(": {}", c.sentence()));
     let skipped = if unplanned.is_empty() {
         String::new()
     } else {

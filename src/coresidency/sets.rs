@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Footprint, Unplanned, fits};
+use super::{Footprint, RoleGroup, Unplanned, fits};
 use crate::hardware::Machine;
 
 /// The default bound of the maximal-set search, in fit evaluations (each sums every member on
@@ -23,6 +23,10 @@ pub struct Sets {
     pub models_max: ModelsMax,
     /// Profiles left out (no plan), with the reason.
     pub unplanned: Vec<Unplanned>,
+    /// vLLM profiles: not in the router preset or the llama-swap config, so not counted.
+    pub vllm: Vec<String>,
+    /// Whether the profiles with ROLES fit together (`None`: no profile has ROLES).
+    pub role_group: Option<RoleGroup>,
 }
 
 /// The largest N such that every N of the profiles fit together (llama-server's router loads
@@ -45,6 +49,17 @@ pub struct ModelsMax {
 pub struct Counterexample {
     pub device: String,
     pub members: Vec<String>,
+}
+
+impl Counterexample {
+    /// "a + b + c do not fit together on CUDA0".
+    pub fn sentence(&self) -> String {
+        format!(
+            "{} do not fit together on {}",
+            self.members.join(" + "),
+            self.device
+        )
+    }
 }
 
 /// Every set of N footprints fits iff, on each device, the N largest shares fit, because a set
@@ -115,6 +130,8 @@ pub fn co_resident_sets(
         step_limit,
         models_max,
         unplanned,
+        vllm: Vec::new(),
+        role_group: None,
     }
 }
 
@@ -145,16 +162,22 @@ fn models_max(
             1,
             format!("1: a profile does not fit even alone ({who}); `profilec plan ID` shows where"),
         )
+    } else if proven == 1 {
+        let c = counterexample
+            .as_ref()
+            .map_or(String::new(), |c| format!(": {}", c.sentence()));
+        (
+            1,
+            format!(
+                "1: not every pair of the {n} profiles fits together{c}, so the router must hold one model at a time"
+            ),
+        )
     } else if proven == n {
         (n, format!("{n}: all {n} profiles fit together"))
     } else {
-        let c = counterexample.as_ref().map_or(String::new(), |c| {
-            format!(
-                "; {} do not fit together on {}",
-                c.members.join(" + "),
-                c.device
-            )
-        });
+        let c = counterexample
+            .as_ref()
+            .map_or(String::new(), |c| format!("; {}", c.sentence()));
         (
             proven,
             format!("{proven}: every {proven} of the {n} profiles fit together{c}"),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use super::cache::{self, Key};
 use super::help::{merge, parse_help};
-use super::probe::{Build, ProbeError, probe};
+use super::probe::{Build, ProbeError, SHIPPED_BUILD, probe};
 use super::rows::{Row, parse_tsv, to_tsv};
 use super::table::{FlagTable, SHIPPED_TSV, TABLE, parse_table};
 
@@ -107,9 +107,11 @@ pub fn read_build(path: &Path, timeout: Duration) -> Result<(Build, Vec<Row>, bo
     let key = Key::of(path);
     let dir = crate::fsutil::cache_dir();
     if let (Some(key), Some(dir)) = (&key, &dir)
-        && let Some((build, help)) = cache::load(dir, key)
+        && let Some((mut build, help)) = cache::load(dir, key)
         && let Ok(rows) = parse_help(&help)
     {
+        // Named as given, like a fresh read (the entry holds the canonical path).
+        build.path = path.to_owned();
         return Ok((build, rows, true));
     }
     let (build, help) = probe(path, timeout)?;
@@ -123,22 +125,31 @@ pub fn read_build(path: &Path, timeout: Duration) -> Result<(Build, Vec<Row>, bo
     Ok((build, rows, false))
 }
 
-/// What `plan` says about the build it follows: nothing when it is b11434 or none was found;
-/// else, once, that the memory model follows b11434, and every default that matters for memory
-/// the build changed and the launch leaves unset (`is_set` says which options it sets), since
-/// then the build starts another launch than planned.
-pub fn plan_notes(is_set: &dyn Fn(&str) -> bool) -> Vec<String> {
+/// What `plan` says about the build it follows: nothing when it is b11434 or none was found.
+/// Once: that the memory model follows b11434 when the build is newer (an older one's rules are
+/// applied: `hardware::Machine`, and the plan's own note names it), or that profilec.toml's
+/// `declared` build (`[runtime] llama_cpp_build`) is not the binary's. Then every default
+/// that matters for memory the build changed and the launch leaves unset (`is_set` says which
+/// options it sets), since then the build starts another launch than planned.
+pub fn plan_notes(declared: Option<u32>, is_set: &dyn Fn(&str) -> bool) -> Vec<String> {
     let (Some(build), Some(text)) = (source().and_then(TableSource::build), TEXT.get()) else {
         return Vec::new();
     };
     let changed = super::diff::diff(&shipped_rows(), &parse_tsv(text));
     let mut notes = Vec::new();
-    if !build.is_shipped() {
-        notes.push(format!(
+    match (declared, build.number) {
+        (Some(d), Some(n)) if d != n => notes.push(format!(
+            "profilec.toml declares llama.cpp b{d} ([runtime] llama_cpp_build) but your {} is \
+             b{n}: this plan follows b{d}'s memory rules; set llama_cpp_build = {n}, or remove \
+             it to follow the binary",
+            build.describe()
+        )),
+        (None, n) if n.is_none_or(|n| n > SHIPPED_BUILD) => notes.push(format!(
             "this plan follows llama.cpp b11434's memory rules; your {} may allocate differently \
              (`profilec start` compares the plan with what it allocates)",
             build.describe()
-        ));
+        )),
+        _ => {}
     }
     for (option, old, new) in changed.memory_defaults() {
         if is_set(option) {

@@ -290,7 +290,14 @@ fn not_in_build(tok: &Token<'_>) -> Option<Diagnostic> {
     )
     .at(tok.span.clone())
     .label("llama-server refuses to start: \"invalid argument\"");
-    let close = suggest::closest(tok.text, active::table().all_aliases());
+    // A renamed option has a spelling b11434 did not have; any other close spelling is an
+    // unrelated option (`-nkvo` is two edits from `-kvu`, --kv-unified).
+    let new_spellings: Vec<&str> = active::table()
+        .all_aliases()
+        .filter(|a| TABLE.lookup(a).is_none())
+        .collect();
+    let close = suggest::closest(tok.text, new_spellings.iter().copied())
+        .or_else(|| suggest::closest(old.canonical, new_spellings.iter().copied()));
     let hint = close
         .map(|s| format!("did you mean `{s}`? "))
         .unwrap_or_default();

@@ -46,8 +46,11 @@ impl Key {
         )
     }
 
+    /// One entry per binary path: a rebuilt binary replaces its entry instead of adding one
+    /// per build (the key line inside tells them apart).
     fn file_name(&self) -> String {
-        format!("flags-{:016x}.tsv", fnv1a(self.line().as_bytes()))
+        let path = self.path.as_os_str().as_encoded_bytes();
+        format!("flags-{:016x}.tsv", fnv1a(path))
     }
 }
 
@@ -106,8 +109,15 @@ mod tests {
         let help = "-c,    --ctx-size N    size\n".to_string();
         let dir = t.path().join("cache");
         store(&dir, &key, &build, &help).unwrap();
-        assert_eq!(load(&dir, &key), Some((build, help)));
+        assert_eq!(load(&dir, &key), Some((build.clone(), help.clone())));
         std::fs::write(&bin, "longer").unwrap();
-        assert_eq!(load(&dir, &Key::of(&bin).unwrap()), None);
+        let rebuilt = Key::of(&bin).unwrap();
+        assert_eq!(load(&dir, &rebuilt), None);
+        store(&dir, &rebuilt, &build, &help).unwrap();
+        let entries = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(
+            entries, 1,
+            "the rebuilt binary's entry replaces the old one"
+        );
     }
 }

@@ -25,7 +25,15 @@ pub enum HelpError {
         "the output is a llama.cpp program's help but has no `--port`: not llama-server (llama-cli or another tool?)"
     )]
     NotServer,
+    #[error(
+        "the output lists {found} options but none is `--port` and it has no `----- common params -----` section: another program's help, not llama.cpp's"
+    )]
+    NotLlamaCpp { found: usize },
 }
+
+/// The first section every llama.cpp program's help prints (common/arg.cpp
+/// `common_params_print_usage`).
+const COMMON_SECTION: &str = "----- common params -----";
 
 /// The options of a `--help` text, in the order printed, with value kinds inferred from the
 /// hints alone (see [`infer_kind`]); [`merge`] takes the precise kinds from a reference table.
@@ -64,6 +72,9 @@ pub fn parse_help(text: &str) -> Result<Vec<Row>, HelpError> {
         return Err(HelpError::TooFewOptions { found: rows.len() });
     }
     if !rows.iter().any(|r| r.flags.iter().any(|f| f == "--port")) {
+        if !text.lines().any(|l| l.trim() == COMMON_SECTION) {
+            return Err(HelpError::NotLlamaCpp { found: rows.len() });
+        }
         return Err(HelpError::NotServer);
     }
     Ok(rows)

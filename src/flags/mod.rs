@@ -12,6 +12,7 @@
 
 pub mod active;
 pub mod args;
+pub mod build_table;
 pub mod cache;
 pub mod diff;
 mod ecma;
@@ -28,6 +29,7 @@ pub mod values;
 
 pub use active::{TableSource, follow_binary, plan_notes, use_shipped};
 pub use args::{ParsedArg, ParsedArgs, ValueToken, parse_args};
+pub use build_table::{BuildTable, build_table};
 pub use ot::{Backend, BufferType, OtList, OtRule, generated_rules, ot_value, parse_ot, place};
 pub use ot_lint::lint_shadowing;
 pub use table::{CACHE_TYPES, FlagSpec, FlagTable, ListKind, TABLE, ValueKind, lookup};

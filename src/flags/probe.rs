@@ -43,9 +43,11 @@ impl Build {
         }
     }
 
-    /// `llama-server b11500 (/usr/local/bin/llama-server)`.
+    /// `llama-server b11500 (/usr/local/bin/llama-server)`, or `llama-server of an unknown
+    /// build (…)`.
     pub fn describe(&self) -> String {
-        format!("llama-server {} ({})", self.name(), self.path.display())
+        let of = if self.number.is_some() { "" } else { "of " };
+        format!("llama-server {of}{} ({})", self.name(), self.path.display())
     }
 
     pub fn is_shipped(&self) -> bool {
@@ -56,7 +58,7 @@ impl Build {
 /// Why a binary's own table could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("could not run {}: {source}", path.display())]
+    #[error("could not run {}: {}", path.display(), spawn_problem(path, source))]
     Spawn {
         path: PathBuf,
         source: std::io::Error,
@@ -87,12 +89,39 @@ impl crate::error::Failure for ProbeError {
     }
 
     fn help(&self) -> String {
-        "pass a llama-server binary with --from; meanwhile profilec uses the shipped flag table (llama.cpp b11434) for it"
-            .into()
+        let fix = match self {
+            ProbeError::Spawn { .. } => {
+                "give the path of the llama-server program itself (`--from`, $LLAMA_SERVER or \
+                 [runtime] llama_server)"
+            }
+            ProbeError::Timeout { .. } => {
+                "llama-server answers --help at once without loading a model: check the path is \
+                 llama-server, not a wrapper that waits for something"
+            }
+            _ => {
+                "give the path of a llama-server binary (`--from`, $LLAMA_SERVER or [runtime] llama_server)"
+            }
+        };
+        format!(
+            "{fix}; until then profilec checks against the shipped flag table (llama.cpp b11434)"
+        )
     }
 
     fn exit_code(&self) -> i32 {
         crate::error::exit::FAILED
+    }
+}
+
+/// Why `path` could not be started, in words: a directory and a file without the execute bit
+/// both fail with "Permission denied", which does not say what to change.
+fn spawn_problem(path: &Path, error: &std::io::Error) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => "it is a directory, not a program".to_string(),
+        Ok(meta) if std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 == 0 => {
+            "the file is not executable (chmod +x, or give the llama-server binary)".to_string()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => error.to_string(),
     }
 }
 
@@ -117,25 +146,38 @@ pub fn probe(path: &Path, timeout: Duration) -> Result<(Build, String), ProbeErr
     }
 }
 
-/// `version: 0.6.0-dev (build 11434, commit unknown)` → 11434.
+/// `version: 0.6.0-dev (build 11434, commit unknown)` → 11434 (common/build-info.cpp.in
+/// `llama_print_build_info`); builds before it printed `version: 8115 (ed4837891)` (the
+/// `--version` handler in common/arg.cpp: `"version: %d (%s)"`, build number and commit).
 fn build_of(path: &Path, text: &str) -> Build {
     let version = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("version: "))
         .unwrap_or("")
         .to_string();
-    let number = version
-        .split_once("build ")
-        .map(|(_, rest)| {
-            rest.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        })
-        .and_then(|digits| digits.parse().ok());
     Build {
         path: path.to_owned(),
+        number: build_number(&version),
         version,
-        number,
+    }
+}
+
+/// The build number in the text after `version: ` of either form above.
+pub fn build_number(version: &str) -> Option<u32> {
+    let leading_digits = |s: &str| {
+        s.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+            .ok()
+    };
+    match version.split_once("build ") {
+        Some((_, rest)) => leading_digits(rest),
+        None => version
+            .split_once(' ')
+            .map_or(version, |(first, _)| first)
+            .parse()
+            .ok(),
     }
 }
 
@@ -218,9 +260,15 @@ mod tests {
         );
         assert_eq!(b.number, Some(11434));
         assert!(b.is_shipped());
-        assert_eq!(
-            build_of(Path::new("x"), "garbage").name(),
-            "an unknown build"
+        // Builds before the `(build N, commit C)` format: `version: N (commit)`.
+        let older = build_of(
+            Path::new("x"),
+            "version: 8115 (ed4837891)\nbuilt with cc for x86_64",
         );
+        assert_eq!(older.number, Some(8115));
+        assert_eq!(older.describe(), "llama-server b8115 (x)");
+        let unknown = build_of(Path::new("x"), "garbage");
+        assert_eq!(unknown.name(), "an unknown build");
+        assert_eq!(unknown.describe(), "llama-server of an unknown build (x)");
     }
 }

@@ -43,8 +43,13 @@ pub struct Machine {
     pub cpu: Device,
     /// Per active GPU, from `[runtime] cuda_overhead_mib`.
     pub cuda_overhead_mib: u64,
-    /// `[runtime] llama_cpp_build`: the build whose memory rules apply (`None` = b11434).
+    /// The build whose memory rules apply (`None` = b11434): `[runtime] llama_cpp_build`, else
+    /// the llama-server this process follows when it is older (see [`Machine::followed_build`]).
     pub llama_cpp_build: Option<u32>,
+    /// Where `llama_cpp_build` came from when profilec.toml did not declare it
+    /// (`` `PATH --version` ``, `the startup log's build`); `None` when it did (or nothing set it).
+    #[serde(skip)]
+    pub llama_cpp_build_from: Option<String>,
 }
 
 impl Device {
@@ -56,6 +61,32 @@ impl Device {
 }
 
 impl Machine {
+    /// Without `[runtime] llama_cpp_build`, the build of the llama-server this process follows
+    /// (its `--version`, src/flags/active.rs) when it is older than b11434: the memory rules
+    /// that changed since (docs/memory-model.md §8.1) apply as that build had them. A newer
+    /// build keeps b11434's rules (`plan` says so, `flags::plan_notes`).
+    /// For comparing a plan with a startup log: the memory rules of the build that wrote it
+    /// (its `build N` line), whatever profilec.toml declares — the log is what ran.
+    pub fn follow_log_build(&mut self, build: u32) {
+        let older = build < crate::flags::probe::SHIPPED_BUILD;
+        self.llama_cpp_build = older.then_some(build);
+        self.llama_cpp_build_from = older.then(|| "the startup log's build".to_string());
+    }
+
+    fn followed_build(mut self) -> Machine {
+        let followed = crate::flags::active::source().and_then(crate::flags::TableSource::build);
+        if self.llama_cpp_build.is_none()
+            && let Some(build) = followed
+            && let Some(n) = build
+                .number
+                .filter(|n| *n < crate::flags::probe::SHIPPED_BUILD)
+        {
+            self.llama_cpp_build = Some(n);
+            self.llama_cpp_build_from = Some(format!("`{} --version`", build.path.display()));
+        }
+        self
+    }
+
     /// Whether any local CUDA device is present (RPC servers do not count): it decides pinned
     /// host buffers, repacking and op offload.
     pub fn has_cuda(&self) -> bool {
@@ -176,6 +207,8 @@ impl Hardware {
             },
             cuda_overhead_mib: self.runtime.cuda_overhead_mib,
             llama_cpp_build: self.runtime.llama_cpp_build,
+            llama_cpp_build_from: None,
         }
+        .followed_build()
     }
 }

@@ -47,13 +47,9 @@ fn parse_version(text: &str) -> Option<LlamaVersion> {
         .find_map(|l| l.trim().strip_prefix("version: "))?
         .trim()
         .to_string();
-    // b11434 prints `version: 0.6.0-dev (build 11434, commit …)` (common/build-info.cpp.in);
-    // earlier builds printed the build number first: `version: 5622 (97340b4c)`.
-    let leading_number = |s: &str| s.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok();
-    let build = match version.split_once("(build ") {
-        Some((_, rest)) => leading_number(rest),
-        None => leading_number(&version),
-    };
+    // b11434 prints `version: 0.6.0-dev (build 11434, commit …)`, earlier builds
+    // `version: 5622 (97340b4c)`: the flag probe reads both.
+    let build = crate::flags::probe::build_number(&version);
     Some(LlamaVersion { version, build })
 }
 

@@ -6,6 +6,8 @@
 mod env;
 mod llama_swap;
 mod llama_swap_check;
+mod llama_swap_matrix;
+mod llama_swap_matrix_check;
 mod preset;
 
 use std::collections::BTreeMap;
@@ -14,8 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use env::{EnvError, to_env, to_env_for};
-pub use llama_swap::{LlamaSwapError, exclusive_groups, to_llama_swap};
+pub use llama_swap::{LlamaSwapError, SwapStyle, exclusive_groups, to_llama_swap};
 pub use llama_swap_check::{SwapReport, check_llama_swap};
+pub use llama_swap_matrix::{MAX_COMBINATIONS, expand as expand_matrix_set};
 pub use preset::{PresetModel, models_max_comment, to_preset, to_router_preset};
 
 use crate::project::ResolvedProfile;
