@@ -152,12 +152,13 @@ class Shaped:
         self.w.add_tensor_info(name, list(reversed(ne)), np.float32, nbytes, raw_dtype=qt)
         self.sizes.append(nbytes)
 
-    def dense_then_moe(self, b, i, sizes, dense, exps, shexp):
-        """Block `i`'s FFN in the deepseek2 / glm4moe layout: block 0 dense (`n_ff`), the others
-        routed experts with a score bias plus one shared expert; types as (gate, up, down)."""
+    def dense_then_moe(self, b, i, sizes, dense, exps, shexp, n_dense=1):
+        """Block `i`'s FFN in the deepseek2 / glm4moe layout: the first `n_dense` blocks dense
+        (`n_ff`), the others routed experts with a score bias plus one shared expert; types as
+        (gate, up, down)."""
         E = self.embd
         FF, FE, NE = sizes
-        if i == 0:
+        if i < n_dense:
             for name, ne, qt in (("gate", [E, FF], dense[0]), ("up", [E, FF], dense[1]),
                                  ("down", [FF, E], dense[2])):
                 self.t(f"{b}.ffn_{name}.weight", ne, qt)
@@ -170,6 +171,46 @@ class Shaped:
         for name, ne, qt in (("gate", [E, FE], shexp[0]), ("up", [E, FE], shexp[1]),
                              ("down", [FE, E], shexp[2])):
             self.t(f"{b}.ffn_{name}_shexp.weight", ne, qt)
+
+    def mla(self, heads, q_rank, rank, rope, nope, v_head):
+        """deepseek2 MLA: one KV head holding the latent + rope (`key_length`/`value_length`),
+        the decompressed heads as `key_length_mla` (nope + rope) and `value_length_mla`."""
+        self.mla_dims = (heads, q_rank, rank, rope, nope, v_head)
+        for key, val in (("attention.head_count", heads), ("attention.head_count_kv", 1),
+                         ("attention.key_length", rank + rope), ("attention.value_length", rank),
+                         ("attention.key_length_mla", nope + rope),
+                         ("attention.value_length_mla", v_head),
+                         ("attention.q_lora_rank", q_rank), ("attention.kv_lora_rank", rank),
+                         ("rope.dimension_count", rope)):
+            self.u(key, val)
+
+    def dense_then_moe_meta(self, n_dense, experts, used, ff_exp, ff, scale):
+        """The deepseek2 FFN keys: `n_dense` leading dense blocks of `ff`, then `experts` routed
+        experts of `ff_exp` (`used` per token, sigmoid gating, normalised, scaled) + 1 shared."""
+        for key, val in (("leading_dense_block_count", n_dense), ("expert_count", experts),
+                         ("expert_used_count", used), ("expert_shared_count", 1),
+                         ("expert_feed_forward_length", ff_exp), ("feed_forward_length", ff)):
+            self.u(key, val)
+        self.w.add_float32(f"{self.arch}.expert_weights_scale", scale)
+        self.w.add_bool(f"{self.arch}.expert_weights_norm", True)
+        self.w.add_uint32(f"{self.arch}.expert_gating_func", 2)
+
+    def mla_attention(self, b, t_q, t_kv, t_out):
+        """Block `b`'s MLA tensors up to `ffn_norm`: Q through its LoRA (`t_q`), the latent
+        projection (`t_kv`), the output (`t_out`); Q8_0 `attn_k_b` (rows of `nope` elements, too
+        short for a K-quant) and `attn_v_b`, as both published files have them."""
+        E = self.embd
+        H, QR, R, ROPE, NOPE, VH = self.mla_dims
+        self.t(f"{b}.attn_norm.weight", [E])
+        self.t(f"{b}.attn_q_a.weight", [E, QR], t_q)
+        self.t(f"{b}.attn_q_a_norm.weight", [QR])
+        self.t(f"{b}.attn_q_b.weight", [QR, H * (NOPE + ROPE)], t_q)
+        self.t(f"{b}.attn_kv_a_mqa.weight", [E, R + ROPE], t_kv)
+        self.t(f"{b}.attn_kv_a_norm.weight", [R])
+        self.t(f"{b}.attn_k_b.weight", [NOPE, R, H], QT.Q8_0)
+        self.t(f"{b}.attn_v_b.weight", [R, VH, H], QT.Q8_0)
+        self.t(f"{b}.attn_output.weight", [H * VH, E], t_out)
+        self.t(f"{b}.ffn_norm.weight", [E])
 
     def embd_out(self, te, to):
         self.t("token_embd.weight", [self.embd, self.vocab], te)
@@ -195,43 +236,46 @@ def glm47_flash(path, q):
     # GLM-4.7-Flash (deepseek2 layout in llama.cpp): 47 blocks, MLA (kv_lora 512 + rope 64),
     # q_lora 768, 20 heads (nope 192, v 256), 64 routed experts (4 used) of 1536 + 1 shared,
     # first block dense (10240). q: "q4" (Q4_K_M, ~18 GB) or "q8" (Q8_0, ~30 GB).
-    a = "deepseek2"
-    E, H, QR, R, ROPE, NOPE, VH, NE, FE, FF = 2048, 20, 768, 512, 64, 192, 256, 64, 1536, 10240
-    s = Shaped(path, a, 47, E, 154880, 202752)
-    s.u("attention.head_count", H)
-    s.u("attention.head_count_kv", 1)
-    s.u("attention.key_length", R + ROPE)
-    s.u("attention.value_length", R)
-    s.u("attention.key_length_mla", NOPE + ROPE)
-    s.u("attention.value_length_mla", VH)
-    s.u("attention.q_lora_rank", QR)
-    s.u("attention.kv_lora_rank", R)
-    s.u("rope.dimension_count", ROPE)
-    s.u("leading_dense_block_count", 1)
-    s.u("expert_count", NE)
-    s.u("expert_used_count", 4)
-    s.u("expert_shared_count", 1)
-    s.u("expert_feed_forward_length", FE)
-    s.u("feed_forward_length", FF)
-    s.w.add_float32(f"{a}.expert_weights_scale", 1.8)
-    s.w.add_bool(f"{a}.expert_weights_norm", True)
-    s.w.add_uint32(f"{a}.expert_gating_func", 2)
+    E, NE, FE, FF = 2048, 64, 1536, 10240
+    s = Shaped(path, "deepseek2", 47, E, 154880, 202752)
+    s.mla(heads=20, q_rank=768, rank=512, rope=64, nope=192, v_head=256)
+    s.dense_then_moe_meta(1, NE, 4, FE, FF, 1.8)
     hi, lo = (QT.Q8_0, QT.Q8_0) if q == "q8" else (QT.Q6_K, QT.Q4_K)
     s.embd_out(lo, hi)
     for i in range(47):
         b = f"blk.{i}"
-        s.t(f"{b}.attn_norm.weight", [E])
-        s.t(f"{b}.attn_q_a.weight", [E, QR], lo)
-        s.t(f"{b}.attn_q_a_norm.weight", [QR])
-        s.t(f"{b}.attn_q_b.weight", [QR, H * (NOPE + ROPE)], lo)
-        s.t(f"{b}.attn_kv_a_mqa.weight", [E, R + ROPE], hi)
-        s.t(f"{b}.attn_kv_a_norm.weight", [R])
-        s.t(f"{b}.attn_k_b.weight", [NOPE, R, H], QT.Q8_0)
-        s.t(f"{b}.attn_v_b.weight", [R, VH, H], QT.Q8_0)
-        s.t(f"{b}.attn_output.weight", [H * VH, E], lo)
-        s.t(f"{b}.ffn_norm.weight", [E])
+        s.mla_attention(b, lo, hi, lo)
         s.dense_then_moe(b, i, (FF, FE, NE), dense=(lo, lo, hi),
                          exps=(lo, lo, hi if i % 2 == 0 else lo), shexp=(lo, lo, hi))
+    s.finish()
+
+
+def deepseek_v3_ud_q2_k_xl(path):
+    """DeepSeek-V3-0324 UD-Q2_K_XL (unsloth, GPU log case 9): the log's metadata dump (61 blocks,
+    3 dense, 256 routed experts of 2048 + 1 shared, 128 heads, MLA latent 512 + rope 64, q_lora
+    1536, nope 128 + rope 64 = key_length_mla 192, value_length_mla 128, vocab 129280) and its
+    1086 tensors: F32 norms, routers and score biases (361), Q8_0 `attn_k_b`/`attn_v_b` (122).
+    The log's buffers fix the experts: gate/up Q2_K (116), down Q3_K except five Q4_K. The host
+    buffer (token_embd + experts 27-60) is exact only with a Q4_K token_embd and three Q4_K
+    downs among 27-60; CUDA1 and CUDA2 each need one (blocks 8-11, 12-16). Which blocks is not
+    in the counts: 8 and 12 stand in, and 39-41 for the host ones, because a Q4_K down among
+    27-38 would make CUDA0's compute buffer 3380 MiB, not the logged 3285 (docs/accuracy.md).
+    Output Q6_K, the dense blocks 0-2 Q6_K (10 of the 15 Q6_K), every other tensor Q4_K: the
+    other 5 Q6_K, 23 Q5_K, 1 Q3_K and 6 Q2_K are non-expert tensors the counts do not place,
+    so the GPUs' weights are 1.8 to 82 MiB (at most 0.2 %) below the log."""
+    E, NE, FE, FF = 7168, 256, 2048, 18432
+    s = Shaped(path, "deepseek2", 61, E, 129280, 163840)
+    s.mla(heads=128, q_rank=1536, rank=512, rope=64, nope=128, v_head=128)
+    s.dense_then_moe_meta(3, NE, 8, FE, FF, 2.5)
+    s.w.add_float32("deepseek2.attention.layer_norm_rms_epsilon", 1e-6)
+    q4 = QT.Q4_K
+    s.embd_out(q4, QT.Q6_K)
+    for i in range(61):
+        b = f"blk.{i}"
+        s.mla_attention(b, q4, q4, q4)
+        down = q4 if i in (8, 12, 39, 40, 41) else QT.Q3_K
+        s.dense_then_moe(b, i, (FF, FE, NE), dense=(QT.Q6_K,) * 3,
+                         exps=(QT.Q2_K, QT.Q2_K, down), shexp=(q4, q4, q4), n_dense=3)
     s.finish()
 
 
@@ -430,6 +474,7 @@ def shaped_models(out):
     glm47_flash(p("glm-4.7-flash-q4_k_m.gguf"), "q4")
     glm47_flash(p("glm-4.7-flash-q8_0.gguf"), "q8")
     gpt_oss_120b(p("gpt-oss-120b-f16.gguf"))
+    deepseek_v3_ud_q2_k_xl(p("deepseek-v3-0324-ud-q2_k_xl.gguf"))
     nxt = dict(arch="qwen3next", blocks=48, embd=2048, heads=16, kv=2,
                ssm=(4, 4096, 128, 16, 32), experts=(512, 10, 512), n_ff=None, vocab=151936)
     # Coder UD-Q5 is "~1.1 GB/layer" (seed notes): Q5_K experts like Next's UD-Q5.

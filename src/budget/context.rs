@@ -55,6 +55,10 @@ pub struct ContextParams {
     /// `kv_lora_rank` per cell, as builds before [`MLA_V_LESS_BUILD`] did; b11434 reads V as a
     /// view of K and allocates no V cache.
     pub mla_v_cache: bool,
+    /// Gated FFNs apply the activation as one fused GLU op (`ggml_swiglu_split`, a new tensor,
+    /// gate computed before up); builds before [`FUSED_GLU_BUILD`] ran `silu` and `mul` in place
+    /// and computed a MoE layer's up projection before its gate.
+    pub fused_glu: bool,
 }
 
 const CTX_PAD: u64 = 256;
@@ -87,6 +91,18 @@ pub const EMBD_SELECT_BUILD: u32 = 9273;
 /// 16384 f16 cells = 576 (K) + 512 (V) × 2 B. The PR's build number is not recorded here; it is
 /// interpolated from its merge date between b7045 (2025-11-13) and b8115 (2026-02-22), ±30 builds.
 pub const MLA_V_LESS_BUILD: u32 = 7810;
+
+/// From this build on, `build_ffn` and `build_moe_ffn` (src/llama-graph.cpp) apply the gated
+/// activation as one op, `ggml_swiglu_split(gate, up)` (llama.cpp PR #14158 and its split form,
+/// June 2025; the backward pass for the split form, PR #14483, is dated 2025-07-01): the graph
+/// visits the gate's matmul first and the GLU gets a tensor of its own (`GGML_OP_GLU` is not in
+/// `ggml_op_can_inplace`, ggml/src/ggml-alloc.c). Before it `build_moe_ffn` ended in
+/// `ggml_mul(up, ggml_silu(gate))`: the up projection first, `silu` and `mul` in place (the
+/// product takes the up projection's block). With experts op-offloaded from host memory, each
+/// expert matmul copies its weight into the GPU's buffer, so the order decides where the larger
+/// `down` copy lands: public log case 9 (b5331) shows it above the up projection's block. The
+/// build number is interpolated between b5622 (2025-06-10) and b6168 (2025-08-15), ±50 builds.
+pub const FUSED_GLU_BUILD: u32 = 5800;
 
 fn pad(x: u64, n: u64) -> u64 {
     x.div_ceil(n).saturating_mul(n)
@@ -138,6 +154,7 @@ impl ContextParams {
             fa_mask_cast: false,
             embd_select: true,
             mla_v_cache: false,
+            fused_glu: true,
         }
     }
 
@@ -154,6 +171,7 @@ impl ContextParams {
         self.fa_mask_cast = self.flash_attn && build.is_some_and(|b| b < F16_MASK_BUILD);
         self.embd_select = build.is_none_or(|b| b >= EMBD_SELECT_BUILD);
         self.mla_v_cache = build.is_some_and(|b| b < MLA_V_LESS_BUILD);
+        self.fused_glu = build.is_none_or(|b| b >= FUSED_GLU_BUILD);
         self
     }
 }

@@ -187,6 +187,9 @@ pub struct Plan {
     pub placement: LayerPlacement,
     pub kv_caches: Vec<KvCachePlan>,
     pub recurrent: Option<RecurrentPlan>,
+    /// Splits of the prompt-processing graph, as llama.cpp logs them (`graph splits = N (with
+    /// bs=n_ubatch)`): one per run of nodes on one backend (docs/memory-model.md §8).
+    pub graph_splits: usize,
     /// What crosses the network per generated token and per prompt ubatch when layers sit on
     /// RPC servers (docs/distributed.md "Network traffic"); absent without `--rpc`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -254,7 +257,7 @@ pub fn plan_model(
     let rs = kv::recurrent(facts, &ctx, &placement);
     let output = kv::output_bytes(facts, &ctx);
     let view = SchedView::new(facts, &placement, &w, opts, machine);
-    let compute = compute_per_device(model, facts, &ctx, &view, machine.gpus.len());
+    let (compute, graph_splits) = compute_per_device(model, facts, &ctx, &view, machine.gpus.len());
     let network = super::traffic::network(model, facts, &ctx, &view, &placement, machine);
     let mut notes = notes(opts, machine, &ctx, &placement);
     notes.extend(super::compute::family_notes(facts));
@@ -344,6 +347,7 @@ pub fn plan_model(
         }),
         context: ctx,
         placement,
+        graph_splits,
         network,
         llama_cpp_build: machine.llama_cpp_build,
     })
@@ -423,16 +427,17 @@ fn rules(
 }
 
 /// Compute buffer per backend from the scheduler and the graph replay (`budget::compute`):
-/// the machine's devices in order, then the host.
+/// the machine's devices in order, then the host; and the pp graph's number of splits.
 fn compute_per_device(
     model: &Model,
     facts: &ModelFacts,
     ctx: &ContextParams,
     view: &SchedView,
     n_gpus: usize,
-) -> Vec<(DeviceRef, u64)> {
-    let bytes = super::compute::scheduled(model, facts, ctx, view.place(), &view.backends).bytes;
-    bytes
+) -> (Vec<(DeviceRef, u64)>, usize) {
+    let sched = super::compute::scheduled(model, facts, ctx, view.place(), &view.backends);
+    let per_device = sched
+        .bytes
         .into_iter()
         .enumerate()
         .filter(|(_, b)| *b > 0)
@@ -446,7 +451,8 @@ fn compute_per_device(
                 b,
             )
         })
-        .collect()
+        .collect();
+    (per_device, sched.splits)
 }
 
 fn notes(
@@ -467,8 +473,8 @@ fn notes(
         n.extend(
             [
                 "weights and KV per device: exact to 0.01 MiB on llama.cpp's RPC backend (2-3 devices, tests/compute_rpc.rs, tests/rpc_e2e.rs) and on the public CUDA startup logs (tests/gpu_logs.rs)",
-                "compute per device and host compute follow ggml-backend's scheduler (splits, input copies, one allocator per backend): within 0.7 % on the RPC runs; on 11 public CUDA logs of b5192-b8571, 9 to 0.02 MiB, case 1 +2 MiB, the GLM stand-ins within max(10 %, 64 MiB) (docs/accuracy.md)",
-                "op offload of host-weight ops to the first CUDA device: calibrated on the public CUDA logs with experts on the host (cases 4-7, 11); RPC devices never take ops",
+                "compute per device and host compute follow ggml-backend's scheduler (splits, input copies, one allocator per backend): within 0.7 % on the RPC runs; on 12 public CUDA logs of b5192-b8571 (1 to 4 GPUs), 10 to 0.02 MiB, case 1 +2 MiB, the GLM stand-ins within max(10 %, 64 MiB) (docs/accuracy.md)",
+                "op offload of host-weight ops to the first CUDA device: calibrated on the public CUDA logs with experts on the host (cases 4-7, 9, 11); RPC devices never take ops",
                 "pipeline parallelism (4 copies of every split input with every layer and the output offloaded, -sm layer, no -ot): measured on RPC; on CUDA it follows llama.cpp's source (no public log of such a launch)",
                 "not modelled: CUDA's F16 copies of quantized K/V for flash attention (CUDA pool memory outside the printed buffers)",
             ]

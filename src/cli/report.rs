@@ -4,7 +4,8 @@ use std::fmt;
 use std::io::Write;
 use std::ops::Range;
 
-use super::excerpt::Excerpt;
+use super::excerpt::{self, Excerpt};
+use super::narrow::{self, Narrow};
 use crate::diag::{Diagnostic, LineIndex, Severity, count};
 use miette::{LabeledSpan, MietteHandler, MietteHandlerOpts, SourceSpan};
 use serde_json::json;
@@ -15,6 +16,8 @@ struct Shown<'a> {
     src: Excerpt,
     /// The primary span, then the related ones, in excerpt coordinates.
     spans: Vec<Range<usize>>,
+    /// Their labels, wrapped to the terminal (`narrow`).
+    labels: Vec<Option<String>>,
 }
 
 impl fmt::Debug for Shown<'_> {
@@ -57,12 +60,13 @@ impl miette::Diagnostic for Shown<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.d.span.as_ref()?;
         let primary = LabeledSpan::new_primary_with_span(
-            self.d.label.clone(),
+            self.labels[0].clone(),
             SourceSpan::from(self.spans[0].clone()),
         );
-        let related = self.d.related.iter().zip(&self.spans[1..]).map(|(r, s)| {
-            LabeledSpan::new_with_span(Some(r.label.clone()), SourceSpan::from(s.clone()))
-        });
+        let related = self.labels[1..]
+            .iter()
+            .zip(&self.spans[1..])
+            .map(|(l, s)| LabeledSpan::new_with_span(l.clone(), SourceSpan::from(s.clone())));
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
@@ -76,7 +80,9 @@ pub fn print_human(name: &str, source: &str, diags: &[Diagnostic], profiles: usi
 }
 
 /// Every diagnostic with its source excerpt, through miette, on stderr: colored and wrapped as
-/// [`super::term`] decided for stderr (80 columns when it is not a terminal).
+/// [`super::term`] decided for stderr (80 columns when it is not a terminal). With a width (a
+/// terminal, `COLUMNS`), no line is wider: source lines, labels and the file name are fitted
+/// (`narrow`); without one, a long source line is shown up to [`excerpt::WIDTH`] characters.
 pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
     let stderr = super::term::get().stderr;
     let handler = MietteHandlerOpts::new()
@@ -97,12 +103,74 @@ pub fn print_diagnostics(name: &str, source: &str, diags: &[Diagnostic]) {
             .cloned()
             .chain(d.related.iter().map(|r| r.span.clone()))
             .collect();
-        let (src, spans) = Excerpt::new(name, &index, &spans);
-        let shown = Shown { d, src, spans };
-        // A closed stderr (`2>&-`) loses the report, as `eprintln!` would; it must not panic.
-        let _ = writeln!(out, "{}", Rendered(&handler, &shown));
+        let labels = std::iter::once(d.label.clone())
+            .chain(d.related.iter().map(|r| Some(r.label.clone())))
+            .collect();
+        let Some(width) = stderr.width else {
+            let (src, spans) = Excerpt::new(name, &index, &spans, excerpt::WIDTH);
+            let shown = Shown {
+                d,
+                src,
+                spans,
+                labels,
+            };
+            // A closed stderr (`2>&-`) loses the report, as `eprintln!` would; it must not panic.
+            let _ = writeln!(out, "{}", Rendered(&handler, &shown));
+            continue;
+        };
+        let shown = narrowed(d, name, &index, &spans, labels, width);
+        let text = Rendered(&handler, &shown).to_string();
+        let _ = writeln!(out, "{}", narrow::cut(&text, width));
     }
     let _ = out.flush();
+}
+
+/// `d` laid out for `width` columns: the excerpt's window, the header's file name and the labels
+/// fitted to it.
+fn narrowed<'a>(
+    d: &'a Diagnostic,
+    name: &str,
+    index: &LineIndex,
+    spans: &[Range<usize>],
+    labels: Vec<Option<String>>,
+    width: usize,
+) -> Shown<'a> {
+    let last_line = spans
+        .iter()
+        .map(|s| index.line_of(s.end))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let layout = Narrow::new(width, last_line);
+    let (line, column) = spans.first().map_or((1, 1), |s| index.line_col(s.start));
+    let (src, spans) = Excerpt::new(
+        &layout.name(name, line, column),
+        index,
+        spans,
+        layout.window(),
+    );
+    let labels = labels
+        .into_iter()
+        .zip(&spans)
+        .map(|(label, s)| {
+            let (start, first) = src.column(s.start);
+            let (end, last) = src.column(s.end);
+            // A span over several lines is labelled at its end, beside miette's gutter.
+            label.map(|l| {
+                if first == last {
+                    layout.label(&l, start, end)
+                } else {
+                    l
+                }
+            })
+        })
+        .collect();
+    Shown {
+        d,
+        src,
+        spans,
+        labels,
+    }
 }
 
 /// miette's default width, used for pipes and files.

@@ -214,10 +214,19 @@ impl Builder<'_> {
     pub(super) fn dense_ffn(&mut self, n_ff: u64, x: Id, which: &str) -> Id {
         let t = self.t;
         let wg = self.w(&format!(".ffn_gate{which}.weight"));
-        let gate = self.op(n_ff * t * F32, &[wg, x]);
+        let mut gate = self.op(n_ff * t * F32, &[wg, x]);
+        if !self.ctx.fused_glu {
+            // `ggml_mul(ggml_silu(gate), up)`: silu in place, then up, then the product in
+            // the gate's block (`ContextParams::fused_glu`).
+            gate = self.ip(n_ff * t * F32, &[gate]);
+        }
         let wu = self.w(&format!(".ffn_up{which}.weight"));
         let up = self.op(n_ff * t * F32, &[wu, x]);
-        let act = self.op(n_ff * t * F32, &[gate, up]);
+        let act = if self.ctx.fused_glu {
+            self.op(n_ff * t * F32, &[gate, up])
+        } else {
+            self.ip(n_ff * t * F32, &[gate, up])
+        };
         let wd = self.w(&format!(".ffn_down{which}.weight"));
         self.op(self.facts.n_embd * t * F32, &[wd, act])
     }
@@ -279,20 +288,31 @@ impl Builder<'_> {
         self.g.expand(w);
         let xr = self.view(x);
         let big = nf * nu * t * F32;
-        // The activation reads gate then up, so llama.cpp's graph computes the gate first.
-        let wg = self.w(".ffn_gate_exps.weight");
-        let mut gate = self.op(big, &[wg, xr, topk]);
-        if biased {
-            let b = self.w(".ffn_gate_exps.bias");
-            gate = self.ip(big, &[gate, b, topk]);
-        }
-        let wu = self.w(".ffn_up_exps.weight");
-        let mut up = self.op(big, &[wu, xr, topk]);
-        if biased {
-            let b = self.w(".ffn_up_exps.bias");
-            up = self.ip(big, &[up, b, topk]);
-        }
-        let act = self.op(big, &[gate, up]);
+        let act = if self.ctx.fused_glu {
+            // The activation reads gate then up, so llama.cpp's graph computes the gate first.
+            let wg = self.w(".ffn_gate_exps.weight");
+            let mut gate = self.op(big, &[wg, xr, topk]);
+            if biased {
+                let b = self.w(".ffn_gate_exps.bias");
+                gate = self.ip(big, &[gate, b, topk]);
+            }
+            let wu = self.w(".ffn_up_exps.weight");
+            let mut up = self.op(big, &[wu, xr, topk]);
+            if biased {
+                let b = self.w(".ffn_up_exps.bias");
+                up = self.ip(big, &[up, b, topk]);
+            }
+            self.op(big, &[gate, up])
+        } else {
+            // Older builds: `ggml_mul(up, ggml_silu(gate))` visits up first; silu runs in place
+            // and the product takes up's block (`ContextParams::fused_glu`).
+            let wu = self.w(".ffn_up_exps.weight");
+            let up = self.op(big, &[wu, xr, topk]);
+            let wg = self.w(".ffn_gate_exps.weight");
+            let gate = self.op(big, &[wg, xr, topk]);
+            let gate = self.ip(big, &[gate]);
+            self.ip(big, &[up, gate])
+        };
         let wd = self.w(".ffn_down_exps.weight");
         let mut down = self.op(e * nu * t * F32, &[wd, act, topk]);
         if biased {
