@@ -16,9 +16,7 @@ pub const CONFIG_ENV: &str = "PROFILEC_CONFIG";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DiscoverError {
-    #[error(
-        "no models.conf in {start} or any directory above it (searched up to the filesystem root)"
-    )]
+    #[error("{}", no_conf(start))]
     NoConf { start: PathBuf },
     #[error("cannot read the current directory: {detail}")]
     NoCurrentDir { detail: String },
@@ -53,6 +51,20 @@ impl crate::error::Failure for DiscoverError {
                  (`profilec hw --write FILE` records this machine in a new one)"
             ),
         }
+    }
+}
+
+fn no_conf(start: &Path) -> String {
+    if start.parent().is_none() {
+        format!(
+            "no {CONF_NAME} in {} (the filesystem root)",
+            start.display()
+        )
+    } else {
+        format!(
+            "no {CONF_NAME} in {} or any directory above it (searched up to the filesystem root)",
+            start.display()
+        )
     }
 }
 

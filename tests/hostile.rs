@@ -264,11 +264,12 @@ fn hostile_dir(model: &[u8]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir_all(dir.path().join("models")).unwrap();
     fs::write(dir.path().join("models/m.gguf"), model).unwrap();
-    fs::copy(
-        support::root().join("profiles/profilec.toml"),
-        dir.path().join("profilec.toml"),
-    )
-    .unwrap();
+    // models_dir pointed at the model, so `check` reads it (the pre-commit path).
+    support::write_rig_toml(
+        dir.path(),
+        "profiles/profilec.toml",
+        &dir.path().join("models"),
+    );
     fs::write(
         dir.path().join("models.conf"),
         "[m]\nNAME=M\nMODEL=m.gguf\nCTX_SIZE=4096\n",
@@ -299,7 +300,13 @@ fn expert_used_count_beyond_experts_is_a_typed_error_naming_the_key() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains("expert_used_count"), "{}", stderr(&o));
     }
-    no_panic(&run(&["check", "models.conf"], dir.path()), "check");
+    let check = run(&["check", "models.conf"], dir.path());
+    assert_eq!(check.status.code(), Some(1), "{}", stderr(&check));
+    assert!(
+        stderr(&check).contains("expert_used_count"),
+        "{}",
+        stderr(&check)
+    );
 }
 
 #[test]
@@ -323,7 +330,8 @@ fn sweep_of_every_integer_hyper_parameter_never_aborts_under_4_gib_and_10_s() {
     for f in &fixtures {
         let b = fs::read(f).unwrap();
         for (key, ty, at, n) in integer_values(&b).into_iter().filter(|v| !skip(&v.0)) {
-            for v in [0, 1, (1u64 << 31) - 1, (1u64 << 32) - 1] {
+            // 10^8: the value that ran `plan` for 68 s to 24 GB in the issue.
+            for v in [0, 1, 100_000_000, (1u64 << 31) - 1, (1u64 << 32) - 1] {
                 cases.push((f.clone(), key.clone(), v, patched(&b, ty, at, n, v)));
             }
         }

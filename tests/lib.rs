@@ -64,6 +64,7 @@ mod hardware_diagnostics;
 mod hardware_profiles;
 mod hardware_write;
 mod hostile;
+mod hostile_audit;
 mod launch_argv;
 mod launch_foreground;
 mod launch_real;

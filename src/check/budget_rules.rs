@@ -10,14 +10,14 @@ use std::path::Path;
 
 use super::Extra;
 use super::model_rules::model_path;
-use crate::budget::{Component, DeviceRef, Plan, Program};
+use crate::budget::{Component, DeviceRef, Plan, PlanError, Program};
 use crate::config::{Conf, GpuLayers, Profile, Strategy};
 use crate::diag::Diagnostic;
 use crate::flags::{BufferType, place};
 use crate::gguf::{Model, ModelCache, ModelFacts};
 use crate::hardware::{Hardware, Machine};
 use crate::place::eval::{Evaluator, margins};
-use crate::place::fit::{self, RamCheck};
+use crate::place::fit::{self, FitError, RamCheck};
 use crate::place::solver::solve;
 use crate::profile::ResolvedProfile;
 use crate::resolve::{RunOptions, SplitMode};
@@ -63,8 +63,10 @@ pub fn check(
             },
         };
         ctx.unknown_device(out);
-        ctx.budget(out);
-        ctx.experts_on_cpu(out);
+        match ctx.budget(out) {
+            Ok(()) => ctx.experts_on_cpu(out),
+            Err(e) => super::plan_refusal::report(conf, p, &resolved.effective, &e, out),
+        }
     }
 }
 
@@ -149,19 +151,23 @@ impl Ctx<'_> {
         );
     }
 
-    fn budget(&self, out: &mut Vec<Diagnostic>) {
+    /// The budget errors and warnings; the plan's refusal when the memory model cannot plan the
+    /// launch at all.
+    fn budget(&self, out: &mut Vec<Diagnostic>) -> Result<(), PlanError> {
         let eval = self.eval();
         if self.opts.fit {
             self.split_none_under_fit(&eval, out);
-            let Ok(pred) = fit::predict(
+            let pred = match fit::predict(
                 self.model,
                 self.facts,
                 self.path,
                 self.opts,
                 self.machine,
                 Program::LlamaServer,
-            ) else {
-                return;
+            ) {
+                Ok(pred) => pred,
+                Err(FitError::Plan(e)) => return Err(e),
+                Err(FitError::Off) => return Ok(()),
             };
             if !pred.fits {
                 let overs = overruns(&eval, &pred.plan);
@@ -172,11 +178,9 @@ impl Ctx<'_> {
                 self.report_overruns(&overs, &why, out);
             }
             self.swap(&pred.ram, out);
-            return;
+            return Ok(());
         }
-        let Ok(plan) = eval.plan_options(self.opts) else {
-            return;
-        };
+        let plan = eval.plan_options(self.opts)?;
         let why = match self.strategy {
             Some(s) => format!("STRATEGY {} pins placement", s.as_str()),
             None => "the profile pins placement (FIT=off)".into(),
@@ -185,6 +189,7 @@ impl Ctx<'_> {
         if let Ok(ram) = fit::ram_check(&eval, self.opts, &plan) {
             self.swap(&ram, out);
         }
+        Ok(())
     }
 
     /// fit keeps a `-sm none` model on the main GPU by moving layers to the CPU while the other

@@ -15,6 +15,7 @@ mod model_rules;
 mod models;
 mod outline;
 mod pass;
+mod plan_refusal;
 mod roles;
 mod rpc_rules;
 mod vllm_rules;

@@ -106,6 +106,26 @@ pub fn check(
             );
             continue;
         }
+        // A FIFO, socket or device: "not found" would send the user looking for a file that is
+        // there (issue 12; `inspect` says the same).
+        if let Ok(meta) = std::fs::metadata(dir.join(path))
+            && !meta.is_file()
+        {
+            diags.push(
+                Diagnostic::error(
+                    "model::missing-file",
+                    format!(
+                        "MODEL {} is {}, not a GGUF file",
+                        dir.join(path).display(),
+                        crate::gguf::describe_kind(meta.file_type())
+                    ),
+                )
+                .at(model.span.clone())
+                .label("not a regular file")
+                .help("point MODEL at the .gguf file itself"),
+            );
+            continue;
+        }
         if !missing.is_empty()
             && let Some(source) = &p.source
         {

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::check::Format;
 use crate::bench::{self, BenchError, BenchRequest, Event, Matrix};
 
 /// The prompt set shipped with profilec (data/bench/prompts.jsonl), used without --prompts.
@@ -11,11 +12,11 @@ const DEFAULT_PROMPTS: &str = include_str!("../../data/bench/prompts.jsonl");
 #[derive(clap::Args)]
 pub struct Args {
     /// Profile ids (each runs as its `bench-<id>` twin when the file has one).
-    #[arg(required = true)]
+    #[arg(required = true, add = super::profile_id_candidates())]
     ids: Vec<String>,
-    /// The models.conf.
-    #[arg(long, default_value = "models.conf")]
-    file: PathBuf,
+    /// The models.conf (default: the nearest one here or above).
+    #[arg(long)]
+    file: Option<PathBuf>,
     /// Prompts with expected answers, JSONL (default: the built-in set).
     #[arg(long)]
     prompts: Option<PathBuf>,
@@ -56,30 +57,28 @@ pub struct Args {
     #[arg(long)]
     plot: bool,
     /// `json`: print summary.json on stdout, no progress bar.
-    #[arg(long, default_value = "human")]
-    format: String,
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
 }
 
 impl Args {
     pub(super) fn json(&self) -> bool {
-        self.format == "json"
+        self.format == Format::Json
     }
 }
 
 pub fn run(args: Args) -> i32 {
-    match build(&args) {
-        Ok(req) => execute(&req, args.format == "json", args.plot),
+    let conf = match super::conf_file(args.file.clone()) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    match build(&args, conf) {
+        Ok(req) => execute(&req, args.json(), args.plot),
         Err(e) => super::fail(&e),
     }
 }
 
-fn build(args: &Args) -> Result<BenchRequest, BenchError> {
-    if !["human", "json"].contains(&args.format.as_str()) {
-        return Err(BenchError::Criteria(format!(
-            "--format {} is not human or json",
-            args.format
-        )));
-    }
+fn build(args: &Args, conf: PathBuf) -> Result<BenchRequest, BenchError> {
     let prompts = match &args.prompts {
         Some(p) => bench::load_prompts(p)?,
         None => bench::parse_prompts(DEFAULT_PROMPTS, "data/bench/prompts.jsonl")?,
@@ -116,9 +115,9 @@ fn build(args: &Args) -> Result<BenchRequest, BenchError> {
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| crate::observed::path_for(&args.file).with_file_name("bench"));
+        .unwrap_or_else(|| crate::observed::path_for(&conf).with_file_name("bench"));
     Ok(BenchRequest {
-        conf: args.file.clone(),
+        conf,
         hardware: args.hardware.clone(),
         ids: args.ids.clone(),
         prompts,

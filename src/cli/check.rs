@@ -17,7 +17,7 @@ pub enum Format {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DialectArg {
-    /// Decide by content (docs/models-conf.md, "preset dialect").
+    /// Decide by content (docs/models-conf.md, section Preset dialect).
     Auto,
     /// profilec's models.conf.
     ModelsConf,

@@ -47,7 +47,7 @@ fn print<T: serde::Serialize>(value: &T, json: bool, human: fn(&T) -> String) ->
             serde_json::to_string_pretty(value).unwrap_or_default()
         );
     } else {
-        print!("{}", human(value));
+        print!("{}", super::term::get().stdout.fit(&human(value)));
     }
     0
 }

@@ -32,6 +32,12 @@ pub struct Args {
     json: bool,
 }
 
+impl Args {
+    pub(super) fn json(&self) -> bool {
+        self.json
+    }
+}
+
 pub fn run(args: Args) -> i32 {
     if !(args.min_free_gib >= 0.0 && (0.0..=1.0).contains(&args.min_free_ratio)) {
         return super::fail(&crate::error::ErrorReport::usage(
@@ -69,7 +75,7 @@ pub fn run(args: Args) -> i32 {
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print!("{}", render_human(&report));
+        super::term::print_fitted(&render_human(&report));
     }
     report.exit_code()
 }

@@ -3,8 +3,9 @@
 //! miette's own `SourceCode` for a string scans the whole file for every label (quadratic over
 //! thousands of diagnostics) and its graphical handler panics on columns past 65,535 (a format
 //! width is a `u16`). The excerpt holds only the lines the spans touch plus one line of context,
-//! each cut to a window of [`WIDTH`] characters around the span, with control characters shown
-//! as their Unicode control pictures; the header still names the true line and column.
+//! each cut to a window of [`WIDTH`] characters (fewer on a narrower terminal) around the span,
+//! with control characters shown as their Unicode control pictures; the header still names the
+//! true line and column.
 
 use std::ops::Range;
 
@@ -12,9 +13,9 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanConten
 
 use crate::diag::{LineIndex, floor_char_boundary};
 
-/// Characters shown of one line.
-const WIDTH: usize = 120;
-/// Characters shown before the first span start on a cut line.
+/// Characters shown of one line at most (the window on a pipe or a wide terminal).
+pub const WIDTH: usize = 120;
+/// Characters shown before the first span start on a cut line (at most a third of the window).
 const LEAD: usize = 30;
 /// Lines shown of one multi-line span; its end is clipped after that.
 const MAX_SPAN_LINES: usize = 6;
@@ -44,12 +45,13 @@ pub struct Excerpt {
 }
 
 impl Excerpt {
-    /// The excerpt for `spans` (byte ranges in the indexed source); returns it with the spans
-    /// moved into excerpt coordinates, in the same order.
+    /// The excerpt for `spans` (byte ranges in the indexed source), each line cut to `window`
+    /// characters; returns it with the spans moved into excerpt coordinates, in the same order.
     pub fn new(
         name: &str,
         index: &LineIndex,
         spans: &[Range<usize>],
+        window: usize,
     ) -> (Excerpt, Vec<Range<usize>>) {
         let src = index.source();
         let clip = |o: usize| floor_char_boundary(src, o.min(src.len()));
@@ -88,7 +90,7 @@ impl Excerpt {
         };
         for (block, (a, b)) in blocks.into_iter().enumerate() {
             for line in a..=b {
-                ex.push_line(index, line, block, &spans);
+                ex.push_line(index, line, block, &spans, window);
             }
         }
         let moved = spans
@@ -98,7 +100,14 @@ impl Excerpt {
         (ex, moved)
     }
 
-    fn push_line(&mut self, index: &LineIndex, line: usize, block: usize, spans: &[Range<usize>]) {
+    fn push_line(
+        &mut self,
+        index: &LineIndex,
+        line: usize,
+        block: usize,
+        spans: &[Range<usize>],
+        window: usize,
+    ) {
         let src = index.source();
         let start = index.line_start(line);
         // The line's text without its `\n` or `\r\n`.
@@ -112,20 +121,21 @@ impl Excerpt {
             .find(|o| (start..=end).contains(o))
             .unwrap_or(start);
         let line_text = &src[start..end];
-        // Walk back LEAD characters from the anchor, then forward WIDTH characters.
+        // Walk back the lead from the anchor, then forward `window` characters.
+        let lead = LEAD.min(window / 3).max(1);
         let back = src[start..anchor]
             .char_indices()
             .rev()
-            .nth(LEAD.saturating_sub(1))
+            .nth(lead - 1)
             .map_or(start, |(i, _)| start + i);
-        let from = if line_text.chars().nth(WIDTH).is_none() {
+        let from = if line_text.chars().nth(window).is_none() {
             start
         } else {
             back
         };
         let to = src[from..end]
             .char_indices()
-            .nth(WIDTH)
+            .nth(window)
             .map_or(end, |(i, _)| from + i);
         let column = index.line_col(from).1 - 1;
         let ex_start = self.text.len();
@@ -176,6 +186,20 @@ impl Excerpt {
             Some(&(src, ex)) if src <= offset => ex,
             _ => l.map[0].1,
         }
+    }
+
+    /// Display column (0-based) of excerpt byte `offset` on its excerpt line, and that line's
+    /// index: where miette draws a label under it.
+    pub fn column(&self, offset: usize) -> (usize, usize) {
+        let i = self.line_at(offset);
+        let Some(l) = self.lines.get(i) else {
+            return (0, 0);
+        };
+        let upto = offset.clamp(l.text.start, l.text.end);
+        (
+            textwrap::core::display_width(&self.text[l.text.start..upto]),
+            i,
+        )
     }
 
     /// Index of the excerpt line holding excerpt byte `offset`.

@@ -74,19 +74,17 @@ pub fn run(args: Args) -> i32 {
         println!("{out}");
         return 0;
     }
-    println!(
-        "{}: {} options, {} spellings{}",
+    super::term::print_fitted(&format!(
+        "{}: {} options, {} spellings{}\n\
+         against the shipped table (b11434): {} added, {} removed, {} changed\n",
         build.describe(),
         table.rows.len(),
         table.spellings(),
-        if table.cached { " (cached)" } else { "" }
-    );
-    println!(
-        "against the shipped table (b11434): {} added, {} removed, {} changed",
+        if table.cached { " (cached)" } else { "" },
         changes.added.len(),
         changes.removed.len(),
         changes.changed.len()
-    );
+    ));
     if args.diff {
         print!("{}", render(changes));
     }

@@ -111,7 +111,7 @@ fn show(r: &Report, format: Format) -> i32 {
     match format {
         Format::Json => println!("{}", to_json(r)),
         Format::Human => {
-            print!("{}", human(r));
+            super::term::print_fitted(&human(r));
             super::report::print_diagnostics(&r.source, r.text.unwrap_or(""), r.diagnostics);
         }
     }

@@ -16,7 +16,7 @@ pub fn run(explicit: Option<&Path>, format: Format) -> i32 {
             Ok(s) => println!("{s}"),
             Err(e) => return super::internal("cannot encode JSON", e),
         },
-        Format::Human => print!("{}", human(&located)),
+        Format::Human => super::term::print_fitted(&human(&located)),
     }
     0
 }

@@ -68,13 +68,14 @@ pub fn run(args: Args) -> i32 {
     };
     match args.format {
         Format::Human => {
-            print!("{}", startup_log::render_human(&report));
+            let mut out = startup_log::render_human(&report);
             if let Some((d, note)) = &diffs {
-                println!("\nplan vs measured:\n{}", crate::compare::render_diffs(d));
+                out += &format!("\nplan vs measured:\n{}\n", crate::compare::render_diffs(d));
                 if let Some(note) = note {
-                    println!("{note}");
+                    out += &format!("{note}\n");
                 }
             }
+            super::term::print_fitted(&out);
         }
         Format::Json if diffs.is_some() => {
             let diffs = diffs.map(|(d, _)| d);

@@ -48,6 +48,18 @@ pub fn run(args: Args) -> i32 {
             "e.g. --speed \"~42 t/s\"",
         );
     }
+    // SPEED is printed back by `check`, `start` and here: an escape sequence in it would reach
+    // the terminal (issue 12, control bytes).
+    if let Some(c) = speed.chars().find(|c| c.is_control()) {
+        return super::usage(
+            "usage::bad-speed",
+            format!(
+                "--speed contains the control character U+{:04X}",
+                u32::from(c)
+            ),
+            "give plain text, e.g. --speed \"~42 t/s\"",
+        );
+    }
     if speed.trim().is_empty() {
         return super::usage(
             "usage::bad-speed",

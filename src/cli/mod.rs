@@ -24,6 +24,7 @@ mod inspect_hf;
 mod log;
 mod man;
 mod mark_tested;
+mod narrow;
 mod new;
 mod optimize;
 mod plain_snippet;
@@ -143,19 +144,51 @@ pub fn start_main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 /// The command line as `P`, or the exit code after clap printed why not (usage errors exit 2,
-/// `--help` exits 0).
+/// `--help` exits 0). A usage error of a run that asked for JSON is also `{"error": …}` on
+/// stdout, so a script reading it gets an answer.
 fn parse<P: FromArgMatches>(cmd: clap::Command, args: Vec<OsString>) -> Result<P, i32> {
+    let json = json_from_args(&args);
     cmd.color(term::choice_from_args(&args).for_clap())
         .try_get_matches_from(args)
         .and_then(|m| P::from_arg_matches(&m))
         .map_err(|e| {
             let _ = e.print();
-            if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
+            if !e.use_stderr() {
+                return exit::OK;
             }
+            if json {
+                // clap's paragraph before the usage, on one line.
+                let rendered = e.render().to_string();
+                let message: Vec<&str> = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                let report = ErrorReport::usage(
+                    "usage::arguments",
+                    message.join(" ").trim_start_matches("error: "),
+                    "see the usage above on stderr, or `profilec VERB --help`",
+                );
+                println!("{}", report.to_json());
+            }
+            exit::USAGE
         })
+}
+
+/// Whether the raw arguments ask for JSON (`--format json`, `--format=json`, `--json`) before
+/// any `--`, for errors clap reports before the verb's own arguments exist.
+fn json_from_args(args: &[OsString]) -> bool {
+    let words: Vec<_> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy())
+        .take_while(|a| a != "--")
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        w == "--json"
+            || w == "--format=json"
+            || (w == "--format" && words.get(i + 1).is_some_and(|v| v == "json"))
+    })
 }
 
 /// `main` with explicit arguments (the first is the program name).
@@ -242,7 +275,8 @@ pub(crate) fn profile_id_candidates() -> clap_complete::engine::ArgValueCandidat
 static JSON_ERRORS: AtomicBool = AtomicBool::new(false);
 
 impl Command {
-    /// `--format json`: the verb's errors are JSON too (docs/diagnostics.md).
+    /// `--format json` (`--json` for pull and doctor): the verb's errors are JSON too
+    /// (docs/diagnostics.md).
     fn wants_json(&self) -> bool {
         match self {
             Command::Check(a) => a.json(),
@@ -254,6 +288,7 @@ impl Command {
             Command::Plan(a) => a.json(),
             Command::Bench(a) => a.json(),
             Command::Pull(a) => a.json(),
+            Command::Doctor(a) => a.json(),
             _ => false,
         }
     }
@@ -267,7 +302,7 @@ pub(crate) fn fail(e: &(impl Failure + ?Sized)) -> i32 {
     if JSON_ERRORS.load(Ordering::Relaxed) {
         println!("{}", report.to_json());
     } else {
-        eprint!("{}", report.to_human());
+        eprint!("{}", term::get().stderr.fit(&report.to_human()));
     }
     report.exit_code
 }

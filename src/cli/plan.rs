@@ -45,7 +45,13 @@ pub struct Args {
     format: Format,
     /// Plan these profiles loaded at the same time, each as its own process (router mode,
     /// llama-swap): `--together ID ID… [FILE]`.
-    #[arg(long, num_args = 2.., value_name = "ID", conflicts_with_all = ["model", "sets"])]
+    #[arg(
+        long,
+        num_args = 2..,
+        value_name = "ID",
+        conflicts_with_all = ["model", "sets"],
+        add = super::profile_id_candidates()
+    )]
     together: Vec<String>,
     /// Every maximal set of profiles that fits together, and the safe router `--models-max`.
     #[arg(long, conflicts_with = "model")]

@@ -48,7 +48,7 @@ fn show(plan: Result<VllmPlan, VllmPlanError>, argv: &[String], json: bool) -> i
             Err(e) => return super::internal("cannot encode JSON", e),
         }
     } else {
-        print!("{}", human(&plan));
+        print!("{}", super::term::get().stdout.fit(&human(&plan)));
     }
     i32::from(plan.result.is_none())
 }

@@ -18,7 +18,7 @@ pub enum Format {
     Sh,
     /// The docker `.env` flow of start.sh.
     Env,
-    /// `{"program", "argv", "env"}`.
+    /// One JSON object: the program, its argv and its environment.
     Json,
     /// llama-server's router preset INI (`--models-preset`) with the safe `--models-max`;
     /// needs `--all`.

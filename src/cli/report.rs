@@ -5,7 +5,8 @@ use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::ops::Range;
 
-use super::excerpt::Excerpt;
+use super::excerpt::{self, Excerpt};
+use super::narrow::{self, Narrow};
 use crate::diag::{Diagnostic, LineIndex, Severity};
 use miette::{LabeledSpan, MietteHandler, MietteHandlerOpts, SourceSpan};
 use serde_json::json;
@@ -16,6 +17,8 @@ struct Shown<'a> {
     src: Excerpt,
     /// The primary span, then the related ones, in excerpt coordinates.
     spans: Vec<Range<usize>>,
+    /// Their labels, wrapped to the terminal (`narrow`).
+    labels: Vec<Option<String>>,
 }
 
 impl fmt::Debug for Shown<'_> {
@@ -58,12 +61,13 @@ impl miette::Diagnostic for Shown<'_> {
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.d.span.as_ref()?;
         let primary = LabeledSpan::new_primary_with_span(
-            self.d.label.clone(),
+            self.labels[0].clone(),
             SourceSpan::from(self.spans[0].clone()),
         );
-        let related = self.d.related.iter().zip(&self.spans[1..]).map(|(r, s)| {
-            LabeledSpan::new_with_span(Some(r.label.clone()), SourceSpan::from(s.clone()))
-        });
+        let related = self.labels[1..]
+            .iter()
+            .zip(&self.spans[1..])
+            .map(|(l, s)| LabeledSpan::new_with_span(l.clone(), SourceSpan::from(s.clone())));
         Some(Box::new(std::iter::once(primary).chain(related)))
     }
 }
@@ -80,15 +84,21 @@ pub fn print_human<D: Borrow<Diagnostic>>(
 }
 
 /// Every diagnostic with its source excerpt, through miette, on stderr: colored and wrapped as
-/// [`super::term`] decided for stderr (80 columns when it is not a terminal). Returns how many
-/// errors and warnings there were.
+/// [`super::term`] decided for stderr (80 columns when it is not a terminal). With a width (a
+/// terminal, `COLUMNS`), no line is wider: source lines, labels and the file name are fitted
+/// (`narrow`); without one, a long source line is shown up to [`excerpt::WIDTH`] characters.
+/// Returns how many errors and warnings there were.
 pub fn print_diagnostics<D: Borrow<Diagnostic>>(
     name: &str,
     source: &str,
     diags: impl IntoIterator<Item = D>,
 ) -> (usize, usize) {
     let stderr = super::term::get().stderr;
-    let style = Style::new(stderr.color, stderr.width.unwrap_or(DEFAULT_WIDTH));
+    let style = Style::new(
+        stderr.color,
+        stderr.width.unwrap_or(DEFAULT_WIDTH),
+        stderr.width,
+    );
     let index = LineIndex::new(source);
     // Buffered: stderr is unbuffered, and miette writes a diagnostic in dozens of pieces — one
     // system call each (a third of the time on a file with a diagnostic per profile).
@@ -114,14 +124,17 @@ pub fn print_diagnostics<D: Borrow<Diagnostic>>(
 /// How diagnostics are drawn: miette's handlers for the terminal's color and width.
 struct Style {
     color: bool,
+    /// What miette wraps to.
     width: usize,
+    /// The terminal's width, to which every line is fitted (`narrow`); `None` for a pipe or file.
+    narrow: Option<usize>,
     wrapping: MietteHandler,
     /// The same with wrapping off, for texts that fit ([`fits_unwrapped`]).
     plain: MietteHandler,
 }
 
 impl Style {
-    fn new(color: bool, width: usize) -> Style {
+    fn new(color: bool, width: usize, narrow: Option<usize>) -> Style {
         let handler = |wrap| {
             MietteHandlerOpts::new()
                 .force_graphical(true)
@@ -135,20 +148,22 @@ impl Style {
         Style {
             color,
             width,
+            narrow,
             wrapping: handler(true),
             plain: handler(false),
         }
     }
 
-    /// Appends `d` and a blank line to `out`. `direct`: the common shape may skip miette
-    /// ([`super::plain_snippet`]).
+    /// Appends `d` and a blank line to `out`. `shortcuts`: texts that fit skip the line breaker
+    /// and, for a pipe or file (whose lines are not fitted), the common shape skips miette
+    /// ([`super::plain_snippet`]); without, every diagnostic goes the reference way.
     fn render(
         &self,
         out: &mut String,
         name: &str,
         index: &LineIndex,
         d: &Diagnostic,
-        direct: bool,
+        shortcuts: bool,
     ) {
         let spans: Vec<Range<usize>> = d
             .span
@@ -156,22 +171,37 @@ impl Style {
             .cloned()
             .chain(d.related.iter().map(|r| r.span.clone()))
             .collect();
-        let (src, spans) = Excerpt::new(name, index, &spans);
-        let fits = fits_unwrapped(d, self.width);
-        if direct
-            && !self.color
-            && d.span.is_some()
-            && super::plain_snippet::write(out, d, &src, &spans[0], fits)
-        {
-            out.push('\n');
-            return;
-        }
-        let shown = Shown { d, src, spans };
+        let labels = std::iter::once(d.label.clone())
+            .chain(d.related.iter().map(|r| Some(r.label.clone())))
+            .collect();
+        let fits = shortcuts && fits_unwrapped(d, self.width);
         let handler = if fits { &self.plain } else { &self.wrapping };
-        // A diagnostic miette cannot draw ends where it stopped, without the blank line.
-        if write!(out, "{}", Rendered(handler, &shown)).is_ok() {
-            out.push('\n');
-        }
+        let Some(width) = self.narrow else {
+            let (src, spans) = Excerpt::new(name, index, &spans, excerpt::WIDTH);
+            if fits
+                && !self.color
+                && d.span.is_some()
+                && super::plain_snippet::write(out, d, &src, &spans[0], fits)
+            {
+                out.push('\n');
+                return;
+            }
+            let shown = Shown {
+                d,
+                src,
+                spans,
+                labels,
+            };
+            // A diagnostic miette cannot draw ends where it stopped, without the blank line.
+            if write!(out, "{}", Rendered(handler, &shown)).is_ok() {
+                out.push('\n');
+            }
+            return;
+        };
+        let shown = narrowed(d, name, index, &spans, labels, width);
+        let text = Rendered(handler, &shown).to_string();
+        out.push_str(&narrow::cut(&text, width));
+        out.push('\n');
     }
 }
 
@@ -201,6 +231,54 @@ fn fits_unwrapped(d: &Diagnostic, width: usize) -> bool {
                 <= width
     };
     fits(&d.message) && d.help.as_deref().is_none_or(fits)
+}
+
+/// `d` laid out for `width` columns: the excerpt's window, the header's file name and the labels
+/// fitted to it.
+fn narrowed<'a>(
+    d: &'a Diagnostic,
+    name: &str,
+    index: &LineIndex,
+    spans: &[Range<usize>],
+    labels: Vec<Option<String>>,
+    width: usize,
+) -> Shown<'a> {
+    let last_line = spans
+        .iter()
+        .map(|s| index.line_of(s.end))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let layout = Narrow::new(width, last_line);
+    let (line, column) = spans.first().map_or((1, 1), |s| index.line_col(s.start));
+    let (src, spans) = Excerpt::new(
+        &layout.name(name, line, column),
+        index,
+        spans,
+        layout.window(),
+    );
+    let labels = labels
+        .into_iter()
+        .zip(&spans)
+        .map(|(label, s)| {
+            let (start, first) = src.column(s.start);
+            let (end, last) = src.column(s.end);
+            // A span over several lines is labelled at its end, beside miette's gutter.
+            label.map(|l| {
+                if first == last {
+                    layout.label(&l, start, end)
+                } else {
+                    l
+                }
+            })
+        })
+        .collect();
+    Shown {
+        d,
+        src,
+        spans,
+        labels,
+    }
 }
 
 /// miette's default width, used for pipes and files.
@@ -283,7 +361,8 @@ mod tests {
     use super::Style;
     use crate::diag::{Diagnostic, LineIndex};
 
-    /// The direct path draws every diagnostic it takes exactly as miette does.
+    /// The shortcuts (no line breaker for texts that fit, the direct drawing) print exactly what
+    /// miette's wrapping handler prints.
     #[test]
     fn simple_diagnostics_drawn_directly_match_miette_byte_for_byte() {
         let mut source = String::new();
@@ -307,7 +386,8 @@ mod tests {
         let messages = ["unknown flag `--bogus`", &*"long message ".repeat(12)];
         let (mut direct, mut total) = (0, 0);
         for width in [80, 200] {
-            let style = Style::new(false, width);
+            // A pipe (no fitting) wrapped at `width`, as miette's default or a wide `COLUMNS`.
+            let style = Style::new(false, width, None);
             let mut starts: Vec<usize> = (0..source.len()).step_by(2).collect();
             starts.extend([0, source.len() - 4]);
             for (k, start) in starts.into_iter().enumerate() {
@@ -334,7 +414,8 @@ mod tests {
                 style.render(&mut slow, "models.conf", &index, &d, false);
                 assert_eq!(fast, slow, "span {start}..{end}, width {width}: {d:?}");
                 let spans = [d.span.clone().unwrap()];
-                let (src, spans) = super::Excerpt::new("models.conf", &index, &spans);
+                let (src, spans) =
+                    super::Excerpt::new("models.conf", &index, &spans, super::excerpt::WIDTH);
                 let fits = super::fits_unwrapped(&d, width);
                 direct += usize::from(super::super::plain_snippet::write(
                     &mut String::new(),

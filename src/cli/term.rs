@@ -109,6 +109,11 @@ pub fn choice_from_args(args: &[std::ffi::OsString]) -> ColorChoice {
     choice
 }
 
+/// `text` on stdout, its long lines wrapped to the width ([`Stream::fit`]).
+pub fn print_fitted(text: &str) {
+    print!("{}", get().stdout.fit(text));
+}
+
 impl Stream {
     /// `text` with every line longer than the width wrapped, continuation lines indented two
     /// columns past the line's own indent; unchanged without a width.

@@ -11,31 +11,36 @@ use crate::launch::detect_server;
 const SERVER_VERSION_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub fn run() -> i32 {
-    println!("profilec {}", env!("CARGO_PKG_VERSION"));
-    println!(
-        "llama.cpp: b{LLAMA_CPP_BUILD} (the flag table, defaults and memory rules follow this build)"
+    let mut out = format!(
+        "profilec {}\nllama.cpp: b{LLAMA_CPP_BUILD} (the flag table, defaults and memory rules \
+         follow this build)\n",
+        env!("CARGO_PKG_VERSION")
     );
-    match detect_server(SERVER_VERSION_TIMEOUT) {
-        Ok(found) => {
-            let at = found.path.display();
-            match found.version {
-                Some(v) => {
-                    let build = v.build.map_or(v.version.clone(), |b| format!("b{b}"));
-                    println!("llama-server: {build} at {at}");
-                    if v.build.is_some_and(|b| b != LLAMA_CPP_BUILD) {
-                        println!(
-                            "  note: not b{LLAMA_CPP_BUILD}: flags and memory numbers may differ \
-                             from what profilec predicts"
-                        );
-                    }
-                }
-                None => println!(
-                    "llama-server: {at} (no build: `--version` gave no answer within {} s)",
-                    SERVER_VERSION_TIMEOUT.as_secs()
-                ),
-            }
-        }
-        Err(e) => println!("llama-server: {e}"),
-    }
+    out += &server_lines();
+    super::term::print_fitted(&out);
     0
+}
+
+/// The llama-server profilec would launch: its build, or why there is none.
+fn server_lines() -> String {
+    let found = match detect_server(SERVER_VERSION_TIMEOUT) {
+        Ok(found) => found,
+        Err(e) => return format!("llama-server: {e}\n"),
+    };
+    let at = found.path.display();
+    let Some(v) = found.version else {
+        return format!(
+            "llama-server: {at} (no build: `--version` gave no answer within {} s)\n",
+            SERVER_VERSION_TIMEOUT.as_secs()
+        );
+    };
+    let build = v.build.map_or(v.version.clone(), |b| format!("b{b}"));
+    let mut lines = format!("llama-server: {build} at {at}\n");
+    if v.build.is_some_and(|b| b != LLAMA_CPP_BUILD) {
+        lines += &format!(
+            "  note: not b{LLAMA_CPP_BUILD}: flags and memory numbers may differ from what \
+             profilec predicts\n"
+        );
+    }
+    lines
 }

@@ -155,6 +155,15 @@ fn build_of(path: &Path, text: &str) -> Build {
         .find_map(|l| l.trim().strip_prefix("version: "))
         .unwrap_or("")
         .to_string();
+    Build {
+        path: path.to_owned(),
+        number: build_number(&version),
+        version,
+    }
+}
+
+/// The build number in the text after `version: ` of either form above.
+pub fn build_number(version: &str) -> Option<u32> {
     let leading_digits = |s: &str| {
         s.chars()
             .take_while(char::is_ascii_digit)
@@ -162,18 +171,13 @@ fn build_of(path: &Path, text: &str) -> Build {
             .parse::<u32>()
             .ok()
     };
-    let number = match version.split_once("build ") {
+    match version.split_once("build ") {
         Some((_, rest)) => leading_digits(rest),
         None => version
             .split_once(' ')
-            .map_or(version.as_str(), |(first, _)| first)
+            .map_or(version, |(first, _)| first)
             .parse()
             .ok(),
-    };
-    Build {
-        path: path.to_owned(),
-        version,
-        number,
     }
 }
 

@@ -23,7 +23,9 @@ pub use facts::{
     ParamCounts, RecurrentFacts, Sampling, SwaFacts, TensorRole, TypeShare, inspect, tensor_layer,
     tensor_role,
 };
-pub use model::{Model, ReadShard, Shard, Tensor, read_file, shard_path, split_name};
+pub use model::{
+    Model, ReadShard, Shard, Tensor, describe_kind, read_file, shard_path, split_name,
+};
 pub use reader::{GgufFile, TensorInfo, read_header};
 pub use types::GgmlType;
 pub use value::{MAX_KEPT_ARRAY, MAX_KEPT_STRING_ARRAY, MetaArray, MetaValue, Metadata, ValueType};

@@ -218,8 +218,8 @@ pub fn read_file(path: &Path) -> Result<GgufFile, GgufError> {
     })
 }
 
-/// What a path that is not a regular file is, in words.
-fn describe_kind(kind: std::fs::FileType) -> &'static str {
+/// What a path that is not a regular file is, in words (`check`'s MODEL rule says it too).
+pub fn describe_kind(kind: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if kind.is_dir() {
         "a directory"

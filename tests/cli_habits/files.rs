@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{bad_conf, profilec, project, run, text};
-use crate::support::root;
+use crate::support::{free_port, root};
 
 #[test]
 fn walking_up_finds_the_nearest_models_conf() {
@@ -57,6 +57,37 @@ fn walking_up_stops_at_the_filesystem_root_with_a_clear_message() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn walking_up_from_the_filesystem_root_says_so() {
+    let root_dir = Path::new("/");
+    if root_dir.join("models.conf").is_file() {
+        panic!("cannot test: / holds a models.conf");
+    }
+    let out = run(&mut profilec(root_dir, &["check"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no models.conf in / (the filesystem root)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn bench_walks_up_to_the_nearest_models_conf() {
+    let t = project();
+    let proj = t.path().join("proj");
+    // Nothing listens there: the summary names the file, then says the warm-up failed.
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = run(&mut profilec(
+        &proj.join("a/b"),
+        &["bench", "qwen3moe", "--url", &url, "--format", "json"],
+    ));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    let found = proj.join("models.conf").canonicalize().unwrap();
+    assert_eq!(summary["conf"], found.display().to_string(), "{summary}");
 }
 
 #[test]

