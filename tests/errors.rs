@@ -166,6 +166,12 @@ fn check_json_gives_an_unreadable_file_its_object() {
         .collect();
     assert_eq!(codes, ["io::not-utf8", "io::read"]);
     assert_eq!(objects[0]["file"], "latin1.conf");
+    let at = &objects[0]["diagnostics"][0];
+    assert_eq!(
+        (at["line"].as_u64(), at["column"].as_u64()),
+        (Some(3), Some(10)),
+        "{text}"
+    );
     assert_eq!(objects[0]["profiles"], 0);
     assert_eq!(objects[1]["diagnostics"][0]["severity"], "error");
 }
