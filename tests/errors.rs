@@ -340,3 +340,22 @@ fn optimize_with_a_broken_hardware_file_shows_its_diagnostics_then_one_error() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+#[test]
+fn new_with_a_line_break_in_the_model_path_names_the_path_not_a_bug() {
+    // A file name with a newline cannot be one models.conf value; `new` said "this is a bug in
+    // profilec: please report it".
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).expect("models/");
+    let model = models.join("bad\nname.gguf");
+    std::fs::copy(fixture("llama-gqa.gguf"), &model).expect("model");
+    crate::support::write_rig_toml(dir.path(), "profiles/profilec.toml", &models);
+    let o = run(&["new", model.to_str().expect("utf-8 path")], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[new::unwritable-path]"), "{err}");
+    assert!(err.contains("rename the file"), "{err}");
+    assert!(!err.contains("report"), "{err}");
+    assert!(!dir.path().join("models.conf").exists());
+}
