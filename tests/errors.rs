@@ -166,6 +166,12 @@ fn check_json_gives_an_unreadable_file_its_object() {
         .collect();
     assert_eq!(codes, ["io::not-utf8", "io::read"]);
     assert_eq!(objects[0]["file"], "latin1.conf");
+    let at = &objects[0]["diagnostics"][0];
+    assert_eq!(
+        (at["line"].as_u64(), at["column"].as_u64()),
+        (Some(3), Some(10)),
+        "{text}"
+    );
     assert_eq!(objects[0]["profiles"], 0);
     assert_eq!(objects[1]["diagnostics"][0]["severity"], "error");
 }
@@ -333,4 +339,23 @@ fn optimize_with_a_broken_hardware_file_shows_its_diagnostics_then_one_error() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
+}
+
+#[test]
+fn new_with_a_line_break_in_the_model_path_names_the_path_not_a_bug() {
+    // A file name with a newline cannot be one models.conf value; `new` said "this is a bug in
+    // profilec: please report it".
+    let dir = tempfile::tempdir().expect("tempdir");
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).expect("models/");
+    let model = models.join("bad\nname.gguf");
+    std::fs::copy(fixture("llama-gqa.gguf"), &model).expect("model");
+    crate::support::write_rig_toml(dir.path(), "profiles/profilec.toml", &models);
+    let o = run(&["new", model.to_str().expect("utf-8 path")], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[new::unwritable-path]"), "{err}");
+    assert!(err.contains("rename the file"), "{err}");
+    assert!(!err.contains("report"), "{err}");
+    assert!(!dir.path().join("models.conf").exists());
 }

@@ -194,3 +194,25 @@ fn a_fifo_as_model_is_named_a_named_pipe_by_check_and_plan_without_a_hang() {
         );
     }
 }
+
+#[test]
+fn check_refuses_parallel_beyond_256_without_a_profilec_toml() {
+    // The plan's refusal needs the machine; without a profilec.toml `-np 300` passed check while
+    // llama-server exits at load (LLAMA_MAX_SEQ).
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        dir.path().join("models.conf"),
+        "[a]\nNAME=A\nMODEL=m.gguf\nEXTRA_ARGS=-np 300\n\n[b]\nNAME=B\nMODEL=m.gguf\nEXTRA_ARGS=-np 256\n",
+    )
+    .expect("models.conf");
+    assert_eq!(
+        errors(dir.path()),
+        [("budget::out-of-range".to_string(), 4)],
+        "only -np 300 is refused"
+    );
+    let human = stderr(&run(&["check", "models.conf"], dir.path()));
+    // miette wraps the help to the width: compare the words.
+    let words = human.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("--parallel 300 is beyond"), "{human}");
+    assert!(words.contains("use --parallel 256 or fewer"), "{human}");
+}

@@ -24,8 +24,8 @@ pub use kv::{
 };
 pub use placement::{DeviceRef, LayerPlacement, PlacementError};
 pub use plan::{
-    ComponentRule, DevicePlan, KvCachePlan, NamedMib, Plan, PlanError, RecurrentPlan, mib, plan,
-    plan_model,
+    ComponentRule, DevicePlan, KvCachePlan, MAX_SEQ, NamedMib, Plan, PlanError, RecurrentPlan, mib,
+    plan, plan_model, within_max_seq,
 };
 pub use render::{Layout, render_human, render_human_in};
 pub use weights::{

@@ -86,18 +86,24 @@ impl crate::error::Failure for PlanError {
 /// llama.cpp's `LLAMA_MAX_SEQ` (src/llama-cparams.h): `llama_context` refuses more sequences.
 pub const MAX_SEQ: u64 = 256;
 
-/// The context sizes the memory model replays: sequences within llama.cpp's limit, and a
-/// context and micro-batch within [`super::compute::within_limits`].
-fn check_ranges(facts: &ModelFacts, ctx: &ContextParams) -> Result<(), PlanError> {
-    if ctx.n_seq > MAX_SEQ {
+/// `n_seq` sequences (`--parallel`) within llama.cpp's limit; `check` asks this without a machine.
+pub fn within_max_seq(n_seq: u64) -> Result<(), PlanError> {
+    if n_seq > MAX_SEQ {
         return Err(PlanError::OutOfRange {
             flag: "--parallel",
-            value: ctx.n_seq,
+            value: n_seq,
             limit: MAX_SEQ,
             limit_what: "the sequences llama.cpp accepts (LLAMA_MAX_SEQ, src/llama-cparams.h)",
             help: "llama-server refuses to start with more than 256 slots: use --parallel 256 or fewer",
         });
     }
+    Ok(())
+}
+
+/// The context sizes the memory model replays: sequences within llama.cpp's limit, and a
+/// context and micro-batch within [`super::compute::within_limits`].
+fn check_ranges(facts: &ModelFacts, ctx: &ContextParams) -> Result<(), PlanError> {
+    within_max_seq(ctx.n_seq)?;
     if !super::compute::within_limits(facts, ctx) {
         let (flag, value, limit) = if ctx.n_ubatch > 1 << 20 {
             ("--ubatch-size", ctx.n_ubatch, 1 << 20)

@@ -197,25 +197,33 @@ fn probe(rules: &[OtRule], tensors: &[Tensor], n_layer: u32, uses: &mut [RuleUse
         "ffn_gate_exps.weight",
         "ffn_down_exps.weight",
     ];
-    let suffixes: Vec<&str> = suffixes.into_iter().collect();
-    for (rule, u) in rules.iter().zip(uses.iter_mut()) {
-        let hits = |layer: u32, names: &[&str]| {
-            names
+    // The probe names are the same for every rule: built once, not once per rule (a file with
+    // 20,000 `-ot` rules spent most of its check formatting them).
+    let past_end: Vec<(u32, Vec<String>)> = (n_layer..PROBE_LAYERS)
+        .map(|layer| {
+            let names = suffixes
                 .iter()
-                .any(|s| rule.matches(&format!("blk.{layer}.{s}")))
-        };
-        for layer in n_layer..PROBE_LAYERS {
-            if hits(layer, &suffixes) {
-                u.past_end.insert(layer);
+                .map(|s| format!("blk.{layer}.{s}"))
+                .collect();
+            (layer, names)
+        })
+        .collect();
+    let experts: Vec<String> = (0..n_layer.max(1))
+        .flat_map(|layer| {
+            EXPERT_PROBES
+                .iter()
+                .map(move |s| format!("blk.{layer}.{s}"))
+        })
+        .collect();
+    for (rule, u) in rules.iter().zip(uses.iter_mut()) {
+        for (layer, names) in &past_end {
+            if names.iter().any(|name| rule.matches(name)) {
+                u.past_end.insert(*layer);
             }
         }
         u.open_ended = u.past_end.contains(&(PROBE_LAYERS - 1));
         // A pattern that only touches a letter of `exps` (`x=CUDA9`) is not about experts.
-        u.targets_experts = (0..n_layer.max(1)).any(|layer| {
-            EXPERT_PROBES
-                .iter()
-                .any(|s| rule.covers(&format!("blk.{layer}.{s}"), "exps"))
-        });
+        u.targets_experts = experts.iter().any(|name| rule.covers(name, "exps"));
     }
 }
 

@@ -28,6 +28,8 @@ pub enum NewError {
     InvalidId { id: String, bad: char },
     #[error("--ctx {ctx}: {why}")]
     CtxOutOfRange { ctx: u64, why: String },
+    #[error("the model's path `{}` holds a control character (`{}`), which a models.conf value cannot hold", path.escape_default(), bad.escape_default())]
+    UnwritablePath { path: String, bad: char },
     #[error(transparent)]
     Edit(#[from] EditError),
 }
@@ -39,6 +41,7 @@ impl Failure for NewError {
             NewError::OutsideModelsDir { .. } => "new::outside-models-dir",
             NewError::InvalidId { .. } => "usage::invalid-id",
             NewError::CtxOutOfRange { .. } => "usage::ctx-out-of-range",
+            NewError::UnwritablePath { .. } => "new::unwritable-path",
             NewError::Read { .. } => "io::read",
             NewError::Edit(e) => e.code(),
         }
@@ -59,6 +62,9 @@ impl Failure for NewError {
                 "give --ctx between 0 (the model's trained context) and {}",
                 i32::MAX
             ),
+            NewError::UnwritablePath { .. } => {
+                "a value is one line of text: rename the file (and its shards) without line breaks or control characters, then run `profilec new` again".into()
+            }
             NewError::Read { .. } => "check the --file path".into(),
             NewError::Edit(e) => e.help(),
         }
@@ -71,7 +77,7 @@ impl Failure for NewError {
             NewError::Read { .. } | NewError::InvalidId { .. } | NewError::CtxOutOfRange { .. } => {
                 exit::USAGE
             }
-            NewError::OutsideModelsDir { .. } => exit::FAILED,
+            NewError::OutsideModelsDir { .. } | NewError::UnwritablePath { .. } => exit::FAILED,
         }
     }
 }
@@ -167,6 +173,12 @@ fn append_profile(
     opts: &NewOptions,
     plan_budget: &dyn Fn(&gguf::Model, &gguf::ModelFacts) -> Option<Budget>,
 ) -> Result<Added, NewError> {
+    if let Some(bad) = rel.chars().find(|c| c.is_control()) {
+        return Err(NewError::UnwritablePath {
+            path: rel.to_string(),
+            bad,
+        });
+    }
     let models_dir = &hw.runtime.models_dir;
     let before = match std::fs::read_to_string(conf_path) {
         Ok(t) => t,

@@ -32,6 +32,7 @@ pub fn check(conf: &Conf, extra: &mut [Option<Extra>], diags: &mut Vec<Diagnosti
         if let Some(args) = &args {
             contradictions(p, args, diags);
             batch_sizes(args, diags);
+            slots(args, diags);
             bench_samplers(p, args, diags);
         }
         fit::check(p, args.as_ref(), diags);
@@ -172,6 +173,43 @@ fn batch_sizes(args: &Args<'_>, diags: &mut Vec<Diagnostic>) {
             .help("llama.cpp uses min(-ub, -b); set -ub at most -b"),
         );
     }
+}
+
+/// `--parallel` above llama.cpp's sequence limit: the context refuses it and llama-server exits
+/// at load. Said here with `plan`'s own code and words, because `plan`'s refusal needs the
+/// machine (src/check/plan_refusal.rs then stays quiet: the profile has its error).
+fn slots(args: &Args<'_>, diags: &mut Vec<Diagnostic>) {
+    use crate::error::Failure;
+    let Some(n) = args
+        .parsed
+        .last_value("--parallel")
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    let (Some(span), Err(e)) = (args.span_of("--parallel"), crate::budget::within_max_seq(n))
+    else {
+        return;
+    };
+    let crate::budget::PlanError::OutOfRange {
+        flag,
+        value,
+        limit,
+        limit_what,
+        ..
+    } = &e
+    else {
+        return;
+    };
+    diags.push(
+        Diagnostic::error(
+            e.code(),
+            format!("{flag} {value} is beyond {limit_what} ({limit})"),
+        )
+        .at(span)
+        .label("llama-server refuses this at load")
+        .help(e.help()),
+    );
 }
 
 fn bench_samplers(p: &Profile, args: &Args<'_>, diags: &mut Vec<Diagnostic>) {
