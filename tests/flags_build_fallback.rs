@@ -181,3 +181,70 @@ fn paths_that_are_not_llama_server_are_a_clear_note_and_the_shipped_table() {
         assert!(stderr.contains("unknown flag `--kv-compress`"), "{stderr}");
     }
 }
+
+#[test]
+fn a_binary_that_failed_is_not_run_again_until_it_changes_or_flags_from_asks() {
+    // A wrapper that hangs on --help cost its 10 s timeout on every `check` (a pre-commit
+    // hook): the failure is remembered for the unchanged binary.
+    let t = tempfile::tempdir().expect("tempdir");
+    let runs = t.path().join("runs");
+    let server = t.path().join("llama-server");
+    std::fs::write(
+        &server,
+        format!(
+            "#!/bin/sh\necho run >> '{}'\necho 'no options here'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&server).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&server, perms).unwrap();
+    let conf = conf(t.path());
+    let count = || {
+        std::fs::read_to_string(&runs)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let check =
+        || text(&profilec(t.path(), &server, None, &["check", conf.to_str().unwrap()]).stderr);
+
+    let first = check();
+    assert!(first.contains("is not llama-server's help"), "{first}");
+    assert!(!first.contains("remembered"), "{first}");
+    let after_first = count();
+    assert!(after_first > 0, "the binary ran");
+
+    let second = check();
+    assert!(second.contains("is not llama-server's help"), "{second}");
+    assert!(second.contains("remembered"), "{second}");
+    assert!(second.contains("flags: the shipped flag table"), "{second}");
+    assert_eq!(
+        count(),
+        after_first,
+        "the unchanged binary is not run again"
+    );
+
+    let from = profilec(
+        t.path(),
+        &server,
+        None,
+        &["flags", "--from", server.to_str().unwrap()],
+    );
+    assert_eq!(from.status.code(), Some(1));
+    assert!(
+        !text(&from.stderr).contains("remembered"),
+        "{}",
+        text(&from.stderr)
+    );
+    let after_from = count();
+    assert!(after_from > after_first, "flags --from runs it again");
+
+    let later = SystemTime::now() + Duration::from_secs(60);
+    let file = std::fs::File::options().write(true).open(&server).unwrap();
+    file.set_modified(later).unwrap();
+    drop(file);
+    let rebuilt = check();
+    assert!(!rebuilt.contains("remembered"), "{rebuilt}");
+    assert!(count() > after_from, "a changed binary is run again");
+}

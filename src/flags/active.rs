@@ -74,7 +74,7 @@ pub fn follow_binary(path: &Path, timeout: Duration) -> &'static TableSource {
     if let Some(s) = SOURCE.get() {
         return s;
     }
-    let source = match read_build(path, timeout) {
+    let source = match read_build(path, timeout, false) {
         Ok((build, rows, cached)) => {
             let text = to_tsv(&merge(rows, &shipped_rows()));
             install(text);
@@ -103,26 +103,50 @@ fn install(text: String) {
 /// The binary's build and options as its help shows them ([`super::help::parse_help`], not
 /// yet merged), from the cache when the binary is unchanged; a fresh read is cached (a cache
 /// that cannot be written only costs a rerun). The bool says whether the cache answered.
-pub fn read_build(path: &Path, timeout: Duration) -> Result<(Build, Vec<Row>, bool), ProbeError> {
+/// A failure is remembered for the unchanged binary too; `retry` runs it again anyway
+/// (`profilec flags --from`).
+pub fn read_build(
+    path: &Path,
+    timeout: Duration,
+    retry: bool,
+) -> Result<(Build, Vec<Row>, bool), ProbeError> {
     let key = Key::of(path);
     let dir = crate::fsutil::cache_dir();
-    if let (Some(key), Some(dir)) = (&key, &dir)
-        && let Some((mut build, help)) = cache::load(dir, key)
-        && let Ok(rows) = parse_help(&help)
-    {
-        // Named as given, like a fresh read (the entry holds the canonical path).
-        build.path = path.to_owned();
-        return Ok((build, rows, true));
-    }
-    let (build, help) = probe(path, timeout)?;
     if let (Some(key), Some(dir)) = (&key, &dir) {
-        let _ = cache::store(dir, key, &build, &help);
+        if let Some((mut build, help)) = cache::load(dir, key)
+            && let Ok(rows) = parse_help(&help)
+        {
+            // Named as given, like a fresh read (the entry holds the canonical path).
+            build.path = path.to_owned();
+            return Ok((build, rows, true));
+        }
+        if !retry && let Some(why) = cache::load_failure(dir, key) {
+            return Err(ProbeError::FailedBefore {
+                path: path.to_owned(),
+                why,
+            });
+        }
     }
-    let rows = parse_help(&help).map_err(|source| ProbeError::NotHelp {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok((build, rows, false))
+    let read = probe(path, timeout).and_then(|(build, help)| {
+        let rows = parse_help(&help).map_err(|source| ProbeError::NotHelp {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok((build, help, rows))
+    });
+    match (read, &key, &dir) {
+        (Ok((build, help, rows)), key, dir) => {
+            if let (Some(key), Some(dir)) = (key, dir) {
+                let _ = cache::store(dir, key, &build, &help);
+            }
+            Ok((build, rows, false))
+        }
+        (Err(e), Some(key), Some(dir)) if e.worth_remembering() => {
+            let _ = cache::store_failure(dir, key, &e.to_string());
+            Err(e)
+        }
+        (Err(e), _, _) => Err(e),
+    }
 }
 
 /// What `plan` says about the build it follows: nothing when it is b11434 or none was found.

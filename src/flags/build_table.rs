@@ -35,9 +35,9 @@ impl BuildTable {
     }
 }
 
-/// Reads the llama-server at `path` (or its cache entry).
+/// Reads the llama-server at `path` (or its cache entry; a remembered failure is tried again).
 pub fn build_table(path: &Path, timeout: Duration) -> Result<BuildTable, ProbeError> {
-    let (build, rows, cached) = read_build(path, timeout)?;
+    let (build, rows, cached) = read_build(path, timeout, true)?;
     let shipped = shipped_rows();
     let rows = merge(rows, &shipped);
     let diff = diff(&shipped, &rows);

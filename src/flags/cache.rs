@@ -72,6 +72,27 @@ pub fn load(dir: &Path, key: &Key) -> Option<(Build, String)> {
     Some((build, help))
 }
 
+/// Why the binary `key` names failed when it was last run, if its entry says so.
+pub fn load_failure(dir: &Path, key: &Key) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(key.file_name())).ok()?;
+    let mut lines = text.splitn(3, '\n');
+    if lines.next()? != FORMAT || lines.next()? != key.line() {
+        return None;
+    }
+    Some(lines.next()?.strip_prefix("# failed\t")?.to_string())
+}
+
+/// Records that the binary `key` names failed with `why` (replacing its entry).
+pub fn store_failure(dir: &Path, key: &Key, why: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let text = format!(
+        "{FORMAT}\n{}\n# failed\t{}\n",
+        key.line(),
+        why.replace(['\n', '\t'], " ")
+    );
+    crate::fsutil::write_atomic(&dir.join(key.file_name()), &text)
+}
+
 /// Writes the entry for `key` (creating the directory).
 pub fn store(dir: &Path, key: &Key, build: &Build, help: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;

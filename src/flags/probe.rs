@@ -75,6 +75,21 @@ pub enum ProbeError {
     Failed { path: PathBuf, status: ExitStatus },
     #[error("`{} --help` is not llama-server's help: {source}", path.display())]
     NotHelp { path: PathBuf, source: HelpError },
+    /// An earlier run of this unchanged binary failed with `why`: not run again, so a wrapper
+    /// that hangs costs its timeout once, not on every `check`.
+    #[error("{why} (remembered: {} is unchanged since that run)", path.display())]
+    FailedBefore { path: PathBuf, why: String },
+}
+
+impl ProbeError {
+    /// Whether running the unchanged binary again would fail the same way (what it printed or
+    /// how it ended); a spawn error may be a permission fixed since, which leaves no new mtime.
+    pub fn worth_remembering(&self) -> bool {
+        !matches!(
+            self,
+            ProbeError::Spawn { .. } | ProbeError::FailedBefore { .. }
+        )
+    }
 }
 
 impl crate::error::Failure for ProbeError {
@@ -85,6 +100,7 @@ impl crate::error::Failure for ProbeError {
             ProbeError::TooMuchOutput { .. } => "flags::too-much-output",
             ProbeError::Failed { .. } => "flags::help-failed",
             ProbeError::NotHelp { .. } => "flags::not-llama-server",
+            ProbeError::FailedBefore { .. } => "flags::failed-before",
         }
     }
 
@@ -97,6 +113,9 @@ impl crate::error::Failure for ProbeError {
             ProbeError::Timeout { .. } => {
                 "llama-server answers --help at once without loading a model: check the path is \
                  llama-server, not a wrapper that waits for something"
+            }
+            ProbeError::FailedBefore { .. } => {
+                "`profilec flags --from PATH` runs it again (a rebuilt or replaced binary is read again by itself)"
             }
             _ => {
                 "give the path of a llama-server binary (`--from`, $LLAMA_SERVER or [runtime] llama_server)"
