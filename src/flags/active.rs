@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::cache::{self, Key};
+use super::cache::{self, Entry, Key};
 use super::help::{merge, parse_help};
 use super::probe::{Build, ProbeError, SHIPPED_BUILD, probe};
 use super::rows::{Row, parse_tsv, to_tsv};
@@ -113,18 +113,21 @@ pub fn read_build(
     let key = Key::of(path);
     let dir = crate::fsutil::cache_dir();
     if let (Some(key), Some(dir)) = (&key, &dir) {
-        if let Some((mut build, help)) = cache::load(dir, key)
-            && let Ok(rows) = parse_help(&help)
-        {
-            // Named as given, like a fresh read (the entry holds the canonical path).
-            build.path = path.to_owned();
-            return Ok((build, rows, true));
-        }
-        if !retry && let Some(why) = cache::load_failure(dir, key) {
-            return Err(ProbeError::FailedBefore {
-                path: path.to_owned(),
-                why,
-            });
+        match cache::load(dir, key) {
+            Some(Entry::Read { mut build, help }) => {
+                if let Ok(rows) = parse_help(&help) {
+                    // Named as given, like a fresh read (the entry holds the canonical path).
+                    build.path = path.to_owned();
+                    return Ok((build, rows, true));
+                }
+            }
+            Some(Entry::Failed(why)) if !retry => {
+                return Err(ProbeError::FailedBefore {
+                    path: path.to_owned(),
+                    why,
+                });
+            }
+            _ => {}
         }
     }
     let read = probe(path, timeout).and_then(|(build, help)| {

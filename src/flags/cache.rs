@@ -54,14 +54,27 @@ impl Key {
     }
 }
 
-/// The cached build and `--help` text of the binary `key` names, if its entry is there.
-pub fn load(dir: &Path, key: &Key) -> Option<(Build, String)> {
+/// What the cache holds for one binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Its build and `--help` text.
+    Read { build: Build, help: String },
+    /// Why its last run failed.
+    Failed(String),
+}
+
+/// The entry for the binary `key` names, if there is one for this very binary.
+pub fn load(dir: &Path, key: &Key) -> Option<Entry> {
     let text = std::fs::read_to_string(dir.join(key.file_name())).ok()?;
     let mut lines = text.splitn(5, '\n');
     if lines.next()? != FORMAT || lines.next()? != key.line() {
         return None;
     }
-    let version = lines.next()?.strip_prefix("# version\t")?.to_string();
+    let third = lines.next()?;
+    if let Some(why) = third.strip_prefix("# failed\t") {
+        return Some(Entry::Failed(why.to_string()));
+    }
+    let version = third.strip_prefix("# version\t")?.to_string();
     let number = lines.next()?.strip_prefix("# build\t")?.parse().ok();
     let help = lines.next()?.to_string();
     let build = Build {
@@ -69,17 +82,7 @@ pub fn load(dir: &Path, key: &Key) -> Option<(Build, String)> {
         version,
         number,
     };
-    Some((build, help))
-}
-
-/// Why the binary `key` names failed when it was last run, if its entry says so.
-pub fn load_failure(dir: &Path, key: &Key) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join(key.file_name())).ok()?;
-    let mut lines = text.splitn(3, '\n');
-    if lines.next()? != FORMAT || lines.next()? != key.line() {
-        return None;
-    }
-    Some(lines.next()?.strip_prefix("# failed\t")?.to_string())
+    Some(Entry::Read { build, help })
 }
 
 /// Records that the binary `key` names failed with `why` (replacing its entry).
@@ -130,7 +133,13 @@ mod tests {
         let help = "-c,    --ctx-size N    size\n".to_string();
         let dir = t.path().join("cache");
         store(&dir, &key, &build, &help).unwrap();
-        assert_eq!(load(&dir, &key), Some((build.clone(), help.clone())));
+        assert_eq!(
+            load(&dir, &key),
+            Some(Entry::Read {
+                build: build.clone(),
+                help: help.clone()
+            })
+        );
         std::fs::write(&bin, "longer").unwrap();
         let rebuilt = Key::of(&bin).unwrap();
         assert_eq!(load(&dir, &rebuilt), None);
