@@ -104,6 +104,8 @@ pub enum CheckError {
         /// 1-based; columns count characters, as in every diagnostic.
         line: usize,
         column: usize,
+        /// The file's text before the bad byte (valid UTF-8), so a report can point into it.
+        before: String,
     },
 }
 
@@ -132,10 +134,22 @@ impl crate::error::Failure for CheckError {
 }
 
 impl CheckError {
-    /// The error as a file-wide diagnostic, for reports that list one object per file.
-    pub fn to_diagnostic(&self) -> Diagnostic {
+    /// The error as one diagnostic and the text it points into, for reports that list one
+    /// object per file: the bad byte (shown as U+FFFD) after the valid text before it, so JSON
+    /// gives its line and column; file-wide for a file that cannot be read.
+    pub fn to_diagnostic(&self) -> (String, Diagnostic) {
         use crate::error::Failure;
-        Diagnostic::error(self.code(), self.to_string()).help(self.help())
+        let d = Diagnostic::error(self.code(), self.to_string()).help(self.help());
+        match self {
+            CheckError::Read { .. } => (String::new(), d),
+            CheckError::NotUtf8 { before, .. } => {
+                let mut src = before.clone();
+                let at = src.len();
+                src.push(char::REPLACEMENT_CHARACTER);
+                let d = d.at(at..src.len()).label("not UTF-8");
+                (src, d)
+            }
+        }
     }
 }
 
@@ -149,13 +163,16 @@ pub fn read_source(path: &Path) -> Result<String, CheckError> {
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         // The bytes before the bad one are valid UTF-8, so they index like any source.
-        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
-        let (line, column) = crate::diag::line_col(valid, offset);
+        let mut bytes = e.into_bytes();
+        bytes.truncate(offset);
+        let before = String::from_utf8(bytes).unwrap_or_default();
+        let (line, column) = crate::diag::line_col(&before, offset);
         CheckError::NotUtf8 {
             path: path.to_path_buf(),
             offset,
             line,
             column,
+            before,
         }
     })
 }

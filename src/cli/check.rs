@@ -198,34 +198,16 @@ fn print<D: std::borrow::Borrow<crate::diag::Diagnostic>>(
 }
 
 /// A file that cannot be read or is not UTF-8: under `--format json` still one object for the
-/// file, its one diagnostic file-wide (docs/diagnostics.md); else the error as every verb
-/// prints it.
+/// file with its one diagnostic (at the bad byte, or file-wide; docs/diagnostics.md); else the
+/// error as every verb prints it.
 fn io_error(file: &Path, e: crate::check::CheckError, args: &Args) -> i32 {
     use crate::error::Failure;
     if args.format == Format::Human {
         return super::fail(&e);
     }
-    let (src, diag) = match &e {
-        crate::check::CheckError::NotUtf8 { offset, .. } => not_utf8_at(file, *offset, &e),
-        crate::check::CheckError::Read { .. } => (String::new(), e.to_diagnostic()),
-    };
+    let (src, diag) = e.to_diagnostic();
     print(args, &file.display().to_string(), &src, &[diag], 0);
     e.exit_code()
-}
-
-/// The text before the bad byte is valid UTF-8 and indexes like any source: the diagnostic
-/// points at the bad byte (shown as U+FFFD), so JSON carries its line and column too.
-fn not_utf8_at(
-    file: &Path,
-    offset: usize,
-    e: &crate::check::CheckError,
-) -> (String, crate::diag::Diagnostic) {
-    let bytes = std::fs::read(file).unwrap_or_default();
-    let mut src = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]).into_owned();
-    let at = src.len();
-    src.push(char::REPLACEMENT_CHARACTER);
-    let diag = e.to_diagnostic().at(at..src.len()).label("not UTF-8");
-    (src, diag)
 }
 
 /// A `.conf` file (not a preset's `.ini`) that reads as a preset because its keys are lowercase
